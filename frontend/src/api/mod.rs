@@ -1,0 +1,18 @@
+//! Server functions: the API the pages call. Each is a POST under `/api/`, works from a plain
+//! HTML form without JavaScript, and returns [`ApiError`] on failure.
+
+mod agents;
+mod auth;
+mod customers;
+mod error;
+mod portal;
+mod tickets;
+#[cfg(feature = "ssr")]
+mod server;
+
+pub use agents::*;
+pub use auth::*;
+pub use customers::*;
+pub use error::ApiError;
+pub use portal::*;
+pub use tickets::*;

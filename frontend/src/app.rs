@@ -1,0 +1,168 @@
+//! The HTML shell, the routes, and the agent console's layout.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Outlet, ParentRoute, Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
+use crate::components::ErrorNotice;
+use crate::pages::{
+    AgentHome, AgentsPage, CustomerPage, MergeCustomersPage, NewTicketPage, NotFound, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn,
+    PortalTicketPage, SetupPage, SignInPage, TeamsPage, TicketPage, TicketsPage,
+};
+
+/// The page the server renders around the app: head, hydration scripts, body.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The whole app: every route of the web UI.
+///
+/// Pages render in `Async` mode: the server waits for their data and sends complete HTML, so
+/// they read and submit without JavaScript, and redirects are real HTTP redirects.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, once the page is live: mark it, for people debugging and
+    // for the browser tests, which wait for it before clicking.
+    Effect::new(|_| {
+        if let Some(root) = document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="frontdesk-css" href="/pkg/frontdesk.css"/>
+        <Title text="frontdesk"/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=Landing ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async/>
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/portal") view=PortalHome ssr=SsrMode::Async/>
+                <Route path=path!("/portal/new") view=PortalNewRequest ssr=SsrMode::Async/>
+                <Route path=path!("/portal/sign-in/:token") view=PortalSignIn ssr=SsrMode::Async/>
+                <Route path=path!("/portal/tickets/:number") view=PortalTicketPage ssr=SsrMode::Async/>
+                <ParentRoute path=path!("/app") view=AgentLayout ssr=SsrMode::Async>
+                    <Route path=path!("") view=AgentHome ssr=SsrMode::Async/>
+                    <Route path=path!("tickets") view=TicketsPage ssr=SsrMode::Async/>
+                    <Route path=path!("tickets/new") view=NewTicketPage ssr=SsrMode::Async/>
+                    <Route path=path!("tickets/:number") view=TicketPage ssr=SsrMode::Async/>
+                    <Route path=path!("customers/:id") view=CustomerPage ssr=SsrMode::Async/>
+                    <Route path=path!("customers/:id/merge/:other") view=MergeCustomersPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/agents") view=AgentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/outbox") view=OutboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Who is looking, loaded once per page by the layout and shared with the pages inside it.
+pub type ViewerResource = Resource<Result<Viewer, crate::api::ApiError>>;
+
+/// `/`: sends people where they belong: setup on first run, the console if signed in, else sign-in.
+#[component]
+fn Landing() -> impl IntoView {
+    let viewer = Resource::new_blocking(|| (), |()| load_viewer());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let target = match viewer.await {
+                    Ok(Viewer { setup_complete: false, .. }) => "/setup",
+                    Ok(Viewer { agent: Some(_), .. }) => HOME_PATH,
+                    _ => SIGN_IN_PATH,
+                };
+                view! { <Redirect path=target/> }
+            })}
+        </Suspense>
+    }
+}
+
+/// The keyboard shortcut overlay (`?`).
+#[component]
+fn ShortcutHelp(on_close: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <div class="overlay" role="dialog" aria-modal="true" aria-labelledby="shortcuts-title" id="shortcut-help">
+            <div class="card overlay-card">
+                <h2 id="shortcuts-title">"Keyboard shortcuts"</h2>
+                <dl class="shortcuts">
+                    {crate::keyboard::SHORTCUTS.map(|(key, what)| view! { <dt><kbd>{key}</kbd></dt><dd>{what}</dd> })}
+                </dl>
+                <button type="button" class="small" on:click=move |_| on_close()>"Close"</button>
+            </div>
+        </div>
+    }
+}
+
+/// Everything under `/app`: the navigation beside the page. Signed-out visitors go to sign-in.
+#[component]
+fn AgentLayout() -> impl IntoView {
+    let viewer: ViewerResource = Resource::new_blocking(|| (), |()| load_viewer());
+    provide_context(viewer);
+    crate::live::Live::provide();
+    let sign_out = ServerAction::<SignOut>::new();
+    let show_help = RwSignal::new(false);
+    crate::keyboard::on_shortcut(move |key, _| match key {
+        "?" => show_help.update(|shown| *shown = !*shown),
+        "Escape" => show_help.set(false),
+        _ => {}
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match viewer.await {
+                    Ok(Viewer { agent: Some(agent), .. }) => {
+                        let is_admin = agent.is_admin();
+                        view! {
+                            <div class="console">
+                                <nav class="sidebar" aria-label="Main">
+                                    <a class="brand" href=HOME_PATH>"frontdesk"</a>
+                                    <A href=HOME_PATH exact=true>"Home"</A>
+                                    <A href="/app/tickets">"Tickets"</A>
+                                    <Show when=move || is_admin>
+                                        <p class="nav-heading">"Settings"</p>
+                                        <A href="/app/settings/agents">"Agents"</A>
+                                        <A href="/app/settings/teams">"Teams"</A>
+                                        <A href="/app/settings/outbox">"Outbox"</A>
+                                    </Show>
+                                    <div class="me">
+                                        <span class="me-name">{agent.name.clone()}</span>
+                                        <span class="me-role">{agent.role.label()}</span>
+                                        <ActionForm action=sign_out>
+                                            <button type="submit" class="link-button" id="sign-out">"Sign out"</button>
+                                        </ActionForm>
+                                    </div>
+                                </nav>
+                                <main class="content">
+                                    <Outlet/>
+                                </main>
+                                <Show when=move || show_help.get()>
+                                    <ShortcutHelp on_close=move || show_help.set(false)/>
+                                </Show>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Ok(_) => view! { <Redirect path=SIGN_IN_PATH/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

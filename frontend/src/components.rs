@@ -1,0 +1,88 @@
+//! Small pieces the pages share.
+
+use leptos::prelude::*;
+
+use crate::api::ApiError;
+
+/// A failed request, explained.
+#[component]
+pub fn ErrorNotice(error: ApiError) -> impl IntoView {
+    view! { <p class="form-error" role="alert">{error.to_string()}</p> }
+}
+
+/// A labelled form input with the server's message for it, if the last attempt had one.
+#[component]
+pub fn Field(
+    /// The visible label.
+    label: &'static str,
+    /// The form field's name (and the server function argument it fills).
+    name: &'static str,
+    /// The input type (`text`, `email`, `password`).
+    #[prop(default = "text")]
+    kind: &'static str,
+    /// The browser's autocomplete hint.
+    #[prop(default = "off")]
+    autocomplete: &'static str,
+    /// The message from the last failed attempt, if it concerns this field.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <input
+                id=id
+                type=kind
+                name=name
+                autocomplete=autocomplete
+                aria-describedby=error_id.clone()
+                required
+            />
+            <p class="field-error" id=error_id>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// A labelled multi-line input with the server's message for it.
+#[component]
+pub fn TextAreaField(
+    /// The visible label.
+    label: &'static str,
+    /// The form field's name (and the server function argument it fills).
+    name: &'static str,
+    /// Visible lines.
+    #[prop(default = 6)]
+    rows: u32,
+    /// The message from the last failed attempt, if it concerns this field.
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    let id = format!("field-{name}");
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=id.clone()>{label}</label>
+            <textarea id=id name=name rows=rows.to_string() required></textarea>
+            <p class="field-error">{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// The message of an action's last error for one field, or its general message for `"*"`.
+pub fn action_error<T>(
+    value: impl Fn() -> Option<Result<T, ApiError>> + Send + Sync + 'static,
+    field: &'static str,
+) -> Signal<Option<String>>
+where
+    T: 'static,
+{
+    Signal::derive(move || match value() {
+        Some(Err(e)) if field == "*" => match e {
+            ApiError::Invalid(_) => None,
+            other => Some(other.to_string()),
+        },
+        Some(Err(e)) => e.field(field),
+        _ => None,
+    })
+}

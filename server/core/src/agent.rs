@@ -1,0 +1,218 @@
+//! Agents and admins: the people who work in frontdesk. The types here are shared with the
+//! browser, so forms validate as the person types with exactly the rules the server enforces.
+
+use crate::error::FieldError;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+named_enum!(
+    /// What an account may do. Admins do everything agents do, plus settings and managing agents.
+    Role, "role" {
+        /// Works tickets and chats.
+        Agent = "agent", "Agent";
+        /// Manages settings and agents, and works tickets.
+        Admin = "admin", "Admin";
+    }
+);
+
+/// An agent account as other agents see it: never the password hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "store", derive(sqlx::FromRow))]
+pub struct Agent {
+    /// Database id.
+    pub id: i64,
+    /// Sign-in email, lower-cased.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// What the account may do.
+    #[cfg_attr(feature = "store", sqlx(try_from = "String"))]
+    pub role: Role,
+    /// Deactivated accounts cannot sign in and their sessions end at once.
+    pub active: bool,
+    /// When the account was created.
+    pub created_at: Timestamp,
+}
+
+impl Agent {
+    /// Whether this account is an active admin.
+    pub fn is_admin(&self) -> bool {
+        self.active && self.role == Role::Admin
+    }
+}
+
+/// A team of agents; tickets can be routed to it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// Database id.
+    pub id: i64,
+    /// Name, unique.
+    pub name: String,
+    /// Its agents, by name.
+    pub members: Vec<crate::ticket::PersonRef>,
+}
+
+/// A validated, normalised email address (trimmed, lower-cased).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    /// Checks the shape a deliverable address must have; the mail server is the final judge.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let email = input.trim().to_lowercase();
+        let invalid = || FieldError::new("email", "Enter an email address like name@example.com.");
+        if email.is_empty() {
+            return Err(FieldError::new("email", "Enter an email address."));
+        }
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains('@');
+        if local.is_empty() || local.len() > 64 || !domain_ok {
+            return Err(invalid());
+        }
+        Ok(Self(email))
+    }
+
+    /// The normalised address.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A person's display name: trimmed, 1 to 100 characters, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonName(String);
+
+impl PersonName {
+    /// Validates a name typed into a form.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let name = input.trim();
+        if name.is_empty() {
+            return Err(FieldError::new("name", "Enter a name."));
+        }
+        if name.chars().count() > 100 {
+            return Err(FieldError::new("name", "Use at most 100 characters."));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(FieldError::new("name", "Remove the control characters."));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new password: long enough to resist guessing, short enough to hash cheaply.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// Fewest characters accepted.
+    pub const MIN_CHARS: usize = 12;
+    /// Most characters accepted (hashing cost grows with length).
+    pub const MAX_CHARS: usize = 256;
+
+    /// Validates a password chosen in a form.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let n = input.chars().count();
+        if n < Self::MIN_CHARS {
+            return Err(FieldError::new(
+                "password",
+                format!("Use at least {} characters.", Self::MIN_CHARS),
+            ));
+        }
+        if n > Self::MAX_CHARS {
+            return Err(FieldError::new(
+                "password",
+                format!("Use at most {} characters.", Self::MAX_CHARS),
+            ));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// The password itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+/// A request to create an account, validated field by field.
+#[derive(Clone, Debug)]
+pub struct NewAgent {
+    /// Sign-in email.
+    pub email: Email,
+    /// Display name.
+    pub name: PersonName,
+    /// Role.
+    pub role: Role,
+    /// Initial password.
+    pub password: NewPassword,
+}
+
+impl NewAgent {
+    /// Validates every field and reports every problem at once.
+    pub fn parse(email: &str, name: &str, role: Role, password: &str) -> Result<Self, Vec<FieldError>> {
+        let email = Email::parse(email);
+        let name = PersonName::parse(name);
+        let password = NewPassword::parse(password);
+        match (email, name, password) {
+            (Ok(email), Ok(name), Ok(password)) => Ok(Self { email, name, role, password }),
+            (email, name, password) => Err([email.err(), name.err(), password.err()]
+                .into_iter()
+                .flatten()
+                .collect()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(Email::parse("  Ann@Example.COM ").map(|e| e.0), Ok("ann@example.com".into()));
+    }
+
+    #[test]
+    fn malformed_emails_are_refused() {
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn short_passwords_are_refused_with_the_minimum_named() {
+        let err = NewPassword::parse("short").err();
+        assert_eq!(err.map(|e| e.message), Some("Use at least 12 characters.".into()));
+    }
+
+    #[test]
+    fn new_agent_reports_every_invalid_field_at_once() {
+        let errors = NewAgent::parse("nope", " ", Role::Agent, "x").err().unwrap_or_default();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["email", "name", "password"]);
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(*role));
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The application context every request handler and server function gets: the database, the
+//! session store, rate limits and settings. Cheap to clone.
+
+use std::sync::Arc;
+
+use crate::auth::SignInLimits;
+use crate::db::Db;
+use crate::sessions::DbSessionStore;
+
+/// Settings that change how services behave, fixed at startup.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Whether frontdesk is served over HTTPS (cookies are then marked `Secure`).
+    pub secure_cookies: bool,
+    /// The address customers reach frontdesk at, for links in emails (`https://help.example.com`).
+    pub public_url: String,
+}
+
+/// Everything a service call needs, shared by all requests.
+#[derive(Clone, Debug)]
+pub struct AppContext {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    sessions: DbSessionStore,
+    sign_in_limits: SignInLimits,
+    portal_limits: crate::portal::PortalLimits,
+    hub: crate::live::Hub,
+    settings: Settings,
+}
+
+impl AppContext {
+    /// A context over a connected, migrated database.
+    pub fn new(db: Db, settings: Settings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                sessions: DbSessionStore::new(db.clone()),
+                db,
+                sign_in_limits: SignInLimits::default(),
+                portal_limits: crate::portal::PortalLimits::default(),
+                hub: crate::live::Hub::default(),
+                settings,
+            }),
+        }
+    }
+
+    /// The database.
+    pub fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// The session store (the same database).
+    pub fn sessions(&self) -> &DbSessionStore {
+        &self.inner.sessions
+    }
+
+    /// Sign-in rate limits.
+    pub fn sign_in_limits(&self) -> &SignInLimits {
+        &self.inner.sign_in_limits
+    }
+
+    /// Customer portal rate limits.
+    pub fn portal_limits(&self) -> &crate::portal::PortalLimits {
+        &self.inner.portal_limits
+    }
+
+    /// The live-update hub.
+    pub fn hub(&self) -> &crate::live::Hub {
+        &self.inner.hub
+    }
+
+    /// Startup settings.
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+}

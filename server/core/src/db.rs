@@ -1,0 +1,223 @@
+//! The database: SQLite (embedded, the default) or PostgreSQL, behind one [`Db`] handle.
+//!
+//! Each query is written once, in the SQL both engines accept (`$1` placeholders, `RETURNING`,
+//! `ON CONFLICT`, times as BIGINT milliseconds), and [`on_pool!`](crate::db::on_pool) expands it
+//! once per backend so each side keeps its native driver types. Where the dialects differ, the
+//! query matches on [`Db`] itself. Each backend has its own forward-only migrations under
+//! `migrations/`, embedded in the binary.
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// The name of the SQLite file inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "frontdesk.db";
+
+/// Runs `$body` with `$pool` bound to the SQLite or the PostgreSQL pool of a [`Db`].
+///
+/// The body is expanded twice, so one query text is type-checked against each driver.
+macro_rules! on_pool {
+    ($db:expr, |$pool:ident| $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// A cloneable handle to the connection pool of the configured backend.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// The embedded database in the data directory.
+    Sqlite(SqlitePool),
+    /// A PostgreSQL server, for larger installs.
+    Postgres(PgPool),
+}
+
+/// Where the data lives, decided from the configuration before anything connects.
+#[derive(Clone, Debug)]
+pub enum DatabaseTarget {
+    /// A SQLite file.
+    Sqlite(SqliteConnectOptions),
+    /// A PostgreSQL database.
+    Postgres(PgConnectOptions),
+}
+
+/// Why the database could not be set up. Each reads as one line for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The URL is not one frontdesk understands.
+    #[error("invalid database URL: {0}")]
+    InvalidUrl(String),
+    /// Connecting failed.
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
+
+impl DatabaseTarget {
+    /// SQLite in `data_dir` unless `url` names a PostgreSQL (or another SQLite) database.
+    pub fn from_config(url: Option<&str>, data_dir: &Path) -> Result<Self, DbError> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Ok(Self::Sqlite(SqliteConnectOptions::new().filename(data_dir.join(SQLITE_FILE_NAME))));
+        };
+        let invalid = |e: sqlx::Error| DbError::InvalidUrl(format!("{}: {e}", redact(url)));
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            PgConnectOptions::from_str(url).map(Self::Postgres).map_err(invalid)
+        } else if url.starts_with("sqlite:") {
+            SqliteConnectOptions::from_str(url).map(Self::Sqlite).map_err(invalid)
+        } else {
+            Err(DbError::InvalidUrl(format!(
+                "{}: expected postgres://... or sqlite:...",
+                redact(url)
+            )))
+        }
+    }
+
+    /// Opens a pool. SQLite files are created on first use and run in WAL mode with foreign keys
+    /// enforced and a busy timeout; PostgreSQL must already exist.
+    pub async fn connect(self) -> Result<Db, DbError> {
+        match self {
+            Self::Sqlite(options) => {
+                let options = options
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(5));
+                SqlitePoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+                    .map(Db::Sqlite)
+                    .map_err(DbError::Connect)
+            }
+            Self::Postgres(options) => PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(5))
+                .connect_with(options)
+                .await
+                .map(Db::Postgres)
+                .map_err(DbError::Connect),
+        }
+    }
+}
+
+impl Db {
+    /// Applies the migrations the database has not seen yet.
+    pub async fn migrate(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
+            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        }
+        .map_err(DbError::Migrate)
+    }
+
+    /// Checks that the database answers now: for readiness probes.
+    ///
+    /// For SQLite this also checks that the file is still on disk: an open connection keeps
+    /// answering from a deleted file, which would silently lose every later write.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        if let Db::Sqlite(pool) = self {
+            let path = PathBuf::from(pool.connect_options().get_filename());
+            if !path.exists() {
+                return Err(sqlx::Error::Io(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("database file {} is missing", path.display()),
+                )));
+            }
+        }
+        on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    }
+
+    /// Which engine this is, for logs.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes every connection; later queries fail.
+    pub async fn close(&self) {
+        on_pool!(self, |pool| pool.close().await);
+    }
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead of one failing when it
+/// upgrades a read lock.
+pub(crate) trait BeginWrite {
+    /// The driver.
+    type Database: sqlx::Database;
+
+    /// Starts the transaction.
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, Self::Database>>;
+}
+
+impl BeginWrite for SqlitePool {
+    type Database = sqlx::Sqlite;
+
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        self.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Database = sqlx::Postgres;
+
+    async fn begin_write(&self) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.begin().await
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_database_urls() {
+        assert_eq!(redact("postgres://ann:secret@db:5432/x"), "postgres://ann:***@db:5432/x");
+        assert_eq!(redact("postgres://ann@db/x"), "postgres://ann@db/x");
+    }
+
+    #[test]
+    fn no_url_means_sqlite_in_the_data_dir() {
+        let target = DatabaseTarget::from_config(None, Path::new("/srv/fd"));
+        assert!(matches!(target, Ok(DatabaseTarget::Sqlite(o)) if o.get_filename() == Path::new("/srv/fd/frontdesk.db")));
+    }
+
+    #[test]
+    fn unknown_schemes_and_broken_urls_are_refused() {
+        for bad in ["mysql://x/y", "postgres://ann@db:notaport/x"] {
+            let err = DatabaseTarget::from_config(Some(bad), Path::new(".")).err();
+            assert!(matches!(err, Some(DbError::InvalidUrl(_))), "{bad} should be refused");
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Errors of the domain layer. The web layers above map each variant to a status code and a
+//! message; nothing here knows about HTTP.
+
+use serde::{Deserialize, Serialize};
+
+/// A problem with one field of a form or request, shown next to that field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field's name as the form and the API call it (`email`, `password`, ...).
+    pub field: String,
+    /// What is wrong, in words a person can act on.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A problem with `field`.
+    pub fn new(field: &str, message: impl Into<String>) -> Self {
+        Self { field: field.to_owned(), message: message.into() }
+    }
+}
+
+/// What a service call can fail with.
+#[cfg(feature = "store")]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No signed-in agent, or their session ended.
+    #[error("sign in to continue")]
+    Unauthenticated,
+    /// Sign-in with an unknown email or a wrong password: deliberately one answer for both.
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    /// Signed in, but this actor may not do this.
+    #[error("you are not allowed to do that")]
+    Forbidden,
+    /// The resource does not exist (or the actor may not know that it does).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The input failed validation; each problem names its field.
+    #[error("{}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    /// The change conflicts with the current state (a taken email, the last admin, a finished setup).
+    #[error("{0}")]
+    Conflict(String),
+    /// The ticket changed since the caller read it; nothing was written. Carries the current state.
+    #[error("this ticket changed since you opened it")]
+    Stale(Box<crate::ticket::TicketDetail>),
+    /// Others wrote on the ticket after the agent started composing; nothing was sent. Carries
+    /// the new messages, to be read before sending anyway.
+    #[error("new messages arrived while you were writing")]
+    NewActivity(Vec<crate::ticket::Message>),
+    /// Too many attempts; the caller may retry after this many seconds.
+    #[error("too many attempts, try again in {retry_after_secs} seconds")]
+    RateLimited {
+        /// Seconds until the next attempt can succeed.
+        retry_after_secs: u64,
+    },
+    /// The database failed; details go to the log, never to the client.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Any other server-side failure; details go to the log, never to the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[cfg(feature = "store")]
+impl Error {
+    /// One invalid field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// Whether the database refused the write because a unique value already exists.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
+    }
+}
+
+/// The result of a service call.
+#[cfg(feature = "store")]
+pub type Result<T, E = Error> = std::result::Result<T, E>;

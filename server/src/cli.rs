@@ -1,0 +1,173 @@
+//! The subcommands. Each returns an error that `run` prints as one line, with a non-zero exit.
+
+use anyhow::{Context, bail};
+use frontdesk_core::agent::{NewAgent, Role};
+use frontdesk_core::{AppContext, Settings, agents};
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+
+use crate::config::{AdminCommand, Cli, Command, Config, SeedArgs, ServeArgs};
+use crate::{Application, telemetry};
+
+/// Runs the command line and turns the outcome into an exit code: 0 on success, 2 for a
+/// configuration problem, 1 for anything else. Errors print as `frontdesk: error: ...`.
+pub fn run(cli: Cli) -> ExitCode {
+    let serve_defaults = ServeArgs::default();
+    let serve = match &cli.command {
+        Some(Command::Serve(args)) => args,
+        _ => &serve_defaults,
+    };
+    let config = match Config::resolve(&cli.global, serve) {
+        Ok(config) => config,
+        Err(e) => return fail(&anyhow::Error::new(e), 2),
+    };
+    telemetry::init(config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::new(e).context("cannot start the async runtime"), 1),
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            None | Some(Command::Serve(_)) => serve_until_signalled(config).await,
+            Some(Command::Migrate) => migrate(config).await,
+            Some(Command::Seed(args)) => seed(config, &args).await,
+            Some(Command::Admin { command: AdminCommand::Create { email, name } }) => {
+                create_admin(config, &email, &name).await
+            }
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e, 1),
+    }
+}
+
+/// Tickets per progress report (the seeder's batch size).
+const SEED_BATCH_HINT: u64 = 500;
+
+fn fail(error: &anyhow::Error, code: u8) -> ExitCode {
+    // `{:#}` puts the whole chain of causes on one line.
+    eprintln!("frontdesk: error: {error:#}");
+    ExitCode::from(code)
+}
+
+async fn serve_until_signalled(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config).await?;
+    app.run_until(shutdown_signal()).await
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = config.database.connect().await?;
+    db.migrate().await?;
+    println!("The {} database is up to date.", db.backend_name());
+    Ok(())
+}
+
+async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
+    let password = read_password()?;
+    let new = NewAgent::parse(email, name, Role::Admin, &password).map_err(|errors| {
+        let problems: Vec<_> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        anyhow::anyhow!("{}", problems.join("; "))
+    })?;
+    let db = config.database.connect().await?;
+    db.migrate().await?;
+    let ctx = AppContext::new(db, Settings::default());
+    let admin = agents::create_admin_from_cli(&ctx, new).await?;
+    println!("Created admin {} <{}>.", admin.name, admin.email);
+    Ok(())
+}
+
+async fn seed(config: Config, args: &SeedArgs) -> anyhow::Result<()> {
+    use frontdesk_core::seed::{self, DEMO_PASSWORD, SeedPlan};
+    let db = config.database.connect().await?;
+    db.migrate().await?;
+    let ctx = AppContext::new(db, Settings::default());
+    let plan = SeedPlan {
+        agents: args.agents,
+        teams: args.teams,
+        organizations: args.organizations,
+        customers: args.customers,
+        tickets: args.tickets,
+        seed: args.seed,
+    };
+    let started = std::time::Instant::now();
+    let bar = Progress::new(args.tickets, started);
+    let report = seed::seed(&ctx, plan, |done, total| bar.show(done, total)).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!();
+    println!(
+        "Seeded {} agents (password: {DEMO_PASSWORD}), {} customers and {} tickets in {seconds:.1} s.",
+        report.agents, report.customers, report.tickets
+    );
+    Ok(())
+}
+
+/// A progress bar on a terminal; on a pipe, a line every tenth of the way.
+struct Progress {
+    started: std::time::Instant,
+    terminal: bool,
+    step: u64,
+}
+
+impl Progress {
+    fn new(total: u64, started: std::time::Instant) -> Self {
+        Self { started, terminal: std::io::stderr().is_terminal(), step: (total / 10).max(1) }
+    }
+
+    fn show(&self, done: u64, total: u64) {
+        let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
+        let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
+        if self.terminal {
+            let filled = (fraction * 30.0).round() as usize;
+            eprint!("\r[{}{}] {:>3.0}% {done}/{total} tickets, {rate:.0}/s ", "#".repeat(filled), " ".repeat(30 - filled.min(30)), fraction * 100.0);
+            std::io::stderr().flush().ok();
+        } else if done % self.step < crate::cli::SEED_BATCH_HINT || done == total {
+            eprintln!("{:>3.0}% {done}/{total} tickets, {rate:.0}/s", fraction * 100.0);
+        }
+    }
+}
+
+/// One line from standard input, without its line ending. Prompts only on a terminal.
+fn read_password() -> anyhow::Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (at least {} characters): ", frontdesk_core::agent::NewPassword::MIN_CHARS);
+        std::io::stderr().flush().ok();
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    if password.is_empty() {
+        bail!("no password on standard input: pipe one in, e.g. `echo \"$PASSWORD\" | frontdesk admin create ...`");
+    }
+    Ok(password)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing open requests");
+}

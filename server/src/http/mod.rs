@@ -1,0 +1,95 @@
+//! The HTTP surface, as one table of contents: which routers exist and which layers wrap them.
+//!
+//! Layers, outermost first: request id (set, then echoed in the response), request tracing, a
+//! body size cap, cross-origin refusal for state-changing requests ([`csrf`]), then sessions for
+//! the pages and server functions. Health checks sit outside the session layer: probes should
+//! not create sessions.
+
+mod csrf;
+mod health;
+mod live;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::{HeaderName, Request};
+use frontdesk_core::AppContext;
+use frontdesk_frontend::{App, shell};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower::ServiceBuilder;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "frontdesk_session";
+/// Sessions end after this long without a request.
+const SESSION_IDLE_DAYS: i64 = 7;
+/// The largest request body accepted (forms and server-function calls).
+const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The name the wasm bundle, its JS glue and the stylesheet share under `/pkg`.
+const OUTPUT_NAME: &str = "frontdesk";
+
+/// The state of the page router: the services, and Leptos' options for rendering.
+#[derive(Clone, FromRef)]
+struct AppState {
+    ctx: AppContext,
+    leptos: LeptosOptions,
+}
+
+/// Builds the whole router.
+pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
+    let leptos = LeptosOptions::builder()
+        .output_name(OUTPUT_NAME)
+        .site_root(config.site_dir.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .build();
+    let sessions = SessionManagerLayer::new(ctx.sessions().clone())
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(ctx.settings().secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
+
+    let state = AppState { ctx: ctx.clone(), leptos: leptos.clone() };
+    let provide_services = move || provide_context(ctx.clone());
+    let pages = Router::new()
+        .route("/api/live", axum::routing::get(live::upgrade))
+        .leptos_routes_with_context(&state, generate_route_list(App), provide_services, move || {
+            shell(leptos.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone())
+        .layer(sessions);
+
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(health::router(state.ctx))
+        .merge(pages)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::new(request_id))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+                .layer(axum::middleware::from_fn(csrf::refuse_cross_origin_writes)),
+        )
+}
+
+/// One span per request, carrying its id so every log line of the request can be found.
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+}

@@ -1,0 +1,227 @@
+//! The test harness: the real frontdesk on port 0 with its own database, and clients to drive it.
+//!
+//! - [`spawn_app`] starts the application in-process with a fresh data directory and a fresh
+//!   database: a SQLite file by default, or a new PostgreSQL database on the server named by
+//!   `FRONTDESK_TEST_DATABASE_URL` (so the same tests run on both backends).
+//! - [`ApiClient`] speaks HTTP to it with its own cookie jar, like one browser profile would.
+//! - [`browser`] drives headless Chromium through ChromeDriver; [`live`] opens the agents'
+//!   WebSocket.
+//! - [`frontdesk_binary`] finds the built `frontdesk` executable for command-line tests.
+
+pub mod browser;
+pub mod database;
+pub mod live;
+
+use frontdesk_core::AppContext;
+use frontdesk_core::agent::{Agent, NewAgent, Role};
+use frontdesk_server::Application;
+use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
+use reqwest::cookie::{CookieStore, Jar};
+use std::path::PathBuf;
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub use database::TestDatabase;
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A running frontdesk.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The application's services, for arranging data directly.
+    pub ctx: AppContext,
+    /// The database it uses.
+    pub database: TestDatabase,
+    /// Its data directory (deleted when the test ends).
+    pub data_dir: TempDir,
+}
+
+/// Starts frontdesk on a free port with a fresh data directory and database.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with server options changed by `configure` first.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("create a temporary data directory");
+    let database = TestDatabase::create().await;
+    let global = GlobalArgs {
+        data_dir: Some(data_dir.path().to_path_buf()),
+        database_url: database.url.clone(),
+        ..GlobalArgs::default()
+    };
+    let mut serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
+    configure(&mut serve);
+    let config = Config::resolve(&global, &serve).expect("a valid test configuration");
+    let app = Application::build(config).await.expect("frontdesk starts");
+    let port = app.local_addr().expect("a bound port").port();
+    let ctx = app.context().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp { base_url: format!("http://127.0.0.1:{port}"), ctx, database, data_dir }
+}
+
+/// The built web assets: `FRONTDESK_SITE_DIR` (set by `cargo xtask test`) or `target/site`.
+pub fn site_dir() -> PathBuf {
+    std::env::var_os("FRONTDESK_SITE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/site"))
+}
+
+/// The built `frontdesk` binary: `FRONTDESK_BIN` (set by `cargo xtask test`) or
+/// `target/debug/frontdesk`.
+pub fn frontdesk_binary() -> PathBuf {
+    let path = std::env::var_os("FRONTDESK_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/debug/frontdesk"));
+    assert!(path.exists(), "{} is missing: run the tests with `cargo xtask test`", path.display());
+    path
+}
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+impl TestApp {
+    /// Creates an admin directly (as `frontdesk admin create` does), completing first-run setup.
+    pub async fn create_admin(&self, email: &str, name: &str) -> Agent {
+        let new = NewAgent::parse(email, name, Role::Admin, PASSWORD).expect("valid admin");
+        frontdesk_core::agents::create_admin_from_cli(&self.ctx, new).await.expect("admin created")
+    }
+
+    /// Creates an agent with `role`, as `by` (an admin).
+    pub async fn create_agent(&self, by: &Agent, email: &str, name: &str, role: Role) -> Agent {
+        let new = NewAgent::parse(email, name, role, PASSWORD).expect("valid agent");
+        frontdesk_core::agents::create(&self.ctx, by, new).await.expect("agent created")
+    }
+
+    /// Creates a ticket from `customer_email`, as `by`, through the core service.
+    pub async fn create_ticket(&self, by: &Agent, customer_email: &str, subject: &str) -> frontdesk_core::ticket::TicketDetail {
+        use frontdesk_core::agent::{Email, PersonName};
+        use frontdesk_core::ticket::{Channel, MessageBody, Priority, Subject};
+        let new = frontdesk_core::tickets::NewTicket {
+            requester_email: Email::parse(customer_email).expect("a valid email"),
+            requester_name: PersonName::parse("Customer").expect("a valid name"),
+            subject: Subject::parse(subject).expect("a valid subject"),
+            body: MessageBody::parse("Please help.").expect("a valid body"),
+            priority: Priority::Normal,
+            channel: Channel::Api,
+            tags: Vec::new(),
+        };
+        frontdesk_core::tickets::create(&self.ctx, by, new).await.expect("ticket created")
+    }
+
+    /// Runs one SQL statement on the app's database (for arranging states the UI cannot reach,
+    /// like an expired link).
+    pub async fn execute(&self, sql: &str) {
+        use frontdesk_core::db::Db;
+        match self.ctx.db() {
+            Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The sign-in links in the outbox for `email`, newest first.
+    pub async fn portal_links(&self, email: &str) -> Vec<String> {
+        let admin = frontdesk_core::agents::list(&self.ctx, &self.any_admin().await).await.expect("agents");
+        let admin = admin.into_iter().find(|a| a.is_admin()).expect("an admin");
+        frontdesk_core::portal::outbox(&self.ctx, &admin)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|e| e.to_email == email)
+            .filter_map(|e| e.body.lines().find(|l| l.contains("/portal/sign-in/")).map(|l| l.trim().to_owned()))
+            .collect()
+    }
+
+    async fn any_admin(&self) -> Agent {
+        let id: i64 = match self.ctx.db() {
+            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1").fetch_one(pool).await,
+            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1").fetch_one(pool).await,
+        }
+        .expect("an admin exists");
+        frontdesk_core::agents::find(self.ctx.db(), id).await.expect("query").expect("admin")
+    }
+
+    /// A new HTTP client with an empty cookie jar.
+    pub fn client(&self) -> ApiClient {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            // A hung request fails its test with a message instead of stalling the whole run.
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        ApiClient { http, base_url: self.base_url.clone(), jar }
+    }
+
+    /// Makes the database unreachable for the running app: SQLite's file disappears; the
+    /// PostgreSQL database is dropped with its connections.
+    pub async fn make_database_unreachable(&self) {
+        match &self.database.url {
+            None => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = self.data_dir.path().join(format!("{}{suffix}", frontdesk_core::db::SQLITE_FILE_NAME));
+                    std::fs::remove_file(file).ok();
+                }
+            }
+            Some(_) => self.database.drop_now().await,
+        }
+    }
+}
+
+/// An HTTP client for one visitor, with its own cookies. Does not follow redirects.
+pub struct ApiClient {
+    /// The underlying client.
+    pub http: reqwest::Client,
+    /// The app's base URL.
+    pub base_url: String,
+    jar: Arc<Jar>,
+}
+
+impl ApiClient {
+    /// GETs a path.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base_url)).send().await.expect("GET answered")
+    }
+
+    /// Calls a server function with form-encoded arguments, as a page's JavaScript would.
+    pub async fn call(&self, function: &str, args: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/{function}", self.base_url))
+            .header("accept", "application/json")
+            .form(args)
+            .send()
+            .await
+            .expect("server function answered")
+    }
+
+    /// Calls a server function carrying only the given session cookie (no jar), as a replayed
+    /// or stolen cookie would arrive.
+    pub async fn call_with_session(&self, session: &str, function: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/api/{function}", self.base_url))
+            .header("accept", "application/json")
+            .header("cookie", format!("frontdesk_session={session}"))
+            .send()
+            .await
+            .expect("server function answered")
+    }
+
+    /// Signs in.
+    pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
+        self.call("sign_in", &[("email", email), ("password", password)]).await
+    }
+
+    /// The session cookie's value, if the jar has one.
+    pub fn session_cookie(&self) -> Option<String> {
+        let url = self.base_url.parse().expect("a valid base URL");
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|pair| {
+            pair.strip_prefix("frontdesk_session=").map(str::to_owned)
+        })
+    }
+}

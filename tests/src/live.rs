@@ -1,0 +1,78 @@
+//! A WebSocket client for `/api/live`, as an agent's browser would connect (session cookie).
+
+use frontdesk_core::live::{ClientMessage, ServerMessage};
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for one message.
+pub const MESSAGE_WAIT: Duration = Duration::from_secs(10);
+
+/// An open live socket.
+pub struct LiveClient {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// Opens `/api/live` with `session` (the session cookie's value) and optional `origin`.
+pub async fn connect(
+    base_url: &str,
+    session: Option<&str>,
+    origin: Option<&str>,
+) -> Result<LiveClient, tungstenite::Error> {
+    let url = format!("{}/api/live?v=1", base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request()?;
+    if let Some(session) = session {
+        request.headers_mut().insert("cookie", format!("frontdesk_session={session}").parse().expect("a header value"));
+    }
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().expect("a header value"));
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(LiveClient { socket })
+}
+
+impl LiveClient {
+    /// Sends a protocol message.
+    pub async fn send(&mut self, message: &ClientMessage) {
+        let text = serde_json::to_string(message).expect("serializable");
+        self.socket.send(Message::text(text)).await.expect("sent");
+    }
+
+    /// Sends raw text (for malformed or oversized messages).
+    pub async fn send_raw(&mut self, text: String) -> Result<(), tungstenite::Error> {
+        self.socket.send(Message::text(text)).await
+    }
+
+    /// The next protocol message, or `None` if none arrives within `wait`.
+    pub async fn next_within(&mut self, wait: Duration) -> Option<ServerMessage> {
+        loop {
+            let frame = tokio::time::timeout(wait, self.socket.next()).await.ok()??;
+            match frame {
+                Ok(Message::Text(text)) => {
+                    return Some(serde_json::from_str(text.as_str()).unwrap_or_else(|e| panic!("bad server message {text}: {e}")));
+                }
+                Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                _ => return None,
+            }
+        }
+    }
+
+    /// The next protocol message; fails the test after [`MESSAGE_WAIT`].
+    pub async fn next(&mut self) -> ServerMessage {
+        self.next_within(MESSAGE_WAIT).await.expect("a server message in time")
+    }
+
+    /// Waits for the server to close the socket; returns the close code if it sent one.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match tokio::time::timeout(MESSAGE_WAIT, self.socket.next()).await.expect("the socket closes in time") {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+}

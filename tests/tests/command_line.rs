@@ -1,0 +1,183 @@
+//! The `frontdesk` binary: bad configuration exits non-zero with one clear line; the admin and
+//! migrate commands work without the browser; --help documents the options.
+
+use frontdesk_tests::{PASSWORD, TestDatabase, frontdesk_binary};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Runs the binary with `args` and `stdin`, without inheriting frontdesk settings from the
+/// environment, and kills it if it has not exited within 60 s.
+fn frontdesk(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(frontdesk_binary())
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("FRONTDESK_DATA_DIR")
+        .env_remove("FRONTDESK_LISTEN")
+        .env_remove("FRONTDESK_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("frontdesk starts");
+    if let Some(mut input) = child.stdin.take() {
+        input.write_all(stdin.as_bytes()).expect("write stdin");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("poll frontdesk").is_none() {
+        if Instant::now() > deadline {
+            child.kill().ok();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("frontdesk output")
+}
+
+/// Asserts a failed run with exactly one line on stderr that contains `expected`.
+fn assert_fails_with_one_line(output: &Output, expected: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "expected failure, got {:?}; stderr: {stderr}", output.status);
+    let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("frontdesk: error: "), "{}", lines[0]);
+    assert!(lines[0].contains(expected), "expected {expected:?} in {:?}", lines[0]);
+}
+
+#[test]
+fn an_unparseable_database_url_exits_with_one_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let dir = data.path().to_str().expect("utf-8 path");
+
+    let output = frontdesk(&["serve", "--data-dir", dir, "--database-url", "postgres://ann@db:notaport/x"], "");
+
+    assert_fails_with_one_line(&output, "invalid database URL");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn an_unknown_database_scheme_exits_with_one_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let output = frontdesk(&["migrate", "--data-dir", data.path().to_str().expect("utf-8"), "--database-url", "mysql://x/y"], "");
+
+    assert_fails_with_one_line(&output, "expected postgres://... or sqlite:...");
+}
+
+#[test]
+fn an_unwritable_data_dir_exits_with_one_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let file = data.path().join("a-file");
+    std::fs::write(&file, b"not a directory").expect("write file");
+    let inside_file = file.join("data");
+
+    let output = frontdesk(&["serve", "--data-dir", inside_file.to_str().expect("utf-8")], "");
+
+    assert_fails_with_one_line(&output, "is not writable");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_port_in_use_exits_with_one_line() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let addr = taken.local_addr().expect("address").to_string();
+    let data = tempfile::tempdir().expect("temp dir");
+
+    let output = frontdesk(&["serve", "--listen", &addr, "--data-dir", data.path().to_str().expect("utf-8")], "");
+
+    assert_fails_with_one_line(&output, &format!("cannot listen on {addr}"));
+}
+
+#[test]
+fn a_config_file_with_an_unknown_key_exits_with_one_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let config = data.path().join("frontdesk.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nport = 8080\n").expect("write config");
+
+    let output = frontdesk(&["serve", "--config", config.to_str().expect("utf-8")], "");
+
+    assert_fails_with_one_line(&output, "unknown field `port`");
+}
+
+#[test]
+fn help_documents_every_serve_option() {
+    let output = frontdesk(&["serve", "--help"], "");
+    let help = String::from_utf8_lossy(&output.stdout);
+
+    assert!(output.status.success());
+    for option in ["--listen", "--data-dir", "--database-url", "DATABASE_URL", "--secure-cookies", "--config"] {
+        assert!(help.contains(option), "{option} missing from:\n{help}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_create_reads_the_password_from_stdin_and_then_migrate_has_nothing_to_do() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::create().await;
+    let mut args = vec!["--data-dir", data.path().to_str().expect("utf-8")];
+    if let Some(url) = &database.url {
+        args.extend(["--database-url", url]);
+    }
+    let create = |stdin: &str| {
+        let mut full = vec!["admin", "create", "--email", "Root@Example.com", "--name", "Root"];
+        full.extend(&args);
+        frontdesk(&full, stdin)
+    };
+
+    let short = create("short\n");
+    assert_fails_with_one_line(&short, "password: Use at least 12 characters.");
+    let created = create(&format!("{PASSWORD}\n"));
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(String::from_utf8_lossy(&created.stdout).contains("Created admin Root <root@example.com>"));
+    let again = create(&format!("{PASSWORD}\n"));
+    assert_fails_with_one_line(&again, "already exists");
+
+    let mut migrate_args = vec!["migrate"];
+    migrate_args.extend(&args);
+    let migrate = frontdesk(&migrate_args, "");
+    assert!(migrate.status.success());
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("is up to date"));
+}
+
+#[test]
+fn sigterm_stops_the_server_gracefully() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(frontdesk_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data.path().to_str().expect("utf-8")])
+        .env_remove("DATABASE_URL")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("frontdesk starts");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let address = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned()))
+        .expect("a 'listening on' log line");
+    let health = std::net::TcpStream::connect(&address).and_then(|mut stream| {
+        stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+        let mut answer = String::new();
+        std::io::Read::read_to_string(&mut stream, &mut answer)?;
+        Ok(answer)
+    });
+    assert!(health.expect("healthz answered").starts_with("HTTP/1.1 200"));
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let status = child.wait().expect("frontdesk exits");
+
+    assert!(status.success(), "exit status {status:?}; log: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("frontdesk stopped")), "log: {rest:?}");
+}
+
+#[test]
+fn seed_fills_a_database_and_reports_progress() {
+    let data = tempfile::tempdir().expect("temp dir");
+
+    let output = frontdesk(&["seed", "--tickets", "1200", "--customers", "30", "--data-dir", data.path().to_str().expect("utf-8")], "");
+
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    assert!(stdout.contains("1200 tickets"), "{stdout}");
+    assert!(stderr.contains("100% 1200/1200 tickets"), "{stderr}");
+}
