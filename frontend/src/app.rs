@@ -8,8 +8,9 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentsPage, CustomerPage, MergeCustomersPage, NewTicketPage, NotFound, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn,
-    PortalTicketPage, SetupPage, SignInPage, TeamsPage, TicketPage, TicketsPage,
+    AgentHome, AgentsPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
+    OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
+    SignInPage, TeamsPage, TicketPage, TicketsPage,
 };
 
 /// The page the server renders around the app: head, hydration scripts, body.
@@ -62,11 +63,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("tickets") view=TicketsPage ssr=SsrMode::Async/>
                     <Route path=path!("tickets/new") view=NewTicketPage ssr=SsrMode::Async/>
                     <Route path=path!("tickets/:number") view=TicketPage ssr=SsrMode::Async/>
+                    <Route path=path!("customers/duplicates") view=DuplicatesPage ssr=SsrMode::Async/>
                     <Route path=path!("customers/:id") view=CustomerPage ssr=SsrMode::Async/>
+                    <Route path=path!("organizations") view=OrganizationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("organizations/:id") view=OrganizationPage ssr=SsrMode::Async/>
                     <Route path=path!("customers/:id/merge/:other") view=MergeCustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/agents") view=AgentsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/outbox") view=OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/customer-fields") view=CustomerFieldsPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -135,10 +140,13 @@ fn AgentLayout() -> impl IntoView {
                                     <a class="brand" href=HOME_PATH>"frontdesk"</a>
                                     <A href=HOME_PATH exact=true>"Home"</A>
                                     <A href="/app/tickets">"Tickets"</A>
+                                    <A href="/app/organizations">"Organizations"</A>
+                                    <A href="/app/customers/duplicates">"Duplicates"</A>
                                     <Show when=move || is_admin>
                                         <p class="nav-heading">"Settings"</p>
                                         <A href="/app/settings/agents">"Agents"</A>
                                         <A href="/app/settings/teams">"Teams"</A>
+                                        <A href="/app/settings/customer-fields">"Customer fields"</A>
                                         <A href="/app/settings/outbox">"Outbox"</A>
                                     </Show>
                                     <div class="me">

@@ -72,17 +72,17 @@ pub fn TextAreaField(
 /// The message of an action's last error for one field, or its general message for `"*"`.
 pub fn action_error<T>(
     value: impl Fn() -> Option<Result<T, ApiError>> + Send + Sync + 'static,
-    field: &'static str,
+    field: impl AsRef<str> + Send + Sync + 'static,
 ) -> Signal<Option<String>>
 where
     T: 'static,
 {
     Signal::derive(move || match value() {
-        Some(Err(e)) if field == "*" => match e {
+        Some(Err(e)) if field.as_ref() == "*" => match e {
             ApiError::Invalid(_) => None,
             other => Some(other.to_string()),
         },
-        Some(Err(e)) => e.field(field),
+        Some(Err(e)) => e.field(field.as_ref()),
         _ => None,
     })
 }

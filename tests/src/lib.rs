@@ -147,15 +147,7 @@ impl TestApp {
 
     /// A new HTTP client with an empty cookie jar.
     pub fn client(&self) -> ApiClient {
-        let jar = Arc::new(Jar::default());
-        let http = reqwest::Client::builder()
-            .cookie_provider(jar.clone())
-            .redirect(reqwest::redirect::Policy::none())
-            // A hung request fails its test with a message instead of stalling the whole run.
-            .timeout(std::time::Duration::from_secs(30))
-            .build()
-            .expect("an HTTP client");
-        ApiClient { http, base_url: self.base_url.clone(), jar }
+        ApiClient::new(&self.base_url)
     }
 
     /// Makes the database unreachable for the running app: SQLite's file disappears; the
@@ -183,6 +175,19 @@ pub struct ApiClient {
 }
 
 impl ApiClient {
+    /// A client of the app at `base_url` (`http://host:port`).
+    pub fn new(base_url: &str) -> Self {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            // A hung request fails its test with a message instead of stalling the whole run.
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("an HTTP client");
+        ApiClient { http, base_url: base_url.to_owned(), jar }
+    }
+
     /// GETs a path.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base_url)).send().await.expect("GET answered")

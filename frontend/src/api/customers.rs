@@ -1,7 +1,9 @@
 //! Customer profiles: the profile, its timeline, likely duplicates, editing and merging.
 #![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
 
-use frontdesk_core::customer::{Contact, Duplicate, TimelinePage};
+use frontdesk_core::customer::{Contact, ContactField, Duplicate, DuplicatePair, Organization, TimelinePage};
+use frontdesk_core::ticket::PersonRef;
+use std::collections::HashMap;
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -54,22 +56,155 @@ pub async fn customer_duplicates(id: i64) -> Result<Vec<Duplicate>, ApiError> {
     )
 }
 
-/// Changes a customer's name, phone and notes.
+/// Changes a customer's profile. `organization_id` empty means none, absent means unchanged;
+/// `fields` holds custom field
+/// values by key (form inputs named `fields[KEY]`); an empty value clears that field.
 #[server(prefix = "/api", endpoint = "update_customer")]
-pub async fn update_customer(id: i64, name: String, phone: String, notes: String) -> Result<Contact, ApiError> {
+pub async fn update_customer(
+    id: i64,
+    name: String,
+    phone: String,
+    notes: String,
+    organization_id: Option<String>,
+    fields: Option<HashMap<String, String>>,
+) -> Result<Contact, ApiError> {
     use super::server::{respond, signed_in_agent};
+    use frontdesk_core::contacts::ContactUpdate;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
-            Ok(frontdesk_core::contacts::update(&ctx, &actor, id, &name, Some(&phone), &notes).await?)
+            let organization_id = match organization_id.as_deref().map(str::trim) {
+                None => None,
+                Some("") => Some(None),
+                Some(v) => Some(Some(v.parse().map_err(|_| {
+                    ApiError::Invalid(vec![frontdesk_core::error::FieldError::new("organization_id", "There is no such organization.")])
+                })?)),
+            };
+            let mut fields: Vec<(String, String)> = fields.unwrap_or_default().into_iter().collect();
+            fields.sort();
+            let change = ContactUpdate { name, phone, notes, organization_id, fields };
+            Ok(frontdesk_core::contacts::update(&ctx, &actor, id, &change).await?)
+        }
+        .await,
+    )
+}
+
+/// Pairs of customers across the helpdesk that look like the same person.
+#[server(prefix = "/api", endpoint = "duplicate_pairs")]
+pub async fn duplicate_pairs() -> Result<Vec<DuplicatePair>, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            Ok(frontdesk_core::contacts::duplicate_pairs(&ctx, &actor).await?)
+        }
+        .await,
+    )
+}
+
+/// The custom fields of customer profiles, in order.
+#[server(prefix = "/api", endpoint = "list_contact_fields")]
+pub async fn list_contact_fields() -> Result<Vec<ContactField>, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            Ok(frontdesk_core::contacts::fields(&ctx, &actor).await?)
+        }
+        .await,
+    )
+}
+
+/// Adds a custom field (admins only); `kind` is text, number, date or boolean.
+#[server(prefix = "/api", endpoint = "define_contact_field")]
+pub async fn define_contact_field(label: String, kind: String) -> Result<ContactField, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let kind = kind.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
+            Ok(frontdesk_core::contacts::define_field(&ctx, &actor, &label, kind).await?)
+        }
+        .await,
+    )
+}
+
+/// Deletes a custom field and its values (admins only).
+#[server(prefix = "/api", endpoint = "remove_contact_field")]
+pub async fn remove_contact_field(key: String) -> Result<(), ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            Ok(frontdesk_core::contacts::remove_field(&ctx, &actor, &key).await?)
+        }
+        .await,
+    )
+}
+
+/// Organizations whose name contains `query` (all when empty), by name.
+#[server(prefix = "/api", endpoint = "list_organizations")]
+pub async fn list_organizations(query: Option<String>) -> Result<Vec<Organization>, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            Ok(frontdesk_core::organizations::list(&ctx, &actor, query.as_deref().unwrap_or_default()).await?)
+        }
+        .await,
+    )
+}
+
+/// One organization and its contacts.
+#[server(prefix = "/api", endpoint = "get_organization")]
+pub async fn get_organization(id: i64) -> Result<(Organization, Vec<PersonRef>), ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let organization = frontdesk_core::organizations::get(&ctx, &actor, id).await?;
+            let members = frontdesk_core::organizations::members(&ctx, &actor, id).await?;
+            Ok((organization, members))
+        }
+        .await,
+    )
+}
+
+/// Creates an organization; `domains` is a comma- or space-separated list.
+#[server(prefix = "/api", endpoint = "create_organization")]
+pub async fn create_organization(name: String, domains: String) -> Result<Organization, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    use frontdesk_core::organizations;
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
+            let organization = organizations::create(&ctx, &actor, &name, &organizations::parse_domains(&domains)?).await?;
+            leptos_axum::redirect(&format!("/app/organizations/{}", organization.id));
+            Ok(organization)
+        }
+        .await,
+    )
+}
+
+/// Renames an organization and replaces its domains.
+#[server(prefix = "/api", endpoint = "update_organization")]
+pub async fn update_organization(id: i64, name: String, domains: String) -> Result<Organization, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    use frontdesk_core::organizations;
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
+            Ok(organizations::update(&ctx, &actor, id, &name, &organizations::parse_domains(&domains)?).await?)
         }
         .await,
     )
 }
 
 /// Merges customer `merged_id` into `survivor_id`; for each field, `survivor` or `merged` says
-/// whose value is kept.
+/// whose value is kept (`fields` covers the custom fields both have set; survivor by default).
 #[server(prefix = "/api", endpoint = "merge_customers")]
 pub async fn merge_customers(
     survivor_id: i64,
@@ -78,6 +213,7 @@ pub async fn merge_customers(
     phone: String,
     organization: String,
     notes: String,
+    fields: Option<String>,
 ) -> Result<Contact, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::contacts::MergeChoices;
@@ -95,6 +231,7 @@ pub async fn merge_customers(
                 phone: keep("phone", &phone)?,
                 organization: keep("organization", &organization)?,
                 notes: keep("notes", &notes)?,
+                fields: keep("fields", fields.as_deref().unwrap_or("survivor"))?,
             };
             let survivor = frontdesk_core::contacts::merge(&ctx, &actor, survivor_id, merged_id, choices).await?;
             leptos_axum::redirect(&format!("/app/customers/{}", survivor.id));

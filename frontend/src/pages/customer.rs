@@ -1,13 +1,17 @@
-//! `/app/customers/:id`: one customer's profile: who they are, every ticket and chat newest
-//! first, likely duplicates; and `/app/customers/:id/merge/:other` to merge two profiles.
+//! `/app/customers/:id`: one customer's profile: who they are, their custom fields, every ticket
+//! and chat newest first, likely duplicates; `/app/customers/:id/merge/:other` to merge two
+//! profiles; and `/app/customers/duplicates`, every likely duplicate pair to review.
 
-use frontdesk_core::customer::{Contact, TimelineEntry};
+use frontdesk_core::customer::{Contact, FieldKind, FieldValue, TimelineEntry};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{ApiError, MergeCustomers, UpdateCustomer, customer_duplicates, customer_timeline, get_customer};
+use crate::api::{
+    ApiError, MergeCustomers, UpdateCustomer, customer_duplicates, customer_timeline, duplicate_pairs, get_customer,
+    list_organizations,
+};
 use crate::components::{ErrorNotice, action_error};
 use crate::pages::tickets::StatusBadge;
 
@@ -41,6 +45,7 @@ pub fn CustomerPage() -> impl IntoView {
             None => Err(ApiError::NotFound),
         }
     });
+    let organizations = Resource::new(|| (), |()| list_organizations(None));
     let value = move || update.value().get();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading customer…"</p> }>
@@ -54,6 +59,8 @@ pub fn CustomerPage() -> impl IntoView {
                 }
                 let entries = timeline.await.map(|p| p.entries).unwrap_or_default();
                 let duplicates = duplicates.await.unwrap_or_default();
+                let organizations = organizations.await.unwrap_or_default();
+                let current_org = c.organization.as_ref().map(|o| o.id);
                 let id = c.id;
                 view! {
                     <Title text=format!("{} · frontdesk", c.name)/>
@@ -61,8 +68,14 @@ pub fn CustomerPage() -> impl IntoView {
                         <div>
                             <h1 id="customer-name">{c.name.clone()}</h1>
                             <p class="muted" id="customer-emails">{c.emails.join(", ")}</p>
-                            <p class="muted">{c.organization.as_ref().map(|o| o.name.clone()).unwrap_or_else(|| "No organization".into())}</p>
+                            <p class="muted" id="customer-organization">
+                                {match c.organization.clone() {
+                                    Some(o) => view! { <a href=format!("/app/organizations/{}", o.id)>{o.name}</a> }.into_any(),
+                                    None => view! { "No organization" }.into_any(),
+                                }}
+                            </p>
                         </div>
+                        <a class="button" href=format!("/app/tickets?view=open&requester_id={id}")>"Open tickets"</a>
                     </header>
                     <div class="ticket-layout">
                         <section class="card">
@@ -84,8 +97,20 @@ pub fn CustomerPage() -> impl IntoView {
                                     <p class="field-error">{move || action_error(value, "phone").get()}</p>
                                 </div>
                                 <div class="field">
+                                    <label for="customer-organization-field">"Organization"</label>
+                                    <select id="customer-organization-field" name="organization_id">
+                                        <option value="" selected=current_org.is_none()>"None"</option>
+                                        {organizations.into_iter().map(|o| view! {
+                                            <option value=o.id.to_string() selected=current_org == Some(o.id)>{o.name}</option>
+                                        }).collect_view()}
+                                    </select>
+                                    <p class="field-error">{move || action_error(value, "organization_id").get()}</p>
+                                </div>
+                                {c.fields.clone().into_iter().map(|f| view! { <CustomField field=f value/> }).collect_view()}
+                                <div class="field">
                                     <label for="customer-notes">"Notes"</label>
                                     <textarea id="customer-notes" name="notes" rows="4">{c.notes.clone()}</textarea>
+                                    <p class="field-error">{move || action_error(value, "notes").get()}</p>
                                 </div>
                                 <button type="submit" class="primary" id="save-customer">"Save"</button>
                             </ActionForm>
@@ -113,6 +138,77 @@ pub fn CustomerPage() -> impl IntoView {
                     .into_any()
             })}
         </Transition>
+    }
+}
+
+/// One custom field's input, typed, named `fields[KEY]`, with its error.
+#[component]
+fn CustomField(field: FieldValue, value: impl Fn() -> Option<Result<Contact, ApiError>> + Copy + Send + Sync + 'static) -> impl IntoView {
+    let FieldValue { field, value: current } = field;
+    let id = format!("custom-{}", field.key);
+    let name = format!("fields[{}]", field.key);
+    let error_key = format!("field.{}", field.key);
+    let current = current.unwrap_or_default();
+    let input = match field.kind {
+        FieldKind::Boolean => view! {
+            <select id=id.clone() name=name>
+                <option value="" selected=current.is_empty()>"—"</option>
+                <option value="true" selected=current == "true">"Yes"</option>
+                <option value="false" selected=current == "false">"No"</option>
+            </select>
+        }
+            .into_any(),
+        kind => {
+            let (input_type, step) = match kind {
+                FieldKind::Number => ("number", Some("any")),
+                FieldKind::Date => ("date", None),
+                _ => ("text", None),
+            };
+            view! { <input id=id.clone() name=name type=input_type step=step value=current/> }.into_any()
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id>{field.label}</label>
+            {input}
+            <p class="field-error">{move || action_error(value, error_key.clone()).get()}</p>
+        </div>
+    }
+}
+
+/// Every pair of customers that look like the same person, each with a link to merge them.
+#[component]
+pub fn DuplicatesPage() -> impl IntoView {
+    let pairs = Resource::new(|| (), |()| duplicate_pairs());
+    view! {
+        <Title text="Possible duplicates · frontdesk"/>
+        <header class="page-header"><h1>"Possible duplicates"</h1></header>
+        <section class="card">
+            <Transition fallback=|| view! { <p class="loading">"Looking for duplicates…"</p> }>
+                {move || Suspend::new(async move {
+                    match pairs.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No likely duplicates."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="table" id="duplicate-pairs">
+                                <thead><tr><th>"Customer"</th><th>"Looks like"</th><th>"Why"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|p| view! {
+                                        <tr>
+                                            <td><a href=format!("/app/customers/{}", p.first.id)>{p.first.name}</a></td>
+                                            <td><a href=format!("/app/customers/{}", p.second.id)>{p.second.name}</a></td>
+                                            <td class="muted">{p.reason}</td>
+                                            <td><a class="button small" href=format!("/app/customers/{}/merge/{}", p.first.id, p.second.id)>"Merge…"</a></td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any(),
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }
 
@@ -160,6 +256,7 @@ pub fn MergeCustomersPage() -> impl IntoView {
                     ("phone", "Phone", a.phone.clone().unwrap_or_else(|| "none".into()), b.phone.clone().unwrap_or_else(|| "none".into())),
                     ("organization", "Organization", org(&a), org(&b)),
                     ("notes", "Notes", a.notes.clone(), b.notes.clone()),
+                    ("fields", "Custom fields set on both", custom_fields(&a, &b), custom_fields(&b, &a)),
                 ];
                 view! {
                     <p class="lead">{format!(
@@ -200,4 +297,17 @@ pub fn MergeCustomersPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// `contact`'s values of the custom fields both contacts have set, for the merge table.
+fn custom_fields(contact: &Contact, other: &Contact) -> String {
+    let both: Vec<String> = contact
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let theirs = other.fields.iter().find(|o| o.field.key == f.field.key)?.value.as_ref();
+            f.value.as_ref().filter(|_| theirs.is_some()).map(|v| format!("{}: {v}", f.field.label))
+        })
+        .collect();
+    if both.is_empty() { "none".into() } else { both.join("; ") }
 }

@@ -2,9 +2,11 @@
 
 mod agents;
 mod customer;
+mod customer_fields;
 mod home;
 mod new_ticket;
 mod not_found;
+mod organizations;
 mod outbox;
 mod portal;
 mod setup;
@@ -14,10 +16,12 @@ mod ticket;
 mod tickets;
 
 pub use agents::AgentsPage;
-pub use customer::{CustomerPage, MergeCustomersPage};
+pub use customer::{CustomerPage, DuplicatesPage, MergeCustomersPage};
+pub use customer_fields::CustomerFieldsPage;
 pub use home::AgentHome;
 pub use new_ticket::NewTicketPage;
 pub use not_found::NotFound;
+pub use organizations::{OrganizationPage, OrganizationsPage};
 pub use outbox::OutboxPage;
 pub use portal::{PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage};
 pub use setup::SetupPage;

@@ -2,6 +2,7 @@
 //! demand (keyset pages).
 
 use frontdesk_core::ticket::{Priority, Status, TicketSummary};
+use frontdesk_core::time::Timestamp;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -19,7 +20,8 @@ struct Selection(RwSignal<usize>);
 #[derive(Clone, Copy)]
 struct Checked(RwSignal<Vec<i64>>);
 
-/// The filters and sort of the queue, from the page's query string.
+/// The filters and sort of the queue, from the page's query string. Dates are `YYYY-MM-DD`
+/// (UTC days, both ends included).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Filters {
     status: Option<String>,
@@ -27,16 +29,56 @@ struct Filters {
     assignee_id: Option<String>,
     tag: Option<String>,
     sort: Option<String>,
+    requester_id: Option<String>,
+    organization_id: Option<String>,
+    created_from: Option<String>,
+    created_to: Option<String>,
+    updated_from: Option<String>,
+    updated_to: Option<String>,
 }
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
 
 impl Filters {
     fn from_query(query: &leptos_router::params::ParamsMap) -> Self {
         let get = |key: &str| query.get(key).filter(|v| !v.is_empty());
-        Self { status: get("status"), priority: get("priority"), assignee_id: get("assignee_id"), tag: get("tag"), sort: get("sort") }
+        Self {
+            status: get("status"),
+            priority: get("priority"),
+            assignee_id: get("assignee_id"),
+            tag: get("tag"),
+            sort: get("sort"),
+            requester_id: get("requester_id"),
+            organization_id: get("organization_id"),
+            created_from: get("created_from"),
+            created_to: get("created_to"),
+            updated_from: get("updated_from"),
+            updated_to: get("updated_to"),
+        }
     }
 
     async fn fetch(self, view: String, team: Option<i64>, cursor: Option<String>) -> Result<QueuePage, crate::api::ApiError> {
-        list_queue(view, team, cursor, self.status, self.priority, self.assignee_id, self.tag, self.sort, None, None, None, None, None, None).await
+        let id = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<i64>().ok());
+        let day = |v: &Option<String>, extra: i64| {
+            v.as_deref().and_then(Timestamp::start_of_utc_date).map(|t| t.unix_millis() + extra)
+        };
+        list_queue(
+            view,
+            team,
+            cursor,
+            self.status.clone(),
+            self.priority.clone(),
+            self.assignee_id.clone(),
+            self.tag.clone(),
+            self.sort.clone(),
+            id(&self.requester_id),
+            id(&self.organization_id),
+            day(&self.created_from, 0),
+            day(&self.created_to, DAY_MS),
+            day(&self.updated_from, 0),
+            day(&self.updated_to, DAY_MS),
+        )
+        .await
     }
 }
 
@@ -77,12 +119,31 @@ fn FilterBar(
                 })}
             </Suspense>
             <input name="tag" placeholder="Tag" aria-label="Tag" value=move || filters.get().tag.unwrap_or_default()/>
+            <label class="inline-label">"Created"
+                <input type="date" name="created_from" aria-label="Created from" value=move || filters.get().created_from.unwrap_or_default()/>
+                "–"
+                <input type="date" name="created_to" aria-label="Created to" value=move || filters.get().created_to.unwrap_or_default()/>
+            </label>
+            <label class="inline-label">"Updated"
+                <input type="date" name="updated_from" aria-label="Updated from" value=move || filters.get().updated_from.unwrap_or_default()/>
+                "–"
+                <input type="date" name="updated_to" aria-label="Updated to" value=move || filters.get().updated_to.unwrap_or_default()/>
+            </label>
+            {move || filters.get().requester_id.map(|id| view! {
+                <input type="hidden" name="requester_id" value=id.clone()/>
+                <a class="chip" id="requester-filter" href=format!("/app/customers/{id}")>"One customer"</a>
+            })}
+            {move || filters.get().organization_id.map(|id| view! {
+                <input type="hidden" name="organization_id" value=id.clone()/>
+                <a class="chip" id="organization-filter" href=format!("/app/organizations/{id}")>"One organization"</a>
+            })}
             <select name="sort" aria-label="Sort">
                 <option value="updated" selected=move || filters.get().sort.is_none()>"Recently updated"</option>
                 <option value="created" selected=move || selected(filters.get().sort, "created")>"Recently created"</option>
                 <option value="priority" selected=move || selected(filters.get().sort, "priority")>"Most urgent"</option>
             </select>
             <button type="submit" class="small">"Apply"</button>
+            <a class="small" href=move || format!("/app/tickets?view={}", view.get())>"Clear"</a>
         </Form>
     }
 }

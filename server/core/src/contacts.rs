@@ -1,14 +1,14 @@
 //! Customer profiles: contacts (a person, with one or more email addresses) and organizations
 //! (which claim email domains, so new contacts from those domains join them automatically);
-//! the timeline of a customer's tickets and chats; likely duplicates; and merging two contacts
-//! without losing anything.
+//! the timeline of a customer's tickets and chats; typed custom fields (admins define them,
+//! agents fill them in); likely duplicates; and merging two contacts without losing anything.
 
 use crate::agent::{Agent, Email, PersonName};
 use crate::audit::{self, AuditEvent};
 use crate::context::AppContext;
-use crate::customer::{Contact, Duplicate, Keep, TimelineEntry, TimelinePage};
+use crate::customer::{Contact, ContactField, Duplicate, DuplicatePair, FieldKind, FieldValue, Keep, TimelineEntry, TimelinePage};
 use crate::db::{BeginWrite, Db, on_pool};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::ticket::PersonRef;
 use crate::time::Timestamp;
 
@@ -101,10 +101,25 @@ async fn load(db: &Db, id: i64) -> Result<Contact> {
     .bind(id)
     .fetch_all(pool)
     .await)?;
+    let values: Vec<(String, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT key, value FROM contact_field_values WHERE contact_id = $1"
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await)?;
+    let fields = load_fields(db)
+        .await?
+        .into_iter()
+        .map(|field| {
+            let value = values.iter().find(|(key, _)| *key == field.key).map(|(_, v)| v.clone());
+            FieldValue { field, value }
+        })
+        .collect();
     Ok(Contact {
         id: row.id,
         name: row.name,
         emails,
+        fields,
         phone: row.phone,
         organization: row.organization_id.zip(row.organization_name).map(|(id, name)| PersonRef { id, name }),
         notes: row.notes,
@@ -199,6 +214,63 @@ pub async fn likely_duplicates(ctx: &AppContext, actor: &Agent, id: i64) -> Resu
     Ok(found)
 }
 
+/// Most pairs the review list shows at once.
+const PAIRS_SHOWN: i64 = 100;
+
+/// Pairs of contacts across the whole helpdesk that look like the same person, for review:
+/// the same phone number, the same name within one organization, or the same email name at
+/// different domains. At most 100 of each kind, oldest first.
+pub async fn duplicate_pairs(ctx: &AppContext, actor: &Agent) -> Result<Vec<DuplicatePair>> {
+    authorize(actor)?;
+    let db = ctx.db();
+    let local_part = match db {
+        Db::Sqlite(_) => "substr(e.email, 1, instr(e.email, '@') - 1)",
+        Db::Postgres(_) => "split_part(e.email, '@', 1)",
+    };
+    let queries = [
+        (
+            "same phone number".to_owned(),
+            "SELECT a.id, a.name, b.id, b.name FROM contacts a JOIN contacts b ON b.phone = a.phone AND b.id > a.id
+             WHERE a.phone IS NOT NULL AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+             ORDER BY a.id, b.id LIMIT $1"
+                .to_owned(),
+        ),
+        (
+            "same name in the same organization".to_owned(),
+            "SELECT a.id, a.name, b.id, b.name FROM contacts a
+             JOIN contacts b ON b.organization_id = a.organization_id AND LOWER(b.name) = LOWER(a.name) AND b.id > a.id
+             WHERE a.organization_id IS NOT NULL AND a.merged_into_id IS NULL AND b.merged_into_id IS NULL
+             ORDER BY a.id, b.id LIMIT $1"
+                .to_owned(),
+        ),
+        (
+            "same email name at another domain".to_owned(),
+            format!(
+                "SELECT a.id, a.name, b.id, b.name FROM (
+                    SELECT MIN(c.id) AS first, MAX(c.id) AS second FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
+                    WHERE c.merged_into_id IS NULL GROUP BY {local_part} HAVING COUNT(DISTINCT c.id) > 1
+                 ) pairs JOIN contacts a ON a.id = pairs.first JOIN contacts b ON b.id = pairs.second
+                 ORDER BY a.id, b.id LIMIT $1"
+            ),
+        ),
+    ];
+    let mut pairs: Vec<DuplicatePair> = Vec::new();
+    for (reason, sql) in queries {
+        let rows: Vec<(i64, String, i64, String)> =
+            on_pool!(db, |pool| sqlx::query_as(&sql).bind(PAIRS_SHOWN).fetch_all(pool).await)?;
+        for (a, a_name, b, b_name) in rows {
+            if !pairs.iter().any(|p| p.first.id == a && p.second.id == b) {
+                pairs.push(DuplicatePair {
+                    first: PersonRef { id: a, name: a_name },
+                    second: PersonRef { id: b, name: b_name },
+                    reason: reason.clone(),
+                });
+            }
+        }
+    }
+    Ok(pairs)
+}
+
 /// The field choices of a merge.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct MergeChoices {
@@ -210,6 +282,9 @@ pub struct MergeChoices {
     pub organization: Keep,
     /// Whose notes survive.
     pub notes: Keep,
+    /// Whose value survives for each custom field both contacts have set; a field only one of
+    /// them has set always survives.
+    pub fields: Keep,
 }
 
 /// Merges contact `merged` into `survivor`: every email, ticket, chat, message, event, sign-in
@@ -250,6 +325,16 @@ pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, 
             let n = sqlx::query(sql).bind(survivor).bind(merged).execute(&mut *tx).await?.rows_affected();
             moved.insert(label.to_owned(), n.into());
         }
+        let copy_fields = match choices.fields {
+            Keep::Survivor => "INSERT INTO contact_field_values (contact_id, key, value)
+                SELECT $1, key, value FROM contact_field_values WHERE contact_id = $2
+                ON CONFLICT (contact_id, key) DO NOTHING",
+            Keep::Merged => "INSERT INTO contact_field_values (contact_id, key, value)
+                SELECT $1, key, value FROM contact_field_values WHERE contact_id = $2
+                ON CONFLICT (contact_id, key) DO UPDATE SET value = excluded.value",
+        };
+        let n = sqlx::query(copy_fields).bind(survivor).bind(merged).execute(&mut *tx).await?.rows_affected();
+        moved.insert("fields".to_owned(), n.into());
         sqlx::query("UPDATE contacts SET name = $2, phone = $3, organization_id = $4, notes = $5, updated_at = $6 WHERE id = $1")
             .bind(survivor)
             .bind(&name)
@@ -272,6 +357,7 @@ pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, 
             subject_id: survivor,
             detail: serde_json::json!({ "merged": merged, "moved": moved, "kept": {
                 "name": choices.name, "phone": choices.phone, "organization": choices.organization, "notes": choices.notes,
+                "fields": choices.fields,
             }}),
         };
         audit::record(&mut *tx, &event).await?;
@@ -282,29 +368,188 @@ pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, 
     load(ctx.db(), survivor).await
 }
 
-/// Changes a contact's name, phone and notes.
-pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, name: &PersonName, phone: Option<&str>, notes: &str) -> Result<Contact> {
+/// The editable part of a profile.
+#[derive(Clone, Debug)]
+pub struct ContactUpdate {
+    /// Display name.
+    pub name: PersonName,
+    /// Phone number; empty for none.
+    pub phone: String,
+    /// Agents' notes.
+    pub notes: String,
+    /// The organization they belong to: `Some(None)` for none, `None` to leave it as it is.
+    pub organization_id: Option<Option<i64>>,
+    /// Custom field values by key, as typed; an empty value clears the field. Fields not
+    /// listed keep their value.
+    pub fields: Vec<(String, String)>,
+}
+
+/// Changes a contact's profile. Every problem is reported at once, each naming its field
+/// (custom fields as `field.KEY`).
+pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, change: &ContactUpdate) -> Result<Contact> {
     authorize(actor)?;
-    let phone = phone.map(str::trim).filter(|p| !p.is_empty());
+    let mut problems = Vec::new();
+    let phone = Some(change.phone.trim()).filter(|p| !p.is_empty());
     if phone.is_some_and(|p| p.len() > 40 || !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))) {
-        return Err(Error::invalid("phone", "Use digits, spaces and + - ( ) only."));
+        problems.push(FieldError::new("phone", "Use digits, spaces and + - ( ) only."));
     }
-    if notes.len() > 10_000 {
-        return Err(Error::invalid("notes", "Notes are limited to 10,000 characters."));
+    if change.notes.len() > 10_000 {
+        problems.push(FieldError::new("notes", "Notes are limited to 10,000 characters."));
     }
-    let updated = on_pool!(ctx.db(), |pool| sqlx::query(
-        "UPDATE contacts SET name = $2, phone = $3, notes = $4, updated_at = $5 WHERE id = $1 AND merged_into_id IS NULL"
-    )
-    .bind(id)
-    .bind(name.as_str())
-    .bind(phone)
-    .bind(notes)
-    .bind(Timestamp::now())
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected()))?;
-    if updated == 0 {
-        return Err(Error::NotFound("customer"));
+    let defined = load_fields(ctx.db()).await?;
+    let mut values = Vec::new();
+    for (key, input) in &change.fields {
+        let Some(field) = defined.iter().find(|f| f.key == *key) else {
+            problems.push(FieldError::new(&format!("field.{key}"), "There is no such field."));
+            continue;
+        };
+        match field.kind.normalize(input) {
+            Ok(value) => values.push((key.clone(), value)),
+            Err(message) => problems.push(FieldError::new(&format!("field.{key}"), message)),
+        }
     }
+    if let Some(Some(org)) = change.organization_id {
+        let exists: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1")
+            .bind(org)
+            .fetch_optional(pool)
+            .await)?;
+        if exists.is_none() {
+            problems.push(FieldError::new("organization_id", "There is no such organization."));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+    let now = Timestamp::now();
+    on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE contacts SET name = $2, phone = $3, notes = $4, updated_at = $6,
+                organization_id = CASE WHEN $7 THEN $5 ELSE organization_id END
+             WHERE id = $1 AND merged_into_id IS NULL",
+        )
+        .bind(id)
+        .bind(change.name.as_str())
+        .bind(phone)
+        .bind(&change.notes)
+        .bind(change.organization_id.flatten())
+        .bind(now)
+        .bind(change.organization_id.is_some())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(Error::NotFound("customer"));
+        }
+        for (key, value) in &values {
+            match value {
+                Some(value) => sqlx::query(
+                    "INSERT INTO contact_field_values (contact_id, key, value) VALUES ($1, $2, $3)
+                     ON CONFLICT (contact_id, key) DO UPDATE SET value = excluded.value",
+                )
+                .bind(id)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?,
+                None => sqlx::query("DELETE FROM contact_field_values WHERE contact_id = $1 AND key = $2")
+                    .bind(id)
+                    .bind(key)
+                    .execute(&mut *tx)
+                    .await?,
+            };
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+    .await)?;
     load(ctx.db(), id).await
+}
+
+/// The custom fields, in display order.
+pub async fn fields(ctx: &AppContext, actor: &Agent) -> Result<Vec<ContactField>> {
+    authorize(actor)?;
+    load_fields(ctx.db()).await
+}
+
+async fn load_fields(db: &Db) -> Result<Vec<ContactField>> {
+    let rows: Vec<(String, String, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT key, label, kind FROM contact_fields ORDER BY position, key"
+    )
+    .fetch_all(pool)
+    .await)?;
+    rows.into_iter()
+        .map(|(key, label, kind)| Ok(ContactField { key, label, kind: kind.parse().map_err(|e: FieldError| Error::Internal(e.message))? }))
+        .collect()
+}
+
+/// Most custom fields.
+const MAX_FIELDS: i64 = 50;
+
+/// Adds a custom field after the others (admins only); its key is made from the label.
+pub async fn define_field(ctx: &AppContext, actor: &Agent, label: &str, kind: FieldKind) -> Result<ContactField> {
+    authorize_fields(actor)?;
+    let label = label.trim();
+    let key: String = label
+        .to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if label.is_empty() || label.chars().count() > 60 || key.is_empty() {
+        return Err(Error::invalid("label", "Give the field a name of up to 60 characters, with at least one letter or digit."));
+    }
+    let field = ContactField { key, label: label.to_owned(), kind };
+    let created: Result<()> = on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let (count, last): (i64, Option<i64>) = sqlx::query_as("SELECT COUNT(*), MAX(position) FROM contact_fields").fetch_one(&mut *tx).await?;
+        if count >= MAX_FIELDS {
+            return Err(Error::invalid("label", format!("There can be at most {MAX_FIELDS} fields.")));
+        }
+        sqlx::query("INSERT INTO contact_fields (key, label, kind, position, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&field.key)
+            .bind(&field.label)
+            .bind(field.kind.as_str())
+            .bind(last.unwrap_or(0) + 1)
+            .bind(Timestamp::now())
+            .execute(&mut *tx)
+            .await?;
+        let detail = serde_json::json!({ "key": field.key, "label": field.label, "kind": field.kind });
+        let event = AuditEvent { actor_id: Some(actor.id), action: "contact_field.created", subject_type: "contact_field", subject_id: 0, detail };
+        audit::record(&mut *tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await);
+    created.map_err(|e| if e.is_unique_violation() { Error::invalid("label", "A field with this name already exists.") } else { e })?;
+    Ok(field)
+}
+
+/// Deletes a custom field and every value of it (admins only).
+pub async fn remove_field(ctx: &AppContext, actor: &Agent, key: &str) -> Result<()> {
+    authorize_fields(actor)?;
+    on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM contact_fields WHERE key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
+        if deleted == 0 {
+            return Err(Error::NotFound("field"));
+        }
+        let event = AuditEvent {
+            actor_id: Some(actor.id),
+            action: "contact_field.deleted",
+            subject_type: "contact_field",
+            subject_id: 0,
+            detail: serde_json::json!({ "key": key }),
+        };
+        audit::record(&mut *tx, &event).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await)
+}
+
+/// Only active admins define custom fields.
+fn authorize_fields(actor: &Agent) -> Result<()> {
+    authorize(actor)?;
+    if actor.is_admin() { Ok(()) } else { Err(Error::Forbidden) }
 }

@@ -25,6 +25,97 @@ pub struct Contact {
     pub created_at: Timestamp,
     /// Set when this contact was merged into another: its page redirects there.
     pub merged_into: Option<i64>,
+    /// Every custom field, in the admins' order, with this contact's value if it has one.
+    pub fields: Vec<FieldValue>,
+}
+
+named_enum!(
+    /// The type of a custom customer field; values are checked and stored in a canonical form.
+    FieldKind, "kind" {
+        /// Free text, one line.
+        Text = "text", "Text";
+        /// A decimal number.
+        Number = "number", "Number";
+        /// A calendar date, YYYY-MM-DD.
+        Date = "date", "Date";
+        /// Yes or no.
+        Boolean = "boolean", "Yes / no";
+    }
+);
+
+impl FieldKind {
+    /// Checks a typed value and returns its canonical text; empty input means "no value".
+    pub fn normalize(self, input: &str) -> Result<Option<String>, String> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Ok(None);
+        }
+        match self {
+            FieldKind::Text if input.chars().count() > 500 => Err("Use at most 500 characters.".into()),
+            FieldKind::Text => Ok(Some(input.to_owned())),
+            FieldKind::Number => match input.parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(Some(n.to_string())),
+                _ => Err(format!("'{input}' is not a number.")),
+            },
+            FieldKind::Date => {
+                let format = time::macros::format_description!("[year]-[month]-[day]");
+                time::Date::parse(input, format)
+                    .map(|_| Some(input.to_owned()))
+                    .map_err(|_| format!("'{input}' is not a date: use YYYY-MM-DD."))
+            }
+            FieldKind::Boolean => match input.to_ascii_lowercase().as_str() {
+                "true" | "yes" | "on" | "1" => Ok(Some("true".into())),
+                "false" | "no" | "off" | "0" => Ok(Some("false".into())),
+                _ => Err(format!("'{input}' is not yes or no.")),
+            },
+        }
+    }
+}
+
+/// A custom field of customer profiles, defined by an admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContactField {
+    /// Stable key (lower-case letters, digits and `_`).
+    pub key: String,
+    /// What agents read.
+    pub label: String,
+    /// Its type.
+    pub kind: FieldKind,
+}
+
+/// A custom field and one contact's value of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldValue {
+    /// The field.
+    pub field: ContactField,
+    /// The canonical value; `None` when not set.
+    pub value: Option<String>,
+}
+
+/// An organization: a company whose people are customers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Database id.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// Email domains whose new contacts join it automatically.
+    pub domains: Vec<String>,
+    /// How many (unmerged) contacts belong to it.
+    pub contacts: i64,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A pair of contacts that look like the same person, for the review list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DuplicatePair {
+    /// One contact (the older).
+    pub first: PersonRef,
+    /// The other.
+    pub second: PersonRef,
+    /// Why they look alike.
+    pub reason: String,
 }
 
 /// One entry of a customer's timeline: a ticket or a chat (a ticket with channel chat).

@@ -8,8 +8,9 @@
 
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -33,6 +34,65 @@ macro_rules! on_pool {
     };
 }
 pub(crate) use on_pool;
+
+/// A value bound into a query whose text is built at run time.
+#[derive(Clone, Debug)]
+pub enum Param {
+    /// An integer (ids, times in milliseconds, counts).
+    Int(i64),
+    /// An integer or NULL.
+    OptInt(Option<i64>),
+    /// Text.
+    Text(String),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// The values of a query built at run time: each [`Params::push`] returns the `$n` placeholder
+/// to write into the SQL, and [`bind_params!`](crate::db::bind_params) binds them in order.
+#[derive(Debug, Default)]
+pub struct Params(pub Vec<Param>);
+
+impl Params {
+    /// Adds a value; returns its placeholder.
+    pub(crate) fn push(&mut self, value: Param) -> String {
+        self.0.push(value);
+        format!("${}", self.0.len())
+    }
+
+    /// Adds an integer; returns its placeholder.
+    pub(crate) fn int(&mut self, value: i64) -> String {
+        self.push(Param::Int(value))
+    }
+
+    /// Adds a text; returns its placeholder.
+    pub(crate) fn text(&mut self, value: &str) -> String {
+        self.push(Param::Text(value.to_owned()))
+    }
+
+    /// Adds one row of a multi-row `INSERT`; returns its `($n, $n+1, ...)`.
+    pub(crate) fn row(&mut self, values: impl IntoIterator<Item = Param>) -> String {
+        let placeholders: Vec<String> = values.into_iter().map(|v| self.push(v)).collect();
+        format!("({})", placeholders.join(", "))
+    }
+}
+
+/// Binds every value of a [`Params`] to a query, in order.
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut query = $query;
+        for value in &$params.0 {
+            query = match value {
+                $crate::db::Param::Int(v) => query.bind(*v),
+                $crate::db::Param::OptInt(v) => query.bind(*v),
+                $crate::db::Param::Text(v) => query.bind(v.as_str()),
+                $crate::db::Param::Bool(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+pub(crate) use bind_params;
 
 /// A cloneable handle to the connection pool of the configured backend.
 #[derive(Clone, Debug)]
@@ -85,17 +145,22 @@ impl DatabaseTarget {
         }
     }
 
-    /// Opens a pool. SQLite files are created on first use and run in WAL mode with foreign keys
-    /// enforced and a busy timeout; PostgreSQL must already exist.
+    /// Opens a pool. A missing SQLite file is created here (only here), and runs in WAL mode with
+    /// foreign keys enforced and a busy timeout; PostgreSQL databases must already exist.
     pub async fn connect(self) -> Result<Db, DbError> {
         match self {
             Self::Sqlite(options) => {
                 let options = options
-                    .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
+                // Create the file once, here. The pool's connections must find it, so a database
+                // file deleted under a running server fails loudly instead of being silently
+                // recreated empty by the next connection.
+                let first = SqliteConnection::connect_with(&options.clone().create_if_missing(true)).await.map_err(DbError::Connect)?;
+                first.close().await.map_err(DbError::Connect)?;
+                let options = options.create_if_missing(false);
                 SqlitePoolOptions::new()
                     .max_connections(8)
                     .acquire_timeout(Duration::from_secs(5))
@@ -140,6 +205,11 @@ impl Db {
             }
         }
         on_pool!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(drop))
+    }
+
+    /// Refreshes the query planner's statistics, as after a bulk load.
+    pub async fn analyze(&self) -> Result<(), sqlx::Error> {
+        on_pool!(self, |pool| sqlx::query("ANALYZE").execute(pool).await.map(drop))
     }
 
     /// Which engine this is, for logs.

@@ -40,6 +40,8 @@ pub mod db;
 #[cfg(feature = "store")]
 pub mod markdown;
 #[cfg(feature = "store")]
+pub mod organizations;
+#[cfg(feature = "store")]
 pub mod password;
 #[cfg(feature = "store")]
 pub mod portal;

@@ -1,15 +1,17 @@
 //! Demo and benchmark data: `frontdesk seed` fills a database with agents, teams, organizations,
 //! customers and tickets with threads and histories that look like a real helpdesk's. The same
-//! `--seed` gives the same data. Tickets are written in batches, one transaction each.
+//! `--seed` gives the same data. Rows are written in batches of multi-row statements, one
+//! transaction per batch, so a million tickets take minutes, not hours.
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
+use std::collections::HashMap;
 
 use crate::agent::{NewAgent, Role};
 use crate::context::AppContext;
-use crate::db::{BeginWrite, on_pool};
+use crate::db::{BeginWrite, Db, Param, Params, bind_params, on_pool};
 use crate::error::{Error, Result};
 use crate::time::Timestamp;
 
@@ -117,7 +119,7 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
     }
     .await)?;
 
-    let (org_ids, customer_ids): (Vec<i64>, Vec<(i64, String)>) = on_pool!(db, |pool| async {
+    let org_ids: Vec<i64> = on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
         let mut orgs = Vec::new();
         for i in 0..plan.organizations {
@@ -134,138 +136,257 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
                 .await?;
             orgs.push(id);
         }
-        let mut customers = Vec::new();
-        for i in 0..plan.customers {
-            let name = format!("{} {}", pick(&mut rng, FIRST), pick(&mut rng, LAST));
-            let org = if orgs.is_empty() || rng.gen_bool(0.2) { None } else { orgs.get(rng.gen_range(0..orgs.len())).copied() };
-            let id: i64 = sqlx::query_scalar("INSERT INTO contacts (name, organization_id, created_at, updated_at) VALUES ($1, $2, $3, $3) RETURNING id")
-                .bind(&name)
-                .bind(org)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let email = format!("{}.{run}.{i}@customer.test", name.to_lowercase().replace(' ', "."));
-            sqlx::query("INSERT INTO contact_emails (email, contact_id, created_at) VALUES ($1, $2, $3)").bind(&email).bind(id).bind(now).execute(&mut *tx).await?;
-            customers.push((id, name));
-        }
         tx.commit().await?;
-        Ok::<_, sqlx::Error>((orgs, customers))
+        Ok::<_, sqlx::Error>(orgs)
     }
     .await)?;
-    let _ = org_ids;
-    if customer_ids.is_empty() && plan.tickets > 0 {
+
+    let mut customers: Vec<(i64, String)> = Vec::new();
+    let mut made = 0;
+    while made < plan.customers {
+        let batch = CUSTOMER_BATCH.min(plan.customers - made);
+        let rows = (0..batch).map(|_| {
+            let name = format!("{} {}", pick(&mut rng, FIRST), pick(&mut rng, LAST));
+            let org = if org_ids.is_empty() || rng.gen_bool(0.2) { None } else { Some(org_ids[rng.gen_range(0..org_ids.len())]) };
+            [Param::Text(name), Param::OptInt(org), Param::Int(now.unix_millis()), Param::Int(now.unix_millis())]
+        });
+        let created = insert_customers(db, rows.collect(), run, now).await?;
+        customers.extend(created);
+        made += batch;
+    }
+    if customers.is_empty() && plan.tickets > 0 {
         return Err(Error::invalid("customers", "Tickets need at least one customer."));
     }
 
-    let year_ms: i64 = 365 * 24 * 3600 * 1000;
+    let people = People { customers: &customers, agents: &agent_ids, teams: &team_ids };
     let mut done = 0;
     while done < plan.tickets {
         let batch = BATCH.min(plan.tickets - done);
-        on_pool!(db, |pool| async {
-            let mut tx = pool.begin_write().await?;
-            let last: i64 = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'ticket_number' RETURNING value")
-                .bind(i64::try_from(batch).unwrap_or(i64::MAX))
-                .fetch_one(&mut *tx)
-                .await?;
-            let first_number = last - i64::try_from(batch).unwrap_or(0) + 1;
-            for n in 0..batch {
-                let number = first_number + i64::try_from(n).unwrap_or(0);
-                let (requester, requester_name) = &customer_ids[rng.gen_range(0..customer_ids.len())];
-                let (subject, question, answer) = TOPICS[rng.gen_range(0..TOPICS.len())];
-                let status = weighted(&mut rng, STATUSES);
-                let priority = weighted(&mut rng, PRIORITIES);
-                let assignee = if status == "new" || agent_ids.is_empty() { None } else { Some(agent_ids[rng.gen_range(0..agent_ids.len())]) };
-                let team = if team_ids.is_empty() { None } else { Some(team_ids[rng.gen_range(0..team_ids.len())]) };
-                let created = now.unix_millis() - rng.gen_range(0..year_ms);
-                let updated = created + rng.gen_range(0..(now.unix_millis() - created).max(1));
-                let (created, updated) = (Timestamp::from_unix_millis(created), Timestamp::from_unix_millis(updated));
-                let done_status = status == "solved" || status == "closed";
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO tickets (number, subject, status, priority, channel, requester_id, assignee_id, team_id,
-                        created_at, updated_at, solved_at, version, last_seq)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, 0) RETURNING id",
-                )
-                .bind(number)
-                .bind(subject)
-                .bind(status)
-                .bind(priority)
-                .bind(["web_form", "email", "chat", "api"][rng.gen_range(0..4)])
-                .bind(*requester)
-                .bind(assignee)
-                .bind(team)
-                .bind(created)
-                .bind(updated)
-                .bind(done_status.then_some(updated))
-                .fetch_one(&mut *tx)
-                .await?;
-                let mut tags: Vec<&str> = (0..rng.gen_range(0..3)).map(|_| pick(&mut rng, TAGS)).collect();
-                tags.sort_unstable();
-                tags.dedup();
-                for tag in tags {
-                    sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)").bind(id).bind(tag).execute(&mut *tx).await?;
-                }
-                let mut seq = 0_i64;
-                let mut event = |kind: &'static str, detail: serde_json::Value| {
-                    seq += 1;
-                    (seq, kind, detail.to_string())
-                };
-                let mut events = vec![event("created", json!({ "number": number, "subject": subject }))];
-                let question_id: i64 = sqlx::query_scalar(
-                    "INSERT INTO ticket_messages (ticket_id, kind, author_contact_id, body, created_at) VALUES ($1, 'reply', $2, $3, $4) RETURNING id",
-                )
-                .bind(id)
-                .bind(*requester)
-                .bind(format!("Hi,\n\n{question}\n\nThanks,\n{requester_name}"))
-                .bind(created)
-                .fetch_one(&mut *tx)
-                .await?;
-                events.push(event("reply_added", json!({ "message_id": question_id })));
-                let mut resolution = None;
-                if let Some(agent) = assignee {
-                    let answer_id: i64 = sqlx::query_scalar(
-                        "INSERT INTO ticket_messages (ticket_id, kind, author_agent_id, body, created_at) VALUES ($1, 'reply', $2, $3, $4) RETURNING id",
-                    )
-                    .bind(id)
-                    .bind(agent)
-                    .bind(format!("Hello {requester_name},\n\n{answer}"))
-                    .bind(updated)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    events.push(event("reply_added", json!({ "message_id": answer_id })));
-                    events.push(event("status_changed", json!({ "from": "new", "to": status })));
-                    if done_status {
-                        resolution = Some(answer_id);
-                        events.push(event("resolution_marked", json!({ "message_id": answer_id })));
-                    }
-                }
-                for (seq, kind, detail) in &events {
-                    sqlx::query(
-                        "INSERT INTO ticket_events (ticket_id, seq, actor_agent_id, actor_contact_id, kind, detail, internal, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, FALSE, $7)",
-                    )
-                    .bind(id)
-                    .bind(*seq)
-                    .bind(if *seq <= 2 { None } else { assignee })
-                    .bind(if *seq <= 2 { Some(*requester) } else { None })
-                    .bind(*kind)
-                    .bind(detail)
-                    .bind(if *seq <= 2 { created } else { updated })
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                sqlx::query("UPDATE tickets SET last_seq = $2, resolution_message_id = $3 WHERE id = $1")
-                    .bind(id)
-                    .bind(seq)
-                    .bind(resolution)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(())
-        }
-        .await)?;
+        insert_tickets(db, &people, &mut rng, batch, now).await?;
         done += batch;
         progress(done, plan.tickets);
     }
+    // The planner picks the queue's indexes from statistics, which a bulk load makes stale.
+    db.analyze().await?;
     Ok(SeedReport { agents: plan.agents, customers: plan.customers, tickets: plan.tickets })
+}
+
+/// Customers written per statement.
+const CUSTOMER_BATCH: u32 = 1_000;
+
+/// Inserts customers (rows of name, organization, created, updated) and one email address each;
+/// returns their ids and names.
+async fn insert_customers(db: &Db, rows: Vec<[Param; 4]>, run: u32, now: Timestamp) -> Result<Vec<(i64, String)>> {
+    let mut params = Params::default();
+    let values: Vec<String> = rows.into_iter().map(|row| params.row(row)).collect();
+    let sql = format!("INSERT INTO contacts (name, organization_id, created_at, updated_at) VALUES {} RETURNING id, name", values.join(", "));
+    Ok(on_pool!(db, |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let created: Vec<(i64, String)> = bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
+        let mut emails = Params::default();
+        let values: Vec<String> = created
+            .iter()
+            .map(|(id, name)| {
+                let email = format!("{}.{run}.{id}@customer.test", name.to_lowercase().replace(' ', "."));
+                emails.row([Param::Text(email), Param::Int(*id), Param::Int(now.unix_millis())])
+            })
+            .collect();
+        let sql = format!("INSERT INTO contact_emails (email, contact_id, created_at) VALUES {}", values.join(", "));
+        bind_params!(sqlx::query(&sql), emails).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(created)
+    }
+    .await)?)
+}
+
+/// Who tickets are spread over.
+struct People<'a> {
+    customers: &'a [(i64, String)],
+    agents: &'a [i64],
+    teams: &'a [i64],
+}
+
+/// One generated ticket before it is written.
+struct Draft {
+    number: i64,
+    topic: usize,
+    status: &'static str,
+    /// Index into [`People::customers`].
+    requester: usize,
+    assignee: Option<i64>,
+    created: i64,
+    updated: i64,
+    tags: Vec<&'static str>,
+}
+
+impl Draft {
+    fn finished(&self) -> bool {
+        matches!(self.status, "solved" | "closed")
+    }
+
+    /// The events its history gets: created, the question, and if an agent took it the answer,
+    /// the status change and for finished tickets the resolution.
+    fn event_count(&self) -> i64 {
+        match (self.assignee.is_some(), self.finished()) {
+            (false, _) => 2,
+            (true, false) => 4,
+            (true, true) => 5,
+        }
+    }
+}
+
+/// Writes `count` tickets with tags, a question, an answer when assigned, and their history, in
+/// one transaction and a handful of multi-row statements.
+async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u64, now: Timestamp) -> Result<()> {
+    const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+    let count_i64 = i64::try_from(count).unwrap_or(i64::MAX);
+    on_pool!(db, |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let last: i64 = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'ticket_number' RETURNING value")
+            .bind(count_i64)
+            .fetch_one(&mut *tx)
+            .await?;
+        let first_number = last - count_i64 + 1;
+
+        let mut params = Params::default();
+        let mut values = Vec::new();
+        let mut drafts = HashMap::new();
+        for number in first_number..=last {
+            let status = weighted(rng, STATUSES);
+            let assignee = if status == "new" || people.agents.is_empty() { None } else { Some(people.agents[rng.gen_range(0..people.agents.len())]) };
+            let created = now.unix_millis() - rng.gen_range(0..YEAR_MS);
+            let mut tags: Vec<&str> = (0..rng.gen_range(0..3)).map(|_| pick(rng, TAGS)).collect();
+            tags.sort_unstable();
+            tags.dedup();
+            let draft = Draft {
+                number,
+                topic: rng.gen_range(0..TOPICS.len()),
+                status,
+                requester: rng.gen_range(0..people.customers.len()),
+                assignee,
+                created,
+                updated: created + rng.gen_range(0..(now.unix_millis() - created).max(1)),
+                tags,
+            };
+            let team = if people.teams.is_empty() { None } else { Some(people.teams[rng.gen_range(0..people.teams.len())]) };
+            values.push(params.row([
+                Param::Int(number),
+                Param::Text(TOPICS[draft.topic].0.to_owned()),
+                Param::Text(status.to_owned()),
+                Param::Text(weighted(rng, PRIORITIES).to_owned()),
+                Param::Text(["web_form", "email", "chat", "api"][rng.gen_range(0..4)].to_owned()),
+                Param::Int(people.customers[draft.requester].0),
+                Param::OptInt(draft.assignee),
+                Param::OptInt(team),
+                Param::Int(draft.created),
+                Param::Int(draft.updated),
+                Param::OptInt(draft.finished().then_some(draft.updated)),
+                Param::Int(draft.event_count()),
+            ]));
+            drafts.insert(number, draft);
+        }
+        let sql = format!(
+            "INSERT INTO tickets (number, subject, status, priority, channel, requester_id, assignee_id, team_id,
+                created_at, updated_at, solved_at, last_seq) VALUES {} RETURNING id, number",
+            values.join(", ")
+        );
+        let ids: Vec<(i64, i64)> = bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
+        let by_id: Vec<(i64, &Draft)> = ids.iter().filter_map(|(id, number)| drafts.get(number).map(|d| (*id, d))).collect();
+
+        let mut params = Params::default();
+        let values: Vec<String> = by_id
+            .iter()
+            .flat_map(|(id, d)| d.tags.iter().map(move |tag| (*id, *tag)))
+            .map(|(id, tag)| params.row([Param::Int(id), Param::Text(tag.to_owned())]))
+            .collect();
+        if !values.is_empty() {
+            let sql = format!("INSERT INTO ticket_tags (ticket_id, tag) VALUES {}", values.join(", "));
+            bind_params!(sqlx::query(&sql), params).execute(&mut *tx).await?;
+        }
+
+        let mut params = Params::default();
+        let mut values = Vec::new();
+        for (id, d) in &by_id {
+            let (_, question, answer) = TOPICS[d.topic];
+            let (requester, name) = &people.customers[d.requester];
+            values.push(params.row([
+                Param::Int(*id),
+                Param::Text("reply".to_owned()),
+                Param::OptInt(None),
+                Param::OptInt(Some(*requester)),
+                Param::Text(format!("Hi,\n\n{question}\n\nThanks,\n{name}")),
+                Param::Int(d.created),
+            ]));
+            if let Some(agent) = d.assignee {
+                values.push(params.row([
+                    Param::Int(*id),
+                    Param::Text("reply".to_owned()),
+                    Param::OptInt(Some(agent)),
+                    Param::OptInt(None),
+                    Param::Text(format!("Hello {name},\n\n{answer}")),
+                    Param::Int(d.updated),
+                ]));
+            }
+        }
+        let sql = format!(
+            "INSERT INTO ticket_messages (ticket_id, kind, author_agent_id, author_contact_id, body, created_at) VALUES {}
+             RETURNING id, ticket_id, author_contact_id",
+            values.join(", ")
+        );
+        let messages: Vec<(i64, i64, Option<i64>)> = bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
+        let mut question_of = HashMap::new();
+        let mut answer_of = HashMap::new();
+        for (message, ticket, contact) in messages {
+            if contact.is_some() { question_of.insert(ticket, message) } else { answer_of.insert(ticket, message) };
+        }
+
+        let mut params = Params::default();
+        let mut values = Vec::new();
+        for (id, d) in &by_id {
+            let subject = TOPICS[d.topic].0;
+            let mut events = vec![
+                ("created", json!({ "number": d.number, "subject": subject })),
+                ("reply_added", json!({ "message_id": question_of.get(id) })),
+            ];
+            if let Some(answer) = answer_of.get(id) {
+                events.push(("reply_added", json!({ "message_id": answer })));
+                events.push(("status_changed", json!({ "from": "new", "to": d.status })));
+                if d.finished() {
+                    events.push(("resolution_marked", json!({ "message_id": answer })));
+                }
+            }
+            for (seq, (kind, detail)) in (1..).zip(events) {
+                let by_customer = seq <= 2;
+                values.push(params.row([
+                    Param::Int(*id),
+                    Param::Int(seq),
+                    Param::OptInt(if by_customer { None } else { d.assignee }),
+                    Param::OptInt(by_customer.then_some(people.customers[d.requester].0)),
+                    Param::Text(kind.to_owned()),
+                    Param::Text(detail.to_string()),
+                    Param::Bool(false),
+                    Param::Int(if by_customer { d.created } else { d.updated }),
+                ]));
+            }
+        }
+        let sql = format!(
+            "INSERT INTO ticket_events (ticket_id, seq, actor_agent_id, actor_contact_id, kind, detail, internal, created_at) VALUES {}",
+            values.join(", ")
+        );
+        bind_params!(sqlx::query(&sql), params).execute(&mut *tx).await?;
+
+        sqlx::query(
+            "UPDATE tickets SET resolution_message_id =
+                (SELECT MAX(m.id) FROM ticket_messages m WHERE m.ticket_id = tickets.id AND m.author_agent_id IS NOT NULL)
+             WHERE number BETWEEN $1 AND $2 AND status IN ('solved', 'closed')",
+        )
+        .bind(first_number)
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await)?;
+    Ok(())
 }

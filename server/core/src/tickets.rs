@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use crate::agent::{Agent, Email, PersonName};
 use crate::contacts;
-use crate::db::{BeginWrite, Db, on_pool};
+use crate::db::{BeginWrite, Db, Params, bind_params, on_pool};
 use crate::error::{Error, Result};
 use crate::markdown;
 use crate::ticket::{
@@ -199,30 +199,8 @@ pub struct QueueFilter {
     pub updated_to: Option<Timestamp>,
 }
 
-/// A value bound into a dynamically built query.
-enum Bind {
-    Int(i64),
-    Text(String),
-}
-
-/// Builds `$n` placeholders and remembers their values.
-#[derive(Default)]
-struct Binds(Vec<Bind>);
-
-impl Binds {
-    fn int(&mut self, value: i64) -> String {
-        self.0.push(Bind::Int(value));
-        format!("${}", self.0.len())
-    }
-
-    fn text(&mut self, value: &str) -> String {
-        self.0.push(Bind::Text(value.to_owned()));
-        format!("${}", self.0.len())
-    }
-}
-
 /// The conditions of a view and a filter, as SQL over `tickets t JOIN contacts c`.
-fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, binds: &mut Binds) -> Vec<String> {
+fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, binds: &mut Params) -> Vec<String> {
     let mut conditions = vec![match view {
         QueueView::Unassigned => "t.assignee_id IS NULL AND t.status IN ('new', 'open')".to_owned(),
         QueueView::Mine => format!("t.assignee_id = {} AND t.status NOT IN ('solved', 'closed')", binds.int(actor.id)),
@@ -588,6 +566,31 @@ pub async fn events_since(ctx: &AppContext, actor: &Agent, number: i64, after_se
         .await)?)
 }
 
+/// The SQL and parameters of one queue page of at most `limit` rows (exposed so benchmarks can
+/// run the very same query without the rest of [`queue`]).
+pub fn queue_query(
+    actor: &Agent,
+    view: QueueView,
+    filter: &QueueFilter,
+    sort: QueueSort,
+    after: Option<QueueCursor>,
+    limit: i64,
+) -> (String, Params) {
+    let mut binds = Params::default();
+    let mut conditions = queue_conditions(actor, view, filter, &mut binds);
+    let key = sort.key_sql();
+    if let Some(cursor) = after {
+        let (k, id) = (binds.int(cursor.key), binds.int(cursor.id));
+        conditions.push(format!("({key} < {k} OR ({key} = {k} AND t.id < {id}))"));
+    }
+    let sql = format!(
+        "{SUMMARY_SELECT} WHERE {} ORDER BY {key} DESC, t.id DESC LIMIT {}",
+        conditions.join(" AND "),
+        binds.int(limit)
+    );
+    (sql, binds)
+}
+
 /// One page of a queue view, filtered and sorted.
 pub async fn queue(
     ctx: &AppContext,
@@ -600,28 +603,9 @@ pub async fn queue(
 ) -> Result<QueuePage> {
     authorize(actor, TicketAction::View)?;
     let limit = i64::from(limit.clamp(1, 100));
-    let mut binds = Binds::default();
-    let mut conditions = queue_conditions(actor, view, filter, &mut binds);
-    let key = sort.key_sql();
-    if let Some(cursor) = after {
-        let (k, id) = (binds.int(cursor.key), binds.int(cursor.id));
-        conditions.push(format!("({key} < {k} OR ({key} = {k} AND t.id < {id}))"));
-    }
-    let sql = format!(
-        "{SUMMARY_SELECT} WHERE {} ORDER BY {key} DESC, t.id DESC LIMIT {}",
-        conditions.join(" AND "),
-        binds.int(limit + 1)
-    );
-    let mut rows: Vec<SummaryRow> = on_pool!(ctx.db(), |pool| {
-        let mut query = sqlx::query_as(&sql);
-        for value in &binds.0 {
-            query = match value {
-                Bind::Int(v) => query.bind(*v),
-                Bind::Text(v) => query.bind(v.clone()),
-            };
-        }
-        query.fetch_all(pool).await
-    })?;
+    let (sql, binds) = queue_query(actor, view, filter, sort, after, limit + 1);
+    let mut rows: Vec<SummaryRow> =
+        on_pool!(ctx.db(), |pool| bind_params!(sqlx::query_as(&sql), binds).fetch_all(pool).await)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(100));
     let next_cursor = more.then(|| rows.last().map(|r| QueueCursor { key: sort.key_of(r), id: r.id })).flatten();
@@ -642,22 +626,14 @@ pub async fn view_counts(ctx: &AppContext, actor: &Agent) -> Result<Vec<(QueueVi
     authorize(actor, TicketAction::View)?;
     let mut counts = Vec::new();
     for view in [QueueView::Unassigned, QueueView::Mine, QueueView::AllOpen, QueueView::Pending, QueueView::RecentlySolved] {
-        let mut binds = Binds::default();
+        let mut binds = Params::default();
         let conditions = queue_conditions(actor, view, &QueueFilter::default(), &mut binds);
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE {} LIMIT {COUNT_CAP}) capped",
             conditions.join(" AND ")
         );
-        let count: i64 = on_pool!(ctx.db(), |pool| {
-            let mut query = sqlx::query_scalar(&sql);
-            for value in &binds.0 {
-                query = match value {
-                    Bind::Int(v) => query.bind(*v),
-                    Bind::Text(v) => query.bind(v.clone()),
-                };
-            }
-            query.fetch_one(pool).await
-        })?;
+        let count: i64 =
+            on_pool!(ctx.db(), |pool| bind_params!(sqlx::query_scalar(&sql), binds).fetch_one(pool).await)?;
         counts.push((view, count));
     }
     Ok(counts)

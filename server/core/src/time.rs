@@ -42,6 +42,14 @@ impl Timestamp {
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
     }
 
+    /// Midnight UTC at the start of a `YYYY-MM-DD` date (as date inputs give it); `None` if the
+    /// text is not a date.
+    pub fn start_of_utc_date(text: &str) -> Option<Self> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let date = time::Date::parse(text.trim(), format).ok()?;
+        Some(Self::from(date.midnight().assume_utc()))
+    }
+
     /// `YYYY-MM-DD HH:MM UTC`, the form agents read in tables.
     pub fn display_utc(self) -> String {
         let t = self.to_datetime();
@@ -112,6 +120,13 @@ mod tests {
     fn a_timestamp_round_trips_through_offset_date_time() {
         let t = Timestamp::from_unix_millis(1_700_000_000_123);
         assert_eq!(Timestamp::from(t.to_datetime()), t);
+    }
+
+    #[test]
+    fn a_date_starts_at_midnight_utc() {
+        assert_eq!(Timestamp::start_of_utc_date("1970-01-02"), Some(Timestamp::from_unix_millis(86_400_000)));
+        assert_eq!(Timestamp::start_of_utc_date("2026-02-30"), None);
+        assert_eq!(Timestamp::start_of_utc_date("yesterday"), None);
     }
 
     #[test]

@@ -16,7 +16,8 @@ use frontdesk_core::AppContext;
 use frontdesk_frontend::{App, shell};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::OnceLock;
 use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -24,6 +25,14 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
+
+/// The pages' routes, listed once per process. Listing runs the app with resource loading
+/// suppressed by a process-wide flag, so doing it again while another router in the same process
+/// serves (as the test suite does) could leave that router's page loads pending forever.
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "frontdesk_session";
@@ -59,7 +68,7 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
     let provide_services = move || provide_context(ctx.clone());
     let pages = Router::new()
         .route("/api/live", axum::routing::get(live::upgrade))
-        .leptos_routes_with_context(&state, generate_route_list(App), provide_services, move || {
+        .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -5,6 +5,8 @@
 //! - `cargo xtask test [-- ARGS]`: builds the bundle and the binary (debug), installs Chromium and
 //!   ChromeDriver if they are missing, then runs `cargo test --workspace ARGS`.
 //! - `cargo xtask build [--release]`: only builds.
+//! - `cargo xtask bench NAME [-- ARGS]`: runs the benchmark `tests/src/bin/bench_NAME.rs`, built
+//!   with optimisations (the `bench` profile).
 //!
 //! Whatever a fresh machine lacks (the wasm32 target, Chromium) is installed when missing; the
 //! wasm-bindgen version is pinned in Cargo.lock and used as a library, so nothing is downloaded
@@ -55,8 +57,12 @@ fn run() -> Result<()> {
             ensure_browser()?;
             test(&root, &passthrough)
         }
+        "bench" => {
+            let Some(name) = flags.first() else { bail!("usage: cargo xtask bench NAME [-- ARGS], e.g. cargo xtask bench queue") };
+            bench(&root, name, &passthrough)
+        }
         _ => bail!(
-            "usage: cargo xtask run [--debug] [-- SERVER ARGS] | cargo xtask test [-- CARGO TEST ARGS] | cargo xtask build [--release]"
+            "usage: cargo xtask run [--debug] [-- SERVER ARGS] | cargo xtask test [-- CARGO TEST ARGS] | cargo xtask build [--release] | cargo xtask bench NAME [-- ARGS]"
         ),
     }
 }
@@ -169,6 +175,14 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
         .env("FRONTDESK_SITE_DIR", site_dir(root))
         .env("FRONTDESK_BIN", target_dir(root).join("debug").join("frontdesk"));
     step("running the tests", &mut cargo_test)
+}
+
+fn bench(root: &Path, name: &str, args: &[String]) -> Result<()> {
+    let mut run = cargo(root);
+    run.args(["run", "--profile", "bench", "--package", "frontdesk-tests", "--bin", &format!("bench_{name}"), "--"])
+        .args(args)
+        .env("FRONTDESK_SITE_DIR", site_dir(root));
+    step(&format!("running the {name} benchmark"), &mut run)
 }
 
 fn cargo(root: &Path) -> Command {

@@ -1,0 +1,13 @@
+//! The black-box test suite, one module per area, linked into a single test binary (one link
+//! instead of one per file keeps builds and disk use down). Every test starts its own frontdesk
+//! with its own database; see the harness in `tests/src/lib.rs`.
+
+mod auth_http;
+mod browser;
+mod command_line;
+mod customers;
+mod live;
+mod organizations;
+mod portal;
+mod teams;
+mod tickets;
