@@ -51,13 +51,20 @@ pub enum Param {
 /// The values of a query built at run time: each [`Params::push`] returns the `$n` placeholder
 /// to write into the SQL, and [`bind_params!`](crate::db::bind_params) binds them in order.
 #[derive(Debug, Default)]
-pub struct Params(pub Vec<Param>);
+pub struct Params(pub Vec<Param>, bool);
 
 impl Params {
+    /// Values for a statement that names each exactly once, in order (a multi-row `INSERT`).
+    /// SQLite then gets anonymous `?` placeholders: it looks a `$n` up by walking the list of
+    /// names, which makes binding thousands of them quadratic.
+    pub(crate) fn in_order(db: &Db) -> Self {
+        Self(Vec::new(), matches!(db, Db::Sqlite(_)))
+    }
+
     /// Adds a value; returns its placeholder.
     pub(crate) fn push(&mut self, value: Param) -> String {
         self.0.push(value);
-        format!("${}", self.0.len())
+        if self.1 { "?".to_owned() } else { format!("${}", self.0.len()) }
     }
 
     /// Adds an integer; returns its placeholder.

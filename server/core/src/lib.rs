@@ -32,6 +32,8 @@ pub mod audit;
 #[cfg(feature = "store")]
 pub mod auth;
 #[cfg(feature = "store")]
+pub mod business_time;
+#[cfg(feature = "store")]
 mod context;
 #[cfg(feature = "store")]
 pub mod contacts;
@@ -51,6 +53,8 @@ pub mod rate_limit;
 pub mod seed;
 #[cfg(feature = "store")]
 pub mod sessions;
+#[cfg(feature = "store")]
+pub mod sla_clock;
 #[cfg(feature = "store")]
 pub mod teams;
 #[cfg(feature = "store")]

@@ -177,13 +177,13 @@ const CUSTOMER_BATCH: u32 = 1_000;
 /// Inserts customers (rows of name, organization, created, updated) and one email address each;
 /// returns their ids and names.
 async fn insert_customers(db: &Db, rows: Vec<[Param; 4]>, run: u32, now: Timestamp) -> Result<Vec<(i64, String)>> {
-    let mut params = Params::default();
+    let mut params = Params::in_order(db);
     let values: Vec<String> = rows.into_iter().map(|row| params.row(row)).collect();
     let sql = format!("INSERT INTO contacts (name, organization_id, created_at, updated_at) VALUES {} RETURNING id, name", values.join(", "));
     Ok(on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
         let created: Vec<(i64, String)> = bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
-        let mut emails = Params::default();
+        let mut emails = Params::in_order(db);
         let values: Vec<String> = created
             .iter()
             .map(|(id, name)| {
@@ -248,7 +248,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
             .await?;
         let first_number = last - count_i64 + 1;
 
-        let mut params = Params::default();
+        let mut params = Params::in_order(db);
         let mut values = Vec::new();
         let mut drafts = HashMap::new();
         for number in first_number..=last {
@@ -293,7 +293,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
         let ids: Vec<(i64, i64)> = bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
         let by_id: Vec<(i64, &Draft)> = ids.iter().filter_map(|(id, number)| drafts.get(number).map(|d| (*id, d))).collect();
 
-        let mut params = Params::default();
+        let mut params = Params::in_order(db);
         let values: Vec<String> = by_id
             .iter()
             .flat_map(|(id, d)| d.tags.iter().map(move |tag| (*id, *tag)))
@@ -304,7 +304,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
             bind_params!(sqlx::query(&sql), params).execute(&mut *tx).await?;
         }
 
-        let mut params = Params::default();
+        let mut params = Params::in_order(db);
         let mut values = Vec::new();
         for (id, d) in &by_id {
             let (_, question, answer) = TOPICS[d.topic];
@@ -340,7 +340,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
             if contact.is_some() { question_of.insert(ticket, message) } else { answer_of.insert(ticket, message) };
         }
 
-        let mut params = Params::default();
+        let mut params = Params::in_order(db);
         let mut values = Vec::new();
         for (id, d) in &by_id {
             let subject = TOPICS[d.topic].0;
