@@ -10,7 +10,7 @@ use crate::components::ErrorNotice;
 use crate::pages::{
     AgentHome, AgentsPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
     OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
-    SignInPage, TeamsPage, TicketPage, TicketsPage,
+    SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
 };
 
 /// The page the server renders around the app: head, hydration scripts, body.
@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/outbox") view=OutboxPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/customer-fields") view=CustomerFieldsPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/slas") view=SlasPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -147,6 +148,7 @@ fn AgentLayout() -> impl IntoView {
                                         <A href="/app/settings/agents">"Agents"</A>
                                         <A href="/app/settings/teams">"Teams"</A>
                                         <A href="/app/settings/customer-fields">"Customer fields"</A>
+                                        <A href="/app/settings/slas">"SLAs"</A>
                                         <A href="/app/settings/outbox">"Outbox"</A>
                                     </Show>
                                     <div class="me">

@@ -86,3 +86,43 @@ where
         _ => None,
     })
 }
+
+/// Milliseconds since the unix epoch by this machine's clock (the server's while rendering, the
+/// browser's after hydration).
+pub fn now_ms() -> i64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        web_sys::js_sys::Date::now() as i64
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+/// A duration in the largest two units: `2d 3h`, `3h 20m`, `12m`.
+pub fn short_duration(ms: i64) -> String {
+    let minutes = ms.max(0) / 60_000;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins}m"),
+        (0, _) => format!("{hours}h {mins}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
+
+/// How long until an SLA comes due, coloured by urgency: red once breached, orange within the
+/// hour, amber within four hours.
+#[component]
+pub fn SlaBadge(due: Option<frontdesk_core::time::Timestamp>) -> impl IntoView {
+    due.map(|due| {
+        let left = due.unix_millis() - now_ms();
+        let (class, text) = match left {
+            l if l < 0 => ("sla-breached", format!("{} over", short_duration(-l))),
+            l if l < 3_600_000 => ("sla-urgent", short_duration(l)),
+            l if l < 4 * 3_600_000 => ("sla-soon", short_duration(l)),
+            l => ("sla-ok", short_duration(l)),
+        };
+        view! { <span class=format!("badge sla {class}") title=format!("SLA due {}", due.display_utc())>{text}</span> }
+    })
+}

@@ -10,6 +10,9 @@
 //! - [`live`] keeps the console's WebSocket open and turns its messages into signals.
 //! - `pages` holds one module per page; `components` the pieces pages share.
 
+// The queue's row type nests deeply enough to pass the compiler's default query depth.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 mod components;

@@ -60,12 +60,33 @@ impl Application {
         let addr = self.local_addr()?;
         tracing::info!(%addr, database = self.ctx.db().backend_name(), "frontdesk is listening on http://{addr}");
         let cleanup = tokio::spawn(delete_expired_sessions(self.ctx.clone()));
+        let sla = tokio::spawn(run_sla_worker(self.ctx.clone()));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         cleanup.abort();
+        // Aborting mid-transaction rolls it back; the worker's marks and alarms are durable.
+        sla.abort();
         self.ctx.db().close().await;
         tracing::info!("frontdesk stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// How long the SLA worker rests when it found nothing to do: the bound on how stale a due time
+/// or an alarm can be.
+const SLA_IDLE: Duration = Duration::from_millis(250);
+
+/// Keeps SLA state fresh and fires due warnings and breaches (see `frontdesk_core::sla`).
+async fn run_sla_worker(ctx: AppContext) {
+    loop {
+        match frontdesk_core::sla::work(&ctx).await {
+            Ok(0) => tokio::time::sleep(SLA_IDLE).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "the SLA worker failed; retrying");
+                tokio::time::sleep(SLA_IDLE * 4).await;
+            }
+        }
     }
 }
 

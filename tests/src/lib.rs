@@ -36,6 +36,8 @@ pub struct TestApp {
     pub database: TestDatabase,
     /// Its data directory (deleted when the test ends).
     pub data_dir: TempDir,
+    /// Stops the server, and the server's task.
+    server: Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<anyhow::Result<()>>)>,
 }
 
 /// Starts frontdesk on a free port with a fresh data directory and database.
@@ -47,19 +49,24 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("create a temporary data directory");
     let database = TestDatabase::create().await;
+    let mut serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
+    configure(&mut serve);
+    start(data_dir, database, serve).await
+}
+
+async fn start(data_dir: TempDir, database: TestDatabase, serve: ServeArgs) -> TestApp {
     let global = GlobalArgs {
         data_dir: Some(data_dir.path().to_path_buf()),
         database_url: database.url.clone(),
         ..GlobalArgs::default()
     };
-    let mut serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
-    configure(&mut serve);
     let config = Config::resolve(&global, &serve).expect("a valid test configuration");
     let app = Application::build(config).await.expect("frontdesk starts");
     let port = app.local_addr().expect("a bound port").port();
     let ctx = app.context().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
-    TestApp { base_url: format!("http://127.0.0.1:{port}"), ctx, database, data_dir }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async { stopped.await.ok(); }));
+    TestApp { base_url: format!("http://127.0.0.1:{port}"), ctx, database, data_dir, server: Some((stop, running)) }
 }
 
 /// The built web assets: `FRONTDESK_SITE_DIR` (set by `cargo xtask test`) or `target/site`.
@@ -84,6 +91,22 @@ fn workspace_root() -> PathBuf {
 }
 
 impl TestApp {
+    /// Stops frontdesk (gracefully, as on SIGTERM), runs `while_stopped` on a connection of its
+    /// own to the same database, and starts frontdesk again on the same data.
+    pub async fn restart(mut self, while_stopped: impl AsyncFnOnce(&frontdesk_core::db::Db)) -> TestApp {
+        if let Some((stop, running)) = self.server.take() {
+            stop.send(()).ok();
+            running.await.expect("the server task").expect("a clean shutdown");
+        }
+        let target = frontdesk_core::db::DatabaseTarget::from_config(self.database.url.as_deref(), self.data_dir.path()).expect("the same database");
+        let db = target.connect().await.expect("connect while stopped");
+        while_stopped(&db).await;
+        db.close().await;
+        let serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
+        let (data_dir, database) = (self.data_dir, self.database);
+        start(data_dir, database, serve).await
+    }
+
     /// Creates an admin directly (as `frontdesk admin create` does), completing first-run setup.
     pub async fn create_admin(&self, email: &str, name: &str) -> Agent {
         let new = NewAgent::parse(email, name, Role::Admin, PASSWORD).expect("valid admin");

@@ -6,6 +6,7 @@ mod auth;
 mod customers;
 mod error;
 mod portal;
+mod slas;
 mod tickets;
 #[cfg(feature = "ssr")]
 mod server;
@@ -15,4 +16,5 @@ pub use auth::*;
 pub use customers::*;
 pub use error::ApiError;
 pub use portal::*;
+pub use slas::*;
 pub use tickets::*;

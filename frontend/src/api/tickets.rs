@@ -55,6 +55,7 @@ pub async fn list_queue(
                 ("open", _) => QueueView::AllOpen,
                 ("pending", _) => QueueView::Pending,
                 ("solved", _) => QueueView::RecentlySolved,
+                ("breaching", _) => QueueView::BreachingSoon,
                 ("team", Some(id)) => QueueView::Team(id),
                 _ => return Err(invalid("view", "Unknown queue view.")),
             };
@@ -62,7 +63,8 @@ pub async fn list_queue(
                 None | Some("updated") => QueueSort::Updated,
                 Some("created") => QueueSort::Created,
                 Some("priority") => QueueSort::Priority,
-                Some(_) => return Err(invalid("sort", "Sort by updated, created or priority.")),
+                Some("sla") => QueueSort::SlaDue,
+                Some(_) => return Err(invalid("sort", "Sort by updated, created, priority or sla.")),
             };
             let filter = QueueFilter {
                 status: present(status).map(|s| s.parse()).transpose().map_err(one)?,
@@ -113,6 +115,7 @@ pub async fn queue_counts() -> Result<Vec<(String, i64)>, ApiError> {
                         QueueView::AllOpen => "open",
                         QueueView::Pending => "pending",
                         QueueView::RecentlySolved | QueueView::Team(_) => "solved",
+                        QueueView::BreachingSoon => "breaching",
                     };
                     (key.to_owned(), n)
                 })
@@ -304,6 +307,65 @@ pub async fn update_ticket(
                 resolution_message_id,
             };
             Ok(frontdesk_core::tickets::update(&ctx, &actor, number, changes).await?)
+        }
+        .await,
+    )
+}
+
+/// A ticket's SLA for its page: which policy applies and why, each clock, and what happened to
+/// them, with times in the policy's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaView {
+    /// The policy that applies, if any.
+    pub policy: Option<String>,
+    /// Why it applies.
+    pub reason: String,
+    /// The clocks: metric, state, and due or breach time.
+    pub clocks: Vec<SlaClockView>,
+    /// `(when, metric, what happened)`, oldest first.
+    pub timeline: Vec<(String, String, String)>,
+}
+
+/// One SLA clock, for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaClockView {
+    /// First response, next response or resolution.
+    pub metric: String,
+    /// Running, paused, met or breached.
+    pub status: String,
+    /// When it comes due, while running.
+    pub due_at: Option<frontdesk_core::time::Timestamp>,
+    /// Due or breach time in the policy's zone.
+    pub when: Option<String>,
+}
+
+/// The SLA of ticket `number`.
+#[server(prefix = "/api", endpoint = "ticket_sla")]
+pub async fn ticket_sla(number: i64) -> Result<SlaView, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    use frontdesk_core::sla;
+    use frontdesk_core::time::Timestamp;
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let state = sla::for_ticket(&ctx, &actor, number).await?;
+            let zone = state.time_zone.clone();
+            let clocks = state
+                .clocks
+                .iter()
+                .map(|c| SlaClockView {
+                    metric: c.metric.label().to_owned(),
+                    status: format!("{:?}", c.status).to_lowercase(),
+                    due_at: c.due_at.map(Timestamp::from_unix_millis),
+                    when: c.due_at.or(c.breached_at).map(|ms| sla::local_time(&zone, ms)),
+                })
+                .collect();
+            let timeline = state
+                .timeline
+                .iter()
+                .map(|s| (sla::local_time(&zone, s.at), s.metric.label().to_owned(), format!("{:?}", s.step).to_lowercase()))
+                .collect();
+            Ok(SlaView { policy: state.policy, reason: state.reason, clocks, timeline })
         }
         .await,
     )

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams};
-use crate::components::{ErrorNotice, action_error};
+use crate::api::{AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, ticket_sla};
+use crate::components::{ErrorNotice, SlaBadge, action_error};
 use crate::keyboard::on_shortcut;
 use crate::live::Live;
 use leptos::wasm_bindgen::JsCast;
@@ -158,6 +158,55 @@ pub fn TicketPage() -> impl IntoView {
             })}
         </Transition>
         <Composer number reply shown_seq live/>
+        <section class="card sla-card">
+            <SlaPanel number live/>
+        </section>
+    }
+}
+
+/// The SLA: the policy and why it applies, each clock with its badge, and the timeline of starts,
+/// pauses, resumes, met and breached targets in the policy's time zone.
+#[component]
+fn SlaPanel(number: Memo<Option<i64>>, live: Live) -> impl IntoView {
+    let sla = Resource::new(move || (number.get(), number.get().map(|n| live.seq(n))), |(number, _)| async move {
+        match number {
+            Some(n) => ticket_sla(n).await,
+            None => Err(ApiError::NotFound),
+        }
+    });
+    view! {
+        <h2>"SLA"</h2>
+        <Suspense fallback=|| view! { <p class="loading">"…"</p> }>
+            {move || Suspend::new(async move {
+                match sla.await {
+                    Ok(view) => view! {
+                        <div id="sla">
+                            <p class="muted" id="sla-policy">{match view.policy.clone() {
+                                Some(name) => format!("{name} · {}", view.reason),
+                                None => view.reason.clone(),
+                            }}</p>
+                            <ul class="sla-clocks">
+                                {view.clocks.into_iter().map(|c| view! {
+                                    <li data-metric=c.metric.clone()>
+                                        {c.metric.clone()}" "
+                                        <span class="muted">{c.status.clone()}</span>" "
+                                        <SlaBadge due=c.due_at/>
+                                        <span class="muted">{c.when.map(|w| format!(" {w}")).unwrap_or_default()}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                            <ol class="sla-timeline" id="sla-timeline">
+                                {view.timeline.into_iter().map(|(when, metric, step)| view! {
+                                    <li data-step=step.clone()><span class="muted">{when}</span>" "{metric}" "{step.clone()}</li>
+                                }).collect_view()}
+                            </ol>
+                        </div>
+                    }
+                        .into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 

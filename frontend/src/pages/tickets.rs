@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{BulkUpdateTickets, QueuePage, list_agents, list_queue, list_teams, queue_counts};
 use leptos_router::components::Form;
-use crate::components::ErrorNotice;
+use crate::components::{ErrorNotice, SlaBadge};
 use crate::keyboard::on_shortcut;
 
 /// The index of the queue row selected with the keyboard.
@@ -141,6 +141,7 @@ fn FilterBar(
                 <option value="updated" selected=move || filters.get().sort.is_none()>"Recently updated"</option>
                 <option value="created" selected=move || selected(filters.get().sort, "created")>"Recently created"</option>
                 <option value="priority" selected=move || selected(filters.get().sort, "priority")>"Most urgent"</option>
+                <option value="sla" selected=move || selected(filters.get().sort, "sla")>"SLA due first"</option>
             </select>
             <button type="submit" class="small">"Apply"</button>
             <a class="small" href=move || format!("/app/tickets?view={}", view.get())>"Clear"</a>
@@ -190,11 +191,12 @@ fn BulkBar(
 }
 
 /// The queue views, as (query value, label).
-const VIEWS: [(&str, &str); 5] = [
+const VIEWS: [(&str, &str); 6] = [
     ("unassigned", "Unassigned"),
     ("mine", "Mine"),
     ("open", "All open"),
     ("pending", "Pending"),
+    ("breaching", "Breaching soon"),
     ("solved", "Recently solved"),
 ];
 
@@ -353,6 +355,7 @@ fn TicketTable(tickets: Vec<TicketSummary>, more: RwSignal<Vec<TicketSummary>>) 
                         <th>"Status"</th>
                         <th>"Priority"</th>
                         <th>"Assignee"</th>
+                        <th>"SLA"</th>
                         <th>"Updated"</th>
                     </tr>
                 </thead>
@@ -395,6 +398,7 @@ fn TicketRow(ticket: TicketSummary, index: usize) -> impl IntoView {
             <td><StatusBadge status=ticket.status/></td>
             <td><PriorityBadge priority=ticket.priority/></td>
             <td>{ticket.assignee.map(|a| a.name).unwrap_or_else(|| "—".into())}</td>
+            <td class="sla-cell"><SlaBadge due=ticket.sla_due_at/></td>
             <td class="muted">{ticket.updated_at.display_utc()}</td>
         </tr>
     }

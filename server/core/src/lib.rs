@@ -54,6 +54,8 @@ pub mod seed;
 #[cfg(feature = "store")]
 pub mod sessions;
 #[cfg(feature = "store")]
+pub mod sla;
+#[cfg(feature = "store")]
 pub mod sla_clock;
 #[cfg(feature = "store")]
 pub mod teams;

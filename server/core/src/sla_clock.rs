@@ -35,6 +35,15 @@ impl Metric {
     /// Every metric, in display order.
     pub const ALL: [Metric; 3] = [Metric::FirstResponse, Metric::NextResponse, Metric::Resolution];
 
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::FirstResponse => "first_response",
+            Metric::NextResponse => "next_response",
+            Metric::Resolution => "resolution",
+        }
+    }
+
     /// The name people read.
     pub fn label(self) -> &'static str {
         match self {
@@ -185,6 +194,8 @@ pub enum ClockStatus {
 pub struct Clock {
     /// Which clock.
     pub metric: Metric,
+    /// When this run of the clock started (next response starts again at each follow-up).
+    pub started_at: i64,
     /// Its state.
     pub status: ClockStatus,
     /// The target (business milliseconds).
@@ -219,6 +230,7 @@ impl Evaluation {
 #[derive(Clone, Copy, Debug)]
 struct Running {
     metric: Metric,
+    started_at: i64,
     counted: i64,
     /// Set while counting: since when.
     since: Option<i64>,
@@ -301,7 +313,7 @@ impl Replay<'_> {
         if self.targets.of(metric).is_none() {
             return;
         }
-        self.clocks.push(Running { metric, counted: 0, since: (!self.paused).then_some(at), breached_at: None, done: None });
+        self.clocks.push(Running { metric, started_at: at, counted: 0, since: (!self.paused).then_some(at), breached_at: None, done: None });
         self.log(metric, Step::Started, at);
     }
 
@@ -387,7 +399,7 @@ impl Replay<'_> {
             let due_at = left(target).and_then(|l| self.calendar.add(now, l));
             let warn_share = target * i64::from(self.rules.warn_percent) / 100;
             let warn_at = (self.rules.warn_percent > 0).then(|| left(warn_share).and_then(|l| self.calendar.add(now, l))).flatten();
-            clocks.push(Clock { metric: clock.metric, status, target, counted: clock.counted, due_at, warn_at, breached_at: clock.breached_at });
+            clocks.push(Clock { metric: clock.metric, started_at: clock.started_at, status, target, counted: clock.counted, due_at, warn_at, breached_at: clock.breached_at });
         }
         clocks.sort_by_key(|c| Metric::ALL.iter().position(|m| *m == c.metric));
         Evaluation { clocks, timeline: self.timeline }

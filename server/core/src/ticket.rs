@@ -106,6 +106,9 @@ pub struct TicketSummary {
     pub created_at: Timestamp,
     /// When anything last changed.
     pub updated_at: Timestamp,
+    /// When its most urgent running SLA clock comes due (`None`: no SLA running).
+    #[serde(default)]
+    pub sla_due_at: Option<Timestamp>,
 }
 
 /// One message of a ticket's thread.

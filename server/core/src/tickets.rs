@@ -37,27 +37,30 @@ pub fn authorize(actor: &Agent, _action: TicketAction) -> Result<()> {
     if actor.active { Ok(()) } else { Err(Error::Unauthenticated) }
 }
 
-/// Who wrote a message or made a change: an agent, or the customer (through the portal).
+/// Who wrote a message or made a change: an agent, the customer (through the portal), or
+/// frontdesk itself (SLA warnings and breaches).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Author {
     /// An agent, by id.
     Agent(i64),
     /// A contact (customer), by id.
     Contact(i64),
+    /// frontdesk's own automation.
+    System,
 }
 
 impl Author {
     fn agent_id(self) -> Option<i64> {
         match self {
             Author::Agent(id) => Some(id),
-            Author::Contact(_) => None,
+            Author::Contact(_) | Author::System => None,
         }
     }
 
     fn contact_id(self) -> Option<i64> {
         match self {
-            Author::Agent(_) => None,
             Author::Contact(id) => Some(id),
+            Author::Agent(_) | Author::System => None,
         }
     }
 }
@@ -117,7 +120,12 @@ pub enum QueueView {
     RecentlySolved,
     /// A team's unfinished tickets.
     Team(i64),
+    /// Unfinished tickets whose SLA comes due within two hours, or already breached.
+    BreachingSoon,
 }
+
+/// How far ahead "breaching soon" looks.
+pub const BREACHING_SOON_MS: i64 = 2 * 3_600_000;
 
 /// One page of a queue, newest change first, and the cursor of the next page.
 #[derive(Clone, Debug)]
@@ -147,6 +155,8 @@ pub enum QueueSort {
     Created,
     /// Most urgent first.
     Priority,
+    /// Earliest SLA due time first; tickets without a running SLA last.
+    SlaDue,
 }
 
 impl QueueSort {
@@ -155,6 +165,8 @@ impl QueueSort {
             QueueSort::Updated => "t.updated_at",
             QueueSort::Created => "t.created_at",
             QueueSort::Priority => "(CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END)",
+            // Descending on the negated due time is ascending on the due time.
+            QueueSort::SlaDue => "(-COALESCE(t.sla_due_at, 9000000000000000))",
         }
     }
 
@@ -168,6 +180,7 @@ impl QueueSort {
                 Priority::Normal => 1,
                 Priority::Low => 0,
             },
+            QueueSort::SlaDue => -row.sla_due_at.map_or(9_000_000_000_000_000, Timestamp::unix_millis),
         }
     }
 }
@@ -200,7 +213,7 @@ pub struct QueueFilter {
 }
 
 /// The conditions of a view and a filter, as SQL over `tickets t JOIN contacts c`.
-fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, binds: &mut Params) -> Vec<String> {
+fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, sort: QueueSort, binds: &mut Params) -> Vec<String> {
     let mut conditions = vec![match view {
         QueueView::Unassigned => "t.assignee_id IS NULL AND t.status IN ('new', 'open')".to_owned(),
         QueueView::Mine => format!("t.assignee_id = {} AND t.status NOT IN ('solved', 'closed')", binds.int(actor.id)),
@@ -208,6 +221,10 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, binds:
         QueueView::Pending => "t.status = 'pending'".to_owned(),
         QueueView::RecentlySolved => "t.status = 'solved'".to_owned(),
         QueueView::Team(team_id) => format!("t.team_id = {} AND t.status NOT IN ('solved', 'closed')", binds.int(team_id)),
+        QueueView::BreachingSoon => format!(
+            "t.sla_due_at IS NOT NULL AND t.sla_due_at <= {} AND t.status NOT IN ('solved', 'closed')",
+            binds.int(Timestamp::now().unix_millis() + BREACHING_SOON_MS)
+        ),
     }];
     if let Some(status) = filter.status {
         conditions.push(format!("t.status = {}", binds.text(status.as_str())));
@@ -228,6 +245,15 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, binds:
     if let Some(tag) = &filter.tag {
         conditions.push(format!("EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {})", binds.text(tag.as_str())));
     }
+    // A date range on the column the page is not sorted by is written `+column`, which keeps the
+    // planner walking the sort's index (stopping after one page) instead of collecting the whole
+    // range and sorting it. Nothing is updated before it is created, so "created since" also
+    // bounds the updated time, which narrows that walk.
+    let sorted_by = |column: &str| match sort {
+        QueueSort::Created => column == "t.created_at",
+        QueueSort::Updated => column == "t.updated_at",
+        QueueSort::Priority | QueueSort::SlaDue => false,
+    };
     for (column, op, value) in [
         ("t.created_at", ">=", filter.created_from),
         ("t.created_at", "<", filter.created_to),
@@ -235,14 +261,18 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, binds:
         ("t.updated_at", "<", filter.updated_to),
     ] {
         if let Some(value) = value {
-            conditions.push(format!("{column} {op} {}", binds.int(value.unix_millis())));
+            let column_sql = if sorted_by(column) { column.to_owned() } else { format!("+{column}") };
+            conditions.push(format!("{column_sql} {op} {}", binds.int(value.unix_millis())));
         }
+    }
+    if let (Some(from), QueueSort::Updated) = (filter.created_from, sort) {
+        conditions.push(format!("t.updated_at >= {}", binds.int(from.unix_millis())));
     }
     conditions
 }
 
 const SUMMARY_SELECT: &str = "SELECT t.id, t.number, t.subject, t.status, t.priority, t.channel, t.version,
-        t.created_at, t.updated_at, t.resolution_message_id,
+        t.created_at, t.updated_at, t.resolution_message_id, t.sla_due_at,
         c.id AS requester_id, c.name AS requester_name,
         a.id AS assignee_id, a.name AS assignee_name,
         tm.id AS team_id, tm.name AS team_name
@@ -271,6 +301,7 @@ struct SummaryRow {
     created_at: Timestamp,
     updated_at: Timestamp,
     resolution_message_id: Option<i64>,
+    sla_due_at: Option<Timestamp>,
     requester_id: i64,
     requester_name: String,
     assignee_id: Option<i64>,
@@ -296,6 +327,7 @@ impl SummaryRow {
             version: self.version,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            sla_due_at: self.sla_due_at,
         }
     }
 }
@@ -416,6 +448,7 @@ pub(crate) async fn post_message(ctx: &AppContext, id: i64, author: Author, kind
         (Author::Agent(_), MessageKind::Reply) => &[Status::New],
         (Author::Agent(_), MessageKind::Note) => &[],
         (Author::Contact(_), _) => &[Status::Pending, Status::OnHold, Status::Solved],
+        (Author::System, _) => &[],
     };
     let now = Timestamp::now();
     on_pool!(db, |pool| async {
@@ -577,7 +610,7 @@ pub fn queue_query(
     limit: i64,
 ) -> (String, Params) {
     let mut binds = Params::default();
-    let mut conditions = queue_conditions(actor, view, filter, &mut binds);
+    let mut conditions = queue_conditions(actor, view, filter, sort, &mut binds);
     let key = sort.key_sql();
     if let Some(cursor) = after {
         let (k, id) = (binds.int(cursor.key), binds.int(cursor.id));
@@ -625,9 +658,9 @@ pub async fn queue(
 pub async fn view_counts(ctx: &AppContext, actor: &Agent) -> Result<Vec<(QueueView, i64)>> {
     authorize(actor, TicketAction::View)?;
     let mut counts = Vec::new();
-    for view in [QueueView::Unassigned, QueueView::Mine, QueueView::AllOpen, QueueView::Pending, QueueView::RecentlySolved] {
+    for view in [QueueView::Unassigned, QueueView::Mine, QueueView::AllOpen, QueueView::Pending, QueueView::RecentlySolved, QueueView::BreachingSoon] {
         let mut binds = Params::default();
-        let conditions = queue_conditions(actor, view, &QueueFilter::default(), &mut binds);
+        let conditions = queue_conditions(actor, view, &QueueFilter::default(), QueueSort::Updated, &mut binds);
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE {} LIMIT {COUNT_CAP}) capped",
             conditions.join(" AND ")
@@ -772,7 +805,7 @@ pub(crate) async fn load_detail(db: &Db, id: i64) -> Result<TicketDetail> {
 }
 
 /// Appends one event to a ticket's history with the ticket's next sequence number.
-async fn append_event<'c, C, DB>(
+pub(crate) async fn append_event<'c, C, DB>(
     conn: &'c mut C,
     ticket_id: i64,
     actor: Author,
@@ -811,6 +844,12 @@ where
     .bind(at)
     .execute(&mut *conn)
     .await?;
+    // The SLA worker re-evaluates this ticket up to this event (see `sla`).
+    sqlx::query("INSERT INTO sla_dirty (ticket_id, seq) VALUES ($1, $2) ON CONFLICT (ticket_id) DO UPDATE SET seq = excluded.seq")
+        .bind(ticket_id)
+        .bind(seq)
+        .execute(&mut *conn)
+        .await?;
     Ok(seq)
 }
 

@@ -260,3 +260,68 @@ async fn an_agent_filters_the_queue_and_changes_several_tickets_at_once() {
     }
     assert!(page.client.current_url().await.expect("url").as_str().contains("priority=urgent"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and_pause() {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let mut browser = Browser::start().await;
+    let page = browser.open().await;
+    page.sign_in(&app.base_url, "ada@example.com", PASSWORD).await;
+
+    // A calendar, then a policy on it with a four-hour first response for normal tickets.
+    page.goto(&format!("{}/app/settings/slas", app.base_url)).await;
+    page.wait_for_hydration().await;
+    page.fill("#calendar-name", "Office").await;
+    page.fill("#calendar-zone", "Europe/Berlin").await;
+    page.fill("#hours-sat", "09:00 to noon").await;
+    page.click("#create-calendar").await;
+    page.wait_for_text("#calendar-form .field-error", "not a range like 09:00-17:00").await;
+    page.fill("#hours-sat", "00:00-24:00").await;
+    page.fill("#hours-sun", "00:00-24:00").await;
+    for day in ["mon", "tue", "wed", "thu", "fri"] {
+        page.fill(&format!("#hours-{day}"), "00:00-24:00").await;
+    }
+    page.click("#create-calendar").await;
+    page.wait_for_text("#calendars", "Europe/Berlin").await;
+    page.fill("#policy-name", "Standard").await;
+    page.eval("const s = document.querySelector('#policy-calendar'); s.value = s.options[1].value; return null").await;
+    page.fill("#target-first_response_normal", "4").await;
+    page.fill("#target-resolution_normal", "24").await;
+    page.click("#create-policy").await;
+    page.wait_for_text("#policies", "Standard").await;
+    page.wait_for_text("#policies", "Office").await;
+
+    // The preview says when a ticket created now would be due.
+    page.click("#policies form button").await;
+    page.wait_for_text("#policies .preview", "First response:").await;
+
+    // A new ticket gets a time-left badge in the queue.
+    let ticket = app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
+    for _ in 0..50 {
+        let due: Option<i64> = match app.ctx.db() {
+            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT sla_due_at FROM tickets WHERE id = $1").bind(ticket.id).fetch_one(pool).await,
+            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT sla_due_at FROM tickets WHERE id = $1").bind(ticket.id).fetch_one(pool).await,
+        }
+        .expect("due");
+        if due.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    page.goto(&format!("{}/app/tickets?view=open&sort=sla", app.base_url)).await;
+    page.wait_for_text(&format!("tr[data-number='{}'] .badge.sla", ticket.number), "3h").await;
+
+    // Put it on pending: its SLA timeline shows the pause.
+    page.goto(&format!("{}/app/tickets/{}", app.base_url, ticket.number)).await;
+    page.wait_for_hydration().await;
+    page.wait_for_text("#sla-policy", "Standard").await;
+    let changes = frontdesk_core::tickets::TicketChanges {
+        version: ticket.version,
+        status: Some(frontdesk_core::ticket::Status::Pending),
+        ..Default::default()
+    };
+    frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("pending");
+    page.wait_for_text("#sla-timeline", "paused").await;
+    page.wait_for_text("#sla-timeline", "CET").await;
+}

@@ -9,5 +9,6 @@ mod customers;
 mod live;
 mod organizations;
 mod portal;
+mod slas;
 mod teams;
 mod tickets;
