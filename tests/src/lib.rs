@@ -69,6 +69,15 @@ async fn start(data_dir: TempDir, database: TestDatabase, serve: ServeArgs) -> T
     TestApp { base_url: format!("http://127.0.0.1:{port}"), ctx, database, data_dir, server: Some((stop, running)) }
 }
 
+/// A benchmark's database: PostgreSQL at `url`, or a SQLite file in `data_dir` (created),
+/// migrated, with the services around it.
+pub async fn bench_context(url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<AppContext> {
+    std::fs::create_dir_all(data_dir)?;
+    let db = frontdesk_core::db::DatabaseTarget::from_config(url, data_dir)?.connect().await?;
+    db.migrate().await?;
+    Ok(AppContext::new(db, frontdesk_core::Settings::default()))
+}
+
 /// The built web assets: `FRONTDESK_SITE_DIR` (set by `cargo xtask test`) or `target/site`.
 pub fn site_dir() -> PathBuf {
     std::env::var_os("FRONTDESK_SITE_DIR")

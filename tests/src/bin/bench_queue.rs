@@ -14,8 +14,8 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use frontdesk_core::agent::Agent;
-use frontdesk_core::{AppContext, Settings};
-use frontdesk_core::db::{DatabaseTarget, Db, Param, Params};
+use frontdesk_core::AppContext;
+use frontdesk_core::db::{Db, Param, Params};
 use frontdesk_core::seed::{self, DEMO_PASSWORD, SeedPlan};
 use frontdesk_core::ticket::{Priority, Tag};
 use frontdesk_core::time::Timestamp;
@@ -75,10 +75,8 @@ const PAGE: u32 = 50;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    std::fs::create_dir_all(&args.data_dir).context("create the benchmark data directory")?;
-    let db = DatabaseTarget::from_config(args.database_url.as_deref(), &args.data_dir)?.connect().await?;
-    db.migrate().await?;
-    let ctx = AppContext::new(db.clone(), Settings::default());
+    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
+    let db = ctx.db().clone();
     ensure_seeded(&ctx, &args).await?;
 
     let global = GlobalArgs { data_dir: Some(args.data_dir.clone()), database_url: args.database_url.clone(), ..GlobalArgs::default() };

@@ -14,12 +14,11 @@
 use anyhow::{Context, Result};
 use clap::Parser;
 use frontdesk_core::business_time::DAY_MINUTES;
-use frontdesk_core::db::{DatabaseTarget, Db};
+use frontdesk_core::db::Db;
 use frontdesk_core::seed::{self, SeedPlan};
 use frontdesk_core::sla::{self, BreachActions, CalendarDef, Conditions, PolicyDef};
 use frontdesk_core::ticket::Status;
 use frontdesk_core::time::Timestamp;
-use frontdesk_core::{AppContext, Settings};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -46,10 +45,8 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    std::fs::create_dir_all(&args.data_dir).context("create the benchmark data directory")?;
-    let db = DatabaseTarget::from_config(args.database_url.as_deref(), &args.data_dir)?.connect().await?;
-    db.migrate().await?;
-    let ctx = AppContext::new(db.clone(), Settings::default());
+    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
+    let db = ctx.db().clone();
     if scalar(&db, "SELECT COUNT(*) FROM tickets").await? < i64::try_from(args.tickets)? {
         eprintln!("seeding {} tickets (once; kept for later runs)...", args.tickets);
         let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: 100_000, tickets: args.tickets, seed: 11 };
