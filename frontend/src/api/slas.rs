@@ -267,9 +267,7 @@ pub async fn preview_sla(policy_id: i64, priority: String) -> Result<Vec<(String
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let priority = priority.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
-            let policy = sla::list_policies(&ctx, &actor).await?.into_iter().find(|p| p.id == policy_id).ok_or(ApiError::NotFound)?;
-            let zone = sla::policy_zone(&ctx, &policy).await?;
-            let due = sla::preview(&ctx, &actor, policy_id, priority).await?;
+            let (zone, due) = sla::preview(&ctx, &actor, policy_id, priority).await?;
             Ok(due.into_iter().map(|(metric, at)| (metric.label().to_owned(), sla::local_time(&zone, at))).collect())
         }
         .await,

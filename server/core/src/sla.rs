@@ -199,33 +199,30 @@ pub async fn save_calendar(ctx: &AppContext, actor: &Agent, def: &CalendarDef) -
     let now = Timestamp::now();
     let saved: Result<i64> = on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        let id = if def.id == 0 {
-            sqlx::query_scalar(
-                "INSERT INTO sla_calendars (name, time_zone, hours, holidays, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id",
+        // A new calendar is inserted with its name, then filled in like an existing one.
+        let id = match def.id {
+            0 => sqlx::query_scalar(
+                "INSERT INTO sla_calendars (name, time_zone, hours, holidays, created_at, updated_at) VALUES ($1, 'UTC', '[]', '[]', $2, $2) RETURNING id",
             )
+            .bind(name)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?,
+            id => id,
+        };
+        let updated = sqlx::query("UPDATE sla_calendars SET name = $2, time_zone = $3, hours = $4, holidays = $5, updated_at = $6 WHERE id = $1")
+            .bind(id)
             .bind(name)
             .bind(&def.time_zone)
             .bind(to_json(&def.hours))
             .bind(to_json(&def.holidays))
             .bind(now)
-            .fetch_one(&mut *tx)
+            .execute(&mut *tx)
             .await?
-        } else {
-            let updated = sqlx::query("UPDATE sla_calendars SET name = $2, time_zone = $3, hours = $4, holidays = $5, updated_at = $6 WHERE id = $1")
-                .bind(def.id)
-                .bind(name)
-                .bind(&def.time_zone)
-                .bind(to_json(&def.hours))
-                .bind(to_json(&def.holidays))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if updated == 0 {
-                return Err(Error::NotFound("calendar"));
-            }
-            def.id
-        };
+            .rows_affected();
+        if updated == 0 {
+            return Err(Error::NotFound("calendar"));
+        }
         mark_unfinished_dirty(&mut *tx).await?;
         tx.commit().await?;
         Ok(id)
@@ -369,6 +366,29 @@ pub struct TicketSla {
     pub timeline: Vec<sla_clock::TimelineStep>,
 }
 
+/// The policies and calendars, loaded once per batch of evaluations.
+struct SlaConfig {
+    policies: Vec<PolicyDef>,
+    calendars: Vec<CalendarDef>,
+}
+
+impl SlaConfig {
+    async fn load(db: &Db) -> Result<Self> {
+        Ok(Self { policies: load_policies(db).await?, calendars: load_calendars(db).await? })
+    }
+
+    /// The calendar a policy counts in, and its time zone (24/7 in UTC without one).
+    fn calendar_for(&self, policy: &PolicyDef) -> Result<(Calendar, String)> {
+        match policy.calendar_id {
+            None => Ok((Calendar::always(), "UTC".to_owned())),
+            Some(id) => {
+                let def = self.calendars.iter().find(|c| c.id == id).ok_or(Error::NotFound("calendar"))?;
+                Ok((def.calendar().map_err(|e| Error::Internal(e.to_string()))?, def.time_zone.clone()))
+            }
+        }
+    }
+}
+
 /// Everything needed to evaluate one ticket.
 struct Evaluated {
     facts: TicketFacts,
@@ -377,7 +397,7 @@ struct Evaluated {
     evaluation: Evaluation,
 }
 
-async fn evaluate_ticket(db: &Db, ticket_id: i64, now: i64) -> Result<Evaluated> {
+async fn evaluate_ticket(db: &Db, config: &SlaConfig, ticket_id: i64, now: i64) -> Result<Evaluated> {
     let facts: TicketFacts = on_pool!(db, |pool| sqlx::query_as(
         "SELECT t.id, t.priority, t.channel, t.team_id, c.organization_id, t.last_seq
          FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.id = $1"
@@ -388,16 +408,10 @@ async fn evaluate_ticket(db: &Db, ticket_id: i64, now: i64) -> Result<Evaluated>
     .ok_or(Error::NotFound("ticket"))?;
     let tags: Vec<String> =
         on_pool!(db, |pool| sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = $1").bind(ticket_id).fetch_all(pool).await)?;
-    let policy = load_policies(db).await?.into_iter().find(|p| p.conditions.matches(&facts, &tags));
-    let Some(policy) = policy else {
+    let Some(policy) = config.policies.iter().find(|p| p.conditions.matches(&facts, &tags)).cloned() else {
         return Ok(Evaluated { facts, policy: None, time_zone: "UTC".into(), evaluation: Evaluation::default() });
     };
-    let calendars = load_calendars(db).await?;
-    let def = policy.calendar_id.and_then(|id| calendars.into_iter().find(|c| c.id == id));
-    let (calendar, time_zone) = match &def {
-        Some(def) => (def.calendar().map_err(|e| Error::Internal(e.to_string()))?, def.time_zone.clone()),
-        None => (Calendar::always(), "UTC".to_owned()),
-    };
+    let (calendar, time_zone) = config.calendar_for(&policy)?;
     let history = happenings(db, &facts).await?;
     let rules = ClockRules { targets: policy.targets, pause_statuses: policy.pause_statuses.clone(), warn_percent: policy.warn_percent };
     let evaluation = sla_clock::evaluate(&rules, &calendar, &history, now);
@@ -448,7 +462,8 @@ pub async fn for_ticket(ctx: &AppContext, actor: &Agent, number: i64) -> Result<
     authorize(actor, false)?;
     let id: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number).fetch_optional(pool).await)?
         .ok_or(Error::NotFound("ticket"))?;
-    let e = evaluate_ticket(ctx.db(), id, Timestamp::now().unix_millis()).await?;
+    let config = SlaConfig::load(ctx.db()).await?;
+    let e = evaluate_ticket(ctx.db(), &config, id, Timestamp::now().unix_millis()).await?;
     Ok(TicketSla {
         reason: e.policy.as_ref().map_or_else(|| "No policy matches this ticket.".to_owned(), |p| format!("First matching policy: {}.", p.conditions.describe())),
         policy: e.policy.map(|p| p.name),
@@ -461,8 +476,12 @@ pub async fn for_ticket(ctx: &AppContext, actor: &Agent, number: i64) -> Result<
 /// Re-evaluates one ticket and stores its due time and alarms; clears its mark up to the event
 /// evaluated.
 pub async fn recompute(ctx: &AppContext, ticket_id: i64) -> Result<()> {
+    recompute_with(ctx, &SlaConfig::load(ctx.db()).await?, ticket_id).await
+}
+
+async fn recompute_with(ctx: &AppContext, config: &SlaConfig, ticket_id: i64) -> Result<()> {
     let now = Timestamp::now();
-    let e = match evaluate_ticket(ctx.db(), ticket_id, now.unix_millis()).await {
+    let e = match evaluate_ticket(ctx.db(), config, ticket_id, now.unix_millis()).await {
         Err(Error::NotFound(_)) => return Ok(()),
         other => other?,
     };
@@ -529,8 +548,12 @@ pub async fn recompute(ctx: &AppContext, ticket_id: i64) -> Result<()> {
 pub async fn drain(ctx: &AppContext, limit: i64) -> Result<usize> {
     let ids: Vec<i64> =
         on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1").bind(limit).fetch_all(pool).await)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let config = SlaConfig::load(ctx.db()).await?;
     for id in &ids {
-        recompute(ctx, *id).await?;
+        recompute_with(ctx, &config, *id).await?;
     }
     Ok(ids.len())
 }
@@ -642,30 +665,14 @@ pub fn local_time(zone: &str, ms: i64) -> String {
 }
 
 /// When a ticket created now with `priority` would come due under policy `policy_id`, per metric
-/// that has a target: the admin page's preview.
-pub async fn preview(ctx: &AppContext, actor: &Agent, policy_id: i64, priority: Priority) -> Result<Vec<(Metric, i64)>> {
+/// that has a target, with the time zone those times read in: the admin page's preview.
+pub async fn preview(ctx: &AppContext, actor: &Agent, policy_id: i64, priority: Priority) -> Result<(String, Vec<(Metric, i64)>)> {
     authorize(actor, false)?;
-    let policy = load_policies(ctx.db()).await?.into_iter().find(|p| p.id == policy_id).ok_or(Error::NotFound("policy"))?;
-    let calendar = match policy.calendar_id {
-        Some(id) => load_calendars(ctx.db())
-            .await?
-            .into_iter()
-            .find(|c| c.id == id)
-            .ok_or(Error::NotFound("calendar"))?
-            .calendar()
-            .map_err(|e| Error::Internal(e.to_string()))?,
-        None => Calendar::always(),
-    };
-    let rules = ClockRules { targets: policy.targets, pause_statuses: Vec::new(), warn_percent: 0 };
+    let config = SlaConfig::load(ctx.db()).await?;
+    let policy = config.policies.iter().find(|p| p.id == policy_id).ok_or(Error::NotFound("policy"))?;
+    let (calendar, zone) = config.calendar_for(policy)?;
     let now = Timestamp::now().unix_millis();
-    let targets = rules.targets[Priority::ALL.iter().position(|p| *p == priority).unwrap_or(1)];
-    Ok(Metric::ALL.iter().filter_map(|m| targets.of(*m).and_then(|t| calendar.add(now, t)).map(|due| (*m, due))).collect())
+    let targets = policy.targets[Priority::ALL.iter().position(|p| *p == priority).unwrap_or(1)];
+    Ok((zone, Metric::ALL.iter().filter_map(|m| targets.of(*m).and_then(|t| calendar.add(now, t)).map(|due| (*m, due))).collect()))
 }
 
-/// The time zone a policy's times read in.
-pub async fn policy_zone(ctx: &AppContext, policy: &PolicyDef) -> Result<String> {
-    Ok(match policy.calendar_id {
-        Some(id) => load_calendars(ctx.db()).await?.into_iter().find(|c| c.id == id).map_or_else(|| "UTC".to_owned(), |c| c.time_zone),
-        None => "UTC".to_owned(),
-    })
-}
