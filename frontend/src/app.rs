@@ -8,7 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentsPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
+    AgentHome, AgentsPage, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
     OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
     SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
 };
@@ -73,6 +73,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/customer-fields") view=CustomerFieldsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/slas") view=SlasPage ssr=SsrMode::Async/>
+                    <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("reports/sla") view=SlaReportPage ssr=SsrMode::Async/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -143,7 +145,10 @@ fn AgentLayout() -> impl IntoView {
                                     <A href="/app/tickets">"Tickets"</A>
                                     <A href="/app/organizations">"Organizations"</A>
                                     <A href="/app/customers/duplicates">"Duplicates"</A>
+                                    <NotificationsLink/>
                                     <Show when=move || is_admin>
+                                        <p class="nav-heading">"Reports"</p>
+                                        <A href="/app/reports/sla">"SLA compliance"</A>
                                         <p class="nav-heading">"Settings"</p>
                                         <A href="/app/settings/agents">"Agents"</A>
                                         <A href="/app/settings/teams">"Teams"</A>

@@ -18,6 +18,10 @@ pub struct Live {
     pub presence: RwSignal<HashMap<i64, Vec<PresenceEntry>>>,
     /// Whether the socket is open.
     pub connected: RwSignal<bool>,
+    /// The id of the latest notification received for this agent (0: none yet).
+    pub notification_id: RwSignal<i64>,
+    /// Increases when this tab marks notifications read, so unread counts refresh.
+    pub notifications_read: RwSignal<u64>,
 }
 
 impl Live {
@@ -28,6 +32,8 @@ impl Live {
             queue_tick: RwSignal::new(0),
             presence: RwSignal::new(HashMap::new()),
             connected: RwSignal::new(false),
+            notification_id: RwSignal::new(0),
+            notifications_read: RwSignal::new(0),
         };
         provide_context(live);
         #[cfg(feature = "hydrate")]
@@ -94,6 +100,8 @@ mod socket {
         /// Followed tickets and the last sequence number received.
         tickets: HashMap<i64, i64>,
         queue: bool,
+        /// The last notification id received.
+        notification_id: i64,
         activity: HashMap<i64, Activity>,
         retry: u32,
     }
@@ -177,14 +185,15 @@ mod socket {
 
     /// Resubscribes to everything with the last sequence numbers received.
     fn opened() {
-        let (live, tickets, queue, activity) = STATE.with(|s| {
+        let (live, tickets, queue, activity, after_id) = STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.retry = 0;
-            (s.live, s.tickets.clone(), s.queue, s.activity.clone())
+            (s.live, s.tickets.clone(), s.queue, s.activity.clone(), s.notification_id)
         });
         if let Some(live) = live {
             live.connected.set(true);
         }
+        send(&ClientMessage::SubscribeNotifications { after_id });
         if queue {
             send(&ClientMessage::SubscribeQueue);
         }
@@ -210,6 +219,10 @@ mod socket {
             ServerMessage::Presence { number, agents } => live.presence.update(|p| {
                 p.insert(number, agents);
             }),
+            ServerMessage::Notification { notification } => {
+                STATE.with(|s| s.borrow_mut().notification_id = notification.id);
+                live.notification_id.set(notification.id);
+            }
             ServerMessage::Error { message } => leptos::logging::warn!("live: {message}"),
         }
     }

@@ -19,12 +19,16 @@ use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use reqwest::cookie::{CookieStore, Jar};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 use tempfile::TempDir;
 
 pub use database::TestDatabase;
 
 /// The password every test account gets.
 pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A ticket's stored SLA due time and whether it waits for re-evaluation.
+const SLA_STATE: &str = "SELECT sla_due_at, (SELECT COUNT(*) FROM sla_dirty WHERE ticket_id = $1) FROM tickets WHERE id = $1";
 
 /// A running frontdesk.
 pub struct TestApp {
@@ -153,6 +157,36 @@ impl TestApp {
             Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Waits (up to 10 s) until the SLA worker has evaluated the ticket's whole history and its
+    /// stored due time satisfies `ok`; returns that due time.
+    pub async fn sla_due_becomes(&self, id: i64, ok: impl Fn(Option<i64>) -> bool) -> Option<i64> {
+        use frontdesk_core::db::Db;
+        let mut due = None;
+        for _ in 0..100 {
+            let (read, dirty): (Option<i64>, i64) = match self.ctx.db() {
+                Db::Sqlite(pool) => sqlx::query_as(SLA_STATE).bind(id).fetch_one(pool).await,
+                Db::Postgres(pool) => sqlx::query_as(SLA_STATE).bind(id).fetch_one(pool).await,
+            }
+            .expect("SLA state");
+            due = read;
+            if dirty == 0 && ok(due) {
+                return due;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the SLA state of ticket {id} did not settle; last due time {due:?}");
+    }
+
+    /// Moves a ticket `hours` into the past (its times, events and pending SLA alarms), as if
+    /// that much time had passed. Call it once the ticket's SLA state has settled; the alarms move
+    /// last, so the SLA worker sees a consistent ticket when they fall due.
+    pub async fn age_ticket(&self, id: i64, hours: i64) {
+        let ms = hours * 3_600_000;
+        self.execute(&format!("UPDATE tickets SET created_at = created_at - {ms}, updated_at = updated_at - {ms} WHERE id = {id}")).await;
+        self.execute(&format!("UPDATE ticket_events SET created_at = created_at - {ms} WHERE ticket_id = {id}")).await;
+        self.execute(&format!("UPDATE sla_alarms SET due_at = due_at - {ms}, started_at = started_at - {ms} WHERE ticket_id = {id}")).await;
     }
 
     /// The sign-in links in the outbox for `email`, newest first.

@@ -37,6 +37,39 @@ pub struct PolicyRow {
     pub targets: Vec<String>,
     /// Statuses that pause it.
     pub pauses: String,
+    /// What happens at a breach, in words.
+    pub at_breach: String,
+    /// Its settings as the edit form shows them.
+    pub form: PolicyForm,
+}
+
+/// A policy's settings as form values (the edit form starts from them).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyForm {
+    /// Its calendar, or 24/7.
+    pub calendar_id: Option<i64>,
+    /// Priority names it covers (none: all).
+    pub priorities: Vec<String>,
+    /// Channel names it covers (none: all).
+    pub channels: Vec<String>,
+    /// Tags, comma-separated.
+    pub tags: String,
+    /// Teams it covers.
+    pub team_ids: Vec<i64>,
+    /// Organization names, comma-separated.
+    pub organizations: String,
+    /// Hours per `METRIC_PRIORITY` key.
+    pub targets: HashMap<String, String>,
+    /// Pause while pending.
+    pub pause_pending: bool,
+    /// Pause while on hold.
+    pub pause_on_hold: bool,
+    /// Warning share.
+    pub warn_percent: u8,
+    /// Raise the priority at a breach.
+    pub raise_priority: bool,
+    /// Move to this team at a breach.
+    pub breach_team_id: Option<i64>,
 }
 
 /// Calendars and policies, in order.
@@ -46,6 +79,8 @@ pub struct SlaSettings {
     pub calendars: Vec<CalendarRow>,
     /// Policies, first match first.
     pub policies: Vec<PolicyRow>,
+    /// Every team, for conditions and breach actions: `(id, name)`.
+    pub teams: Vec<(i64, String)>,
 }
 
 /// The weekday keys of the calendar form, Monday first.
@@ -100,35 +135,86 @@ fn hours_text(ms: Option<i64>) -> String {
     }
 }
 
+#[cfg(feature = "ssr")]
+fn hours_number(ms: i64) -> String {
+    let hours = ms as f64 / 3_600_000.0;
+    if hours.fract() == 0.0 { format!("{hours:.0}") } else { format!("{hours}") }
+}
+
 /// Every calendar and policy.
 #[server(prefix = "/api", endpoint = "list_slas")]
 pub async fn list_slas() -> Result<SlaSettings, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::sla;
     use frontdesk_core::sla_clock::Metric;
+    use frontdesk_core::ticket::{Priority, Status};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let calendars = sla::list_calendars(&ctx, &actor).await?;
             let policies = sla::list_policies(&ctx, &actor).await?;
+            let teams: Vec<(i64, String)> = frontdesk_core::teams::list(&ctx, &actor).await?.into_iter().map(|t| (t.id, t.name)).collect();
             let calendar_name = |id: Option<i64>| {
                 id.and_then(|id| calendars.iter().find(|c| c.id == id)).map_or_else(|| "24/7".to_owned(), |c| c.name.clone())
             };
-            let policies = policies
-                .iter()
-                .map(|p| PolicyRow {
+            let team_name = |id: i64| teams.iter().find(|t| t.0 == id).map_or_else(|| format!("team {id}"), |t| t.1.clone());
+            let mut rows = Vec::with_capacity(policies.len());
+            for p in &policies {
+                let mut organizations = Vec::new();
+                for id in &p.conditions.organization_ids {
+                    organizations.push(frontdesk_core::organizations::get(&ctx, &actor, *id).await.map_or_else(|_| format!("#{id}"), |o| o.name));
+                }
+                let mut targets = HashMap::new();
+                for (priority, set) in Priority::ALL.iter().zip(p.targets) {
+                    for metric in Metric::ALL {
+                        if let Some(ms) = set.of(metric) {
+                            targets.insert(format!("{}_{}", metric.as_str(), priority.as_str()), hours_number(ms));
+                        }
+                    }
+                }
+                let mut at_breach = vec!["notify the assignee and the team".to_owned()];
+                if p.breach_actions.raise_priority {
+                    at_breach.push("raise the priority".to_owned());
+                }
+                if let Some(team) = p.breach_actions.team_id {
+                    at_breach.push(format!("move to {}", team_name(team)));
+                }
+                let mut applies_to = sla::describe_conditions(&p.conditions);
+                if !p.conditions.team_ids.is_empty() {
+                    applies_to = applies_to.replace("in one of its teams", &format!("team is {}", p.conditions.team_ids.iter().map(|id| team_name(*id)).collect::<Vec<_>>().join(" or ")));
+                }
+                if !organizations.is_empty() {
+                    applies_to = applies_to.replace("requester in one of its organizations", &format!("requester at {}", organizations.join(" or ")));
+                }
+                rows.push(PolicyRow {
                     id: p.id,
                     name: p.name.clone(),
                     calendar: calendar_name(p.calendar_id),
-                    applies_to: sla::describe_conditions(&p.conditions),
+                    applies_to,
                     targets: p
                         .targets
                         .iter()
                         .map(|t| Metric::ALL.iter().map(|m| format!("{} {}", m.label().to_lowercase(), hours_text(t.of(*m)))).collect::<Vec<_>>().join(" · "))
                         .collect(),
                     pauses: p.pause_statuses.iter().map(|s| s.label()).collect::<Vec<_>>().join(", "),
-                })
-                .collect();
+                    at_breach: at_breach.join(", "),
+                    form: PolicyForm {
+                        calendar_id: p.calendar_id,
+                        priorities: p.conditions.priorities.iter().map(|x| x.as_str().to_owned()).collect(),
+                        channels: p.conditions.channels.iter().map(|x| x.as_str().to_owned()).collect(),
+                        tags: p.conditions.tags.join(", "),
+                        team_ids: p.conditions.team_ids.clone(),
+                        organizations: organizations.join(", "),
+                        targets,
+                        pause_pending: p.pause_statuses.contains(&Status::Pending),
+                        pause_on_hold: p.pause_statuses.contains(&Status::OnHold),
+                        warn_percent: p.warn_percent,
+                        raise_priority: p.breach_actions.raise_priority,
+                        breach_team_id: p.breach_actions.team_id,
+                    },
+                });
+            }
+            let policies = rows;
             let calendars = calendars
                 .into_iter()
                 .map(|c| CalendarRow {
@@ -139,16 +225,24 @@ pub async fn list_slas() -> Result<SlaSettings, ApiError> {
                     holidays: c.holidays.iter().map(|(a, b)| if a == b { a.clone() } else { format!("{a}..{b}") }).collect(),
                 })
                 .collect();
-            Ok(SlaSettings { calendars, policies })
+            Ok(SlaSettings { calendars, policies, teams })
         }
         .await,
     )
 }
 
-/// Creates a calendar (admins only): weekday fields hold `09:00-17:00, ...` (empty: closed),
-/// `holidays` one date or `first..last` range per line.
-#[server(prefix = "/api", endpoint = "create_sla_calendar")]
-pub async fn create_sla_calendar(name: String, time_zone: String, hours: HashMap<String, String>, holidays: String) -> Result<i64, ApiError> {
+/// Creates (`id` empty) or changes a calendar (admins only): weekday fields hold
+/// `09:00-17:00, ...` (empty: closed), `holidays` one date or `first..last` range per line, and
+/// `ical` the text of an iCalendar file whose events are added as holidays.
+#[server(prefix = "/api", endpoint = "save_sla_calendar")]
+pub async fn save_sla_calendar(
+    id: String,
+    name: String,
+    time_zone: String,
+    hours: HashMap<String, String>,
+    holidays: String,
+    ical: Option<String>,
+) -> Result<i64, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
     use frontdesk_core::sla::{self, CalendarDef};
@@ -163,32 +257,63 @@ pub async fn create_sla_calendar(name: String, time_zone: String, hours: HashMap
                     Err(message) => problems.push(FieldError::new(&format!("hours[{key}]"), format!("{label}: {message}"))),
                 }
             }
+            let mut holidays = parse_holidays(&holidays);
+            match ical.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(frontdesk_core::ical::holidays) {
+                Some(Ok(days)) => holidays.extend(days.into_iter().map(|(a, b)| (a.to_string(), b.to_string()))),
+                Some(Err(e)) => problems.push(FieldError::new("ical", format!("The iCalendar file cannot be read: {e}."))),
+                None => {}
+            }
             if !problems.is_empty() {
                 return Err(ApiError::Invalid(problems));
             }
-            let def = CalendarDef { id: 0, name, time_zone: time_zone.trim().to_owned(), hours: week, holidays: parse_holidays(&holidays) };
+            holidays.sort();
+            holidays.dedup();
+            let id = parse_id(&id)?.unwrap_or(0);
+            let def = CalendarDef { id, name, time_zone: time_zone.trim().to_owned(), hours: week, holidays };
             Ok(sla::save_calendar(&ctx, &actor, &def).await?.id)
         }
         .await,
     )
 }
 
-/// Creates a policy (admins only), placed after the others. `targets` holds hours keyed
-/// `METRIC_PRIORITY` (`first_response_high`; empty: no target); `priority`, `channel` and `tag`
-/// narrow which tickets it covers (empty: any).
-#[server(prefix = "/api", endpoint = "create_sla_policy")]
+/// An optional id from a form field: empty is `None`; anything unreadable is "not found".
+#[cfg(feature = "ssr")]
+fn parse_id(text: &str) -> Result<Option<i64>, ApiError> {
+    match text.trim() {
+        "" => Ok(None),
+        id => id.parse().map(Some).map_err(|_| ApiError::NotFound),
+    }
+}
+
+/// The keys of a checkbox group (`name[KEY]`) that were ticked.
+#[cfg(feature = "ssr")]
+fn ticked(group: Option<HashMap<String, String>>) -> Vec<String> {
+    let mut keys: Vec<String> = group.unwrap_or_default().into_keys().collect();
+    keys.sort();
+    keys
+}
+
+/// Creates (`id` empty, placed after the others) or changes a policy (admins only). `targets`
+/// holds hours keyed `METRIC_PRIORITY` (`first_response_high`; empty: no target); the ticked
+/// `priorities[..]`, `channels[..]` and `teams[ID]`, the comma-separated `tags` and
+/// `organizations` (names) narrow which tickets it covers (none: any).
+#[server(prefix = "/api", endpoint = "save_sla_policy")]
 #[expect(clippy::too_many_arguments, reason = "one argument per form field")]
-pub async fn create_sla_policy(
+pub async fn save_sla_policy(
+    id: String,
     name: String,
     calendar_id: String,
-    priority: String,
-    channel: String,
-    tag: String,
+    priorities: Option<HashMap<String, String>>,
+    channels: Option<HashMap<String, String>>,
+    teams: Option<HashMap<String, String>>,
+    tags: String,
+    organizations: String,
     targets: HashMap<String, String>,
     pause_pending: Option<String>,
     pause_on_hold: Option<String>,
     warn_percent: String,
     raise_priority: Option<String>,
+    breach_team_id: String,
 ) -> Result<i64, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
@@ -219,15 +344,16 @@ pub async fn create_sla_policy(
                     }
                 }
             }
-            let calendar_id = match calendar_id.trim() {
-                "" => None,
-                id => Some(id.parse().map_err(|_| invalid("calendar_id", "There is no such calendar."))?),
-            };
+            let calendar_id = parse_id(&calendar_id).map_err(|_| invalid("calendar_id", "There is no such calendar."))?;
+            let team_id = |text: &str| text.parse::<i64>().map_err(|_| invalid("teams", "There is no such team."));
+            let list = |text: &str| text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+            let organization_ids = frontdesk_core::organizations::ids_by_names(&ctx, &actor, &list(&organizations), "organizations").await?;
             let conditions = Conditions {
-                priorities: Some(priority.trim()).filter(|v| !v.is_empty()).map(str::parse).transpose().map_err(one)?.into_iter().collect(),
-                channels: Some(channel.trim()).filter(|v| !v.is_empty()).map(str::parse).transpose().map_err(one)?.into_iter().collect(),
-                tags: Some(tag.trim().to_lowercase()).filter(|v| !v.is_empty()).into_iter().collect(),
-                ..Conditions::default()
+                priorities: ticked(priorities).iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(one)?,
+                channels: ticked(channels).iter().map(|c| c.parse()).collect::<Result<_, _>>().map_err(one)?,
+                team_ids: ticked(teams).iter().map(|t| team_id(t)).collect::<Result<_, _>>()?,
+                tags: list(&tags.to_lowercase()),
+                organization_ids,
             };
             let mut pause_statuses = Vec::new();
             if pause_pending.is_some() {
@@ -240,18 +366,66 @@ pub async fn create_sla_policy(
                 "" => 0,
                 w => w.parse().map_err(|_| invalid("warn_percent", "Use a whole percentage below 100."))?,
             };
+            let breach_team = parse_id(&breach_team_id).map_err(|_| invalid("breach_team_id", "There is no such team."))?;
+            let id = parse_id(&id)?;
+            let position = match id {
+                Some(id) => sla::list_policies(&ctx, &actor).await?.into_iter().find(|p| p.id == id).ok_or(ApiError::NotFound)?.position,
+                None => 0,
+            };
             let def = PolicyDef {
-                id: 0,
+                id: id.unwrap_or(0),
                 name,
-                position: 0,
+                position,
                 calendar_id,
                 conditions,
                 targets: set,
                 pause_statuses,
                 warn_percent,
-                breach_actions: BreachActions { raise_priority: raise_priority.is_some(), team_id: None },
+                breach_actions: BreachActions { raise_priority: raise_priority.is_some(), team_id: breach_team },
             };
             Ok(sla::save_policy(&ctx, &actor, &def).await?.id)
+        }
+        .await,
+    )
+}
+
+/// Moves a policy one place up (earlier) or down in the order (admins only).
+#[server(prefix = "/api", endpoint = "move_sla_policy")]
+pub async fn move_sla_policy(id: i64, direction: String) -> Result<(), ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            Ok(frontdesk_core::sla::move_policy(&ctx, &actor, id, direction == "up").await?)
+        }
+        .await,
+    )
+}
+
+/// Deletes a policy (admins only).
+#[server(prefix = "/api", endpoint = "delete_sla_policy")]
+pub async fn delete_sla_policy(id: i64) -> Result<(), ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            Ok(frontdesk_core::sla::delete_policy(&ctx, &actor, id).await?)
+        }
+        .await,
+    )
+}
+
+/// The SLA compliance report over the UTC days `from..=to`, one row per `group_by` (policy,
+/// team or agent); admins only.
+#[server(prefix = "/api", endpoint = "sla_report")]
+pub async fn sla_report(from: String, to: String, group_by: String) -> Result<frontdesk_core::sla_report::SlaReport, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    use frontdesk_core::sla_report;
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let group_by = group_by.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
+            Ok(sla_report::report(&ctx, &actor, &from, &to, group_by).await?)
         }
         .await,
     )

@@ -84,6 +84,26 @@ impl Params {
     }
 }
 
+/// The most values one statement binds: SQLite allows 32,766 and PostgreSQL 65,535.
+const MAX_BOUND_VALUES: usize = 30_000;
+
+/// `{head} (..), (..) {tail}` for each group of `rows` that fits in one statement: a multi-row
+/// `INSERT` of any length. No rows, no statements.
+pub(crate) fn multi_row(db: &Db, head: &str, tail: &str, rows: impl IntoIterator<Item = Vec<Param>>) -> Vec<(String, Params)> {
+    let statement = |(params, values): (Params, Vec<String>)| (format!("{head} {} {tail}", values.join(", ")), params);
+    let mut statements = Vec::new();
+    let mut current: Option<(Params, Vec<String>)> = None;
+    for row in rows {
+        let (params, values) = current.get_or_insert_with(|| (Params::in_order(db), Vec::new()));
+        values.push(params.row(row));
+        if params.0.len() >= MAX_BOUND_VALUES - 64 {
+            statements.extend(current.take().map(statement));
+        }
+    }
+    statements.extend(current.map(statement));
+    statements
+}
+
 /// Binds every value of a [`Params`] to a query, in order.
 macro_rules! bind_params {
     ($query:expr, $params:expr) => {{

@@ -22,6 +22,7 @@ pub mod customer;
 pub mod error;
 pub mod live;
 pub mod mail;
+pub mod sla_report;
 pub mod ticket;
 pub mod time;
 
@@ -40,7 +41,11 @@ pub mod contacts;
 #[cfg(feature = "store")]
 pub mod db;
 #[cfg(feature = "store")]
+pub mod ical;
+#[cfg(feature = "store")]
 pub mod markdown;
+#[cfg(feature = "store")]
+pub mod notifications;
 #[cfg(feature = "store")]
 pub mod organizations;
 #[cfg(feature = "store")]

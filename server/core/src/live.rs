@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ticket::TicketEvent;
+use crate::time::Timestamp;
 
 /// The protocol version; the client sends it in the socket URL (`/api/live?v=1`).
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -48,6 +49,11 @@ pub enum ClientMessage {
     },
     /// Follow changes to any ticket (queue views refresh on them).
     SubscribeQueue,
+    /// Follow this agent's notifications after id `after_id` (0 for the unread ones).
+    SubscribeNotifications {
+        /// The last notification id the client has.
+        after_id: i64,
+    },
     /// Say what this agent is doing on a subscribed ticket.
     Presence {
         /// The ticket number.
@@ -66,6 +72,24 @@ pub struct PresenceEntry {
     pub name: String,
     /// What they are doing.
     pub activity: Activity,
+}
+
+/// Something an agent should know about a ticket (an SLA warning or breach), stored first and
+/// numbered by id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// Database id: increases with each notification.
+    pub id: i64,
+    /// The ticket it is about.
+    pub ticket_number: i64,
+    /// `sla_warning` or `sla_breached`.
+    pub kind: String,
+    /// What to show.
+    pub body: String,
+    /// When it was written.
+    pub created_at: Timestamp,
+    /// Whether the agent has read it.
+    pub read: bool,
 }
 
 /// Server to client.
@@ -90,6 +114,11 @@ pub enum ServerMessage {
         number: i64,
         /// The other agents there.
         agents: Vec<PresenceEntry>,
+    },
+    /// A stored notification for this agent, in id order, never twice.
+    Notification {
+        /// The notification.
+        notification: Notification,
     },
     /// The request could not be served; the socket stays open unless said otherwise.
     Error {
@@ -128,6 +157,11 @@ mod hub {
             /// The ticket number.
             number: i64,
         },
+        /// Agent `agent_id` has new notifications.
+        Notifications {
+            /// The agent.
+            agent_id: i64,
+        },
     }
 
     /// The in-process fan-out: one broadcast channel for all notices (each socket filters by its
@@ -155,6 +189,11 @@ mod hub {
         pub fn ticket_changed(&self, number: i64, seq: i64) {
             // No receivers is fine: nobody is watching.
             let _ = self.notices.send(Notice::Ticket { number, seq });
+        }
+
+        /// Announces that an agent has new stored notifications.
+        pub fn notified(&self, agent_id: i64) {
+            let _ = self.notices.send(Notice::Notifications { agent_id });
         }
 
         /// Records what one connection's agent is doing on a ticket (`Left` removes it).

@@ -79,6 +79,21 @@ pub async fn list(ctx: &AppContext, actor: &Agent, query: &str) -> Result<Vec<Or
     Ok(organizations)
 }
 
+/// The ids of organizations named exactly (ignoring case) each of `names`, in order; an unknown
+/// name is an error on `field`.
+pub async fn ids_by_names(ctx: &AppContext, actor: &Agent, names: &[String], field: &str) -> Result<Vec<i64>> {
+    authorize(actor)?;
+    let mut ids = Vec::with_capacity(names.len());
+    for name in names {
+        let id: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM organizations WHERE LOWER(name) = $1 ORDER BY id LIMIT 1")
+            .bind(name.trim().to_lowercase())
+            .fetch_optional(pool)
+            .await)?;
+        ids.push(id.ok_or_else(|| Error::invalid(field, format!("No organization is called '{}'.", name.trim())))?);
+    }
+    Ok(ids)
+}
+
 /// One organization.
 pub async fn get(ctx: &AppContext, actor: &Agent, id: i64) -> Result<Organization> {
     authorize(actor)?;

@@ -19,8 +19,10 @@ use serde_json::json;
 use crate::agent::Agent;
 use crate::business_time::{Calendar, CalendarError};
 use crate::context::AppContext;
-use crate::db::{BeginWrite, Db, on_pool};
+use crate::db::{BeginWrite, Db, Param, Params, bind_params, multi_row, on_pool};
+use std::collections::HashMap;
 use crate::error::{Error, Result};
+use crate::notifications::NOTIFY_TICKET_PEOPLE;
 use crate::sla_clock::{self, ClockRules, ClockStatus, Evaluation, Happening, Metric, Targets};
 use crate::ticket::{Channel, Priority, Status};
 use crate::tickets::{self, Author};
@@ -335,6 +337,45 @@ pub async fn save_policy(ctx: &AppContext, actor: &Agent, def: &PolicyDef) -> Re
     Ok(PolicyDef { id, position, name: name.to_owned(), ..def.clone() })
 }
 
+/// Moves a policy one place earlier (`up`) or later in the order (admins only); every unfinished
+/// ticket is then re-evaluated. Moving the first one up or the last one down changes nothing.
+pub async fn move_policy(ctx: &AppContext, actor: &Agent, id: i64, up: bool) -> Result<()> {
+    authorize(actor, true)?;
+    let policies = load_policies(ctx.db()).await?;
+    let index = policies.iter().position(|p| p.id == id).ok_or(Error::NotFound("policy"))?;
+    let Some(other) = (if up { index.checked_sub(1) } else { Some(index + 1) }).and_then(|i| policies.get(i)) else { return Ok(()) };
+    // Positions are renumbered 1.. in the current order with the two swapped, so ties left by
+    // older data cannot keep them in place.
+    let mut order: Vec<i64> = policies.iter().map(|p| p.id).collect();
+    order.swap(index, policies.iter().position(|p| p.id == other.id).unwrap_or(index));
+    on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        for (position, id) in order.iter().enumerate() {
+            sqlx::query("UPDATE sla_policies SET position = $2 WHERE id = $1").bind(*id).bind(position as i64 + 1).execute(&mut *tx).await?;
+        }
+        mark_unfinished_dirty(&mut *tx).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    }
+    .await)
+}
+
+/// Deletes a policy (admins only); the tickets it covered fall to the next matching policy.
+pub async fn delete_policy(ctx: &AppContext, actor: &Agent, id: i64) -> Result<()> {
+    authorize(actor, true)?;
+    on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM sla_policies WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        if deleted == 0 {
+            return Err(Error::NotFound("policy"));
+        }
+        mark_unfinished_dirty(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+    .await)
+}
+
 /// Marks every ticket that has not finished for re-evaluation.
 async fn mark_unfinished_dirty<'c, C, DB>(conn: &'c mut C) -> sqlx::Result<()>
 where
@@ -397,39 +438,78 @@ struct Evaluated {
     evaluation: Evaluation,
 }
 
-async fn evaluate_ticket(db: &Db, config: &SlaConfig, ticket_id: i64, now: i64) -> Result<Evaluated> {
-    let facts: TicketFacts = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT t.id, t.priority, t.channel, t.team_id, c.organization_id, t.last_seq
-         FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.id = $1"
-    )
-    .bind(ticket_id)
-    .fetch_optional(pool)
-    .await)?
-    .ok_or(Error::NotFound("ticket"))?;
-    let tags: Vec<String> =
-        on_pool!(db, |pool| sqlx::query_scalar("SELECT tag FROM ticket_tags WHERE ticket_id = $1").bind(ticket_id).fetch_all(pool).await)?;
-    let Some(policy) = config.policies.iter().find(|p| p.conditions.matches(&facts, &tags)).cloned() else {
-        return Ok(Evaluated { facts, policy: None, time_zone: "UTC".into(), evaluation: Evaluation::default() });
-    };
-    let (calendar, time_zone) = config.calendar_for(&policy)?;
-    let history = happenings(db, &facts).await?;
-    let rules = ClockRules { targets: policy.targets, pause_statuses: policy.pause_statuses.clone(), warn_percent: policy.warn_percent };
-    let evaluation = sla_clock::evaluate(&rules, &calendar, &history, now);
-    Ok(Evaluated { facts, policy: Some(policy), time_zone, evaluation })
+/// One stored ticket event, as the SLA engine reads it.
+type EventRow = (i64, i64, String, Option<i64>, String, Timestamp);
+
+/// `IN (...)` over `ids`, with its values.
+fn id_list(db: &Db, ids: &[i64]) -> (Params, String) {
+    let mut params = Params::in_order(db);
+    let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
+    (params, list)
 }
 
-/// The ticket's history as the SLA engine reads it.
-async fn happenings(db: &Db, facts: &TicketFacts) -> Result<Vec<Happening>> {
-    let events: Vec<(i64, String, Option<i64>, String, Timestamp)> = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT seq, kind, actor_agent_id, detail, created_at FROM ticket_events WHERE ticket_id = $1 AND seq <= $2 ORDER BY seq"
-    )
-    .bind(facts.id)
-    .bind(facts.last_seq)
-    .fetch_all(pool)
-    .await)?;
+/// Evaluates tickets (ids that no longer exist are skipped) with one read each of their facts,
+/// their tags and the histories of those a policy covers, however many there are.
+async fn evaluate_batch(db: &Db, config: &SlaConfig, ids: &[i64], now: i64) -> Result<Vec<Evaluated>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (params, list) = id_list(db, ids);
+    let sql = format!(
+        "SELECT t.id, t.priority, t.channel, t.team_id, c.organization_id, t.last_seq
+         FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.id IN ({list}) ORDER BY t.id"
+    );
+    let facts: Vec<TicketFacts> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let (params, list) = id_list(db, ids);
+    let sql = format!("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({list})");
+    let tag_rows: Vec<(i64, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
+    for (id, tag) in tag_rows {
+        tags.entry(id).or_default().push(tag);
+    }
+    let matched: Vec<(TicketFacts, Option<&PolicyDef>)> = facts
+        .into_iter()
+        .map(|f| {
+            let policy = config.policies.iter().find(|p| p.conditions.matches(&f, tags.get(&f.id).map_or(&[], Vec::as_slice)));
+            (f, policy)
+        })
+        .collect();
+    let covered: Vec<i64> = matched.iter().filter(|(_, p)| p.is_some()).map(|(f, _)| f.id).collect();
+    let mut histories: HashMap<i64, Vec<EventRow>> = HashMap::new();
+    if !covered.is_empty() {
+        let (params, list) = id_list(db, &covered);
+        let sql = format!(
+            "SELECT ticket_id, seq, kind, actor_agent_id, detail, created_at FROM ticket_events WHERE ticket_id IN ({list}) ORDER BY ticket_id, seq"
+        );
+        let rows: Vec<EventRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+        for row in rows {
+            histories.entry(row.0).or_default().push(row);
+        }
+    }
+    matched
+        .into_iter()
+        .map(|(facts, policy)| {
+            let Some(policy) = policy.cloned() else {
+                return Ok(Evaluated { facts, policy: None, time_zone: "UTC".into(), evaluation: Evaluation::default() });
+            };
+            let (calendar, time_zone) = config.calendar_for(&policy)?;
+            let history = happenings(&facts, histories.remove(&facts.id).unwrap_or_default());
+            let rules = ClockRules { targets: policy.targets, pause_statuses: policy.pause_statuses.clone(), warn_percent: policy.warn_percent };
+            let evaluation = sla_clock::evaluate(&rules, &calendar, &history, now);
+            Ok(Evaluated { facts, policy: Some(policy), time_zone, evaluation })
+        })
+        .collect()
+}
+
+async fn evaluate_ticket(db: &Db, config: &SlaConfig, ticket_id: i64, now: i64) -> Result<Evaluated> {
+    evaluate_batch(db, config, &[ticket_id], now).await?.pop().ok_or(Error::NotFound("ticket"))
+}
+
+/// The ticket's history (up to the event its facts were read at) as the SLA engine reads it.
+fn happenings(facts: &TicketFacts, events: Vec<EventRow>) -> Vec<Happening> {
     let mut history = Vec::with_capacity(events.len());
     let mut created_at = None;
-    for (_, kind, agent, detail, at) in events {
+    for (_, _, kind, agent, detail, at) in events.into_iter().filter(|e| e.1 <= facts.last_seq) {
         let at = at.unix_millis();
         let detail: serde_json::Value = serde_json::from_str(&detail).unwrap_or_default();
         match kind.as_str() {
@@ -454,7 +534,7 @@ async fn happenings(db: &Db, facts: &TicketFacts) -> Result<Vec<Happening>> {
             _ => {}
         }
     }
-    Ok(history)
+    history
 }
 
 /// A ticket's SLA, for its page.
@@ -476,75 +556,13 @@ pub async fn for_ticket(ctx: &AppContext, actor: &Agent, number: i64) -> Result<
 /// Re-evaluates one ticket and stores its due time and alarms; clears its mark up to the event
 /// evaluated.
 pub async fn recompute(ctx: &AppContext, ticket_id: i64) -> Result<()> {
-    recompute_with(ctx, &SlaConfig::load(ctx.db()).await?, ticket_id).await
+    let config = SlaConfig::load(ctx.db()).await?;
+    let evaluated = evaluate_batch(ctx.db(), &config, &[ticket_id], Timestamp::now().unix_millis()).await?;
+    store(ctx.db(), &evaluated, Timestamp::now()).await
 }
 
-async fn recompute_with(ctx: &AppContext, config: &SlaConfig, ticket_id: i64) -> Result<()> {
-    let now = Timestamp::now();
-    let e = match evaluate_ticket(ctx.db(), config, ticket_id, now.unix_millis()).await {
-        Err(Error::NotFound(_)) => return Ok(()),
-        other => other?,
-    };
-    let due = e.evaluation.next_due();
-    let mut alarms: Vec<(Metric, i64, &str, i64)> = Vec::new();
-    for clock in &e.evaluation.clocks {
-        match clock.status {
-            ClockStatus::Running => {
-                if let Some(warn) = clock.warn_at {
-                    alarms.push((clock.metric, clock.started_at, "warning", warn));
-                }
-                if let Some(due) = clock.due_at {
-                    alarms.push((clock.metric, clock.started_at, "breach", due));
-                }
-            }
-            ClockStatus::Breached => {
-                if let Some(at) = clock.breached_at {
-                    alarms.push((clock.metric, clock.started_at, "breach", at));
-                }
-            }
-            ClockStatus::Paused | ClockStatus::Met => {}
-        }
-    }
-    let policy_id = e.policy.as_ref().map(|p| p.id);
-    let facts = e.facts;
-    on_pool!(ctx.db(), |pool| async {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE tickets SET sla_due_at = $2 WHERE id = $1").bind(facts.id).bind(due).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO ticket_slas (ticket_id, policy_id, evaluated_seq, evaluated_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (ticket_id) DO UPDATE SET policy_id = excluded.policy_id, evaluated_seq = excluded.evaluated_seq, evaluated_at = excluded.evaluated_at",
-        )
-        .bind(facts.id)
-        .bind(policy_id)
-        .bind(facts.last_seq)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        // Unfired alarms are replaced by the new ones; fired ones stay fired, so re-evaluating
-        // never fires the same warning or breach twice.
-        sqlx::query("DELETE FROM sla_alarms WHERE ticket_id = $1 AND fired_at IS NULL").bind(facts.id).execute(&mut *tx).await?;
-        for (metric, started_at, kind, due_at) in &alarms {
-            sqlx::query(
-                "INSERT INTO sla_alarms (ticket_id, metric, started_at, kind, due_at) VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (ticket_id, metric, started_at, kind) DO NOTHING",
-            )
-            .bind(facts.id)
-            .bind(metric.as_str())
-            .bind(*started_at)
-            .bind(*kind)
-            .bind(*due_at)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM sla_dirty WHERE ticket_id = $1 AND seq <= $2").bind(facts.id).bind(facts.last_seq).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok::<_, Error>(())
-    }
-    .await)?;
-    Ok(())
-}
-
-/// Re-evaluates up to `limit` marked tickets; returns how many.
+/// Re-evaluates up to `limit` marked tickets, lowest id first, and stores them in one
+/// transaction; returns how many.
 pub async fn drain(ctx: &AppContext, limit: i64) -> Result<usize> {
     let ids: Vec<i64> =
         on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1").bind(limit).fetch_all(pool).await)?;
@@ -552,10 +570,107 @@ pub async fn drain(ctx: &AppContext, limit: i64) -> Result<usize> {
         return Ok(0);
     }
     let config = SlaConfig::load(ctx.db()).await?;
-    for id in &ids {
-        recompute_with(ctx, &config, *id).await?;
-    }
+    let now = Timestamp::now();
+    let evaluated = evaluate_batch(ctx.db(), &config, &ids, now.unix_millis()).await?;
+    store(ctx.db(), &evaluated, now).await?;
+    // Marks of tickets deleted meanwhile go with their rows (ON DELETE CASCADE).
     Ok(ids.len())
+}
+
+/// The alarms a clock sets: a warning and a breach while it runs, the breach once it breached.
+fn alarms(clock: &sla_clock::Clock) -> Vec<(&'static str, i64)> {
+    match clock.status {
+        ClockStatus::Running => [clock.warn_at.map(|at| ("warning", at)), clock.due_at.map(|at| ("breach", at))].into_iter().flatten().collect(),
+        ClockStatus::Breached => clock.breached_at.map(|at| ("breach", at)).into_iter().collect(),
+        ClockStatus::Paused | ClockStatus::Met => Vec::new(),
+    }
+}
+
+/// `CASE ticket_id WHEN .. THEN .. END` over the evaluated tickets.
+fn case_by_ticket(params: &mut Params, column: &str, evaluated: &[Evaluated], value: impl Fn(&Evaluated) -> Param) -> String {
+    let arms: String = evaluated.iter().map(|e| format!(" WHEN {} THEN {}", params.int(e.facts.id), params.push(value(e)))).collect();
+    format!("CASE {column}{arms} END")
+}
+
+/// The statements that store evaluated tickets: due times, policies, clock runs and alarms
+/// (fired alarms stay fired, so re-evaluating never fires one twice), and clearing each mark up
+/// to the event evaluated.
+fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(String, Params)> {
+    let mut statements = Vec::new();
+    for chunk in evaluated.chunks(200) {
+        let ids: Vec<i64> = chunk.iter().map(|e| e.facts.id).collect();
+        let mut params = Params::in_order(db);
+        let due = case_by_ticket(&mut params, "id", chunk, |e| Param::OptInt(e.evaluation.next_due()));
+        let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
+        statements.push((format!("UPDATE tickets SET sla_due_at = {due} WHERE id IN ({list})"), params));
+        for table in ["sla_alarms", "ticket_sla_clocks"] {
+            let (params, list) = id_list(db, &ids);
+            let unfired = if table == "sla_alarms" { " AND fired_at IS NULL" } else { "" };
+            statements.push((format!("DELETE FROM {table} WHERE ticket_id IN ({list}){unfired}"), params));
+        }
+        let policies = chunk
+            .iter()
+            .map(|e| vec![Param::Int(e.facts.id), Param::OptInt(e.policy.as_ref().map(|p| p.id)), Param::Int(e.facts.last_seq), Param::Int(now.unix_millis())]);
+        statements.extend(multi_row(
+            db,
+            "INSERT INTO ticket_slas (ticket_id, policy_id, evaluated_seq, evaluated_at) VALUES",
+            "ON CONFLICT (ticket_id) DO UPDATE SET policy_id = excluded.policy_id, evaluated_seq = excluded.evaluated_seq, evaluated_at = excluded.evaluated_at",
+            policies,
+        ));
+        let runs = chunk.iter().flat_map(|e| {
+            e.evaluation.runs.iter().map(|c| {
+                vec![
+                    Param::Int(e.facts.id),
+                    Param::Text(c.metric.as_str().to_owned()),
+                    Param::Int(c.started_at),
+                    Param::OptInt(e.policy.as_ref().map(|p| p.id)),
+                    Param::Text(c.status.as_str().to_owned()),
+                    Param::Int(c.target),
+                    Param::Int(c.counted),
+                    Param::OptInt(c.breached_at),
+                    Param::OptInt(c.stopped_at),
+                ]
+            })
+        });
+        statements.extend(multi_row(
+            db,
+            "INSERT INTO ticket_sla_clocks (ticket_id, metric, started_at, policy_id, status, target, counted, breached_at, stopped_at) VALUES",
+            "",
+            runs,
+        ));
+        let set = chunk.iter().flat_map(|e| {
+            e.evaluation.clocks.iter().flat_map(|c| {
+                alarms(c).into_iter().map(|(kind, at)| {
+                    vec![Param::Int(e.facts.id), Param::Text(c.metric.as_str().to_owned()), Param::Int(c.started_at), Param::Text(kind.to_owned()), Param::Int(at)]
+                })
+            })
+        });
+        statements.extend(multi_row(
+            db,
+            "INSERT INTO sla_alarms (ticket_id, metric, started_at, kind, due_at) VALUES",
+            "ON CONFLICT (ticket_id, metric, started_at, kind) DO NOTHING",
+            set,
+        ));
+        let mut params = Params::in_order(db);
+        let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
+        let seq = case_by_ticket(&mut params, "ticket_id", chunk, |e| Param::Int(e.facts.last_seq));
+        statements.push((format!("DELETE FROM sla_dirty WHERE ticket_id IN ({list}) AND seq <= {seq}"), params));
+    }
+    statements
+}
+
+/// Stores evaluated tickets in one transaction.
+async fn store(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Result<()> {
+    let statements = store_statements(db, evaluated, now);
+    on_pool!(db, |pool| async {
+        let mut tx = pool.begin_write().await?;
+        for (sql, params) in &statements {
+            bind_params!(sqlx::query(sql), params).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }
+    .await)?;
+    Ok(())
 }
 
 /// Fires up to `limit` alarms due at `now`, oldest first; returns how many fired.
@@ -581,7 +696,7 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
         Some(actions) if kind == "breach" => actions,
         _ => BreachActions::default(),
     };
-    let changed: Option<(i64, i64)> = on_pool!(ctx.db(), |pool| async {
+    let changed: Option<(i64, i64, Vec<i64>)> = on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE sla_alarms SET fired_at = $5 WHERE ticket_id = $1 AND metric = $2 AND started_at = $3 AND kind = $4 AND fired_at IS NULL",
@@ -599,8 +714,8 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
         }
         let event = if kind == "breach" { "sla_breached" } else { "sla_warning" };
         let mut seq = tickets::append_event(&mut *tx, ticket_id, Author::System, event, json!({ "metric": metric, "due_at": due_at }), true, now).await?;
-        let (number, priority): (i64, String) =
-            sqlx::query_as("SELECT number, priority FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *tx).await?;
+        let (number, priority, subject): (i64, String, String) =
+            sqlx::query_as("SELECT number, priority, subject FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *tx).await?;
         if actions.raise_priority {
             let from: Priority = priority.parse().unwrap_or(Priority::Normal);
             let to = match from {
@@ -624,14 +739,21 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
                 seq = tickets::append_event(&mut *tx, ticket_id, Author::System, "team_changed", json!({ "to": team }), false, now).await?;
             }
         }
+        let label = Metric::from_name(metric).map_or_else(|| metric.to_owned(), |m| m.label().to_owned());
+        let what = if kind == "breach" { "breached" } else { "is about to breach" };
+        let text = format!("{label} {what} on #{number} {subject}");
+        let notified: Vec<i64> =
+            sqlx::query_scalar(NOTIFY_TICKET_PEOPLE).bind(ticket_id).bind(event).bind(&text).bind(now).fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        Ok::<_, Error>(Some((number, seq)))
+        Ok::<_, Error>(Some((number, seq, notified)))
     }
     .await)?;
-    if let Some((number, seq)) = changed {
-        ctx.hub().ticket_changed(number, seq);
+    let Some((number, seq, notified)) = changed else { return Ok(false) };
+    ctx.hub().ticket_changed(number, seq);
+    for agent in notified {
+        ctx.hub().notified(agent);
     }
-    Ok(changed.is_some())
+    Ok(true)
 }
 
 async fn ticket_policy_actions(db: &Db, ticket_id: i64) -> Result<Option<BreachActions>> {

@@ -44,6 +44,11 @@ impl Metric {
         }
     }
 
+    /// The metric stored as `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
     /// The name people read.
     pub fn label(self) -> &'static str {
         match self {
@@ -189,6 +194,18 @@ pub enum ClockStatus {
     Breached,
 }
 
+impl ClockStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Paused => "paused",
+            Self::Met => "met",
+            Self::Breached => "breached",
+        }
+    }
+}
+
 /// The state of one clock after the whole history.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Clock {
@@ -208,6 +225,8 @@ pub struct Clock {
     pub warn_at: Option<i64>,
     /// When it breached, if it did.
     pub breached_at: Option<i64>,
+    /// When it stopped for good (the reply or the solve), if it did.
+    pub stopped_at: Option<i64>,
 }
 
 /// The result of [`evaluate`].
@@ -215,6 +234,9 @@ pub struct Clock {
 pub struct Evaluation {
     /// The current clock of each metric that has a target and has started.
     pub clocks: Vec<Clock>,
+    /// Every run of every clock, in start order (next response runs once per follow-up): what
+    /// compliance reports count.
+    pub runs: Vec<Clock>,
     /// Everything that happened to the clocks, in time order.
     pub timeline: Vec<TimelineStep>,
 }
@@ -235,7 +257,8 @@ struct Running {
     /// Set while counting: since when.
     since: Option<i64>,
     breached_at: Option<i64>,
-    done: Option<bool>,
+    /// Set once it stopped: when.
+    done: Option<i64>,
 }
 
 /// Replays `history` (in time order) under `rules` and `calendar` up to `now`.
@@ -341,7 +364,7 @@ impl Replay<'_> {
         self.count(index, at);
         let clock = &mut self.clocks[index];
         clock.since = None;
-        clock.done = Some(true);
+        clock.done = Some(at);
         let met = clock.breached_at.is_none();
         if met {
             self.log(metric, Step::Met, at);
@@ -382,27 +405,42 @@ impl Replay<'_> {
             }
         }
         self.timeline.sort_by_key(|s| s.at);
+        let runs: Vec<Clock> = self.clocks.iter().filter_map(|clock| self.summarize(clock, now)).collect();
         let mut clocks: Vec<Clock> = Vec::new();
-        for clock in self.clocks.iter().rev() {
-            if clocks.iter().any(|c| c.metric == clock.metric) {
-                continue;
+        for clock in runs.iter().rev() {
+            if !clocks.iter().any(|c| c.metric == clock.metric) {
+                clocks.push(*clock);
             }
-            let Some(target) = self.targets.of(clock.metric) else { continue };
-            let running = clock.done.is_none() && clock.since.is_some();
-            let status = match (clock.breached_at, clock.done, running) {
-                (Some(_), _, _) => ClockStatus::Breached,
-                (None, Some(_), _) => ClockStatus::Met,
-                (None, None, true) => ClockStatus::Running,
-                (None, None, false) => ClockStatus::Paused,
-            };
-            let left = |share: i64| (running && clock.breached_at.is_none()).then(|| share - clock.counted).filter(|l| *l > 0);
-            let due_at = left(target).and_then(|l| self.calendar.add(now, l));
-            let warn_share = target * i64::from(self.rules.warn_percent) / 100;
-            let warn_at = (self.rules.warn_percent > 0).then(|| left(warn_share).and_then(|l| self.calendar.add(now, l))).flatten();
-            clocks.push(Clock { metric: clock.metric, started_at: clock.started_at, status, target, counted: clock.counted, due_at, warn_at, breached_at: clock.breached_at });
         }
         clocks.sort_by_key(|c| Metric::ALL.iter().position(|m| *m == c.metric));
-        Evaluation { clocks, timeline: self.timeline }
+        Evaluation { clocks, runs, timeline: self.timeline }
+    }
+
+    /// One run as it stands at `now`.
+    fn summarize(&self, clock: &Running, now: i64) -> Option<Clock> {
+        let target = self.targets.of(clock.metric)?;
+        let running = clock.done.is_none() && clock.since.is_some();
+        let status = match (clock.breached_at, clock.done, running) {
+            (Some(_), _, _) => ClockStatus::Breached,
+            (None, Some(_), _) => ClockStatus::Met,
+            (None, None, true) => ClockStatus::Running,
+            (None, None, false) => ClockStatus::Paused,
+        };
+        let left = |share: i64| (running && clock.breached_at.is_none()).then(|| share - clock.counted).filter(|l| *l > 0);
+        let due_at = left(target).and_then(|l| self.calendar.add(now, l));
+        let warn_share = target * i64::from(self.rules.warn_percent) / 100;
+        let warn_at = (self.rules.warn_percent > 0).then(|| left(warn_share).and_then(|l| self.calendar.add(now, l))).flatten();
+        Some(Clock {
+            metric: clock.metric,
+            started_at: clock.started_at,
+            status,
+            target,
+            counted: clock.counted,
+            due_at,
+            warn_at,
+            breached_at: clock.breached_at,
+            stopped_at: clock.done,
+        })
     }
 }
 

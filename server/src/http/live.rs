@@ -9,8 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::agent::Agent;
 use frontdesk_core::live::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Notice, PresenceEntry, ServerMessage};
-use frontdesk_core::sessions::AGENT_ID_KEY;
-use frontdesk_core::{AppContext, auth, tickets};
+use frontdesk_core::{AppContext, notifications, tickets};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
@@ -31,12 +30,7 @@ pub(super) async fn upgrade(
     if !super::csrf::is_same_origin(&headers) {
         return (StatusCode::FORBIDDEN, "Cross-origin WebSocket refused.").into_response();
     }
-    let agent_id: Option<i64> = session.get(AGENT_ID_KEY).await.ok().flatten();
-    let agent = match agent_id {
-        Some(id) => auth::session_agent(&ctx, id).await.ok(),
-        None => None,
-    };
-    let Some(agent) = agent else {
+    let Some(agent) = super::session_agent(&ctx, &session).await else {
         return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
     };
     upgrade
@@ -55,6 +49,8 @@ struct Connection {
     /// Subscribed tickets and the last sequence number sent for each.
     tickets: HashMap<i64, i64>,
     queue: bool,
+    /// Set once the client follows its notifications: the last id sent.
+    notifications: Option<i64>,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -70,7 +66,7 @@ enum End {
 impl Connection {
     fn new(ctx: AppContext, agent: Agent) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), ctx, agent, tickets: HashMap::new(), queue: false }
+        Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), ctx, agent, tickets: HashMap::new(), queue: false, notifications: None }
     }
 
     async fn run(mut self, socket: WebSocket) {
@@ -128,6 +124,10 @@ impl Connection {
                 self.queue = true;
                 Ok(())
             }
+            ClientMessage::SubscribeNotifications { after_id } => {
+                self.notifications = Some(after_id);
+                self.send_notifications(sink).await
+            }
             ClientMessage::Presence { number, activity } => {
                 if self.tickets.contains_key(&number) {
                     self.set_activity(number, activity);
@@ -160,7 +160,20 @@ impl Connection {
             }
             Notice::Presence { number } if self.tickets.contains_key(&number) => self.send_presence(number, sink).await,
             Notice::Presence { .. } => Ok(()),
+            Notice::Notifications { agent_id } if agent_id == self.agent.id => self.send_notifications(sink).await,
+            Notice::Notifications { .. } => Ok(()),
         }
+    }
+
+    /// Sends the stored notifications after the last one sent, if the client follows them.
+    async fn send_notifications(&mut self, sink: &mut Sink) -> Result<(), End> {
+        let Some(after_id) = self.notifications else { return Ok(()) };
+        let fresh = notifications::since(&self.ctx, &self.agent, after_id).await.unwrap_or_default();
+        for notification in fresh {
+            self.notifications = Some(notification.id);
+            send(sink, &ServerMessage::Notification { notification }).await?;
+        }
+        Ok(())
     }
 
     /// Sends events in order, skipping any already sent, and remembers the last one.

@@ -8,6 +8,7 @@
 mod csrf;
 mod health;
 mod live;
+mod reports;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -22,7 +23,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::config::Config;
 
@@ -68,6 +69,7 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
     let provide_services = move || provide_context(ctx.clone());
     let pages = Router::new()
         .route("/api/live", axum::routing::get(live::upgrade))
+        .route("/app/reports/sla.csv", axum::routing::get(reports::sla_csv))
         .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())
         })
@@ -91,6 +93,12 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
                 .layer(axum::middleware::from_fn(csrf::refuse_cross_origin_writes)),
         )
+}
+
+/// The active agent signed in on this session, if any.
+async fn session_agent(ctx: &AppContext, session: &Session) -> Option<frontdesk_core::agent::Agent> {
+    let agent_id: i64 = session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.ok().flatten()?;
+    frontdesk_core::auth::session_agent(ctx, agent_id).await.ok()
 }
 
 /// One span per request, carrying its id so every log line of the request can be found.

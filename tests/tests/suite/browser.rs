@@ -274,41 +274,41 @@ async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and
     page.wait_for_hydration().await;
     page.fill("#calendar-name", "Office").await;
     page.fill("#calendar-zone", "Europe/Berlin").await;
-    page.fill("#hours-sat", "09:00 to noon").await;
-    page.click("#create-calendar").await;
+    page.fill("#calendar-hours-sat", "09:00 to noon").await;
+    page.click("#calendar-save").await;
     page.wait_for_text("#calendar-form .field-error", "not a range like 09:00-17:00").await;
-    page.fill("#hours-sat", "00:00-24:00").await;
-    page.fill("#hours-sun", "00:00-24:00").await;
+    page.fill("#calendar-hours-sat", "00:00-24:00").await;
+    page.fill("#calendar-hours-sun", "00:00-24:00").await;
     for day in ["mon", "tue", "wed", "thu", "fri"] {
-        page.fill(&format!("#hours-{day}"), "00:00-24:00").await;
+        page.fill(&format!("#calendar-hours-{day}"), "00:00-24:00").await;
     }
-    page.click("#create-calendar").await;
+    page.click("#calendar-save").await;
     page.wait_for_text("#calendars", "Europe/Berlin").await;
     page.fill("#policy-name", "Standard").await;
     page.eval("const s = document.querySelector('#policy-calendar'); s.value = s.options[1].value; return null").await;
-    page.fill("#target-first_response_normal", "4").await;
-    page.fill("#target-resolution_normal", "24").await;
-    page.click("#create-policy").await;
+    page.fill("#policy-target-first_response_normal", "4").await;
+    page.fill("#policy-target-resolution_normal", "24").await;
+    page.click("#policy-save").await;
     page.wait_for_text("#policies", "Standard").await;
     page.wait_for_text("#policies", "Office").await;
 
     // The preview says when a ticket created now would be due.
-    page.click("#policies form button").await;
+    page.click("#policies [data-preview]").await;
     page.wait_for_text("#policies .preview", "First response:").await;
+
+    // Holidays imported from an iCalendar file show on the calendar.
+    page.click("#calendars details summary").await;
+    page.fill(
+        "#calendars textarea[name=ical]",
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART;VALUE=DATE:20261225\nDTEND;VALUE=DATE:20261227\nSUMMARY:Christmas\nEND:VEVENT\nEND:VCALENDAR\n",
+    )
+    .await;
+    page.click("#calendars button[type=submit]").await;
+    page.wait_for_text("#calendars .holidays", "2026-12-25..2026-12-26").await;
 
     // A new ticket gets a time-left badge in the queue.
     let ticket = app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
-    for _ in 0..50 {
-        let due: Option<i64> = match app.ctx.db() {
-            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT sla_due_at FROM tickets WHERE id = $1").bind(ticket.id).fetch_one(pool).await,
-            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT sla_due_at FROM tickets WHERE id = $1").bind(ticket.id).fetch_one(pool).await,
-        }
-        .expect("due");
-        if due.is_some() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    app.sla_due_becomes(ticket.id, |due| due.is_some()).await;
     page.goto(&format!("{}/app/tickets?view=open&sort=sla", app.base_url)).await;
     page.wait_for_text(&format!("tr[data-number='{}'] .badge.sla", ticket.number), "3h").await;
 
@@ -324,4 +324,58 @@ async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and
     frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("pending");
     page.wait_for_text("#sla-timeline", "paused").await;
     page.wait_for_text("#sla-timeline", "CET").await;
+
+    // The compliance report lists the policy with the ticket's clocks, and offers the CSV.
+    page.goto(&format!("{}/app/reports/sla", app.base_url)).await;
+    page.wait_for_text("#sla-report tbody tr[data-group='Standard'] .group", "Standard").await;
+    page.wait_for_text("#report-csv", "Download CSV").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_them_read_clears_it() {
+    use frontdesk_core::sla::{self, BreachActions, Conditions, PolicyDef};
+    use frontdesk_core::tickets::TicketChanges;
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let targets = sla::minutes(Some(60), None, None);
+    let policy = PolicyDef {
+        id: 0,
+        name: "Fast".into(),
+        position: 0,
+        calendar_id: None,
+        conditions: Conditions::default(),
+        targets: [targets; 4],
+        pause_statuses: Vec::new(),
+        warn_percent: 0,
+        breach_actions: BreachActions::default(),
+    };
+    sla::save_policy(&app.ctx, &admin, &policy).await.expect("policy");
+    let ticket = app.create_ticket(&admin, "carol@customer.example", "Router <b>down</b>").await.ticket;
+    let changes = TicketChanges { version: ticket.version, assignee_id: Some(Some(admin.id)), ..TicketChanges::default() };
+    frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("assigned");
+    app.sla_due_becomes(ticket.id, |due| due.is_some()).await;
+
+    let mut browser = Browser::start().await;
+    let page = browser.open().await;
+    page.sign_in(&app.base_url, "ada@example.com", PASSWORD).await;
+    page.goto(&format!("{}/app/notifications", app.base_url)).await;
+    page.wait_for_hydration().await;
+    page.wait_for_text(".empty-state", "Nothing yet").await;
+
+    // The breach arrives over the live socket: the count and the list update without a reload.
+    app.age_ticket(ticket.id, 2).await;
+    page.wait_for_text("#unread-count", "1").await;
+    page.wait_for_text("#notifications .notification.unread", "First response breached on #").await;
+    page.wait_for_text("#notifications .notification.unread", "Router <b>down</b>").await;
+    assert_eq!(page.eval("return document.querySelectorAll('#notifications b').length").await, 0, "the subject is text");
+
+    page.click("#mark-read").await;
+    page.wait_for_text("#notifications .notification", "First response breached").await;
+    for _ in 0..50 {
+        if page.eval("return document.querySelector('#unread-count') === null && document.querySelector('.notification.unread') === null").await == true {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the unread count did not clear");
 }

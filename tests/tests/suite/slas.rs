@@ -36,20 +36,6 @@ async fn scalar(db: &Db, sql: &str) -> Option<i64> {
     .expect("query")
 }
 
-/// Waits (up to 10 s) until the ticket's stored due time satisfies `ok`: the worker's freshness.
-async fn due_becomes(app: &TestApp, id: i64, ok: impl Fn(Option<i64>) -> bool) -> Option<i64> {
-    let mut due = None;
-    for _ in 0..100 {
-        due = scalar(app.ctx.db(), &format!("SELECT sla_due_at FROM tickets WHERE id = {id}")).await;
-        let clean = scalar(app.ctx.db(), &format!("SELECT COUNT(*) FROM sla_dirty WHERE ticket_id = {id}")).await == Some(0);
-        if clean && ok(due) {
-            return due;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the SLA state of ticket {id} did not settle; last due time {due:?}");
-}
-
 async fn created_at(app: &TestApp, id: i64) -> i64 {
     scalar(app.ctx.db(), &format!("SELECT created_at FROM tickets WHERE id = {id}")).await.expect("created_at")
 }
@@ -62,19 +48,19 @@ async fn pending_pauses_the_clocks_and_a_follow_up_restarts_next_response() {
     let ticket = app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
     let created = created_at(&app, ticket.id).await;
 
-    let due = due_becomes(&app, ticket.id, |d| d.is_some()).await;
+    let due = app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
     assert_eq!(due, Some(created + 4 * HOUR_MS), "first response is due four hours after creation");
 
     let changes = TicketChanges { version: ticket.version, status: Some(Status::Pending), ..TicketChanges::default() };
     let pending = tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("pending").ticket;
-    due_becomes(&app, ticket.id, |d| d.is_none()).await;
+    app.sla_due_becomes(ticket.id, |d| d.is_none()).await;
     let state = sla::for_ticket(&app.ctx, &admin, ticket.number).await.expect("sla");
     assert!(state.clocks.iter().all(|c| c.status == ClockStatus::Paused), "{state:?}");
     assert!(state.timeline.iter().any(|s| s.step == Step::Paused));
 
     let changes = TicketChanges { version: pending.version, status: Some(Status::Open), ..TicketChanges::default() };
     tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("open");
-    let resumed = due_becomes(&app, ticket.id, |d| d.is_some()).await.expect("due again");
+    let resumed = app.sla_due_becomes(ticket.id, |d| d.is_some()).await.expect("due again");
     assert!(resumed >= created + 4 * HOUR_MS, "the paused time is added back");
 
     let reply = MessageBody::parse("We are on it.").expect("body");
@@ -82,7 +68,7 @@ async fn pending_pauses_the_clocks_and_a_follow_up_restarts_next_response() {
     frontdesk_core::portal::reply(&app.ctx, ticket.requester.id, ticket.number, MessageBody::parse("Still burning!").expect("body"))
         .await
         .expect("customer follow-up");
-    due_becomes(&app, ticket.id, |d| d.is_some_and(|d| d >= created + 8 * HOUR_MS && d < created + 9 * HOUR_MS)).await;
+    app.sla_due_becomes(ticket.id, |d| d.is_some_and(|d| d >= created + 8 * HOUR_MS && d < created + 9 * HOUR_MS)).await;
     let state = sla::for_ticket(&app.ctx, &admin, ticket.number).await.expect("sla");
     let first = state.clocks.iter().find(|c| c.metric == Metric::FirstResponse).expect("first response");
     let next = state.clocks.iter().find(|c| c.metric == Metric::NextResponse).expect("next response");
@@ -97,11 +83,11 @@ async fn changing_a_policy_recomputes_open_tickets() {
     let saved = sla::save_policy(&app.ctx, &admin, &policy(4)).await.expect("policy");
     let ticket = app.create_ticket(&admin, "dan@customer.example", "Slow invoices").await.ticket;
     let created = created_at(&app, ticket.id).await;
-    due_becomes(&app, ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
+    app.sla_due_becomes(ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
 
     sla::save_policy(&app.ctx, &admin, &PolicyDef { targets: [sla::minutes(Some(60), None, None); 4], ..saved }).await.expect("changed");
 
-    due_becomes(&app, ticket.id, |d| d == Some(created + HOUR_MS)).await;
+    app.sla_due_becomes(ticket.id, |d| d == Some(created + HOUR_MS)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,7 +96,7 @@ async fn warnings_and_breaches_fire_once_across_restarts_even_when_due_during_do
     let admin = app.create_admin("ada@example.com", "Ada").await;
     sla::save_policy(&app.ctx, &admin, &policy(1)).await.expect("policy");
     let ticket = app.create_ticket(&admin, "erin@customer.example", "Cannot log in").await.ticket;
-    due_becomes(&app, ticket.id, |d| d.is_some()).await;
+    app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
     let id = ticket.id;
 
     // While frontdesk is down, two hours pass for this ticket: its warning (45 min) and its
@@ -145,7 +131,7 @@ async fn warnings_and_breaches_fire_once_across_restarts_even_when_due_during_do
     assert_eq!(detail.ticket.priority, Priority::High, "the breach raised the priority");
 
     // Re-evaluating and restarting again fires nothing new.
-    due_becomes(&app, id, |_| true).await;
+    app.sla_due_becomes(id, |_| true).await;
     let app = app.restart(async |_: &Db| {}).await;
     sla::recompute(&app.ctx, id).await.expect("recompute");
     tokio::time::sleep(Duration::from_millis(800)).await;
@@ -165,4 +151,194 @@ async fn only_admins_change_policies_and_bad_ones_are_refused_by_field() {
     assert_eq!(field(sla::save_policy(&app.ctx, &admin, &PolicyDef { warn_percent: 120, ..policy(4) }).await), "warn_percent");
     assert_eq!(field(sla::save_policy(&app.ctx, &admin, &PolicyDef { pause_statuses: vec![Status::Solved], ..policy(4) }).await), "pause_statuses");
     assert_eq!(field(sla::save_policy(&app.ctx, &admin, &PolicyDef { calendar_id: Some(999), ..policy(4) }).await), "calendar_id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored() {
+    use frontdesk_core::agent::{PersonName, Role};
+    use frontdesk_core::live::{ClientMessage, ServerMessage};
+    use frontdesk_core::notifications;
+
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let bo = app.create_agent(&admin, "bo@example.com", "Bo", Role::Agent).await;
+    let cy = app.create_agent(&admin, "cy@example.com", "Cy", Role::Agent).await;
+    let outsider = app.create_agent(&admin, "di@example.com", "Di", Role::Agent).await;
+    let team = frontdesk_core::teams::create(&app.ctx, &admin, &PersonName::parse("Billing").expect("name")).await.expect("team");
+    for member in [&bo, &cy] {
+        frontdesk_core::teams::set_member(&app.ctx, &admin, team.id, member.id, true).await.expect("member");
+    }
+    sla::save_policy(&app.ctx, &admin, &PolicyDef { breach_actions: BreachActions::default(), ..policy(1) }).await.expect("policy");
+    let ticket = app.create_ticket(&admin, "erin@customer.example", "Invoice missing").await.ticket;
+    let changes = TicketChanges { version: ticket.version, assignee_id: Some(Some(bo.id)), team_id: Some(Some(team.id)), ..TicketChanges::default() };
+    tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("assigned");
+    app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
+
+    // Bo follows his notifications on the live socket before anything is due.
+    let client = app.client();
+    client.sign_in("bo@example.com", frontdesk_tests::PASSWORD).await;
+    let cookie = client.session_cookie().expect("signed in");
+    let mut live = frontdesk_tests::live::connect(&app.base_url, Some(&cookie), None).await.expect("socket");
+    live.send(&ClientMessage::SubscribeNotifications { after_id: 0 }).await;
+
+    app.age_ticket(ticket.id, 2).await;
+    let mut bodies = Vec::new();
+    while bodies.len() < 2 {
+        if let ServerMessage::Notification { notification } = live.next().await {
+            assert_eq!(notification.ticket_number, ticket.number);
+            bodies.push(notification.body);
+        }
+    }
+    assert!(bodies[0].starts_with("First response is about to breach on #"), "{bodies:?}");
+    assert!(bodies[1].starts_with("First response breached on #") && bodies[1].ends_with("Invoice missing"), "{bodies:?}");
+    assert!(live.next_within(Duration::from_millis(500)).await.is_none_or(|m| !matches!(m, ServerMessage::Notification { .. })), "nothing twice");
+
+    // Stored for each of the ticket's people, once; nobody else gets any.
+    for (agent, expected) in [(&bo, 2), (&cy, 2), (&outsider, 0), (&admin, 0)] {
+        let (list, unread) = notifications::recent(&app.ctx, agent).await.expect("list");
+        assert_eq!((list.len(), unread), (expected, expected as i64), "{}", agent.name);
+    }
+    let (list, _) = notifications::recent(&app.ctx, &cy).await.expect("list");
+    assert_eq!(notifications::mark_read(&app.ctx, &cy, list[0].id).await.expect("read"), 2);
+    assert_eq!(notifications::unread_count(&app.ctx, &cy).await.expect("count"), 0);
+    assert_eq!(notifications::unread_count(&app.ctx, &bo).await.expect("count"), 2, "marking is per agent");
+    assert_eq!(notifications::mark_read(&app.ctx, &outsider, list[0].id).await.expect("read"), 0, "nobody marks others' notifications");
+
+    // A socket that reconnects after the last one it saw gets nothing old; one from 0 gets the unread.
+    let mut again = frontdesk_tests::live::connect(&app.base_url, Some(&cookie), None).await.expect("socket");
+    again.send(&ClientMessage::SubscribeNotifications { after_id: list[0].id }).await;
+    assert!(again.next_within(Duration::from_millis(400)).await.is_none(), "nothing missed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reordering_and_deleting_policies_changes_which_one_applies() {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let standard = sla::save_policy(&app.ctx, &admin, &policy(4)).await.expect("policy");
+    let fast = sla::save_policy(&app.ctx, &admin, &PolicyDef { name: "Fast".into(), ..policy(1) }).await.expect("policy");
+    let ticket = app.create_ticket(&admin, "fay@customer.example", "Password reset").await.ticket;
+    let created = created_at(&app, ticket.id).await;
+    app.sla_due_becomes(ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
+
+    sla::move_policy(&app.ctx, &admin, fast.id, true).await.expect("moved up");
+    app.sla_due_becomes(ticket.id, |d| d == Some(created + HOUR_MS)).await;
+    let names: Vec<String> = sla::list_policies(&app.ctx, &admin).await.expect("list").into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["Fast", "Standard"]);
+    sla::move_policy(&app.ctx, &admin, fast.id, true).await.expect("already first: nothing changes");
+
+    sla::delete_policy(&app.ctx, &admin, fast.id).await.expect("deleted");
+    app.sla_due_becomes(ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
+    assert!(matches!(sla::delete_policy(&app.ctx, &admin, fast.id).await, Err(frontdesk_core::error::Error::NotFound(_))));
+    let agent = app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+    assert!(matches!(sla::move_policy(&app.ctx, &agent, standard.id, false).await, Err(frontdesk_core::error::Error::Forbidden)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_csv() {
+    use frontdesk_core::sla_report::{self, GroupBy};
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    sla::save_policy(&app.ctx, &admin, &policy(1)).await.expect("policy");
+    // One ticket answered at once (met), one answered two hours late (breached).
+    let quick = app.create_ticket(&admin, "gus@customer.example", "Quick one").await.ticket;
+    let slow = app.create_ticket(&admin, "hal@customer.example", "Slow one").await.ticket;
+    app.sla_due_becomes(slow.id, |d| d.is_some()).await;
+    app.age_ticket(slow.id, 3).await;
+    for number in [quick.number, slow.number] {
+        let reply = MessageBody::parse("Here you go.").expect("body");
+        tickets::add_message(&app.ctx, &admin, number, MessageKind::Reply, reply, None).await.expect("reply");
+    }
+    for id in [quick.id, slow.id] {
+        app.sla_due_becomes(id, |_| true).await;
+    }
+
+    let today = frontdesk_core::time::Timestamp::now().to_datetime().date().to_string();
+    let report = sla_report::report(&app.ctx, &admin, "", "", GroupBy::Policy).await.expect("report");
+    assert_eq!(report.to, today, "the default period ends today");
+    assert_eq!(report.rows.len(), 1);
+    let first = &report.rows[0].metrics[0];
+    assert_eq!((report.rows[0].group.as_str(), first.met, first.breached), ("Standard", 1, 1));
+    let p90 = first.p90_ms.expect("a p90");
+    assert!((3 * HOUR_MS - 60_000..=3 * HOUR_MS + 60_000).contains(&p90), "the slow reply took about three hours: {p90}");
+    assert!(first.median_ms.expect("a median") < 60_000, "the quick reply took under a minute");
+    let resolution = &report.rows[0].metrics[2];
+    assert_eq!((resolution.met, resolution.breached, resolution.open), (0, 0, 2), "both still open within a day");
+
+    // The CSV over HTTP: admins get it, agents do not, bad dates are explained.
+    let client = app.client();
+    client.sign_in("ada@example.com", frontdesk_tests::PASSWORD).await;
+    let csv = client.get(&format!("/app/reports/sla.csv?from={today}&to={today}&group_by=policy")).await;
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"].to_str().expect("header").starts_with("attachment"));
+    let text = csv.text().await.expect("body");
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("Policy,First response met,First response breached"), "{text}");
+    assert!(lines[1].starts_with("Standard,1,1,0,50.0,"), "{text}");
+    assert!(lines[2].starts_with("All,1,1,0,50.0,"), "{text}");
+    let bad = client.get("/app/reports/sla.csv?from=yesterday&to=&group_by=policy").await;
+    assert_eq!(bad.status(), 422);
+    assert!(bad.text().await.expect("body").contains("from: Use a date like"));
+    app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+    let agent = app.client();
+    agent.sign_in("bo@example.com", frontdesk_tests::PASSWORD).await;
+    assert_eq!(agent.get(&format!("/app/reports/sla.csv?from={today}&to={today}&group_by=team")).await.status(), 403);
+    assert_eq!(app.client().get("/app/reports/sla.csv?from=&to=&group_by=team").await.status(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team_and_edits_in_place() {
+    use frontdesk_core::agent::PersonName;
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let team = frontdesk_core::teams::create(&app.ctx, &admin, &PersonName::parse("Tier 2").expect("name")).await.expect("team");
+    let acme = frontdesk_core::organizations::create(&app.ctx, &admin, &PersonName::parse("Acme").expect("name"), &[]).await.expect("org");
+    let client = app.client();
+    client.sign_in("ada@example.com", frontdesk_tests::PASSWORD).await;
+    let team_key = format!("teams[{}]", team.id);
+    let team_id = team.id.to_string();
+    let fields = |id: &str, name: &str, organizations: &str| -> Vec<(String, String)> {
+        [
+            ("id", id),
+            ("name", name),
+            ("calendar_id", ""),
+            ("priorities[high]", "on"),
+            (team_key.as_str(), "on"),
+            ("tags", "VIP, billing"),
+            ("organizations", organizations),
+            ("targets[first_response_high]", "1.5"),
+            ("warn_percent", "80"),
+            ("breach_team_id", team_id.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    };
+    let call = async |pairs: Vec<(String, String)>| {
+        let args: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let response = client.call("save_sla_policy", &args).await;
+        (response.status(), response.text().await.unwrap_or_default())
+    };
+
+    let (status, body) = call(fields("", "VIP", "Nobody Inc")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("No organization is called 'Nobody Inc'."), "{body}");
+    let (status, body) = call(fields("", "VIP", "acme")).await;
+    assert_eq!(status, 200, "{body}");
+    let id: i64 = body.trim().parse().expect("the new policy's id");
+
+    let saved = sla::list_policies(&app.ctx, &admin).await.expect("list").into_iter().find(|p| p.id == id).expect("saved");
+    assert_eq!(saved.conditions.priorities, [Priority::High]);
+    assert_eq!(saved.conditions.team_ids, [team.id]);
+    assert_eq!(saved.conditions.organization_ids, [acme.id]);
+    assert_eq!(saved.conditions.tags, ["vip", "billing"]);
+    assert_eq!(saved.targets[2].first_response, Some(90 * 60_000));
+    assert_eq!((saved.warn_percent, saved.breach_actions.team_id), (80, Some(team.id)));
+
+    // Saving with its id changes it in place.
+    let (status, body) = call(fields(&id.to_string(), "VIP customers", "Acme")).await;
+    assert_eq!((status.as_u16(), body.trim()), (200, id.to_string().as_str()));
+    let names: Vec<String> = sla::list_policies(&app.ctx, &admin).await.expect("list").into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["VIP customers"]);
+    let (status, _) = call(fields("999999", "Ghost", "")).await;
+    assert_eq!(status, 404);
 }
