@@ -19,7 +19,8 @@ pub struct QueuePage {
 /// One page of a queue view: `unassigned`, `mine`, `open`, `pending`, `solved`, or `team`
 /// (with `team_id`), optionally filtered (`status`, `priority`, `assignee_id`, `tag`,
 /// `requester_id`, `organization_id`, and `created_from`/`created_to`/`updated_from`/`updated_to`
-/// as unix milliseconds) and sorted (`sort`: `updated`, `created` or `priority`).
+/// as unix milliseconds; `sla_due_before` keeps tickets with an SLA clock due before that
+/// instant) and sorted (`sort`: `updated`, `created` or `priority`).
 #[server(prefix = "/api", endpoint = "list_queue")]
 #[expect(clippy::too_many_arguments, reason = "one argument per filter")]
 pub async fn list_queue(
@@ -37,6 +38,7 @@ pub async fn list_queue(
     created_to: Option<i64>,
     updated_from: Option<i64>,
     updated_to: Option<i64>,
+    sla_due_before: Option<i64>,
 ) -> Result<QueuePage, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
@@ -78,6 +80,7 @@ pub async fn list_queue(
                 created_to: created_to.map(Timestamp::from_unix_millis),
                 updated_from: updated_from.map(Timestamp::from_unix_millis),
                 updated_to: updated_to.map(Timestamp::from_unix_millis),
+                sla_due_before: sla_due_before.map(Timestamp::from_unix_millis),
             };
             let after = match present(cursor) {
                 None => None,

@@ -9,7 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{BulkUpdateTickets, QueuePage, list_agents, list_queue, list_teams, queue_counts};
 use leptos_router::components::Form;
-use crate::components::{ErrorNotice, SlaBadge};
+use crate::components::{ErrorNotice, SlaBadge, now_ms};
 use crate::keyboard::on_shortcut;
 
 /// The index of the queue row selected with the keyboard.
@@ -35,9 +35,14 @@ struct Filters {
     created_to: Option<String>,
     updated_from: Option<String>,
     updated_to: Option<String>,
+    sla: Option<String>,
 }
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// The SLA filter's choices: value, label, and how far from now the due time may be.
+const SLA_WINDOWS: [(&str, &str, i64); 4] =
+    [("overdue", "SLA breached", 0), ("1h", "SLA due within 1 hour", 3_600_000), ("4h", "SLA due within 4 hours", 4 * 3_600_000), ("24h", "SLA due within 24 hours", DAY_MS)];
 
 impl Filters {
     fn from_query(query: &leptos_router::params::ParamsMap) -> Self {
@@ -54,6 +59,7 @@ impl Filters {
             created_to: get("created_to"),
             updated_from: get("updated_from"),
             updated_to: get("updated_to"),
+            sla: get("sla"),
         }
     }
 
@@ -77,6 +83,7 @@ impl Filters {
             day(&self.created_to, DAY_MS),
             day(&self.updated_from, 0),
             day(&self.updated_to, DAY_MS),
+            self.sla.as_deref().and_then(|window| SLA_WINDOWS.iter().find(|w| w.0 == window)).map(|w| now_ms() + w.2),
         )
         .await
     }
@@ -119,6 +126,10 @@ fn FilterBar(
                 })}
             </Suspense>
             <input name="tag" placeholder="Tag" aria-label="Tag" value=move || filters.get().tag.unwrap_or_default()/>
+            <select name="sla" aria-label="SLA due">
+                <option value="">"Any SLA"</option>
+                {SLA_WINDOWS.iter().map(|(value, label, _)| view! { <option value=*value selected=move || selected(filters.get().sla, value)>{*label}</option> }).collect_view()}
+            </select>
             <label class="inline-label">"Created"
                 <input type="date" name="created_from" aria-label="Created from" value=move || filters.get().created_from.unwrap_or_default()/>
                 "–"

@@ -118,13 +118,21 @@ impl Calendar {
         if self.always {
             return to_ms - from_ms;
         }
-        let (Some(mut date), Some(last)) = (self.local_date(from_ms), self.local_date(to_ms)) else { return 0 };
+        let (Some(first), Some(last)) = (self.local_date(from_ms), self.local_date(to_ms)) else { return 0 };
+        // Whole days in between that no time-zone transition touches last exactly as long as
+        // their intervals say: count them without converting each boundary to an instant.
+        let irregular = self.irregular_days(from_ms, to_ms);
+        let mut date = first;
         let mut total = 0;
         while date <= last {
-            for (start, end) in self.working_on(date) {
-                let (start, end) = (start.max(from_ms), end.min(to_ms));
-                if end > start {
-                    total += end - start;
+            if date != first && date != last && !irregular.contains(&date) {
+                total += self.plain_day_ms(date);
+            } else {
+                for (start, end) in self.working_on(date) {
+                    let (start, end) = (start.max(from_ms), end.min(to_ms));
+                    if end > start {
+                        total += end - start;
+                    }
                 }
             }
             match date.tomorrow() {
@@ -133,6 +141,40 @@ impl Calendar {
             }
         }
         total
+    }
+
+    /// The local dates around every time-zone transition between two instants (with two days'
+    /// margin): the only days whose working time can differ from the sum of their intervals.
+    fn irregular_days(&self, from_ms: i64, to_ms: i64) -> Vec<Date> {
+        const MARGIN_MS: i64 = 2 * 86_400_000;
+        let Ok(start) = jiff::Timestamp::from_millisecond(from_ms.saturating_sub(MARGIN_MS)) else { return Vec::new() };
+        let mut days = Vec::new();
+        for transition in self.zone.following(start) {
+            let at = transition.timestamp().as_millisecond();
+            if at > to_ms.saturating_add(MARGIN_MS) {
+                break;
+            }
+            for instant in [at - 1, at] {
+                if let Some(date) = self.local_date(instant) {
+                    days.extend(date.yesterday().ok());
+                    days.push(date);
+                }
+            }
+        }
+        days
+    }
+
+    /// The working time of a local date that no transition touches.
+    fn plain_day_ms(&self, date: Date) -> i64 {
+        self.intervals_of(date).iter().map(|&(start, end)| i64::from(end - start) * 60_000).sum()
+    }
+
+    /// A local date's working intervals in minutes (none on a holiday).
+    fn intervals_of(&self, date: Date) -> &[(u16, u16)] {
+        if self.is_holiday(date) {
+            return &[];
+        }
+        &self.week[usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0)]
     }
 
     fn local_date(&self, ms: i64) -> Option<Date> {
@@ -146,11 +188,7 @@ impl Calendar {
 
     /// The working intervals of a local date, as instants, in order.
     fn working_on(&self, date: Date) -> Vec<(i64, i64)> {
-        if self.is_holiday(date) {
-            return Vec::new();
-        }
-        let weekday = usize::try_from(date.weekday().to_monday_zero_offset()).unwrap_or(0);
-        self.week[weekday]
+        self.intervals_of(date)
             .iter()
             .filter_map(|&(start, end)| {
                 let (from, to) = (self.instant(date, start)?, self.instant(date, end)?);
@@ -313,6 +351,12 @@ mod tests {
             let [a, b, c] = points;
             prop_assert_eq!(calendar.elapsed(a, b) + calendar.elapsed(b, c), calendar.elapsed(a, c));
             prop_assert!(calendar.elapsed(a, c) <= c - a);
+        }
+
+        #[test]
+        fn long_spans_counted_in_whole_days_match_counting_day_by_day(calendar in calendars(), a in instants(), days in 1i64..400) {
+            let by_day: i64 = (0..days).map(|i| calendar.elapsed(a + i * 24 * HOUR, a + (i + 1) * 24 * HOUR)).sum();
+            prop_assert_eq!(calendar.elapsed(a, a + days * 24 * HOUR), by_day);
         }
 
         #[test]

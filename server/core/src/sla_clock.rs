@@ -219,7 +219,8 @@ pub struct Clock {
     pub target: i64,
     /// Business time counted so far.
     pub counted: i64,
-    /// When it comes due if it keeps running (set while running and not yet breached).
+    /// When it comes due if it keeps running; for a clock still counting after its breach, the
+    /// breach (it is overdue since). `None` while paused or once stopped.
     pub due_at: Option<i64>,
     /// When the warning fires if it keeps running (while running and before the warning).
     pub warn_at: Option<i64>,
@@ -242,9 +243,10 @@ pub struct Evaluation {
 }
 
 impl Evaluation {
-    /// The earliest due time of a running clock: what the queue sorts by.
+    /// The earliest due time of a counting clock (a breached one is due at its breach): what the
+    /// queue sorts and filters by.
     pub fn next_due(&self) -> Option<i64> {
-        self.clocks.iter().filter(|c| c.status == ClockStatus::Running).filter_map(|c| c.due_at).min()
+        self.clocks.iter().filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Breached)).filter_map(|c| c.due_at).min()
     }
 }
 
@@ -427,7 +429,12 @@ impl Replay<'_> {
             (None, None, false) => ClockStatus::Paused,
         };
         let left = |share: i64| (running && clock.breached_at.is_none()).then(|| share - clock.counted).filter(|l| *l > 0);
-        let due_at = left(target).and_then(|l| self.calendar.add(now, l));
+        let due_at = match clock.breached_at {
+            // Still counting after its breach: overdue since then, so the queue puts it first.
+            Some(at) if running => Some(at),
+            Some(_) => None,
+            None => left(target).and_then(|l| self.calendar.add(now, l)),
+        };
         let warn_share = target * i64::from(self.rules.warn_percent) / 100;
         let warn_at = (self.rules.warn_percent > 0).then(|| left(warn_share).and_then(|l| self.calendar.add(now, l))).flatten();
         Some(Clock {
@@ -526,6 +533,18 @@ mod tests {
         let first = clock(&e, Metric::FirstResponse);
         assert_eq!((first.status, first.breached_at), (ClockStatus::Breached, Some(4 * HOUR)));
         assert!(!e.timeline.iter().any(|s| s.metric == Metric::FirstResponse && s.step == Step::Met));
+    }
+
+    #[test]
+    fn a_breached_clock_still_counting_is_due_at_its_breach_so_the_queue_puts_it_first() {
+        let history = [created(0)];
+        let e = evaluate(&rules(), &Calendar::always(), &history, 5 * HOUR);
+        let first = clock(&e, Metric::FirstResponse);
+        assert_eq!((first.status, first.due_at), (ClockStatus::Breached, Some(4 * HOUR)));
+        assert_eq!(e.next_due(), Some(4 * HOUR), "before the resolution due at 24h");
+        let answered = evaluate(&rules(), &Calendar::always(), &[created(0), Happening::AgentReply { at: 6 * HOUR }], 7 * HOUR);
+        assert_eq!(clock(&answered, Metric::FirstResponse).due_at, None, "answered late: no longer due");
+        assert_eq!(answered.next_due(), Some(24 * HOUR));
     }
 
     #[test]

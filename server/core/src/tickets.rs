@@ -210,6 +210,8 @@ pub struct QueueFilter {
     pub updated_from: Option<Timestamp>,
     /// Changed before.
     pub updated_to: Option<Timestamp>,
+    /// An SLA clock comes due before (an instant in the past means "already breached").
+    pub sla_due_before: Option<Timestamp>,
 }
 
 /// The conditions of a view and a filter, as SQL over `tickets t JOIN contacts c`.
@@ -264,6 +266,10 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, sort: 
             let column_sql = if sorted_by(column) { column.to_owned() } else { format!("+{column}") };
             conditions.push(format!("{column_sql} {op} {}", binds.int(value.unix_millis())));
         }
+    }
+    if let Some(before) = filter.sla_due_before {
+        let column = if sort == QueueSort::SlaDue { "t.sla_due_at" } else { "+t.sla_due_at" };
+        conditions.push(format!("{column} < {}", binds.int(before.unix_millis())));
     }
     if let (Some(from), QueueSort::Updated) = (filter.created_from, sort) {
         conditions.push(format!("t.updated_at >= {}", binds.int(from.unix_millis())));

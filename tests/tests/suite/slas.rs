@@ -342,3 +342,31 @@ async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team
     let (status, _) = call(fields("999999", "Ghost", "")).await;
     assert_eq!(status, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_filters_by_sla_due_time_including_already_breached() {
+    use frontdesk_core::tickets::{QueueFilter, QueueSort, QueueView};
+    use frontdesk_core::time::Timestamp;
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    sla::save_policy(&app.ctx, &admin, &PolicyDef { breach_actions: BreachActions::default(), ..policy(4) }).await.expect("policy");
+    let fresh = app.create_ticket(&admin, "ivy@customer.example", "Fresh").await.ticket;
+    let late = app.create_ticket(&admin, "jo@customer.example", "Late").await.ticket;
+    let unmatched = app.create_ticket(&admin, "kai@customer.example", "Pending").await.ticket;
+    for ticket in [&fresh, &late, &unmatched] {
+        app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
+    }
+    app.age_ticket(late.id, 5).await;
+    let changes = TicketChanges { version: unmatched.version, status: Some(Status::Pending), ..TicketChanges::default() };
+    tickets::update(&app.ctx, &admin, unmatched.number, changes).await.expect("pending");
+    app.sla_due_becomes(unmatched.id, |d| d.is_none()).await;
+    app.sla_due_becomes(late.id, |d| d.is_some_and(|d| d < Timestamp::now().unix_millis())).await;
+
+    let numbers = async |within_ms: i64| -> Vec<i64> {
+        let filter = QueueFilter { sla_due_before: Some(Timestamp::from_unix_millis(Timestamp::now().unix_millis() + within_ms)), ..QueueFilter::default() };
+        let page = tickets::queue(&app.ctx, &admin, QueueView::AllOpen, &filter, QueueSort::SlaDue, None, 50).await.expect("queue");
+        page.tickets.iter().map(|t| t.number).collect()
+    };
+    assert_eq!(numbers(0).await, [late.number], "already breached");
+    assert_eq!(numbers(5 * HOUR_MS).await, [late.number, fresh.number], "due within five hours, soonest first");
+}
