@@ -6,7 +6,7 @@ use frontdesk_core::{AppContext, Settings, agents};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::config::{AdminCommand, Cli, Command, Config, SeedArgs, ServeArgs};
+use crate::config::{AdminCommand, Cli, Command, Config, KbCommand, SeedArgs, ServeArgs};
 use crate::{Application, telemetry};
 
 /// Runs the command line and turns the outcome into an exit code: 0 on success, 2 for a
@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Admin { command: AdminCommand::Create { email, name } }) => {
                 create_admin(config, &email, &name).await
             }
+            Some(Command::Kb { command: KbCommand::Import { dir } }) => kb_import(config, &dir).await,
         }
     });
     match outcome {
@@ -74,6 +75,31 @@ async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result
     let ctx = AppContext::new(db, Settings::default());
     let admin = agents::create_admin_from_cli(&ctx, new).await?;
     println!("Created admin {} <{}>.", admin.name, admin.email);
+    Ok(())
+}
+
+async fn kb_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder", dir.display());
+    }
+    let db = config.database.connect().await?;
+    db.migrate().await?;
+    let ctx = AppContext::new(db, Settings::default());
+    let report = frontdesk_core::kb::import_dir(&ctx, dir).await?;
+    for (file, why) in &report.failed {
+        eprintln!("{file}: {why}");
+    }
+    println!(
+        "Imported {}: {} created, {} updated, {} unchanged, {} failed.",
+        dir.display(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.failed.len()
+    );
+    if !report.failed.is_empty() {
+        bail!("{} files could not be imported", report.failed.len());
+    }
     Ok(())
 }
 

@@ -62,6 +62,23 @@ pub enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Manage the knowledge base.
+    Kb {
+        /// The knowledge-base command.
+        #[command(subcommand)]
+        command: KbCommand,
+    },
+}
+
+/// `frontdesk kb ...`.
+#[derive(Debug, Subcommand)]
+pub enum KbCommand {
+    /// Import a folder of markdown articles with front matter (title, slug, category, tags,
+    /// locale, status); importing again updates them and never duplicates.
+    Import {
+        /// The folder (subfolders included).
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Options of `serve`.

@@ -37,6 +37,9 @@ impl Application {
             _ => config.public_url.clone(),
         };
         let ctx = AppContext::new(db, Settings { secure_cookies: config.secure_cookies, public_url });
+        if let Some(report) = frontdesk_core::kb::load_starter(&ctx).await? {
+            tracing::info!(articles = report.created, "loaded the starter knowledge base");
+        }
         if !config.site_dir.join("pkg").is_dir() {
             tracing::warn!(site_dir = %config.site_dir.display(),
                 "web assets not found: pages will render but not hydrate; build them with `cargo xtask build`");

@@ -43,6 +43,8 @@ pub mod db;
 #[cfg(feature = "store")]
 pub mod ical;
 #[cfg(feature = "store")]
+pub mod kb;
+#[cfg(feature = "store")]
 pub mod markdown;
 #[cfg(feature = "store")]
 pub mod notifications;

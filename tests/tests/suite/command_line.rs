@@ -181,3 +181,75 @@ fn seed_fills_a_database_and_reports_progress() {
     assert!(stdout.contains("1200 tickets"), "{stdout}");
     assert!(stderr.contains("100% 1200/1200 tickets"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kb_import_creates_then_updates_and_never_duplicates_and_names_bad_files() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::create().await;
+    let folder = tempfile::tempdir().expect("articles dir");
+    let article = |slug: &str, body: &str| format!("---\ntitle: About {slug}\nslug: {slug}\ncategory: Basics\ntags: [a, b]\nstatus: published\n---\n{body}\n");
+    std::fs::create_dir(folder.path().join("more")).expect("subfolder");
+    std::fs::write(folder.path().join("one.md"), article("one", "First.")).expect("write");
+    std::fs::write(folder.path().join("more/two.md"), article("two", "Second.")).expect("write");
+    std::fs::write(folder.path().join("broken.md"), "no front matter here").expect("write");
+    std::fs::write(folder.path().join("notes.txt"), "not markdown: skipped").expect("write");
+    let mut args = vec!["kb", "import", folder.path().to_str().expect("utf-8"), "--data-dir", data.path().to_str().expect("utf-8")];
+    if let Some(url) = &database.url {
+        args.extend(["--database-url", url]);
+    }
+    let run = || {
+        let output = frontdesk(&args, "");
+        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+
+    let (ok, stdout, stderr) = run();
+    assert!(!ok, "a broken file fails the import");
+    assert!(stdout.contains("2 created, 0 updated, 0 unchanged, 1 failed"), "{stdout}");
+    assert!(stderr.contains("broken.md: it does not start with front matter"), "{stderr}");
+    assert!(stderr.lines().last().is_some_and(|l| l.starts_with("frontdesk: error: 1 files could not be imported")), "{stderr}");
+
+    std::fs::remove_file(folder.path().join("broken.md")).expect("remove");
+    let (ok, stdout, stderr) = run();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("0 created, 0 updated, 2 unchanged, 0 failed"), "{stdout}");
+
+    std::fs::write(folder.path().join("one.md"), article("one", "First, revised.")).expect("write");
+    let (ok, stdout, _) = run();
+    assert!(ok);
+    assert!(stdout.contains("0 created, 1 updated, 1 unchanged"), "{stdout}");
+
+    let db = frontdesk_core::db::DatabaseTarget::from_config(database.url.as_deref(), data.path()).expect("target").connect().await.expect("connect");
+    let count = async |sql: &str| -> i64 {
+        match &db {
+            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .expect("count")
+    };
+    assert_eq!(count("SELECT COUNT(*) FROM kb_articles").await, 2, "no duplicates");
+    assert_eq!(count("SELECT COUNT(*) FROM kb_revisions").await, 1, "the replaced version is kept");
+    assert_eq!(count("SELECT COUNT(*) FROM kb_categories").await, 1);
+    assert_eq!(count("SELECT COUNT(*) FROM kb_articles WHERE body LIKE 'First, revised.%'").await, 1);
+
+    let missing = frontdesk(&["kb", "import", "/nonexistent/folder", "--data-dir", data.path().to_str().expect("utf-8")], "");
+    assert_fails_with_one_line(&missing, "/nonexistent/folder is not a folder");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_install_loads_the_starter_knowledge_base_once() {
+    let app = frontdesk_tests::spawn_app().await;
+    let count = async |app: &frontdesk_tests::TestApp| -> i64 {
+        match app.ctx.db() {
+            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await,
+            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await,
+        }
+        .expect("count")
+    };
+    let starter = frontdesk_core::kb::STARTER_ARTICLES.len() as i64;
+    assert_eq!(count(&app).await, starter);
+    // An admin's deletion is not undone by the next start: the starter loads into an empty
+    // knowledge base only, and restarting with articles present adds nothing.
+    app.execute("DELETE FROM kb_articles WHERE slug = 'getting-started'").await;
+    let app = app.restart(async |_| {}).await;
+    assert_eq!(count(&app).await, starter - 1);
+}
