@@ -8,7 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentsPage, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
+    AgentHome, AgentsPage, HelpArticlePage, HelpCategoryPage, HelpHome, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
     OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
     SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
 };
@@ -54,6 +54,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=Landing ssr=SsrMode::Async/>
                 <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/help") view=HelpHome ssr=SsrMode::Async/>
+                <Route path=path!("/help/categories/:slug") view=HelpCategoryPage ssr=SsrMode::Async/>
+                <Route path=path!("/help/articles/:slug") view=HelpArticlePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=PortalHome ssr=SsrMode::Async/>
                 <Route path=path!("/portal/new") view=PortalNewRequest ssr=SsrMode::Async/>
                 <Route path=path!("/portal/sign-in/:token") view=PortalSignIn ssr=SsrMode::Async/>

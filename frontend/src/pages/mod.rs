@@ -3,6 +3,7 @@
 mod agents;
 mod customer;
 mod customer_fields;
+mod help;
 mod home;
 mod new_ticket;
 mod not_found;
@@ -21,6 +22,7 @@ mod tickets;
 pub use agents::AgentsPage;
 pub use customer::{CustomerPage, DuplicatesPage, MergeCustomersPage};
 pub use customer_fields::CustomerFieldsPage;
+pub use help::{HelpArticlePage, HelpCategoryPage, HelpHome};
 pub use home::AgentHome;
 pub use new_ticket::NewTicketPage;
 pub use not_found::NotFound;

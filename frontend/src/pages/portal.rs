@@ -13,13 +13,14 @@ use crate::api::{
 use crate::components::{ErrorNotice, Field, TextAreaField, action_error};
 use crate::pages::tickets::StatusBadge;
 
-/// The portal frame: a header, then the page.
+/// The frame of the customer-facing pages (portal and help centre): a header, then the page.
 #[component]
-fn PortalFrame(children: Children) -> impl IntoView {
+pub(crate) fn PortalFrame(children: Children) -> impl IntoView {
     view! {
         <div class="portal">
             <header class="portal-header">
-                <a class="brand" href="/portal">"frontdesk · Help center"</a>
+                <a class="brand" href="/help">"frontdesk · Help center"</a>
+                <a href="/portal">"My requests"</a>
                 <a href="/portal/new">"New request"</a>
             </header>
             <main class="portal-content">{children()}</main>

@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::context::AppContext;
 use crate::db::{BeginWrite, on_pool};
 use crate::error::{Error, Result};
+use crate::help::{ArticleLink, HelpArticle, HelpCategory};
 use crate::time::Timestamp;
 
 include!(concat!(env!("OUT_DIR"), "/starter_kb.rs"));
@@ -239,58 +240,116 @@ async fn upsert(ctx: &AppContext, source: &ArticleSource) -> Result<Upserted> {
         .bind(&source.slug)
         .fetch_optional(&mut *tx)
         .await?;
-        let outcome = match existing {
+        // A new article is inserted with its key, then filled in like a changed one.
+        let (id, outcome) = match existing {
             None => {
-                sqlx::query(
-                    "INSERT INTO kb_articles (locale, slug, title, body, category_id, tags, status, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO kb_articles (locale, slug, title, body, tags, status, created_at, updated_at)
+                     VALUES ($1, $2, '', '', '[]', 'draft', $3, $3) RETURNING id",
                 )
                 .bind(&source.locale)
                 .bind(&source.slug)
-                .bind(&source.title)
-                .bind(&source.body)
-                .bind(category_id)
-                .bind(&tags)
-                .bind(source.status.as_str())
                 .bind(now)
-                .execute(&mut *tx)
+                .fetch_one(&mut *tx)
                 .await?;
-                Upserted::Created
+                (id, Upserted::Created)
             }
-            Some((id, title, body, old_category, old_tags, status, author)) => {
+            Some((id, title, body, old_category, old_tags, status, _))
                 if (title.as_str(), body.as_str(), old_category, old_tags.as_str(), status.as_str())
-                    == (source.title.as_str(), source.body.as_str(), category_id, tags.as_str(), source.status.as_str())
-                {
-                    Upserted::Unchanged
-                } else {
-                    sqlx::query("INSERT INTO kb_revisions (article_id, title, body, author_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                        .bind(id)
-                        .bind(&title)
-                        .bind(&body)
-                        .bind(author)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE kb_articles SET title = $2, body = $3, category_id = $4, tags = $5, status = $6, author_id = NULL, updated_at = $7 WHERE id = $1",
-                    )
+                    == (source.title.as_str(), source.body.as_str(), category_id, tags.as_str(), source.status.as_str()) =>
+            {
+                (id, Upserted::Unchanged)
+            }
+            Some((id, title, body, _, _, _, author)) => {
+                sqlx::query("INSERT INTO kb_revisions (article_id, title, body, author_id, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(id)
-                    .bind(&source.title)
-                    .bind(&source.body)
-                    .bind(category_id)
-                    .bind(&tags)
-                    .bind(source.status.as_str())
+                    .bind(&title)
+                    .bind(&body)
+                    .bind(author)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
-                    Upserted::Updated
-                }
+                (id, Upserted::Updated)
             }
         };
+        if !matches!(outcome, Upserted::Unchanged) {
+            sqlx::query(
+                "UPDATE kb_articles SET title = $2, body = $3, category_id = $4, tags = $5, status = $6, author_id = NULL, updated_at = $7 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&source.title)
+            .bind(&source.body)
+            .bind(category_id)
+            .bind(&tags)
+            .bind(source.status.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok::<_, Error>(outcome)
     }
     .await)
+}
+
+/// The locale the help centre shows first.
+const DEFAULT_LOCALE: &str = "en";
+
+/// The help centre's front page: every category with published articles, in order, then the
+/// published articles without one (as "Other"). Public: published articles only.
+pub async fn help_categories(ctx: &AppContext) -> Result<Vec<HelpCategory>> {
+    let rows: Vec<(Option<String>, Option<String>, String, String)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT c.name, c.slug, a.slug, a.title FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id
+         WHERE a.status = 'published' AND a.locale = $1
+         ORDER BY c.position IS NULL, c.position, LOWER(a.title)"
+    )
+    .bind(DEFAULT_LOCALE)
+    .fetch_all(pool)
+    .await)?;
+    let mut categories: Vec<HelpCategory> = Vec::new();
+    for (name, slug, article_slug, title) in rows {
+        let (name, slug) = (name.unwrap_or_else(|| "Other".to_owned()), slug.unwrap_or_else(|| "other".to_owned()));
+        if categories.last().is_none_or(|c| c.slug != slug) {
+            categories.push(HelpCategory { name, slug: slug.clone(), articles: Vec::new() });
+        }
+        if let Some(category) = categories.last_mut() {
+            category.articles.push(ArticleLink { slug: article_slug, title });
+        }
+    }
+    Ok(categories)
+}
+
+/// One published article, rendered; anything else (a draft, an internal article, an unknown
+/// slug) is not found. Public.
+pub async fn help_article(ctx: &AppContext, slug: &str) -> Result<HelpArticle> {
+    let row: Option<(String, String, String, String, Option<String>, Option<String>, Timestamp)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT a.slug, a.title, a.body, a.tags, c.name, c.slug, a.updated_at FROM kb_articles a
+         LEFT JOIN kb_categories c ON c.id = a.category_id
+         WHERE a.slug = $1 AND a.locale = $2 AND a.status = 'published'"
+    )
+    .bind(slug)
+    .bind(DEFAULT_LOCALE)
+    .fetch_optional(pool)
+    .await)?;
+    let (slug, title, body, tags, category, category_slug, updated_at) = row.ok_or(Error::NotFound("article"))?;
+    Ok(HelpArticle {
+        slug,
+        title,
+        html: crate::markdown::to_safe_html(&body),
+        category: category.zip(category_slug),
+        tags: serde_json::from_str(&tags).unwrap_or_default(),
+        updated_at,
+    })
+}
+
+/// The slugs and change times of every published article, for the sitemap. Public.
+pub async fn help_sitemap(ctx: &AppContext) -> Result<Vec<(String, Timestamp)>> {
+    Ok(on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT slug, updated_at FROM kb_articles WHERE status = 'published' AND locale = $1 ORDER BY slug"
+    )
+    .bind(DEFAULT_LOCALE)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// A category's URL part: its name in lower-case letters and digits joined by hyphens.

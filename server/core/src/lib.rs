@@ -20,6 +20,7 @@ mod macros;
 pub mod agent;
 pub mod customer;
 pub mod error;
+pub mod help;
 pub mod live;
 pub mod mail;
 pub mod sla_report;

@@ -7,6 +7,7 @@
 
 mod csrf;
 mod health;
+mod help;
 mod live;
 mod reports;
 
@@ -70,6 +71,7 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
     let pages = Router::new()
         .route("/api/live", axum::routing::get(live::upgrade))
         .route("/app/reports/sla.csv", axum::routing::get(reports::sla_csv))
+        .route("/help/sitemap.xml", axum::routing::get(help::sitemap))
         .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())
         })

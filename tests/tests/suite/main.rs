@@ -6,6 +6,7 @@ mod auth_http;
 mod browser;
 mod command_line;
 mod customers;
+mod help_center;
 mod live;
 mod organizations;
 mod portal;

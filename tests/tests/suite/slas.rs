@@ -264,10 +264,11 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
     let resolution = &report.rows[0].metrics[2];
     assert_eq!((resolution.met, resolution.breached, resolution.open), (0, 0, 2), "both still open within a day");
 
-    // The CSV over HTTP: admins get it, agents do not, bad dates are explained.
+    // The CSV over HTTP (the last 30 days: the slow ticket may have started yesterday): admins
+    // get it, agents do not, bad dates are explained.
     let client = app.client();
     client.sign_in("ada@example.com", frontdesk_tests::PASSWORD).await;
-    let csv = client.get(&format!("/app/reports/sla.csv?from={today}&to={today}&group_by=policy")).await;
+    let csv = client.get(&format!("/app/reports/sla.csv?from=&to={today}&group_by=policy")).await;
     assert_eq!(csv.status(), 200);
     assert!(csv.headers()["content-disposition"].to_str().expect("header").starts_with("attachment"));
     let text = csv.text().await.expect("body");
