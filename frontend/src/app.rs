@@ -8,7 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentsPage, HelpArticlePage, HelpCategoryPage, HelpHome, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
+    AgentHome, AgentSearchPage, AgentsPage, ContentGapsPage, HelpArticlePage, HelpSearchPage, HelpCategoryPage, HelpHome, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
     OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
     SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
 };
@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=SignInPage ssr=SsrMode::Async/>
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
                 <Route path=path!("/help") view=HelpHome ssr=SsrMode::Async/>
+                <Route path=path!("/help/search") view=HelpSearchPage ssr=SsrMode::Async/>
                 <Route path=path!("/help/categories/:slug") view=HelpCategoryPage ssr=SsrMode::Async/>
                 <Route path=path!("/help/articles/:slug") view=HelpArticlePage ssr=SsrMode::Async/>
                 <Route path=path!("/portal") view=PortalHome ssr=SsrMode::Async/>
@@ -64,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("/app") view=AgentLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=AgentHome ssr=SsrMode::Async/>
                     <Route path=path!("tickets") view=TicketsPage ssr=SsrMode::Async/>
+                    <Route path=path!("search") view=AgentSearchPage ssr=SsrMode::Async/>
                     <Route path=path!("tickets/new") view=NewTicketPage ssr=SsrMode::Async/>
                     <Route path=path!("tickets/:number") view=TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("customers/duplicates") view=DuplicatesPage ssr=SsrMode::Async/>
@@ -76,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/customer-fields") view=CustomerFieldsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/slas") view=SlasPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/content-gaps") view=ContentGapsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("reports/sla") view=SlaReportPage ssr=SsrMode::Async/>
                 </ParentRoute>
@@ -121,6 +124,15 @@ fn ShortcutHelp(on_close: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     }
 }
 
+/// Moves focus to the search box in the navigation (the `/` shortcut).
+fn focus_global_search(event: &leptos::ev::KeyboardEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(field) = document().get_element_by_id("global-search").and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        event.prevent_default();
+        let _ = field.focus();
+    }
+}
+
 /// Everything under `/app`: the navigation beside the page. Signed-out visitors go to sign-in.
 #[component]
 fn AgentLayout() -> impl IntoView {
@@ -129,8 +141,9 @@ fn AgentLayout() -> impl IntoView {
     crate::live::Live::provide();
     let sign_out = ServerAction::<SignOut>::new();
     let show_help = RwSignal::new(false);
-    crate::keyboard::on_shortcut(move |key, _| match key {
+    crate::keyboard::on_shortcut(move |key, event| match key {
         "?" => show_help.update(|shown| *shown = !*shown),
+        "/" => focus_global_search(event),
         "Escape" => show_help.set(false),
         _ => {}
     });
@@ -144,6 +157,10 @@ fn AgentLayout() -> impl IntoView {
                             <div class="console">
                                 <nav class="sidebar" aria-label="Main">
                                     <a class="brand" href=HOME_PATH>"frontdesk"</a>
+                                    <form class="global-search" method="get" action="/app/search" role="search">
+                                        <label for="global-search" class="visually-hidden">"Search"</label>
+                                        <input id="global-search" type="search" name="q" placeholder="Search  /" autocomplete="off"/>
+                                    </form>
                                     <A href=HOME_PATH exact=true>"Home"</A>
                                     <A href="/app/tickets">"Tickets"</A>
                                     <A href="/app/organizations">"Organizations"</A>
@@ -157,6 +174,7 @@ fn AgentLayout() -> impl IntoView {
                                         <A href="/app/settings/teams">"Teams"</A>
                                         <A href="/app/settings/customer-fields">"Customer fields"</A>
                                         <A href="/app/settings/slas">"SLAs"</A>
+                                        <A href="/app/settings/content-gaps">"Articles to write"</A>
                                         <A href="/app/settings/outbox">"Outbox"</A>
                                     </Show>
                                     <div class="me">

@@ -7,7 +7,8 @@ use send_wrapper::SendWrapper;
 use leptos::wasm_bindgen::JsCast;
 
 /// The shortcuts, as shown in the help overlay.
-pub const SHORTCUTS: [(&str, &str); 6] = [
+pub const SHORTCUTS: [(&str, &str); 7] = [
+    ("/", "Search everything"),
     ("j", "Next ticket in the list"),
     ("k", "Previous ticket in the list"),
     ("Enter", "Open the selected ticket"),

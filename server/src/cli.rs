@@ -6,7 +6,7 @@ use frontdesk_core::{AppContext, Settings, agents};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::config::{AdminCommand, Cli, Command, Config, KbCommand, SeedArgs, ServeArgs};
+use crate::config::{AdminCommand, Cli, Command, Config, KbCommand, SearchCommand, SeedArgs, ServeArgs};
 use crate::{Application, telemetry};
 
 /// Runs the command line and turns the outcome into an exit code: 0 on success, 2 for a
@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 create_admin(config, &email, &name).await
             }
             Some(Command::Kb { command: KbCommand::Import { dir } }) => kb_import(config, &dir).await,
+            Some(Command::Search { command: SearchCommand::Reindex }) => search_reindex(config).await,
         }
     });
     match outcome {
@@ -76,6 +77,57 @@ async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result
     let admin = agents::create_admin_from_cli(&ctx, new).await?;
     println!("Created admin {} <{}>.", admin.name, admin.email);
     Ok(())
+}
+
+async fn search_reindex(config: Config) -> anyhow::Result<()> {
+    let dir = config.search_dir();
+    let db = config.database.connect().await?;
+    db.migrate().await?;
+    let ctx = AppContext::new(db, Settings::default());
+    frontdesk_core::search::open(&ctx, &dir)
+        .await
+        .with_context(|| format!("cannot open the search index in {} (is frontdesk running? stop it first)", dir.display()))?;
+    let started = std::time::Instant::now();
+    let bar = ProgressBar::new("Indexing");
+    let written = frontdesk_core::search::rebuild(&ctx, &|done, total| bar.show(done, total)).await?;
+    bar.finish();
+    println!("Indexed {written} documents in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// A progress bar on standard error: redrawn in place on a terminal, a line per tenth otherwise.
+struct ProgressBar {
+    label: &'static str,
+    terminal: bool,
+    shown: std::sync::atomic::AtomicU64,
+}
+
+impl ProgressBar {
+    const WIDTH: u64 = 30;
+
+    fn new(label: &'static str) -> Self {
+        Self { label, terminal: std::io::stderr().is_terminal(), shown: std::sync::atomic::AtomicU64::new(u64::MAX) }
+    }
+
+    fn show(&self, done: u64, total: u64) {
+        let permille = if total == 0 { 1000 } else { done * 1000 / total };
+        let step = if self.terminal { permille } else { permille / 100 * 100 };
+        if self.shown.swap(step, std::sync::atomic::Ordering::Relaxed) == step {
+            return;
+        }
+        let filled = (permille * Self::WIDTH / 1000) as usize;
+        let bar = format!("{}{}", "#".repeat(filled), ".".repeat(Self::WIDTH as usize - filled));
+        let line = format!("{} [{bar}] {:>5.1}% {done}/{total}", self.label, permille as f64 / 10.0);
+        let mut err = std::io::stderr().lock();
+        let _ = if self.terminal { write!(err, "\r{line}") } else { writeln!(err, "{line}") };
+        let _ = err.flush();
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
 }
 
 async fn kb_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {

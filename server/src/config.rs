@@ -68,6 +68,20 @@ pub enum Command {
         #[command(subcommand)]
         command: KbCommand,
     },
+    /// Manage the search index.
+    Search {
+        /// The search command.
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+/// `frontdesk search ...`.
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild the search index from the database, with a progress bar. Stop the server first:
+    /// a running server rebuilds a missing or damaged index by itself.
+    Reindex,
 }
 
 /// `frontdesk kb ...`.
@@ -193,7 +207,7 @@ pub enum ConfigError {
 pub struct Config {
     /// Where to listen.
     pub listen: SocketAddr,
-    /// Local data (the SQLite file, later the search index and uploads).
+    /// Local data: the SQLite file and the search index.
     pub data_dir: PathBuf,
     /// The database to use.
     pub database: DatabaseTarget,
@@ -207,6 +221,9 @@ pub struct Config {
     pub log_format: LogFormat,
 }
 
+/// The search index's directory inside the data directory.
+pub const SEARCH_INDEX_DIR: &str = "search-index";
+
 impl Cli {
     /// Parses the process's arguments (exits with clap's message on a usage error).
     pub fn parse_args() -> Self {
@@ -215,6 +232,11 @@ impl Cli {
 }
 
 impl Config {
+    /// Where the search index lives.
+    pub fn search_dir(&self) -> PathBuf {
+        self.data_dir.join(SEARCH_INDEX_DIR)
+    }
+
     /// Merges flags and environment (already in `global`/`serve`) over the config file over the
     /// defaults, then validates: the listen address parses, the data directory exists and is
     /// writable, and the database URL is one frontdesk understands.

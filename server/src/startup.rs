@@ -4,6 +4,7 @@
 
 use anyhow::Context;
 use frontdesk_core::{AppContext, Settings};
+use frontdesk_search::IndexState;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     ctx: AppContext,
+    search_state: IndexState,
 }
 
 impl Application {
@@ -40,12 +42,13 @@ impl Application {
         if let Some(report) = frontdesk_core::kb::load_starter(&ctx).await? {
             tracing::info!(articles = report.created, "loaded the starter knowledge base");
         }
+        let search_state = frontdesk_core::search::open(&ctx, &config.search_dir()).await?;
         if !config.site_dir.join("pkg").is_dir() {
             tracing::warn!(site_dir = %config.site_dir.display(),
                 "web assets not found: pages will render but not hydrate; build them with `cargo xtask build`");
         }
         let router = http::router(ctx.clone(), &config);
-        Ok(Self { listener, router, ctx })
+        Ok(Self { listener, router, ctx, search_state })
     }
 
     /// The address actually bound (the real port when 0 was asked for).
@@ -64,11 +67,16 @@ impl Application {
         tracing::info!(%addr, database = self.ctx.db().backend_name(), "frontdesk is listening on http://{addr}");
         let cleanup = tokio::spawn(delete_expired_sessions(self.ctx.clone()));
         let sla = tokio::spawn(run_sla_worker(self.ctx.clone()));
+        let search = tokio::spawn(run_search_worker(self.ctx.clone(), self.search_state));
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
         cleanup.abort();
         // Aborting mid-transaction rolls it back; the worker's marks and alarms are durable.
         sla.abort();
+        // The change log keeps whatever the indexer had not committed yet. Waiting for the task
+        // to end releases the index's writer lock before `run_until` returns.
+        search.abort();
+        let _ = search.await;
         self.ctx.db().close().await;
         tracing::info!("frontdesk stopped");
         served.context("the HTTP server failed")
@@ -88,6 +96,39 @@ async fn run_sla_worker(ctx: AppContext) {
             Err(e) => {
                 tracing::warn!(error = %e, "the SLA worker failed; retrying");
                 tokio::time::sleep(SLA_IDLE * 4).await;
+            }
+        }
+    }
+}
+
+/// How long the search indexer rests when the change log was empty: with the commit, the bound
+/// on how long a change takes to become searchable.
+const SEARCH_IDLE: Duration = Duration::from_millis(100);
+
+/// Rebuilds the search index when it is not complete, then keeps it in step with the database.
+async fn run_search_worker(ctx: AppContext, state: IndexState) {
+    if state == IndexState::NeedsRebuild {
+        tracing::info!("rebuilding the search index");
+        loop {
+            match frontdesk_core::search::rebuild(&ctx, &|_, _| {}).await {
+                Ok(n) => {
+                    tracing::info!(documents = n, "rebuilt the search index");
+                    break;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rebuilding the search index failed; retrying");
+                    tokio::time::sleep(SEARCH_IDLE * 50).await;
+                }
+            }
+        }
+    }
+    loop {
+        match frontdesk_core::search::follow(&ctx, frontdesk_core::search::FOLLOW_BATCH).await {
+            Ok(0) => tokio::time::sleep(SEARCH_IDLE).await,
+            Ok(_) => tokio::task::yield_now().await,
+            Err(e) => {
+                tracing::warn!(error = %e, "the search indexer failed; retrying");
+                tokio::time::sleep(SEARCH_IDLE * 10).await;
             }
         }
     }

@@ -116,7 +116,9 @@ impl TestApp {
         while_stopped(&db).await;
         db.close().await;
         let serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
-        let (data_dir, database) = (self.data_dir, self.database);
+        // The old context holds the search index's writer lock: let it go first.
+        let TestApp { ctx, data_dir, database, .. } = self;
+        drop(ctx);
         start(data_dir, database, serve).await
     }
 
@@ -146,6 +148,33 @@ impl TestApp {
             tags: Vec::new(),
         };
         frontdesk_core::tickets::create(&self.ctx, by, new).await.expect("ticket created")
+    }
+
+    /// Adds a public reply to ticket `number` as `by` and solves the ticket with it.
+    pub async fn solve_with_reply(&self, by: &Agent, number: i64, reply: &str) {
+        use frontdesk_core::ticket::{MessageBody, MessageKind, Status};
+        let body = MessageBody::parse(reply).expect("a valid body");
+        let detail = frontdesk_core::tickets::add_message(&self.ctx, by, number, MessageKind::Reply, body, None).await.expect("reply");
+        let changes = frontdesk_core::tickets::TicketChanges {
+            version: detail.ticket.version,
+            status: Some(Status::Solved),
+            resolution_message_id: detail.messages.last().map(|m| m.id),
+            ..Default::default()
+        };
+        frontdesk_core::tickets::update(&self.ctx, by, number, changes).await.expect("solved");
+    }
+
+    /// Waits (up to 5 s) until an agent's search for `q` finds at least `n` documents.
+    pub async fn wait_until_searchable(&self, q: &str, n: u64) {
+        let admin = self.any_admin().await;
+        let query = frontdesk_core::found::SearchQuery { q: q.into(), ..Default::default() };
+        for _ in 0..200 {
+            if frontdesk_core::search::search_as_agent(&self.ctx, &admin, &query).await.expect("search").total >= n {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("an agent's search for {q:?} never found {n} documents");
     }
 
     /// Runs one SQL statement on the app's database (for arranging states the UI cannot reach,
@@ -202,7 +231,8 @@ impl TestApp {
             .collect()
     }
 
-    async fn any_admin(&self) -> Agent {
+    /// Some admin (the first).
+    pub async fn any_admin(&self) -> Agent {
         let id: i64 = match self.ctx.db() {
             frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1").fetch_one(pool).await,
             frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1").fetch_one(pool).await,
@@ -294,5 +324,45 @@ impl ApiClient {
         header.to_str().ok()?.split("; ").find_map(|pair| {
             pair.strip_prefix("frontdesk_session=").map(str::to_owned)
         })
+    }
+}
+
+/// The real `frontdesk serve` as a child process on port 0, for tests that signal or kill it.
+pub struct ServerProcess {
+    /// The child.
+    pub child: std::process::Child,
+    /// `127.0.0.1:PORT`, read from its "listening on" log line.
+    pub address: String,
+    /// The rest of its log, line by line.
+    pub log: std::io::Lines<std::io::BufReader<std::process::ChildStderr>>,
+}
+
+impl ServerProcess {
+    /// Starts `frontdesk serve` on `data_dir` (and `database_url`, else its SQLite file) and
+    /// waits until it listens.
+    pub fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> ServerProcess {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(frontdesk_binary());
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().expect("utf-8")])
+            .env_remove("DATABASE_URL")
+            .stderr(std::process::Stdio::piped());
+        if let Some(url) = database_url {
+            command.args(["--database-url", url]);
+        }
+        let mut child = command.spawn().expect("frontdesk starts");
+        let mut log = std::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let address = log
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned()))
+            .expect("a 'listening on' log line");
+        ServerProcess { child, address, log }
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let sent = std::process::Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(sent.success(), "kill -{signal} failed");
     }
 }

@@ -8,6 +8,7 @@ mod error;
 mod help;
 mod notifications;
 mod portal;
+mod search;
 mod slas;
 mod tickets;
 #[cfg(feature = "ssr")]
@@ -20,5 +21,6 @@ pub use error::ApiError;
 pub use help::*;
 pub use notifications::*;
 pub use portal::*;
+pub use search::*;
 pub use slas::*;
 pub use tickets::*;

@@ -6,9 +6,10 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{ApiError, get_help_article, list_help_categories};
+use crate::api::{ApiError, RateArticle, get_help_article, list_help_categories};
 use crate::components::ErrorNotice;
 use crate::pages::portal::PortalFrame;
+use crate::pages::search::HelpSearchBox;
 
 /// One category's article list.
 #[component]
@@ -28,6 +29,7 @@ pub fn HelpHome() -> impl IntoView {
         <Title text="Help center"/>
         <PortalFrame>
             <h1>"How can we help?"</h1>
+            <HelpSearchBox/>
             <Suspense>
                 {move || Suspend::new(async move {
                     match categories.await {
@@ -103,6 +105,7 @@ pub fn HelpArticlePage() -> impl IntoView {
                                 <div class="message-body" inner_html=a.html></div>
                                 <p class="muted">{format!("Updated {}", a.updated_at.display_utc())}</p>
                             </article>
+                            <Feedback slug=a.slug.clone()/>
                         }
                             .into_any(),
                         Err(e) => view! { <NotFoundOr error=e/> }.into_any(),
@@ -110,6 +113,31 @@ pub fn HelpArticlePage() -> impl IntoView {
                 })}
             </Suspense>
         </PortalFrame>
+    }
+}
+
+/// "Was this helpful?": two buttons posting a vote; works as a plain form without JavaScript.
+#[component]
+fn Feedback(slug: String) -> impl IntoView {
+    let rate = ServerAction::<RateArticle>::new();
+    let slug = StoredValue::new(slug);
+    view! {
+        <section class="card feedback" id="feedback">
+            {move || match rate.value().get() {
+                Some(Ok(())) => view! { <p id="feedback-thanks">"Thanks for telling us."</p> }.into_any(),
+                other => view! {
+                    <ActionForm action=rate>
+                        <input type="hidden" name="slug" value=slug.get_value()/>
+                        <span>"Was this article helpful? "</span>
+                        <button type="submit" class="small" name="helpful" value="true" id="helpful-yes">"Yes"</button>
+                        " "
+                        <button type="submit" class="small" name="helpful" value="false" id="helpful-no">"No"</button>
+                        {other.and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}
+                    </ActionForm>
+                }
+                    .into_any(),
+            }}
+        </section>
     }
 }
 

@@ -158,6 +158,7 @@ pub fn TicketPage() -> impl IntoView {
             })}
         </Transition>
         <Composer number reply shown_seq live/>
+        <crate::pages::search::SimilarAnswers number/>
         <section class="card sla-card">
             <SlaPanel number live/>
         </section>

@@ -30,6 +30,7 @@ struct Inner {
     portal_limits: crate::portal::PortalLimits,
     hub: crate::live::Hub,
     settings: Settings,
+    search: std::sync::OnceLock<Arc<frontdesk_search::SearchIndex>>,
 }
 
 impl AppContext {
@@ -43,6 +44,7 @@ impl AppContext {
                 portal_limits: crate::portal::PortalLimits::default(),
                 hub: crate::live::Hub::default(),
                 settings,
+                search: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -75,5 +77,15 @@ impl AppContext {
     /// Startup settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Attaches the open search index (once; later calls are ignored).
+    pub fn attach_search(&self, index: Arc<frontdesk_search::SearchIndex>) {
+        let _ = self.inner.search.set(index);
+    }
+
+    /// The search index, once attached.
+    pub fn search_index(&self) -> Option<Arc<frontdesk_search::SearchIndex>> {
+        self.inner.search.get().cloned()
     }
 }

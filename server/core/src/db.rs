@@ -104,6 +104,13 @@ pub(crate) fn multi_row(db: &Db, head: &str, tail: &str, rows: impl IntoIterator
     statements
 }
 
+/// `IN (...)` over `ids`, with its values.
+pub(crate) fn id_list(db: &Db, ids: &[i64]) -> (Params, String) {
+    let mut params = Params::in_order(db);
+    let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
+    (params, list)
+}
+
 /// Binds every value of a [`Params`] to a query, in order.
 macro_rules! bind_params {
     ($query:expr, $params:expr) => {{

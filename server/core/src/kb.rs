@@ -12,6 +12,7 @@ use std::path::Path;
 use crate::context::AppContext;
 use crate::db::{BeginWrite, on_pool};
 use crate::error::{Error, Result};
+use crate::found::ContentGap;
 use crate::help::{ArticleLink, HelpArticle, HelpCategory};
 use crate::time::Timestamp;
 
@@ -350,6 +351,57 @@ pub async fn help_sitemap(ctx: &AppContext) -> Result<Vec<(String, Timestamp)>> 
     .bind(DEFAULT_LOCALE)
     .fetch_all(pool)
     .await)?)
+}
+
+/// Records a "was this helpful?" vote on a published article. Public (rate-limited by the caller).
+pub async fn rate(ctx: &AppContext, slug: &str, helpful: bool) -> Result<()> {
+    let id: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "SELECT id FROM kb_articles WHERE slug = $1 AND locale = $2 AND status = 'published'"
+    )
+    .bind(slug)
+    .bind(DEFAULT_LOCALE)
+    .fetch_optional(pool)
+    .await)?
+    .ok_or(Error::NotFound("article"))?;
+    let (yes, no) = if helpful { (1_i64, 0_i64) } else { (0, 1) };
+    on_pool!(ctx.db(), |pool| sqlx::query(
+        "INSERT INTO kb_feedback (article_id, helpful, unhelpful) VALUES ($1, $2, $3)
+         ON CONFLICT (article_id) DO UPDATE SET helpful = kb_feedback.helpful + excluded.helpful,
+             unhelpful = kb_feedback.unhelpful + excluded.unhelpful"
+    )
+    .bind(id)
+    .bind(yes)
+    .bind(no)
+    .execute(pool)
+    .await.map(drop))?;
+    Ok(())
+}
+
+/// How many gaps of each source the admin list shows.
+const GAPS_SHOWN: i64 = 50;
+
+/// What to write next: customers' searches that found nothing, most frequent first, and
+/// articles more often voted unhelpful than helpful. Admins only.
+pub async fn content_gaps(ctx: &AppContext, actor: &crate::agent::Agent) -> Result<Vec<ContentGap>> {
+    if !actor.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let misses: Vec<(String, i64)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT query, count FROM search_misses ORDER BY count DESC, last_at DESC LIMIT $1"
+    )
+    .bind(GAPS_SHOWN)
+    .fetch_all(pool)
+    .await)?;
+    let unhelpful: Vec<(String, String, i64)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT a.title, a.slug, f.unhelpful FROM kb_feedback f JOIN kb_articles a ON a.id = f.article_id
+         WHERE f.unhelpful > f.helpful ORDER BY f.unhelpful DESC LIMIT $1"
+    )
+    .bind(GAPS_SHOWN)
+    .fetch_all(pool)
+    .await)?;
+    let searches = misses.into_iter().map(|(text, count)| ContentGap { text, source: "search".into(), count, slug: None });
+    let articles = unhelpful.into_iter().map(|(text, slug, count)| ContentGap { text, source: "article".into(), count, slug: Some(slug) });
+    Ok(searches.chain(articles).collect())
 }
 
 /// A category's URL part: its name in lower-case letters and digits joined by hyphens.

@@ -20,6 +20,7 @@ mod macros;
 pub mod agent;
 pub mod customer;
 pub mod error;
+pub mod found;
 pub mod help;
 pub mod live;
 pub mod mail;
@@ -61,6 +62,8 @@ pub mod rate_limit;
 pub mod seed;
 #[cfg(feature = "store")]
 pub mod sessions;
+#[cfg(feature = "store")]
+pub mod search;
 #[cfg(feature = "store")]
 pub mod sla;
 #[cfg(feature = "store")]

@@ -32,6 +32,14 @@ pub const LINK_LIFETIME: Duration = Duration::from_secs(30 * 60);
 pub struct PortalLimits {
     requests: RateLimiter,
     links: RateLimiter,
+    searches: RateLimiter,
+}
+
+impl PortalLimits {
+    /// Counts one public search or article vote from `ip`; refused past 120 a minute.
+    pub fn check_search(&self, ip: IpAddr) -> Result<()> {
+        limit(&self.searches, ip)
+    }
 }
 
 impl Default for PortalLimits {
@@ -39,6 +47,7 @@ impl Default for PortalLimits {
         Self {
             requests: RateLimiter::new(10, Duration::from_secs(60 * 60)),
             links: RateLimiter::new(10, Duration::from_secs(60 * 60)),
+            searches: RateLimiter::new(120, Duration::from_secs(60)),
         }
     }
 }

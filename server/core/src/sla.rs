@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::agent::Agent;
 use crate::business_time::{Calendar, CalendarError};
 use crate::context::AppContext;
-use crate::db::{BeginWrite, Db, Param, Params, bind_params, multi_row, on_pool};
+use crate::db::{BeginWrite, Db, Param, Params, bind_params, id_list, multi_row, on_pool};
 use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::notifications::NOTIFY_TICKET_PEOPLE;
@@ -440,13 +440,6 @@ struct Evaluated {
 
 /// One stored ticket event, as the SLA engine reads it.
 type EventRow = (i64, i64, String, Option<i64>, String, Timestamp);
-
-/// `IN (...)` over `ids`, with its values.
-fn id_list(db: &Db, ids: &[i64]) -> (Params, String) {
-    let mut params = Params::in_order(db);
-    let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
-    (params, list)
-}
 
 /// Evaluates tickets (ids that no longer exist are skipped) with one read each of their facts,
 /// their tags and the histories of those a policy covers, however many there are.

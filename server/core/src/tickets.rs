@@ -738,7 +738,7 @@ pub(crate) async fn id_for_number(db: &Db, number: i64) -> Result<i64> {
         .ok_or(Error::NotFound("ticket"))
 }
 
-async fn load_tags(db: &Db, ticket_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+pub(crate) async fn load_tags(db: &Db, ticket_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
     if ticket_ids.is_empty() {
         return Ok(HashMap::new());
     }

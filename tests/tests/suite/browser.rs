@@ -379,3 +379,40 @@ async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_th
     }
     panic!("the unread count did not clear");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_inserts_a_past_resolution_from_the_similar_answers_panel_into_a_reply() {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let solved = app.create_ticket(&admin, "carol@customer.example", "CSV export times out").await;
+    app.solve_with_reply(&admin, solved.ticket.number, "Large CSV exports are emailed: ask for the export by email.").await;
+    let open = app.create_ticket(&admin, "dave@other.example", "Export to CSV times out").await;
+    app.wait_until_searchable("csv", 2).await;
+
+    let mut browser = Browser::start().await;
+    let page = open_ticket_as(&mut browser, &app, "ada@example.com", open.ticket.number).await;
+    page.wait_for_text("#similar-answers", "CSV export times out").await;
+    page.wait_for_text("#similar-answers", "Large CSV exports are emailed").await;
+    page.click("#similar-answers .insert-answer").await;
+    let typed = page.eval("return document.getElementById('composer-body').value").await;
+    assert_eq!(typed, serde_json::json!("> Large CSV exports are emailed: ask for the export by email."));
+    page.click(".composer button.primary").await;
+    page.wait_for_text("#thread .message:not(.note)", "Large CSV exports are emailed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_finds_a_help_article_by_a_misspelled_search() {
+    let app = spawn_app().await;
+    app.create_admin("ada@example.com", "Ada").await;
+    app.wait_until_searchable("deactivating agents", 1).await;
+    let mut browser = Browser::start().await;
+    let page = browser.open().await;
+    page.goto(&format!("{}/help", app.base_url)).await;
+    page.fill("#help-q", "deactivatng agnets").await;
+    page.click(".search-form button[type=submit]").await;
+    page.wait_for_path("/help/search").await;
+    page.wait_for_text("#search-results", "Adding, changing and deactivating agents").await;
+    page.click("#search-results a[href='/help/articles/managing-agents']").await;
+    page.wait_for_path("/help/articles/managing-agents").await;
+    page.wait_for_text("#help-article h1", "Adding, changing and deactivating agents").await;
+}

@@ -1,8 +1,8 @@
 //! The `frontdesk` binary: bad configuration exits non-zero with one clear line; the admin and
 //! migrate commands work without the browser; --help documents the options.
 
-use frontdesk_tests::{PASSWORD, TestDatabase, frontdesk_binary};
-use std::io::{BufRead, BufReader, Write};
+use frontdesk_tests::{PASSWORD, ServerProcess, TestDatabase, frontdesk_binary};
+use std::io::Write;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -141,19 +141,8 @@ async fn admin_create_reads_the_password_from_stdin_and_then_migrate_has_nothing
 #[test]
 fn sigterm_stops_the_server_gracefully() {
     let data = tempfile::tempdir().expect("temp dir");
-    let mut child = Command::new(frontdesk_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data.path().to_str().expect("utf-8")])
-        .env_remove("DATABASE_URL")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("frontdesk starts");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let address = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned()))
-        .expect("a 'listening on' log line");
-    let health = std::net::TcpStream::connect(&address).and_then(|mut stream| {
+    let mut server = ServerProcess::start(data.path(), None);
+    let health = std::net::TcpStream::connect(&server.address).and_then(|mut stream| {
         stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
         let mut answer = String::new();
         std::io::Read::read_to_string(&mut stream, &mut answer)?;
@@ -161,10 +150,9 @@ fn sigterm_stops_the_server_gracefully() {
     });
     assert!(health.expect("healthz answered").starts_with("HTTP/1.1 200"));
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
-    assert!(killed.success());
-    let rest: Vec<String> = lines.map_while(Result::ok).collect();
-    let status = child.wait().expect("frontdesk exits");
+    server.signal("TERM");
+    let rest: Vec<String> = server.log.by_ref().map_while(Result::ok).collect();
+    let status = server.child.wait().expect("frontdesk exits");
 
     assert!(status.success(), "exit status {status:?}; log: {rest:?}");
     assert!(rest.iter().any(|l| l.contains("frontdesk stopped")), "log: {rest:?}");

@@ -10,6 +10,7 @@ mod help_center;
 mod live;
 mod organizations;
 mod portal;
+mod search;
 mod slas;
 mod teams;
 mod tickets;

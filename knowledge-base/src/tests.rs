@@ -1,0 +1,161 @@
+//! The index on its own: visibility, matching, counts, similar tickets, and the index state.
+
+use crate::*;
+
+fn article(id: i64, title: &str, body: &str, status: &str, locale: &str) -> Doc {
+    Doc::Article(ArticleDoc {
+        id,
+        title: title.into(),
+        body: body.into(),
+        locale: locale.into(),
+        status: status.into(),
+        slug: format!("article-{id}"),
+        tags: vec!["billing".into()],
+        updated_at: 1_700_000_000 + id,
+    })
+}
+
+fn ticket(id: i64, requester_id: i64, subject: &str, replies: &str, notes: &str, resolution: Option<&str>) -> Doc {
+    Doc::Ticket(TicketDoc {
+        id,
+        number: 1000 + id,
+        subject: subject.into(),
+        replies: replies.into(),
+        notes: notes.into(),
+        resolution: resolution.map(Into::into),
+        status: if resolution.is_some() { "solved" } else { "open" }.into(),
+        requester_id,
+        tags: Vec::new(),
+        updated_at: 1_700_000_000 + id,
+    })
+}
+
+fn sample() -> SearchIndex {
+    let index = SearchIndex::in_memory().expect("index");
+    let docs = vec![
+        article(1, "Resetting your password", "Open the sign-in page and choose Forgot password.", "published", "en"),
+        article(2, "Refund policy draft", "Refunds are granted within thirty days.", "draft", "en"),
+        article(3, "Escalation playbook", "Internal: escalate refunds to the billing team.", "internal", "en"),
+        article(4, "Rechnungen herunterladen", "Alle Rechnungen finden Sie im Kundenkonto.", "published", "de"),
+        ticket(10, 7, "Cannot export invoices", "The export button does nothing.", "Customer is on the legacy plan, secret discount", None),
+        ticket(11, 8, "Invoice export broken", "Export fails with a timeout.", "", Some("Clear the browser cache and export again; large exports are emailed.")),
+    ];
+    index.write(&docs, &[], IndexState::Complete).expect("write");
+    index
+}
+
+fn keys(results: &Results) -> Vec<String> {
+    results.hits.iter().map(|h| h.key.encode()).collect()
+}
+
+fn search(index: &SearchIndex, text: &str, audience: Audience) -> Results {
+    index.search(&SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() }, audience).expect("search")
+}
+
+#[test]
+fn a_misspelled_and_inflected_query_finds_the_published_article() {
+    let index = sample();
+    assert_eq!(keys(&search(&index, "pasword reset", Audience::Public))[0], "article:1");
+    assert_eq!(keys(&search(&index, "resets", Audience::Public))[0], "article:1");
+}
+
+#[test]
+fn the_public_sees_published_articles_only() {
+    let index = sample();
+    assert!(search(&index, "refunds", Audience::Public).hits.is_empty());
+    assert_eq!(keys(&search(&index, "refunds", Audience::Agent)).len(), 2);
+}
+
+#[test]
+fn a_customer_finds_their_own_tickets_but_never_notes_or_other_customers_tickets() {
+    let index = sample();
+    assert_eq!(keys(&search(&index, "export", Audience::Customer(7))), ["ticket:10"]);
+    assert!(search(&index, "secret discount", Audience::Customer(7)).hits.is_empty());
+    assert_eq!(keys(&search(&index, "secret discount", Audience::Agent)), ["ticket:10"]);
+    assert!(search(&index, "timeout", Audience::Customer(7)).hits.is_empty());
+}
+
+#[test]
+fn quoted_words_must_appear_as_a_phrase() {
+    let index = sample();
+    assert_eq!(keys(&search(&index, "\"export button\"", Audience::Agent)), ["ticket:10"]);
+    assert!(search(&index, "\"button export\"", Audience::Agent).hits.is_empty());
+}
+
+#[test]
+fn the_last_word_typed_matches_as_a_prefix_while_typing() {
+    let index = sample();
+    let request = SearchRequest { text: "passw".into(), as_you_type: true, limit: 5, ..SearchRequest::default() };
+    assert_eq!(keys(&index.search(&request, Audience::Public).expect("search")), ["article:1"]);
+}
+
+#[test]
+fn german_articles_are_stemmed_in_german() {
+    let index = sample();
+    assert_eq!(keys(&search(&index, "Rechnung", Audience::Public)), ["article:4"]);
+}
+
+#[test]
+fn filters_narrow_the_hits_and_counts_cover_every_value() {
+    let index = sample();
+    let request = SearchRequest { text: "export invoices refunds".into(), kind: Some(Kind::Ticket), limit: 10, ..SearchRequest::default() };
+    let results = index.search(&request, Audience::Agent).expect("search");
+    assert_eq!(results.total, 2);
+    assert_eq!(results.counts.kind.get("article"), Some(&2));
+    assert_eq!(results.counts.kind.get("ticket"), Some(&2));
+    assert_eq!(results.counts.status.get("solved"), Some(&1));
+    let solved = SearchRequest { status: Some("solved".into()), ..request };
+    assert_eq!(keys(&index.search(&solved, Audience::Agent).expect("search")), ["ticket:11"]);
+}
+
+#[test]
+fn snippets_highlight_the_words_and_escape_the_text() {
+    let index = SearchIndex::in_memory().expect("index");
+    let doc = article(1, "Scripts", "Never paste <script>alert(1)</script> into the widget settings.", "published", "en");
+    index.write(&[doc], &[], IndexState::Complete).expect("write");
+    let hit = &search(&index, "widget", Audience::Public).hits[0];
+    assert!(hit.snippet.contains("<b>widget</b>"), "{}", hit.snippet);
+    assert!(hit.snippet.contains("&lt;script&gt;") && !hit.snippet.contains("<script>"), "{}", hit.snippet);
+}
+
+#[test]
+fn similar_finds_solved_tickets_with_their_resolution_and_leaves_out_the_ticket_itself() {
+    let index = sample();
+    let similar = Similar { text: "Cannot export invoices. The export button does nothing.", exclude: Some(DocKey { kind: Kind::Ticket, id: 10 }), limit: 5 };
+    let hits = index.similar(&similar).expect("similar");
+    assert_eq!(hits[0].key.encode(), "ticket:11");
+    assert!(hits[0].resolution.as_deref().is_some_and(|r| r.contains("Clear the browser cache")));
+    assert!(hits.iter().all(|h| h.key.encode() != "ticket:10" && h.key.encode() != "article:2"));
+}
+
+#[test]
+fn replacing_and_removing_documents_keeps_one_copy_per_key() {
+    let index = sample();
+    index.write(&[article(1, "Changing your password", "Settings, then Security.", "published", "en")], &[DocKey { kind: Kind::Article, id: 4 }], IndexState::Complete).expect("write");
+    let mut all = index.keys().expect("keys").into_iter().map(DocKey::encode).collect::<Vec<_>>();
+    all.sort();
+    assert_eq!(all, ["article:1", "article:2", "article:3", "ticket:10", "ticket:11"]);
+    assert_eq!(search(&index, "changing", Audience::Public).hits[0].title, "Changing your password");
+}
+
+#[test]
+fn an_index_is_complete_only_after_a_complete_commit_and_garbage_is_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("index");
+    let (index, state) = SearchIndex::open(&path).expect("open");
+    assert_eq!(state, IndexState::NeedsRebuild);
+    index.write(&[article(1, "One", "Body", "published", "en")], &[], IndexState::NeedsRebuild).expect("write");
+    drop(index);
+    assert_eq!(SearchIndex::open(&path).expect("open").1, IndexState::NeedsRebuild);
+    let (index, _) = SearchIndex::open(&path).expect("open");
+    index.write(&[], &[], IndexState::Complete).expect("write");
+    drop(index);
+    let (index, state) = SearchIndex::open(&path).expect("open");
+    assert_eq!((state, index.len()), (IndexState::Complete, 1));
+    drop(index);
+    std::fs::remove_dir_all(&path).expect("remove");
+    std::fs::create_dir_all(&path).expect("mkdir");
+    std::fs::write(path.join("meta.json"), "not json").expect("write garbage");
+    let (index, state) = SearchIndex::open(&path).expect("open over garbage");
+    assert_eq!((state, index.len()), (IndexState::NeedsRebuild, 0));
+}

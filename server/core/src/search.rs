@@ -1,0 +1,327 @@
+//! Search over the knowledge base and tickets: keeping the tantivy index (`frontdesk-search`) in
+//! step with the database, and answering searches for agents, customers and the public.
+//!
+//! The index is derived data. Triggers write a row to `search_changes` in the same transaction
+//! as every change to an article, a ticket, its messages or tags; [`follow`] loads the changed
+//! rows, commits them to the index and only then deletes those change rows. A crash between the
+//! database commit and the index commit therefore loses nothing: the rows are still there at the
+//! next start, and writing a document twice is harmless (one document per key). An index that is
+//! missing, unreadable, of an older schema or half rebuilt is rebuilt from the tables ([`rebuild`]).
+//!
+//! Searches run on the blocking thread pool, never on the async runtime.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use frontdesk_search::{
+    ArticleDoc, Audience, Counts, Doc, DocKey, Hit, IndexState, Kind, Results, SearchIndex, SearchRequest, Similar,
+    TicketDoc,
+};
+
+use crate::agent::Agent;
+use crate::context::AppContext;
+use crate::db::{Db, bind_params, id_list, on_pool};
+use crate::error::{Error, Result};
+use crate::found::{FacetCount, Found, FoundItem, SearchQuery};
+use crate::time::Timestamp;
+
+/// How many changes one [`follow`] round takes.
+pub const FOLLOW_BATCH: i64 = 1000;
+/// Documents loaded per query while rebuilding.
+const REBUILD_BATCH: i64 = 2000;
+/// Documents written between commits while rebuilding.
+const REBUILD_COMMIT_EVERY: u64 = 100_000;
+/// The longest query text taken.
+const MAX_QUERY_CHARS: usize = 200;
+/// Hits per search page.
+const PAGE: usize = 20;
+/// Tags shown with counts.
+const TOP_TAGS: usize = 15;
+
+fn internal(e: impl std::fmt::Display) -> Error {
+    Error::Internal(e.to_string())
+}
+
+/// Runs `f` on the index on the blocking pool.
+async fn with_index<T: Send + 'static>(ctx: &AppContext, f: impl FnOnce(&SearchIndex) -> frontdesk_search::Result<T> + Send + 'static) -> Result<T> {
+    let index = ctx.search_index().ok_or_else(|| internal("the search index is not open"))?;
+    tokio::task::spawn_blocking(move || f(&index)).await.map_err(internal)?.map_err(internal)
+}
+
+/// Opens (or creates) the index in `dir` and attaches it to `ctx`; says whether it must be
+/// rebuilt before it is complete.
+pub async fn open(ctx: &AppContext, dir: &Path) -> Result<IndexState> {
+    let dir = dir.to_owned();
+    let (index, state) = tokio::task::spawn_blocking(move || SearchIndex::open(&dir)).await.map_err(internal)?.map_err(internal)?;
+    ctx.attach_search(Arc::new(index));
+    Ok(state)
+}
+
+/// Writes what changed since the last round to the index, then forgets those changes. Returns
+/// how many changes it took.
+pub async fn follow(ctx: &AppContext, limit: i64) -> Result<usize> {
+    let db = ctx.db();
+    let changes: Vec<(i64, String, i64)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT id, kind, entity_id FROM search_changes ORDER BY id LIMIT $1"
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
+    if changes.is_empty() {
+        return Ok(0);
+    }
+    let mut wanted: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (_, kind, id) in &changes {
+        let ids = wanted.entry(kind.as_str()).or_default();
+        if !ids.contains(id) {
+            ids.push(*id);
+        }
+    }
+    let mut docs = Vec::new();
+    let mut removed = Vec::new();
+    for (kind, ids) in wanted {
+        let Some(kind) = Kind::from_name(kind) else { continue };
+        let found = load(db, kind, &ids).await?;
+        let present: HashSet<i64> = found.iter().map(|d| d.key().id).collect();
+        removed.extend(ids.into_iter().filter(|id| !present.contains(id)).map(|id| DocKey { kind, id }));
+        docs.extend(found);
+    }
+    with_index(ctx, move |index| index.write(&docs, &removed, IndexState::Complete)).await?;
+    let ids: Vec<i64> = changes.iter().map(|c| c.0).collect();
+    let (params, list) = id_list(db, &ids);
+    let sql = format!("DELETE FROM search_changes WHERE id IN ({list})");
+    on_pool!(db, |pool| bind_params!(sqlx::query(&sql), params).execute(pool).await.map(drop))?;
+    Ok(changes.len())
+}
+
+/// Replaces the whole index with every article and ticket in the database, reporting
+/// `(written, total)` as it goes. Changes made meanwhile stay in the change log for [`follow`].
+pub async fn rebuild(ctx: &AppContext, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64> {
+    let db = ctx.db();
+    // Changes up to here are covered by reading the tables afterwards.
+    let covered: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(id) FROM search_changes").fetch_one(pool).await)?;
+    let total: i64 = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM kb_articles) + (SELECT COUNT(*) FROM tickets)"
+    )
+    .fetch_one(pool)
+    .await)?;
+    let total = u64::try_from(total).unwrap_or_default();
+    with_index(ctx, SearchIndex::clear).await?;
+    let mut written = 0_u64;
+    let mut since_commit = 0_u64;
+    progress(0, total);
+    for (kind, table) in [(Kind::Article, "kb_articles"), (Kind::Ticket, "tickets")] {
+        let sql = format!("SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2");
+        let mut after = 0_i64;
+        loop {
+            let ids: Vec<i64> = on_pool!(db, |pool| sqlx::query_scalar(&sql).bind(after).bind(REBUILD_BATCH).fetch_all(pool).await)?;
+            let Some(&last) = ids.last() else { break };
+            after = last;
+            let docs = load(db, kind, &ids).await?;
+            let n = docs.len() as u64;
+            since_commit += n;
+            let commit = since_commit >= REBUILD_COMMIT_EVERY;
+            with_index(ctx, move |index| {
+                index.stage(&docs, &[])?;
+                if commit { index.commit(IndexState::NeedsRebuild) } else { Ok(()) }
+            })
+            .await?;
+            if commit {
+                since_commit = 0;
+            }
+            written += n;
+            progress(written, total.max(written));
+        }
+    }
+    with_index(ctx, |index| index.commit(IndexState::Complete)).await?;
+    if let Some(covered) = covered {
+        on_pool!(db, |pool| sqlx::query("DELETE FROM search_changes WHERE id <= $1").bind(covered).execute(pool).await.map(drop))?;
+    }
+    Ok(written)
+}
+
+/// Loads the documents of `kind` with these ids; ids with no row are left out.
+async fn load(db: &Db, kind: Kind, ids: &[i64]) -> Result<Vec<Doc>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(match kind {
+        Kind::Article => load_articles(db, ids).await?.into_iter().map(Doc::Article).collect(),
+        Kind::Ticket => load_tickets(db, ids).await?.into_iter().map(Doc::Ticket).collect(),
+    })
+}
+
+type ArticleRow = (i64, String, String, String, String, String, String, i64);
+
+async fn load_articles(db: &Db, ids: &[i64]) -> Result<Vec<ArticleDoc>> {
+    let (params, list) = id_list(db, ids);
+    let sql = format!("SELECT id, title, body, locale, status, slug, tags, updated_at FROM kb_articles WHERE id IN ({list})");
+    let rows: Vec<ArticleRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, body, locale, status, slug, tags, updated_at)| ArticleDoc {
+            id,
+            title,
+            body,
+            locale,
+            status,
+            slug,
+            tags: serde_json::from_str(&tags).unwrap_or_default(),
+            updated_at,
+        })
+        .collect())
+}
+
+type TicketRow = (i64, i64, String, String, i64, Option<i64>, i64);
+
+async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
+    let (params, list) = id_list(db, ids);
+    let sql = format!(
+        "SELECT id, number, subject, status, requester_id, resolution_message_id, updated_at FROM tickets WHERE id IN ({list})"
+    );
+    let rows: Vec<TicketRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let (params, list) = id_list(db, ids);
+    let sql = format!("SELECT ticket_id, id, kind, body FROM ticket_messages WHERE ticket_id IN ({list}) ORDER BY ticket_id, id");
+    let messages: Vec<(i64, i64, String, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let mut tags = crate::tickets::load_tags(db, ids).await?;
+    let mut threads: HashMap<i64, Vec<(i64, String, String)>> = HashMap::new();
+    for (ticket_id, id, kind, body) in messages {
+        threads.entry(ticket_id).or_default().push((id, kind, body));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(id, number, subject, status, requester_id, resolution_id, updated_at)| {
+            let thread = threads.remove(&id).unwrap_or_default();
+            let joined = |kind: &str| thread.iter().filter(|m| m.1 == kind).map(|m| m.2.as_str()).collect::<Vec<_>>().join("\n\n");
+            TicketDoc {
+                id,
+                number,
+                subject,
+                replies: joined("reply"),
+                notes: joined("note"),
+                resolution: resolution_id.and_then(|r| thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone())),
+                status,
+                requester_id,
+                tags: tags.remove(&id).unwrap_or_default(),
+                updated_at,
+            }
+        })
+        .collect())
+}
+
+/// The search request for what was typed and picked: text cut to a sane length, filters read.
+fn request(query: &SearchQuery) -> Result<SearchRequest> {
+    let day = |field: &str, text: &str, end: bool| -> Result<Option<i64>> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let date = time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| Error::invalid(field, "Use a date like 2026-01-31."))?;
+        let date = if end { date.next_day().unwrap_or(date) } else { date };
+        Ok(Some(date.midnight().assume_utc().unix_timestamp() * 1000))
+    };
+    let pick = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let kind = match query.kind.as_str() {
+        "" => None,
+        other => Some(Kind::from_name(other).ok_or_else(|| Error::invalid("kind", "Pick articles or tickets."))?),
+    };
+    Ok(SearchRequest {
+        text: query.q.chars().take(MAX_QUERY_CHARS).collect(),
+        as_you_type: query.as_you_type,
+        kind,
+        status: pick(&query.status),
+        tag: pick(&query.tag),
+        locale: pick(&query.locale),
+        updated_from: day("from", &query.from, false)?,
+        updated_before: day("to", &query.to, true)?,
+        limit: PAGE,
+    })
+}
+
+fn facet(counts: BTreeMap<String, u64>, keep: usize) -> Vec<FacetCount> {
+    let mut out: Vec<FacetCount> = counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+    out.truncate(keep);
+    out
+}
+
+fn item(hit: Hit, audience: Audience) -> FoundItem {
+    let number = (hit.key.kind == Kind::Ticket).then(|| hit.link.parse().ok()).flatten();
+    let url = match (hit.key.kind, audience) {
+        (Kind::Article, _) => format!("/help/articles/{}", hit.link),
+        (Kind::Ticket, Audience::Agent) => format!("/app/tickets/{}", hit.link),
+        (Kind::Ticket, _) => format!("/portal/tickets/{}", hit.link),
+    };
+    FoundItem {
+        kind: hit.key.kind.as_str().to_owned(),
+        title: hit.title,
+        url,
+        number,
+        status: hit.status,
+        snippet_html: hit.snippet,
+        resolution: hit.resolution,
+    }
+}
+
+fn found(results: Results, audience: Audience) -> Found {
+    let Counts { kind, status, locale, tag } = results.counts;
+    Found {
+        items: results.hits.into_iter().map(|h| item(h, audience)).collect(),
+        total: results.total,
+        kinds: facet(kind, usize::MAX),
+        statuses: facet(status, usize::MAX),
+        locales: facet(locale, usize::MAX),
+        tags: facet(tag, TOP_TAGS),
+    }
+}
+
+async fn run(ctx: &AppContext, query: &SearchQuery, audience: Audience) -> Result<Found> {
+    let request = request(query)?;
+    let results = with_index(ctx, move |index| index.search(&request, audience)).await?;
+    if results.total == 0 && !query.as_you_type && audience != Audience::Agent {
+        record_miss(ctx, &query.q).await?;
+    }
+    Ok(found(results, audience))
+}
+
+/// Searches everything: articles in any status, tickets with their internal notes.
+pub async fn search_as_agent(ctx: &AppContext, actor: &Agent, query: &SearchQuery) -> Result<Found> {
+    crate::tickets::authorize(actor, crate::tickets::TicketAction::View)?;
+    run(ctx, query, Audience::Agent).await
+}
+
+/// Searches published articles and, for a signed-in customer (`contact_id`), their own tickets'
+/// subjects and public replies.
+pub async fn search_public(ctx: &AppContext, contact_id: Option<i64>, query: &SearchQuery) -> Result<Found> {
+    run(ctx, query, contact_id.map_or(Audience::Public, Audience::Customer)).await
+}
+
+/// Solved tickets and articles like ticket `number` (its subject and messages), with their
+/// resolutions: answers an agent may reuse.
+pub async fn similar(ctx: &AppContext, actor: &Agent, number: i64) -> Result<Vec<FoundItem>> {
+    crate::tickets::authorize(actor, crate::tickets::TicketAction::View)?;
+    let id = crate::tickets::id_for_number(ctx.db(), number).await?;
+    let Some(ticket) = load_tickets(ctx.db(), &[id]).await?.pop() else { return Err(Error::NotFound("ticket")) };
+    let text = format!("{}\n{}\n{}", ticket.subject, ticket.subject, ticket.replies);
+    let hits = with_index(ctx, move |index| index.similar(&Similar { text: &text, exclude: Some(DocKey { kind: Kind::Ticket, id }), limit: 5 })).await?;
+    Ok(hits.into_iter().map(|h| item(h, Audience::Agent)).collect())
+}
+
+/// Counts a search that found nothing, so admins see what to write.
+async fn record_miss(ctx: &AppContext, text: &str) -> Result<()> {
+    let normalized = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    if normalized.chars().count() < 3 {
+        return Ok(());
+    }
+    let now = Timestamp::now();
+    on_pool!(ctx.db(), |pool| sqlx::query(
+        "INSERT INTO search_misses (query, count, last_at) VALUES ($1, 1, $2)
+         ON CONFLICT (query) DO UPDATE SET count = search_misses.count + 1, last_at = excluded.last_at"
+    )
+    .bind(&normalized)
+    .bind(now)
+    .execute(pool)
+    .await.map(drop))?;
+    Ok(())
+}
