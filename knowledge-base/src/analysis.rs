@@ -3,6 +3,8 @@
 //! the analyzer of their own locale before they reach the index, so one set of fields holds every
 //! language; a query is tokenized with each language the index holds.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use tantivy::tokenizer::{
     AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
     Token,
@@ -53,8 +55,15 @@ impl Lang {
         STEMMED.iter().find(|(c, _)| *c == code).map_or(Lang::Plain, |(c, _)| Lang::Stemmed(c))
     }
 
-    /// A fresh analyzer for this language.
+    /// An analyzer for this language: a clone of one built once per process (stop-word sets
+    /// are shared, so a clone is cheap), as indexing asks for one per field of every document.
     pub fn analyzer(self) -> TextAnalyzer {
+        static BUILT: OnceLock<Mutex<HashMap<Lang, TextAnalyzer>>> = OnceLock::new();
+        let mut built = BUILT.get_or_init(Mutex::default).lock().unwrap_or_else(|e| e.into_inner());
+        built.entry(self).or_insert_with(|| self.build()).clone()
+    }
+
+    fn build(self) -> TextAnalyzer {
         let base = TextAnalyzer::builder(SimpleTokenizer::default())
             .filter(RemoveLongFilter::limit(MAX_TOKEN_LEN))
             .filter(LowerCaser)

@@ -12,8 +12,7 @@ use crate::{Doc, DocKey, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-use tantivy::schema::Value;
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 /// Memory for the writer's in-memory segments, split across its threads.
 const WRITER_MEMORY: usize = 128 * 1024 * 1024;
@@ -162,8 +161,11 @@ impl SearchIndex {
         self.len() == 0
     }
 
-    /// Every indexed key (tests and consistency checks).
+    /// Every indexed key.
+    #[cfg(test)]
     pub fn keys(&self) -> Result<Vec<DocKey>> {
+        use tantivy::TantivyDocument;
+        use tantivy::schema::Value;
         let searcher = self.searcher();
         let mut keys = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {

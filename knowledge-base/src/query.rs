@@ -238,18 +238,11 @@ impl SearchIndex {
                 }
             }
         }
-        if should.is_empty() && must.is_empty() {
-            return (None, terms_by_lang);
-        }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = must.into_iter().map(|q| (Occur::Must, q)).collect();
-        let has_must = !clauses.is_empty();
-        let mut words: Vec<(Occur, Box<dyn Query>)> = should.into_iter().map(|q| (Occur::Should, q)).collect();
-        if has_must {
-            clauses.append(&mut words);
-        } else {
-            clauses = words;
-        }
-        (Some(Box::new(BooleanQuery::new(clauses))), terms_by_lang)
+        // Phrases are required; words only rank.
+        let clauses: Vec<(Occur, Box<dyn Query>)> =
+            must.into_iter().map(|q| (Occur::Must, q)).chain(should.into_iter().map(|q| (Occur::Should, q))).collect();
+        let query: Option<Box<dyn Query>> = (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>);
+        (query, terms_by_lang)
     }
 
     /// Which documents `audience` may see, as a query to require.
@@ -295,12 +288,18 @@ impl SearchIndex {
     pub fn search(&self, request: &SearchRequest, audience: Audience) -> Result<Results> {
         let (Some(text), terms) = self.text_query(request, audience) else { return Ok(Results::default()) };
         let searcher = self.searcher();
-        let visible = self.visible(audience);
-        let unfiltered = must_all(text.box_clone(), visible.iter().map(|q| q.box_clone()));
-        let counts = searcher.search(&*unfiltered, &CountsCollector::new())?;
-        let filtered = must_all(text, visible.into_iter().chain(self.filters(request)));
-        let limit = request.limit.clamp(1, 100);
-        let (top, total) = searcher.search(&*filtered, &(TopDocs::with_limit(limit).order_by_score(), Count))?;
+        let unfiltered = all(std::iter::once(text).chain(self.visible(audience)).collect());
+        let filters = self.filters(request);
+        let top_docs = TopDocs::with_limit(request.limit.clamp(1, 100)).order_by_score();
+        // Counts are taken before the filters: one pass when there are none, else a second one.
+        let (top, total, counts) = if filters.is_empty() {
+            searcher.search(&*unfiltered, &(top_docs, Count, CountsCollector))?
+        } else {
+            let counts = searcher.search(&*unfiltered, &CountsCollector)?;
+            let filtered = all(std::iter::once(unfiltered).chain(filters).collect());
+            let (top, total) = searcher.search(&*filtered, &(top_docs, Count))?;
+            (top, total, counts)
+        };
         let hits = self.hits(&searcher, &top, &terms, audience)?;
         Ok(Results { hits, total: total as u64, counts })
     }
@@ -361,7 +360,7 @@ impl SearchIndex {
             let Some(key) = DocKey::decode(&text(f.key)) else { continue };
             let locale = text(f.locale);
             let lang = Lang::of_locale(&locale);
-            let words = terms.get(&lang).cloned().unwrap_or_default();
+            let words = terms.get(&lang).map_or(&[][..], Vec::as_slice);
             let resolution = Some(text(f.resolution_text)).filter(|r| audience == Audience::Agent && !r.is_empty());
             let source = resolution.clone().unwrap_or_else(|| text(f.body_text));
             hits.push(Hit {
@@ -369,7 +368,7 @@ impl SearchIndex {
                 title: text(f.title_text),
                 link: text(f.link),
                 status: text(f.status),
-                snippet: snippet(lang, &words, &source),
+                snippet: snippet(lang, words, &source),
                 locale,
                 resolution,
                 score,
@@ -377,12 +376,6 @@ impl SearchIndex {
         }
         Ok(hits)
     }
-}
-
-fn must_all(first: Box<dyn Query>, rest: impl Iterator<Item = Box<dyn Query>>) -> Box<dyn Query> {
-    let mut clauses = vec![(Occur::Must, first)];
-    clauses.extend(rest.map(|q| (Occur::Must, q)));
-    if clauses.len() == 1 { clauses.remove(0).1 } else { Box::new(BooleanQuery::new(clauses)) }
 }
 
 /// `source` cut around the words, escaped, with matches in `<b>`; its start when none match.
@@ -408,15 +401,10 @@ fn snippet(lang: Lang, words: &[String], source: &str) -> String {
 }
 
 /// Counts matches per kind, status, locale and tag in one pass over the fast columns.
-struct CountsCollector {
-    fields: [String; 4],
-}
+struct CountsCollector;
 
-impl CountsCollector {
-    fn new() -> CountsCollector {
-        CountsCollector { fields: ["kind".into(), "status".into(), "locale".into(), "tag".into()] }
-    }
-}
+/// The fields [`CountsCollector`] counts, in the order of [`Counts`]' fields.
+const COUNTED: [&str; 4] = ["kind", "status", "locale", "tag"];
 
 struct SegmentCounts {
     columns: Vec<Option<StrColumn>>,
@@ -429,7 +417,7 @@ impl Collector for CountsCollector {
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<SegmentCounts> {
         let mut columns = Vec::new();
-        for name in &self.fields {
+        for name in COUNTED {
             columns.push(segment.fast_fields().str(name)?);
         }
         Ok(SegmentCounts { counts: vec![HashMap::new(); columns.len()], columns })

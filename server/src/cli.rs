@@ -44,9 +44,6 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Tickets per progress report (the seeder's batch size).
-const SEED_BATCH_HINT: u64 = 500;
-
 fn fail(error: &anyhow::Error, code: u8) -> ExitCode {
     // `{:#}` puts the whole chain of causes on one line.
     eprintln!("frontdesk: error: {error:#}");
@@ -88,46 +85,11 @@ async fn search_reindex(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot open the search index in {} (is frontdesk running? stop it first)", dir.display()))?;
     let started = std::time::Instant::now();
-    let bar = ProgressBar::new("Indexing");
+    let bar = Progress::new("documents", started);
     let written = frontdesk_core::search::rebuild(&ctx, &|done, total| bar.show(done, total)).await?;
-    bar.finish();
+    eprintln!();
     println!("Indexed {written} documents in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
-}
-
-/// A progress bar on standard error: redrawn in place on a terminal, a line per tenth otherwise.
-struct ProgressBar {
-    label: &'static str,
-    terminal: bool,
-    shown: std::sync::atomic::AtomicU64,
-}
-
-impl ProgressBar {
-    const WIDTH: u64 = 30;
-
-    fn new(label: &'static str) -> Self {
-        Self { label, terminal: std::io::stderr().is_terminal(), shown: std::sync::atomic::AtomicU64::new(u64::MAX) }
-    }
-
-    fn show(&self, done: u64, total: u64) {
-        let permille = if total == 0 { 1000 } else { done * 1000 / total };
-        let step = if self.terminal { permille } else { permille / 100 * 100 };
-        if self.shown.swap(step, std::sync::atomic::Ordering::Relaxed) == step {
-            return;
-        }
-        let filled = (permille * Self::WIDTH / 1000) as usize;
-        let bar = format!("{}{}", "#".repeat(filled), ".".repeat(Self::WIDTH as usize - filled));
-        let line = format!("{} [{bar}] {:>5.1}% {done}/{total}", self.label, permille as f64 / 10.0);
-        let mut err = std::io::stderr().lock();
-        let _ = if self.terminal { write!(err, "\r{line}") } else { writeln!(err, "{line}") };
-        let _ = err.flush();
-    }
-
-    fn finish(&self) {
-        if self.terminal {
-            eprintln!();
-        }
-    }
 }
 
 async fn kb_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> {
@@ -169,7 +131,7 @@ async fn seed(config: Config, args: &SeedArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let started = std::time::Instant::now();
-    let bar = Progress::new(args.tickets, started);
+    let bar = Progress::new("tickets", started);
     let report = seed::seed(&ctx, plan, |done, total| bar.show(done, total)).await?;
     let seconds = started.elapsed().as_secs_f64();
     eprintln!();
@@ -180,27 +142,31 @@ async fn seed(config: Config, args: &SeedArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A progress bar on a terminal; on a pipe, a line every tenth of the way.
+/// A progress bar on standard error: redrawn in place on a terminal; on a pipe, a line each
+/// tenth of the way.
 struct Progress {
+    unit: &'static str,
     started: std::time::Instant,
     terminal: bool,
-    step: u64,
+    /// The last tenth printed on a pipe.
+    tenth: std::sync::atomic::AtomicU64,
 }
 
 impl Progress {
-    fn new(total: u64, started: std::time::Instant) -> Self {
-        Self { started, terminal: std::io::stderr().is_terminal(), step: (total / 10).max(1) }
+    fn new(unit: &'static str, started: std::time::Instant) -> Self {
+        Self { unit, started, terminal: std::io::stderr().is_terminal(), tenth: std::sync::atomic::AtomicU64::new(u64::MAX) }
     }
 
     fn show(&self, done: u64, total: u64) {
+        let unit = self.unit;
         let rate = done as f64 / self.started.elapsed().as_secs_f64().max(0.001);
         let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
         if self.terminal {
-            let filled = (fraction * 30.0).round() as usize;
-            eprint!("\r[{}{}] {:>3.0}% {done}/{total} tickets, {rate:.0}/s ", "#".repeat(filled), " ".repeat(30 - filled.min(30)), fraction * 100.0);
+            let filled = ((fraction * 30.0).round() as usize).min(30);
+            eprint!("\r[{}{}] {:>3.0}% {done}/{total} {unit}, {rate:.0}/s ", "#".repeat(filled), " ".repeat(30 - filled), fraction * 100.0);
             std::io::stderr().flush().ok();
-        } else if done % self.step < crate::cli::SEED_BATCH_HINT || done == total {
-            eprintln!("{:>3.0}% {done}/{total} tickets, {rate:.0}/s", fraction * 100.0);
+        } else if self.tenth.swap((fraction * 10.0) as u64, std::sync::atomic::Ordering::Relaxed) != (fraction * 10.0) as u64 {
+            eprintln!("{:>3.0}% {done}/{total} {unit}, {rate:.0}/s", fraction * 100.0);
         }
     }
 }

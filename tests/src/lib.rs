@@ -13,6 +13,7 @@ pub mod database;
 pub mod live;
 
 use frontdesk_core::AppContext;
+use frontdesk_core::found::Found;
 use frontdesk_core::agent::{Agent, NewAgent, Role};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
@@ -164,17 +165,19 @@ impl TestApp {
         frontdesk_core::tickets::update(&self.ctx, by, number, changes).await.expect("solved");
     }
 
-    /// Waits (up to 5 s) until an agent's search for `q` finds at least `n` documents.
-    pub async fn wait_until_searchable(&self, q: &str, n: u64) {
+    /// Searches for `q` as an agent until `ok` holds or `within` has passed; returns the last
+    /// result and how long it took.
+    pub async fn agent_search_until(&self, q: &str, within: Duration, ok: impl Fn(&Found) -> bool) -> (Found, Duration) {
         let admin = self.any_admin().await;
         let query = frontdesk_core::found::SearchQuery { q: q.into(), ..Default::default() };
-        for _ in 0..200 {
-            if frontdesk_core::search::search_as_agent(&self.ctx, &admin, &query).await.expect("search").total >= n {
-                return;
+        let started = std::time::Instant::now();
+        loop {
+            let found = frontdesk_core::search::search_as_agent(&self.ctx, &admin, &query).await.expect("search");
+            if ok(&found) || started.elapsed() > within {
+                return (found, started.elapsed());
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-        panic!("an agent's search for {q:?} never found {n} documents");
     }
 
     /// Runs one SQL statement on the app's database (for arranging states the UI cannot reach,

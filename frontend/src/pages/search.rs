@@ -34,56 +34,24 @@ fn query_from_url() -> Memo<SearchQuery> {
     })
 }
 
-/// `path?...` with `key` set to `value` (removed when empty) and the other filters kept.
-fn with_filter(path: &str, query: &SearchQuery, key: &str, value: &str) -> String {
-    let mut pairs: Vec<(&str, &str)> = vec![
-        ("q", &query.q),
-        ("kind", &query.kind),
-        ("status", &query.status),
-        ("tag", &query.tag),
-        ("locale", &query.locale),
-        ("from", &query.from),
-        ("to", &query.to),
-    ];
-    for pair in &mut pairs {
-        if pair.0 == key {
-            pair.1 = value;
-        }
-    }
-    let encoded: Vec<String> =
-        pairs.into_iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| format!("{k}={}", urlencoding(v))).collect();
-    format!("{path}?{}", encoded.join("&"))
-}
-
-fn urlencoding(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            b' ' => "+".to_owned(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 /// One group of filter values with counts; the picked one is marked, and picking it again clears it.
 #[component]
-fn Facet(path: &'static str, label: &'static str, key: &'static str, counts: Vec<FacetCount>, query: SearchQuery) -> impl IntoView {
+fn Facet(path: &'static str, label: &'static str, key: &'static str, counts: Vec<FacetCount>) -> impl IntoView {
     if counts.is_empty() {
         return None;
     }
-    let picked = match key {
-        "kind" => query.kind.clone(),
-        "status" => query.status.clone(),
-        "tag" => query.tag.clone(),
-        _ => query.locale.clone(),
-    };
+    // The link keeps the other filters of the page's query string.
+    let params = use_query_map().get_untracked();
+    let picked = params.get(key).unwrap_or_default();
     Some(view! {
         <div class="facet" id=format!("facet-{key}")>
             <h3>{label}</h3>
             <ul>
                 {counts.into_iter().map(|c| {
                     let on = c.value == picked;
-                    let href = with_filter(path, &query, key, if on { "" } else { &c.value });
+                    let mut linked = params.clone();
+                    if on { linked.remove(key); } else { linked.replace(key, c.value.clone()); }
+                    let href = format!("{path}{}", linked.to_query_string());
                     view! {
                         <li class:picked=on>
                             <a href=href data-value=c.value.clone()>{c.value.replace('_', " ")}</a>
@@ -195,10 +163,10 @@ fn Results(path: &'static str, found: Found, query: SearchQuery, grouped: bool) 
         <div class="search-layout">
             <aside class="facets">
                 <p class="muted" id="result-count">{format!("{total} found")}</p>
-                <Facet path label="Type" key="kind" counts=kinds query=query.clone()/>
-                <Facet path label="Status" key="status" counts=statuses query=query.clone()/>
-                <Facet path label="Language" key="locale" counts=locales query=query.clone()/>
-                <Facet path label="Tags" key="tag" counts=tags query=query.clone()/>
+                <Facet path label="Type" key="kind" counts=kinds/>
+                <Facet path label="Status" key="status" counts=statuses/>
+                <Facet path label="Language" key="locale" counts=locales/>
+                <Facet path label="Tags" key="tag" counts=tags/>
             </aside>
             <div class="search-results" id="search-results">
                 {groups.into_iter().filter(|(_, list)| !list.is_empty()).map(|(title, list)| view! {

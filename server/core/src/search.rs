@@ -10,7 +10,7 @@
 //!
 //! Searches run on the blocking thread pool, never on the async runtime.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -71,17 +71,15 @@ pub async fn follow(ctx: &AppContext, limit: i64) -> Result<usize> {
     if changes.is_empty() {
         return Ok(0);
     }
-    let mut wanted: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    let mut wanted: BTreeMap<&str, BTreeSet<i64>> = BTreeMap::new();
     for (_, kind, id) in &changes {
-        let ids = wanted.entry(kind.as_str()).or_default();
-        if !ids.contains(id) {
-            ids.push(*id);
-        }
+        wanted.entry(kind.as_str()).or_default().insert(*id);
     }
     let mut docs = Vec::new();
     let mut removed = Vec::new();
     for (kind, ids) in wanted {
         let Some(kind) = Kind::from_name(kind) else { continue };
+        let ids: Vec<i64> = ids.into_iter().collect();
         let found = load(db, kind, &ids).await?;
         let present: HashSet<i64> = found.iter().map(|d| d.key().id).collect();
         removed.extend(ids.into_iter().filter(|id| !present.contains(id)).map(|id| DocKey { kind, id }));

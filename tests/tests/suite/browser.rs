@@ -380,6 +380,9 @@ async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_th
     panic!("the unread count did not clear");
 }
 
+/// How long the search index may take to catch up before a browser test goes on.
+const SEARCHABLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_inserts_a_past_resolution_from_the_similar_answers_panel_into_a_reply() {
     let app = spawn_app().await;
@@ -387,7 +390,7 @@ async fn an_agent_inserts_a_past_resolution_from_the_similar_answers_panel_into_
     let solved = app.create_ticket(&admin, "carol@customer.example", "CSV export times out").await;
     app.solve_with_reply(&admin, solved.ticket.number, "Large CSV exports are emailed: ask for the export by email.").await;
     let open = app.create_ticket(&admin, "dave@other.example", "Export to CSV times out").await;
-    app.wait_until_searchable("csv", 2).await;
+    app.agent_search_until("csv", SEARCHABLE, |f| f.total >= 2).await;
 
     let mut browser = Browser::start().await;
     let page = open_ticket_as(&mut browser, &app, "ada@example.com", open.ticket.number).await;
@@ -404,7 +407,7 @@ async fn an_agent_inserts_a_past_resolution_from_the_similar_answers_panel_into_
 async fn a_visitor_finds_a_help_article_by_a_misspelled_search() {
     let app = spawn_app().await;
     app.create_admin("ada@example.com", "Ada").await;
-    app.wait_until_searchable("deactivating agents", 1).await;
+    app.agent_search_until("deactivating agents", SEARCHABLE, |f| f.total >= 1).await;
     let mut browser = Browser::start().await;
     let page = browser.open().await;
     page.goto(&format!("{}/help", app.base_url)).await;
