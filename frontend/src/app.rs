@@ -8,7 +8,7 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentSearchPage, AgentsPage, ContentGapsPage, HelpArticlePage, HelpSearchPage, HelpCategoryPage, HelpHome, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
+    AgentHome, AgentSearchPage, AgentsPage, ContentGapsPage, HelpArticlePage, HelpSearchPage, HelpCategoryPage, HelpHome, KbEditorPage, KbListPage, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
     OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
     SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
 };
@@ -66,6 +66,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("") view=AgentHome ssr=SsrMode::Async/>
                     <Route path=path!("tickets") view=TicketsPage ssr=SsrMode::Async/>
                     <Route path=path!("search") view=AgentSearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("kb") view=KbListPage ssr=SsrMode::Async/>
+                    <Route path=path!("kb/new") view=KbEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("kb/:id") view=KbEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("tickets/new") view=NewTicketPage ssr=SsrMode::Async/>
                     <Route path=path!("tickets/:number") view=TicketPage ssr=SsrMode::Async/>
                     <Route path=path!("customers/duplicates") view=DuplicatesPage ssr=SsrMode::Async/>
@@ -165,6 +168,7 @@ fn AgentLayout() -> impl IntoView {
                                     <A href="/app/tickets">"Tickets"</A>
                                     <A href="/app/organizations">"Organizations"</A>
                                     <A href="/app/customers/duplicates">"Duplicates"</A>
+                                    <A href="/app/kb">"Knowledge base"</A>
                                     <NotificationsLink/>
                                     <Show when=move || is_admin>
                                         <p class="nav-heading">"Reports"</p>

@@ -23,6 +23,12 @@ pub fn Field(
     /// The browser's autocomplete hint.
     #[prop(default = "off")]
     autocomplete: &'static str,
+    /// The value the field starts with (a stored one being edited).
+    #[prop(optional, into)]
+    value: Option<String>,
+    /// Whether the form needs it filled in.
+    #[prop(default = true)]
+    required: bool,
     /// The message from the last failed attempt, if it concerns this field.
     #[prop(into)]
     error: Signal<Option<String>>,
@@ -36,9 +42,10 @@ pub fn Field(
                 id=id
                 type=kind
                 name=name
+                value=value
                 autocomplete=autocomplete
                 aria-describedby=error_id.clone()
-                required
+                required=required
             />
             <p class="field-error" id=error_id>{move || error.get()}</p>
         </div>
@@ -85,6 +92,32 @@ where
         Some(Err(e)) => e.field(field.as_ref()),
         _ => None,
     })
+}
+
+/// `source`, passed on only once it has stayed unchanged for `delay`: what typing asks the
+/// server for, so a pause sends one request instead of one per key. While rendering on the
+/// server (where effects never run) it stays the first value.
+pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSignal<String> {
+    let (settled, set_settled) = signal(source.get_untracked());
+    let pending = StoredValue::new(None::<TimeoutHandle>);
+    Effect::new(move |_| {
+        let value = source.get();
+        if let Some(timer) = pending.get_value() {
+            timer.clear();
+        }
+        let changed = value != settled.get_untracked();
+        pending.set_value(changed.then(|| set_timeout_with_handle(move || set_settled.set(value), delay).ok()).flatten());
+    });
+    settled
+}
+
+/// Sets the page's HTTP status to 404 while it renders on the server (a browser that already
+/// shows the app has no status to set).
+pub fn not_found_status() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
 }
 
 /// Milliseconds since the unix epoch by this machine's clock (the server's while rendering, the

@@ -330,6 +330,11 @@ impl ApiClient {
     }
 }
 
+/// The message a server function's "invalid fields" answer gives for `field`, if any.
+pub fn field_error(answer: &serde_json::Value, field: &str) -> Option<String> {
+    answer["Invalid"].as_array()?.iter().find(|e| e["field"] == field)?["message"].as_str().map(str::to_owned)
+}
+
 /// The real `frontdesk serve` as a child process on port 0, for tests that signal or kill it.
 pub struct ServerProcess {
     /// The child.

@@ -36,6 +36,21 @@ pub async fn search_help(query: SearchQuery) -> Result<Found, ApiError> {
     )
 }
 
+/// Up to five published articles that may answer what a visitor or customer is typing (a help
+/// search, or a new request's subject and message). Counted apart from searches, with a larger
+/// budget, so typing never uses up the searches.
+#[server(prefix = "/api", endpoint = "suggest_articles")]
+pub async fn suggest_articles(text: String) -> Result<Vec<FoundItem>, ApiError> {
+    use super::server::{client_ip, context, respond};
+    respond(
+        async {
+            let ctx = context()?;
+            Ok(frontdesk_core::portal::suggest_articles(&ctx, &text, client_ip().await?).await?)
+        }
+        .await,
+    )
+}
+
 /// Solved tickets and articles like ticket `number`, with their resolutions.
 #[server(prefix = "/api", endpoint = "similar_answers")]
 pub async fn similar_answers(number: i64) -> Result<Vec<FoundItem>, ApiError> {

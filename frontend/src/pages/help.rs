@@ -7,7 +7,7 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{ApiError, RateArticle, get_help_article, list_help_categories};
-use crate::components::ErrorNotice;
+use crate::components::{ErrorNotice, not_found_status};
 use crate::pages::portal::PortalFrame;
 use crate::pages::search::HelpSearchBox;
 
@@ -146,10 +146,7 @@ fn Feedback(slug: String) -> impl IntoView {
 fn NotFoundOr(error: ApiError) -> impl IntoView {
     match error {
         ApiError::NotFound => {
-            #[cfg(feature = "ssr")]
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::NOT_FOUND);
-            }
+            not_found_status();
             view! {
                 <Title text="Not found · Help center"/>
                 <h1>"We could not find that page"</h1>

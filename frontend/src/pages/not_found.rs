@@ -6,10 +6,7 @@ use leptos_meta::Title;
 /// "Not found", with a way back.
 #[component]
 pub fn NotFound() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.set_status(axum::http::StatusCode::NOT_FOUND);
-    }
+    crate::components::not_found_status();
     view! {
         <Title text="Not found · frontdesk"/>
         <main class="auth">

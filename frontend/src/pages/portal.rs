@@ -11,6 +11,7 @@ use crate::api::{
     portal_tickets,
 };
 use crate::components::{ErrorNotice, Field, TextAreaField, action_error};
+use crate::pages::search::SuggestedArticles;
 use crate::pages::tickets::StatusBadge;
 
 /// The frame of the customer-facing pages (portal and help centre): a header, then the page.
@@ -95,11 +96,24 @@ fn PortalTicketList(tickets: Vec<CustomerTicket>) -> impl IntoView {
     .into_any()
 }
 
-/// `/portal/new`: the public request form.
+/// `/portal/new`: the public request form. As the customer types the subject and message,
+/// published articles that may already answer them appear before they send.
 #[component]
 pub fn PortalNewRequest() -> impl IntoView {
     let submit = ServerAction::<PortalSubmit>::new();
     let value = move || submit.value().get();
+    let (subject, body) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let typed = Signal::derive(move || format!("{} {}", subject.get(), body.get()));
+    // Input events bubble up from both fields to the form's wrapper.
+    let on_input = move |ev: leptos::ev::Event| {
+        use leptos::wasm_bindgen::JsCast;
+        let name = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("name"));
+        match name.as_deref() {
+            Some("subject") => subject.set(event_target_value(&ev)),
+            Some("body") => body.set(event_target_value(&ev)),
+            _ => {}
+        }
+    };
     view! {
         <Title text="New request · frontdesk"/>
         <PortalFrame>
@@ -119,8 +133,13 @@ pub fn PortalNewRequest() -> impl IntoView {
                                 <Field label="Your name" name="name" autocomplete="name" error=action_error(value, "name")/>
                                 <Field label="Your email" name="email" kind="email" autocomplete="email" error=action_error(value, "email")/>
                             </div>
-                            <Field label="Subject" name="subject" error=action_error(value, "subject")/>
-                            <TextAreaField label="Message" name="body" error=action_error(value, "body")/>
+                            <div on:input=on_input>
+                                <Field label="Subject" name="subject" error=action_error(value, "subject")/>
+                                <TextAreaField label="Message" name="body" error=action_error(value, "body")/>
+                            </div>
+                            <section class="suggested" id="suggested-articles" aria-live="polite">
+                                <SuggestedArticles text=typed detailed=true/>
+                            </section>
                             <p class="form-error" role="alert">{move || action_error(value, "*").get()}</p>
                             <button type="submit" class="primary" disabled=move || submit.pending().get()>"Send request"</button>
                         </ActionForm>

@@ -1,7 +1,7 @@
 //! Search pages and panels: the agents' search (`/app/search`, results grouped by type, filters
 //! with counts), the help-centre search (`/help/search`, readable without JavaScript, with
-//! suggestions as the visitor types), the similar-answers panel on a ticket, and the admins'
-//! "articles to write" list.
+//! suggestions as the visitor types), the suggested articles the portal's request form shows,
+//! the similar-answers panel on a ticket, and the admins' "articles to write" list.
 //!
 //! Snippets arrive as escaped HTML from the search index (only `<b>` around matched words is
 //! markup), so they are set as inner HTML; everything else is text.
@@ -11,8 +11,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{ApiError, list_content_gaps, search_everything, search_help, similar_answers};
-use crate::components::ErrorNotice;
+use crate::api::{ApiError, list_content_gaps, search_everything, search_help, similar_answers, suggest_articles};
+use crate::components::{ErrorNotice, debounced};
 use crate::pages::portal::PortalFrame;
 
 /// The query in the page's URL (`?q=..&kind=..`), so searches are links and work as GET forms.
@@ -81,19 +81,43 @@ fn FoundRow(item: FoundItem) -> impl IntoView {
     }
 }
 
+/// How long typing must pause before suggestions are asked for.
+const SUGGEST_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Published articles that may answer `text`, asked for once typing pauses (so only in the
+/// browser: `text` changes as people type). `detailed` lists each with its snippet and opens
+/// it in a new tab, so a half-written form is not lost; otherwise titles only.
+#[component]
+pub fn SuggestedArticles(text: Signal<String>, #[prop(optional)] detailed: bool) -> impl IntoView {
+    let settled = debounced(text, SUGGEST_AFTER);
+    let suggestions = Resource::new(move || settled.get(), |text| async move {
+        if text.trim().chars().count() < 3 { Ok(Vec::new()) } else { suggest_articles(text).await }
+    });
+    view! {
+        <Transition>
+            {move || suggestions.get().and_then(Result::ok).filter(|items| !items.is_empty()).map(|items| view! {
+                <ul class="suggestions" class:detailed=detailed id="suggestions" aria-label="Suggested articles">
+                    {items.into_iter().map(|i| if detailed {
+                        view! {
+                            <li>
+                                <a href=i.url target="_blank" rel="noopener">{i.title}</a>
+                                <p class="snippet" inner_html=i.snippet_html></p>
+                            </li>
+                        }
+                            .into_any()
+                    } else {
+                        view! { <li><a href=i.url>{i.title}</a></li> }.into_any()
+                    }).collect_view()}
+                </ul>
+            })}
+        </Transition>
+    }
+}
+
 /// The search form: a GET to `path`, so it works before (and without) hydration.
 #[component]
 fn SearchForm(path: &'static str, query: Memo<SearchQuery>, #[prop(optional)] suggest: bool) -> impl IntoView {
     let typed = RwSignal::new(query.get_untracked().q);
-    let suggestions = Resource::new(
-        move || typed.get(),
-        move |q| async move {
-            if !suggest || q.trim().chars().count() < 3 {
-                return Ok(Found::default());
-            }
-            search_help(SearchQuery { q, as_you_type: true, ..SearchQuery::default() }).await
-        },
-    );
     view! {
         <form class="search-form" method="get" action=path role="search">
             <label for="search-q" class="visually-hidden">"Search"</label>
@@ -109,13 +133,7 @@ fn SearchForm(path: &'static str, query: Memo<SearchQuery>, #[prop(optional)] su
             <button type="submit" class="primary" id="search-submit">"Search"</button>
         </form>
         <Show when=move || suggest>
-            <Transition>
-                {move || suggestions.get().and_then(Result::ok).filter(|f| !f.items.is_empty()).map(|found| view! {
-                    <ul class="suggestions" id="suggestions" aria-label="Suggested articles">
-                        {found.items.into_iter().take(5).map(|i| view! { <li><a href=i.url>{i.title}</a></li> }).collect_view()}
-                    </ul>
-                })}
-            </Transition>
+            <SuggestedArticles text=typed.into()/>
         </Show>
     }
 }

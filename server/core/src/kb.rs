@@ -9,6 +9,7 @@
 use serde_json::json;
 use std::path::Path;
 
+pub use crate::article::ArticleStatus;
 use crate::context::AppContext;
 use crate::db::{BeginWrite, on_pool};
 use crate::error::{Error, Result};
@@ -20,18 +21,6 @@ include!(concat!(env!("OUT_DIR"), "/starter_kb.rs"));
 
 /// The largest article body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 512 * 1024;
-
-named_enum!(
-    /// Who may read an article.
-    ArticleStatus, "status" {
-        /// Being written: agents only.
-        Draft = "draft", "Draft";
-        /// For agents only.
-        Internal = "internal", "Internal";
-        /// Public: customers and visitors read it.
-        Published = "published", "Published";
-    }
-);
 
 /// An article as a file describes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,13 +41,15 @@ pub struct ArticleSource {
     pub status: ArticleStatus,
 }
 
-fn valid_slug(slug: &str) -> bool {
+/// Whether `slug` is lower-case letters, digits and single hyphens, at most 100 bytes.
+pub(crate) fn valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 100
         && slug.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
-fn valid_locale(locale: &str) -> bool {
+/// Whether `locale` is like `en` or `pt-BR`.
+pub(crate) fn valid_locale(locale: &str) -> bool {
     let (language, region) = locale.split_once('-').map_or((locale, None), |(l, r)| (l, Some(r)));
     (2..=3).contains(&language.len())
         && language.bytes().all(|b| b.is_ascii_lowercase())
@@ -203,39 +194,19 @@ enum Upserted {
     Unchanged,
 }
 
-type StoredArticle = (i64, String, String, Option<i64>, String, String, Option<i64>);
+type StoredArticle = (i64, String, String, Option<i64>, String, String);
 
 async fn upsert(ctx: &AppContext, source: &ArticleSource) -> Result<Upserted> {
     let now = Timestamp::now();
     let tags = json!(source.tags).to_string();
     on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        let category_id: Option<i64> = match &source.category {
+        let category_id = match &source.category {
+            Some(name) => Some(category_id(&mut *tx, name, now).await?),
             None => None,
-            Some(name) => {
-                let found: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE name = $1").bind(name).fetch_optional(&mut *tx).await?;
-                match found {
-                    Some(id) => Some(id),
-                    None => {
-                        let position: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM kb_categories").fetch_one(&mut *tx).await?;
-                        let slug = category_slug(name);
-                        let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE slug = $1").bind(&slug).fetch_optional(&mut *tx).await?;
-                        let slug = if taken.is_some() { format!("{slug}-{}", position.unwrap_or(0) + 1) } else { slug };
-                        Some(
-                            sqlx::query_scalar("INSERT INTO kb_categories (name, slug, position, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
-                                .bind(name)
-                                .bind(&slug)
-                                .bind(position.unwrap_or(0) + 1)
-                                .bind(now)
-                                .fetch_one(&mut *tx)
-                                .await?,
-                        )
-                    }
-                }
-            }
         };
         let existing: Option<StoredArticle> = sqlx::query_as(
-            "SELECT id, title, body, category_id, tags, status, author_id FROM kb_articles WHERE locale = $1 AND slug = $2",
+            "SELECT id, title, body, category_id, tags, status FROM kb_articles WHERE locale = $1 AND slug = $2",
         )
         .bind(&source.locale)
         .bind(&source.slug)
@@ -244,32 +215,16 @@ async fn upsert(ctx: &AppContext, source: &ArticleSource) -> Result<Upserted> {
         // A new article is inserted with its key, then filled in like a changed one.
         let (id, outcome) = match existing {
             None => {
-                let id: i64 = sqlx::query_scalar(
-                    "INSERT INTO kb_articles (locale, slug, title, body, tags, status, created_at, updated_at)
-                     VALUES ($1, $2, '', '', '[]', 'draft', $3, $3) RETURNING id",
-                )
-                .bind(&source.locale)
-                .bind(&source.slug)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                (id, Upserted::Created)
+                (insert_key(&mut *tx, &source.locale, &source.slug, now).await?, Upserted::Created)
             }
-            Some((id, title, body, old_category, old_tags, status, _))
+            Some((id, title, body, old_category, old_tags, status))
                 if (title.as_str(), body.as_str(), old_category, old_tags.as_str(), status.as_str())
                     == (source.title.as_str(), source.body.as_str(), category_id, tags.as_str(), source.status.as_str()) =>
             {
                 (id, Upserted::Unchanged)
             }
-            Some((id, title, body, _, _, _, author)) => {
-                sqlx::query("INSERT INTO kb_revisions (article_id, title, body, author_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(&title)
-                    .bind(&body)
-                    .bind(author)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
+            Some((id, ..)) => {
+                keep_revision(&mut *tx, id).await?;
                 (id, Upserted::Updated)
             }
         };
@@ -291,6 +246,79 @@ async fn upsert(ctx: &AppContext, source: &ArticleSource) -> Result<Upserted> {
         Ok::<_, Error>(outcome)
     }
     .await)
+}
+
+/// The id of the category called `name`, created (last in order, with a free slug) when there
+/// is none yet.
+pub(crate) async fn category_id<C, DB>(conn: &mut C, name: &str, now: Timestamp) -> sqlx::Result<i64>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
+{
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE name = $1").bind(name.to_owned()).fetch_optional(&mut *conn).await?;
+    if let Some(id) = found {
+        return Ok(id);
+    }
+    let position: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM kb_categories").fetch_one(&mut *conn).await?;
+    let position = position.unwrap_or(0) + 1;
+    let slug = category_slug(name);
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE slug = $1").bind(slug.clone()).fetch_optional(&mut *conn).await?;
+    let slug = if taken.is_some() { format!("{slug}-{position}") } else { slug };
+    sqlx::query_scalar("INSERT INTO kb_categories (name, slug, position, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
+        .bind(name.to_owned())
+        .bind(slug)
+        .bind(position)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await
+}
+
+/// Inserts an empty draft with only its key (locale and slug), to be filled in like a changed
+/// article; returns its id.
+pub(crate) async fn insert_key<C, DB>(conn: &mut C, locale: &str, slug: &str, now: Timestamp) -> sqlx::Result<i64>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+{
+    sqlx::query_scalar(
+        "INSERT INTO kb_articles (locale, slug, title, body, tags, status, created_at, updated_at)
+         VALUES ($1, $2, '', '', '[]', 'draft', $3, $3) RETURNING id",
+    )
+    .bind(locale.to_owned())
+    .bind(slug.to_owned())
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// Keeps article `id`'s current version (title, body, who wrote it and when) as a revision,
+/// before it is replaced.
+pub(crate) async fn keep_revision<C, DB>(conn: &mut C, id: i64) -> sqlx::Result<()>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    sqlx::query(
+        "INSERT INTO kb_revisions (article_id, title, body, author_id, created_at)
+         SELECT id, title, body, author_id, updated_at FROM kb_articles WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&mut *conn)
+    .await
+    .map(drop)
 }
 
 /// The locale the help centre shows first.
@@ -404,14 +432,15 @@ pub async fn content_gaps(ctx: &AppContext, actor: &crate::agent::Agent) -> Resu
     Ok(searches.chain(articles).collect())
 }
 
+/// `text`'s ASCII letters and digits, lower-cased, in runs joined by single hyphens; empty when
+/// it has none.
+pub(crate) fn slugify(text: &str) -> String {
+    text.to_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).filter(|part| !part.is_empty()).collect::<Vec<_>>().join("-")
+}
+
 /// A category's URL part: its name in lower-case letters and digits joined by hyphens.
 fn category_slug(name: &str) -> String {
-    let slug = name
-        .to_lowercase()
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("-");
+    let slug = slugify(name);
     if slug.is_empty() { "category".to_owned() } else { slug }
 }
 

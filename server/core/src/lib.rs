@@ -2,13 +2,13 @@
 //!
 //! The domain of frontdesk and everything below the web layer. It owns:
 //!
-//! - the types shared by the server and the browser bundle ([`agent`], [`ticket`], [`mail`],
-//!   [`time`], [`error`]),
+//! - the types shared by the server and the browser bundle ([`agent`], [`article`], [`ticket`],
+//!   [`mail`], [`time`], [`error`]),
 //!   which compile for wasm with no features;
 //! - behind the `store` feature, the database ([`db`]: SQLite or PostgreSQL behind one API, with
 //!   embedded migrations), password hashing ([`password`]), rate limits ([`rate_limit`]), the
 //!   session store ([`sessions`]), and the services that web handlers and server functions call
-//!   ([`auth`], [`agents`], [`teams`], [`contacts`], [`tickets`], [`portal`]), each authorizing its own resource in one
+//!   ([`auth`], [`agents`], [`teams`], [`contacts`], [`tickets`], [`portal`], [`kb_editor`]), each authorizing its own resource in one
 //!   place, and safe rendering of the markdown people type ([`markdown`]).
 //!
 //! No axum and no Leptos here: the HTTP and UI layers sit above this crate and translate its
@@ -18,6 +18,7 @@
 mod macros;
 
 pub mod agent;
+pub mod article;
 pub mod customer;
 pub mod error;
 pub mod found;
@@ -46,6 +47,8 @@ pub mod db;
 pub mod ical;
 #[cfg(feature = "store")]
 pub mod kb;
+#[cfg(feature = "store")]
+pub mod kb_editor;
 #[cfg(feature = "store")]
 pub mod markdown;
 #[cfg(feature = "store")]

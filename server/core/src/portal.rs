@@ -17,6 +17,7 @@ use crate::agent::{Email, PersonName};
 use crate::context::AppContext;
 use crate::db::{Db, on_pool};
 use crate::error::{Error, Result};
+use crate::found::{FoundItem, SearchQuery};
 use crate::mail::OutboxEmail;
 use crate::markdown;
 use crate::rate_limit::RateLimiter;
@@ -27,27 +28,45 @@ use crate::time::Timestamp;
 /// How long a sign-in link works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
+/// Public searches and article votes allowed per IP and minute.
+pub const SEARCHES_PER_MINUTE: usize = 120;
+/// Article suggestions allowed per IP and minute: typing asks again after each pause (about four
+/// times a second at most), so they get their own, larger budget and never use up the searches.
+pub const SUGGESTIONS_PER_MINUTE: usize = 600;
+/// How many articles the request form suggests at most.
+pub const SUGGESTED_ARTICLES: usize = 5;
+
 /// Rate limits on the public endpoints, per client IP.
 #[derive(Debug)]
 pub struct PortalLimits {
     requests: RateLimiter,
     links: RateLimiter,
     searches: RateLimiter,
+    suggestions: RateLimiter,
 }
 
 impl PortalLimits {
-    /// Counts one public search or article vote from `ip`; refused past 120 a minute.
+    /// Counts one public search or article vote from `ip`; refused past
+    /// [`SEARCHES_PER_MINUTE`].
     pub fn check_search(&self, ip: IpAddr) -> Result<()> {
         limit(&self.searches, ip)
+    }
+
+    /// Counts one suggestion as you type from `ip`; refused past [`SUGGESTIONS_PER_MINUTE`].
+    /// Separate from [`Self::check_search`], so typing never blocks a real search.
+    pub fn check_suggestion(&self, ip: IpAddr) -> Result<()> {
+        limit(&self.suggestions, ip)
     }
 }
 
 impl Default for PortalLimits {
     fn default() -> Self {
+        let minute = Duration::from_secs(60);
         Self {
             requests: RateLimiter::new(10, Duration::from_secs(60 * 60)),
             links: RateLimiter::new(10, Duration::from_secs(60 * 60)),
-            searches: RateLimiter::new(120, Duration::from_secs(60)),
+            searches: RateLimiter::new(SEARCHES_PER_MINUTE, minute),
+            suggestions: RateLimiter::new(SUGGESTIONS_PER_MINUTE, minute),
         }
     }
 }
@@ -89,6 +108,22 @@ pub async fn submit_request(ctx: &AppContext, request: PortalRequest, ip: IpAddr
     let detail = tickets::load_detail(ctx.db(), id).await?;
     issue_link(ctx, detail.ticket.requester.id, &request.email).await?;
     Ok(detail.ticket.number)
+}
+
+/// Published articles that may answer what someone is typing (a request's subject and message,
+/// or a help-centre search), best first, at most [`SUGGESTED_ARTICLES`]. Public: the search shows
+/// published articles only. Counted against the suggestion budget of `ip`. The words only rank:
+/// quotes typed in a message do not make phrases that every article must contain.
+pub async fn suggest_articles(ctx: &AppContext, text: &str, ip: IpAddr) -> Result<Vec<FoundItem>> {
+    ctx.portal_limits().check_suggestion(ip)?;
+    let words = text.replace('"', " ");
+    if words.trim().chars().count() < 3 {
+        return Ok(Vec::new());
+    }
+    let query = SearchQuery { q: words, as_you_type: true, kind: "article".into(), ..SearchQuery::default() };
+    let mut found = crate::search::search_public(ctx, None, &query).await?;
+    found.items.truncate(SUGGESTED_ARTICLES);
+    Ok(found.items)
 }
 
 /// Sends a fresh sign-in link if `email` belongs to a customer. Answers the same either way, so
@@ -238,4 +273,25 @@ pub async fn outbox(ctx: &AppContext, actor: &crate::agent::Agent) -> Result<Vec
 
 fn hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions_have_their_own_budget_and_never_use_up_the_searches() {
+        let limits = PortalLimits::default();
+        let (ip, other): (IpAddr, IpAddr) = ("192.0.2.1".parse().expect("ip"), "192.0.2.2".parse().expect("ip"));
+        for _ in 0..SUGGESTIONS_PER_MINUTE {
+            limits.check_suggestion(ip).expect("within the suggestion budget");
+        }
+        assert!(matches!(limits.check_suggestion(ip), Err(Error::RateLimited { .. })), "the suggestion budget ends");
+        assert!(limits.check_suggestion(other).is_ok(), "per IP");
+        for _ in 0..SEARCHES_PER_MINUTE {
+            limits.check_search(ip).expect("searches are counted apart");
+        }
+        assert!(matches!(limits.check_search(ip), Err(Error::RateLimited { .. })), "the search budget ends");
+        const { assert!(SUGGESTIONS_PER_MINUTE > SEARCHES_PER_MINUTE) };
+    }
 }

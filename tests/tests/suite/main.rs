@@ -7,6 +7,7 @@ mod browser;
 mod command_line;
 mod customers;
 mod help_center;
+mod kb_editor;
 mod live;
 mod organizations;
 mod portal;

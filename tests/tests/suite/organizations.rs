@@ -3,7 +3,7 @@
 //! organization and dates.
 
 use frontdesk_core::agent::Role;
-use frontdesk_tests::{ApiClient, PASSWORD, TestApp, spawn_app};
+use frontdesk_tests::{ApiClient, PASSWORD, TestApp, field_error, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -23,10 +23,6 @@ async fn admin(app: &TestApp) -> (frontdesk_core::agent::Agent, ApiClient) {
 
 fn form<'a>(pairs: &'a [(&'a str, String)]) -> Vec<(&'a str, &'a str)> {
     pairs.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-fn field_error(body: &Value, field: &str) -> Option<String> {
-    body["Invalid"].as_array()?.iter().find(|e| e["field"] == field)?["message"].as_str().map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
