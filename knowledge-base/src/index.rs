@@ -12,10 +12,30 @@ use crate::{Doc, DocKey, Result};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
+use std::time::{Duration, Instant};
+use tantivy::directory::error::LockError;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyError, Term};
 
 /// Memory for the writer's in-memory segments, split across its threads.
 const WRITER_MEMORY: usize = 128 * 1024 * 1024;
+
+/// How long opening waits for the writer lock that another handle still holds.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// The index's one writer. A handle in this process may still be letting go of the lock (a
+/// server shutting down while a search finishes on the blocking pool), so a busy lock is tried
+/// again for [`LOCK_WAIT`]; a second process on the same directory gets the error after that.
+fn writer_when_free(index: &Index) -> Result<IndexWriter> {
+    let deadline = Instant::now() + LOCK_WAIT;
+    loop {
+        match index.writer(WRITER_MEMORY) {
+            Err(TantivyError::LockFailure(LockError::LockBusy, _)) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            written => return Ok(written?),
+        }
+    }
+}
 
 /// Whether the index holds every document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +99,7 @@ impl SearchIndex {
 
     fn from_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<SearchIndex> {
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let writer = index.writer(WRITER_MEMORY)?;
+        let writer = writer_when_free(&index)?;
         let this = SearchIndex { fields, reader, writer: Mutex::new(writer), langs: RwLock::default(), dir };
         this.load_langs()?;
         Ok(this)

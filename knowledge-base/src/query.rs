@@ -113,6 +113,12 @@ const RESOLUTION_BOOST: f32 = 1.3;
 const NOTES_BOOST: f32 = 0.6;
 /// A typo-tolerant or prefix match counts less than the word itself.
 const FUZZY_FACTOR: f32 = 0.35;
+/// A word found in fewer than one document in this many may be a typo, so it is also matched
+/// with one or two letters changed; a word the index knows well is taken as typed (which also
+/// spares expanding the commonest words into thousands of neighbours).
+const RARE_PER: u64 = 10_000;
+/// In a small index, a word counts as rare below this many documents.
+const RARE_AT_LEAST: u64 = 2;
 const SNIPPET_CHARS: usize = 180;
 /// Statuses of a ticket whose resolution may answer someone else.
 const DONE_STATUSES: [&str; 2] = ["solved", "closed"];
@@ -168,8 +174,17 @@ impl SearchIndex {
     }
 
     /// The query for the typed words, and the analyzed terms per language (for snippets).
-    fn text_query(&self, request: &SearchRequest, audience: Audience) -> (Option<Box<dyn Query>>, HashMap<Lang, Vec<String>>) {
+    fn text_query(&self, searcher: &Searcher, request: &SearchRequest, audience: Audience) -> Result<(Option<Box<dyn Query>>, HashMap<Lang, Vec<String>>)> {
         let langs = self.langs();
+        // A word the index knows well is taken as typed; typo tolerance is for the rest.
+        let rare = (searcher.num_docs() / RARE_PER).max(RARE_AT_LEAST);
+        let known = |text: &str| -> Result<bool> {
+            let mut docs = 0;
+            for field in [self.fields.title, self.fields.body] {
+                docs += searcher.doc_freq(&Term::from_field_text(field, text))?;
+            }
+            Ok(docs >= rare)
+        };
         let fields = self.text_fields(audience);
         let mut terms_by_lang: HashMap<Lang, Vec<String>> = HashMap::new();
         let mut should: Vec<Box<dyn Query>> = Vec::new();
@@ -188,11 +203,12 @@ impl SearchIndex {
                             if seen.contains(&token.text) {
                                 continue;
                             }
+                            let len = token.text.chars().count();
+                            let fuzzy = len >= 4 && !known(&token.text)?;
                             for &(field, boost) in &fields {
                                 let term = Term::from_field_text(field, &token.text);
                                 variants.push(boosted(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost));
-                                let len = token.text.chars().count();
-                                if len >= 4 {
+                                if fuzzy {
                                     let distance = if len >= 8 { 2 } else { 1 };
                                     variants.push(boosted(Box::new(FuzzyTermQuery::new(term, distance, true)), boost * FUZZY_FACTOR));
                                 }
@@ -242,7 +258,7 @@ impl SearchIndex {
         let clauses: Vec<(Occur, Box<dyn Query>)> =
             must.into_iter().map(|q| (Occur::Must, q)).chain(should.into_iter().map(|q| (Occur::Should, q))).collect();
         let query: Option<Box<dyn Query>> = (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>);
-        (query, terms_by_lang)
+        Ok((query, terms_by_lang))
     }
 
     /// Which documents `audience` may see, as a query to require.
@@ -286,8 +302,8 @@ impl SearchIndex {
 
     /// Searches as `audience`. Blank text finds nothing.
     pub fn search(&self, request: &SearchRequest, audience: Audience) -> Result<Results> {
-        let (Some(text), terms) = self.text_query(request, audience) else { return Ok(Results::default()) };
         let searcher = self.searcher();
+        let (Some(text), terms) = self.text_query(&searcher, request, audience)? else { return Ok(Results::default()) };
         let unfiltered = all(std::iter::once(text).chain(self.visible(audience)).collect());
         let filters = self.filters(request);
         let top_docs = TopDocs::with_limit(request.limit.clamp(1, 100)).order_by_score();
@@ -408,7 +424,8 @@ const COUNTED: [&str; 4] = ["kind", "status", "locale", "tag"];
 
 struct SegmentCounts {
     columns: Vec<Option<StrColumn>>,
-    counts: Vec<HashMap<u64, u64>>,
+    /// Per column, matches per value ordinal (a segment has few distinct values per column).
+    counts: Vec<Vec<u64>>,
 }
 
 impl Collector for CountsCollector {
@@ -420,7 +437,8 @@ impl Collector for CountsCollector {
         for name in COUNTED {
             columns.push(segment.fast_fields().str(name)?);
         }
-        Ok(SegmentCounts { counts: vec![HashMap::new(); columns.len()], columns })
+        let counts = columns.iter().map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
+        Ok(SegmentCounts { counts, columns })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -452,7 +470,9 @@ impl SegmentCollector for SegmentCounts {
         for (column, counts) in self.columns.iter().zip(&mut self.counts) {
             if let Some(column) = column {
                 for ord in column.ords().values_for_doc(doc) {
-                    *counts.entry(ord).or_default() += 1;
+                    if let Some(n) = usize::try_from(ord).ok().and_then(|ord| counts.get_mut(ord)) {
+                        *n += 1;
+                    }
                 }
             }
         }
@@ -463,7 +483,7 @@ impl SegmentCollector for SegmentCounts {
         for (column, counts) in self.columns.iter().zip(self.counts) {
             let mut out = BTreeMap::new();
             if let Some(column) = column {
-                for (ord, n) in counts {
+                for (ord, n) in (0_u64..).zip(counts).filter(|(_, n)| *n > 0) {
                     let mut value = String::new();
                     if column.ord_to_str(ord, &mut value).unwrap_or(false) {
                         out.insert(value, n);

@@ -73,6 +73,7 @@ impl Application {
         cleanup.abort();
         // Aborting mid-transaction rolls it back; the worker's marks and alarms are durable.
         sla.abort();
+        let _ = tokio::join!(cleanup, sla);
         // The change log keeps whatever the indexer had not committed yet. Waiting for the task
         // to end releases the index's writer lock before `run_until` returns.
         search.abort();
