@@ -129,6 +129,7 @@ async fn seed(config: Config, args: &SeedArgs) -> anyhow::Result<()> {
         customers: args.customers,
         tickets: args.tickets,
         seed: args.seed,
+        words: args.words,
     };
     let started = std::time::Instant::now();
     let bar = Progress::new("tickets", started);

@@ -135,6 +135,10 @@ pub struct SeedArgs {
     /// Random seed: the same seed gives the same data.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Words of generated prose added to each message (for search load tests); 0 keeps the
+    /// short demo texts.
+    #[arg(long, default_value_t = 0)]
+    pub words: u32,
 }
 
 /// `frontdesk admin ...`.

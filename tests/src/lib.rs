@@ -8,6 +8,7 @@
 //!   WebSocket.
 //! - [`frontdesk_binary`] finds the built `frontdesk` executable for command-line tests.
 
+pub mod bench;
 pub mod browser;
 pub mod database;
 pub mod live;

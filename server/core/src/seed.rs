@@ -8,6 +8,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::agent::{NewAgent, Role};
 use crate::context::AppContext;
@@ -30,6 +31,9 @@ pub struct SeedPlan {
     pub tickets: u64,
     /// The random seed.
     pub seed: u64,
+    /// Words of generated prose added to each ticket's subject (a tenth of them) and messages,
+    /// drawn with the word frequencies of a real manual; 0 keeps the short templates alone.
+    pub words: u32,
 }
 
 /// The password of every seeded agent.
@@ -59,6 +63,56 @@ const TOPICS: &[(&str, &str, &str)] = &[
 const TAGS: &[&str] = &["billing", "login", "bug", "refund", "how-to", "api", "mobile", "shipping", "vip", "feature-request"];
 const STATUSES: &[(&str, u32)] = &[("new", 10), ("open", 20), ("pending", 10), ("on_hold", 5), ("solved", 40), ("closed", 15)];
 const PRIORITIES: &[(&str, u32)] = &[("low", 20), ("normal", 55), ("high", 20), ("urgent", 5)];
+
+/// Every word of a real manual (Git's, the relevance set in `tests/relevance/`) seen at least
+/// twice, with how often: `word count` per line, most frequent first.
+const WORDS: &str = include_str!("seed_words.txt");
+
+/// Generated prose whose words follow [`WORDS`]' frequencies, so searches over seeded tickets
+/// meet posting lists shaped like real text's.
+struct Prose {
+    words: Vec<&'static str>,
+    /// Running totals of the counts, for drawing a word by weight.
+    cumulative: Vec<u64>,
+}
+
+impl Prose {
+    fn get() -> &'static Prose {
+        static PROSE: OnceLock<Prose> = OnceLock::new();
+        PROSE.get_or_init(|| {
+            let mut total = 0;
+            let (words, cumulative) = WORDS
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .map(|(word, count)| {
+                    total += count.trim().parse::<u64>().unwrap_or(1);
+                    (word, total)
+                })
+                .unzip();
+            Prose { words, cumulative }
+        })
+    }
+
+    /// `n` words drawn by frequency, joined by spaces.
+    fn words(&self, rng: &mut StdRng, n: u32) -> String {
+        let total = self.cumulative.last().copied().unwrap_or(0);
+        if total == 0 {
+            return String::new();
+        }
+        let words: Vec<&str> = (0..n)
+            .map(|_| {
+                let drawn = rng.gen_range(0..total);
+                self.words[self.cumulative.partition_point(|&c| c <= drawn)]
+            })
+            .collect();
+        words.join(" ")
+    }
+}
+
+/// A template text, followed by `words` words of prose when asked for.
+fn with_prose(rng: &mut StdRng, text: &str, words: u32) -> String {
+    if words == 0 { text.to_owned() } else { format!("{text} {}", Prose::get().words(rng, words)) }
+}
 
 fn weighted<'a>(rng: &mut StdRng, choices: &'a [(&'a str, u32)]) -> &'a str {
     let total: u32 = choices.iter().map(|(_, w)| w).sum();
@@ -162,7 +216,7 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
     let mut done = 0;
     while done < plan.tickets {
         let batch = BATCH.min(plan.tickets - done);
-        insert_tickets(db, &people, &mut rng, batch, now).await?;
+        insert_tickets(db, &people, &mut rng, batch, now, plan.words).await?;
         done += batch;
         progress(done, plan.tickets);
     }
@@ -210,6 +264,7 @@ struct People<'a> {
 struct Draft {
     number: i64,
     topic: usize,
+    subject: String,
     status: &'static str,
     /// Index into [`People::customers`].
     requester: usize,
@@ -237,7 +292,7 @@ impl Draft {
 
 /// Writes `count` tickets with tags, a question, an answer when assigned, and their history, in
 /// one transaction and a handful of multi-row statements.
-async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u64, now: Timestamp) -> Result<()> {
+async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u64, now: Timestamp, words: u32) -> Result<()> {
     const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
     let count_i64 = i64::try_from(count).unwrap_or(i64::MAX);
     on_pool!(db, |pool| async {
@@ -258,9 +313,11 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
             let mut tags: Vec<&str> = (0..rng.gen_range(0..3)).map(|_| pick(rng, TAGS)).collect();
             tags.sort_unstable();
             tags.dedup();
+            let topic = rng.gen_range(0..TOPICS.len());
             let draft = Draft {
                 number,
-                topic: rng.gen_range(0..TOPICS.len()),
+                topic,
+                subject: with_prose(rng, TOPICS[topic].0, words / 10),
                 status,
                 requester: rng.gen_range(0..people.customers.len()),
                 assignee,
@@ -271,7 +328,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
             let team = if people.teams.is_empty() { None } else { Some(people.teams[rng.gen_range(0..people.teams.len())]) };
             values.push(params.row([
                 Param::Int(number),
-                Param::Text(TOPICS[draft.topic].0.to_owned()),
+                Param::Text(draft.subject.clone()),
                 Param::Text(status.to_owned()),
                 Param::Text(weighted(rng, PRIORITIES).to_owned()),
                 Param::Text(["web_form", "email", "chat", "api"][rng.gen_range(0..4)].to_owned()),
@@ -308,6 +365,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
         let mut values = Vec::new();
         for (id, d) in &by_id {
             let (_, question, answer) = TOPICS[d.topic];
+            let (question, answer) = (with_prose(rng, question, words), with_prose(rng, answer, words));
             let (requester, name) = &people.customers[d.requester];
             values.push(params.row([
                 Param::Int(*id),
@@ -343,7 +401,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
         let mut params = Params::in_order(db);
         let mut values = Vec::new();
         for (id, d) in &by_id {
-            let subject = TOPICS[d.topic].0;
+            let subject = &d.subject;
             let mut events = vec![
                 ("created", json!({ "number": d.number, "subject": subject })),
                 ("reply_added", json!({ "message_id": question_of.get(id) })),

@@ -16,15 +16,16 @@ use clap::Parser;
 use frontdesk_core::agent::Agent;
 use frontdesk_core::AppContext;
 use frontdesk_core::db::{Db, Param, Params};
-use frontdesk_core::seed::{self, DEMO_PASSWORD, SeedPlan};
+use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
 use frontdesk_core::ticket::{Priority, Tag};
 use frontdesk_core::time::Timestamp;
 use frontdesk_core::tickets::{self, QueueCursor, QueueFilter, QueueSort, QueueView};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use frontdesk_tests::ApiClient;
+use frontdesk_tests::bench::{Samples, first_admin, scalar, seed_once};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[derive(Parser)]
 #[command(about = "Queue latency on a seeded helpdesk: raw sqlx vs frontdesk's queue vs HTTP")]
@@ -57,19 +58,6 @@ struct Scenario {
     form: Vec<(&'static str, String)>,
 }
 
-/// Latency samples of one method.
-#[derive(Default)]
-struct Samples(Vec<Duration>);
-
-impl Samples {
-    fn percentile(&self, p: f64) -> f64 {
-        let mut sorted = self.0.clone();
-        sorted.sort_unstable();
-        let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-        sorted[rank - 1].as_secs_f64() * 1000.0
-    }
-}
-
 const PAGE: u32 = 50;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -77,7 +65,8 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
     let db = ctx.db().clone();
-    ensure_seeded(&ctx, &args).await?;
+    let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: args.customers, tickets: args.tickets, seed: 7, words: 0 };
+    seed_once(&ctx, plan).await?;
 
     let global = GlobalArgs { data_dir: Some(args.data_dir.clone()), database_url: args.database_url.clone(), ..GlobalArgs::default() };
     let serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(frontdesk_tests::site_dir()), ..ServeArgs::default() };
@@ -94,7 +83,7 @@ async fn main() -> Result<()> {
     }
 
     let scenarios = scenarios(&ctx, &actor).await?;
-    println!("{} on {} tickets; {} samples per method; times in ms per page of {PAGE}", db.backend_name(), count(&db, "tickets").await?, args.samples);
+    println!("{} on {} tickets; {} samples per method; times in ms per page of {PAGE}", db.backend_name(), scalar(&db, "SELECT COUNT(*) FROM tickets").await?, args.samples);
     println!("{:<34} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}", "scenario", "raw p50", "raw p99", "core p50", "core p99", "http p50", "http p99", "http/raw");
     let mut worst_http_p99 = 0.0_f64;
     for scenario in &scenarios {
@@ -141,28 +130,6 @@ async fn main() -> Result<()> {
     println!("worst http p99: {worst_http_p99:.2} ms (target: at most 50 ms)");
     stop.send(()).ok();
     server.await??;
-    Ok(())
-}
-
-/// Seeds the database unless it already holds the requested data.
-async fn ensure_seeded(ctx: &AppContext, args: &Args) -> Result<()> {
-    let existing = count(ctx.db(), "tickets").await?;
-    if existing >= i64::try_from(args.tickets)? {
-        return Ok(());
-    }
-    if existing > 0 {
-        bail!("the benchmark database holds {existing} tickets, fewer than --tickets {}; remove it or pass a fresh database", args.tickets);
-    }
-    let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: args.customers, tickets: args.tickets, seed: 7 };
-    eprintln!("seeding {} tickets and {} customers (once; kept for later runs)...", args.tickets, args.customers);
-    let started = Instant::now();
-    seed::seed(ctx, plan, |done, total| {
-        if done % 100_000 == 0 || done == total {
-            eprintln!("  {done}/{total} tickets, {:.0} s", started.elapsed().as_secs_f64());
-        }
-    })
-    .await?;
-    eprintln!("seeded in {:.0} s ({:.0} tickets/s)", started.elapsed().as_secs_f64(), args.tickets as f64 / started.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -251,21 +218,4 @@ async fn run_raw(db: &Db, sql: &str, params: &Params) -> Result<usize> {
         Db::Sqlite(pool) => bound!(sqlx::query(sql)).fetch_all(pool).await?.len(),
         Db::Postgres(pool) => bound!(sqlx::query(sql)).fetch_all(pool).await?.len(),
     })
-}
-
-async fn scalar(db: &Db, sql: &str) -> Result<i64> {
-    Ok(match db {
-        Db::Sqlite(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
-        Db::Postgres(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
-    }
-    .with_context(|| format!("no value for {sql}"))?)
-}
-
-async fn count(db: &Db, table: &str) -> Result<i64> {
-    scalar(db, &format!("SELECT COUNT(*) FROM {table}")).await
-}
-
-async fn first_admin(db: &Db) -> Result<Agent> {
-    let id = scalar(db, "SELECT MIN(id) FROM agents WHERE role = 'admin' AND active").await?;
-    frontdesk_core::agents::find(db, id).await?.context("the seeded admin")
 }

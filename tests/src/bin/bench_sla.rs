@@ -49,7 +49,7 @@ async fn main() -> Result<()> {
     let db = ctx.db().clone();
     if scalar(&db, "SELECT COUNT(*) FROM tickets").await? < i64::try_from(args.tickets)? {
         eprintln!("seeding {} tickets (once; kept for later runs)...", args.tickets);
-        let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: 100_000, tickets: args.tickets, seed: 11 };
+        let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: 100_000, tickets: args.tickets, seed: 11, words: 0 };
         seed::seed(&ctx, plan, |_, _| {}).await?;
     }
     let admin_id = scalar(&db, "SELECT MIN(id) FROM agents WHERE role = 'admin'").await?;

@@ -261,7 +261,7 @@ async fn seeded_data_is_consistent_and_works_in_the_queue() {
     use frontdesk_core::seed::{self, SeedPlan};
     use frontdesk_core::tickets::{self, QueueFilter, QueueSort, QueueView};
     let app = spawn_app().await;
-    let plan = SeedPlan { agents: 3, teams: 2, organizations: 3, customers: 15, tickets: 600, seed: 7 };
+    let plan = SeedPlan { agents: 3, teams: 2, organizations: 3, customers: 15, tickets: 600, seed: 7, words: 0 };
     let progress = std::sync::Mutex::new(Vec::new());
 
     let report = seed::seed(&app.ctx, plan, |done, total| progress.lock().expect("lock").push((done, total))).await.expect("seeded");

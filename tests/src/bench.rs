@@ -1,0 +1,61 @@
+//! What the benchmark programs in `src/bin/` share: a seeded database kept between runs, latency
+//! samples with percentiles, and one-value queries.
+
+use anyhow::{Context, Result, bail};
+use frontdesk_core::AppContext;
+use frontdesk_core::agent::Agent;
+use frontdesk_core::db::Db;
+use frontdesk_core::seed::{self, SeedPlan};
+use std::time::{Duration, Instant};
+
+/// Seeds `plan` into the database unless it already holds as many tickets; a database with
+/// some, but fewer, tickets is refused rather than topped up with different data.
+pub async fn seed_once(ctx: &AppContext, plan: SeedPlan) -> Result<()> {
+    let existing = scalar(ctx.db(), "SELECT COUNT(*) FROM tickets").await?;
+    if existing >= i64::try_from(plan.tickets)? {
+        return Ok(());
+    }
+    if existing > 0 {
+        bail!("the benchmark database holds {existing} tickets, fewer than the {} asked for; remove it or pass a fresh database", plan.tickets);
+    }
+    eprintln!("seeding {} tickets and {} customers (once; kept for later runs)...", plan.tickets, plan.customers);
+    let started = Instant::now();
+    seed::seed(ctx, plan, |done, total| {
+        if done % 100_000 == 0 || done == total {
+            eprintln!("  {done}/{total} tickets, {:.0} s", started.elapsed().as_secs_f64());
+        }
+    })
+    .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!("seeded in {seconds:.0} s ({:.0} tickets/s)", plan.tickets as f64 / seconds);
+    Ok(())
+}
+
+/// Latency samples of one method.
+#[derive(Default)]
+pub struct Samples(pub Vec<Duration>);
+
+impl Samples {
+    /// The `p` quantile (0.5 for the median) in milliseconds, by the nearest-rank method.
+    pub fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_unstable();
+        let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1].as_secs_f64() * 1000.0
+    }
+}
+
+/// The one integer `sql` returns.
+pub async fn scalar(db: &Db, sql: &str) -> Result<i64> {
+    Ok(match db {
+        Db::Sqlite(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
+        Db::Postgres(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
+    }
+    .with_context(|| format!("no value for {sql}"))?)
+}
+
+/// The seeded admin (the first active one).
+pub async fn first_admin(db: &Db) -> Result<Agent> {
+    let id = scalar(db, "SELECT MIN(id) FROM agents WHERE role = 'admin' AND active").await?;
+    frontdesk_core::agents::find(db, id).await?.context("the seeded admin")
+}
