@@ -97,7 +97,9 @@ impl SearchIndex {
         SearchIndex::from_index(Index::create_in_ram(schema), fields, None)
     }
 
-    fn from_index(index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<SearchIndex> {
+    fn from_index(mut index: Index, fields: Fields, dir: Option<PathBuf>) -> Result<SearchIndex> {
+        // A search runs over the segments on every core, not one after the other.
+        index.set_default_multithread_executor()?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = writer_when_free(&index)?;
         let this = SearchIndex { fields, reader, writer: Mutex::new(writer), langs: RwLock::default(), dir };

@@ -83,6 +83,8 @@ pub struct Counts {
     pub locale: BTreeMap<String, u64>,
     /// Per tag.
     pub tag: BTreeMap<String, u64>,
+    /// Whether the counts were scaled up from a sample of the matches (see [`COUNT_EXACTLY`]).
+    pub estimated: bool,
 }
 
 /// A page of results.
@@ -119,6 +121,12 @@ const FUZZY_FACTOR: f32 = 0.35;
 const RARE_PER: u64 = 10_000;
 /// In a small index, a word counts as rare below this many documents.
 const RARE_AT_LEAST: u64 = 2;
+/// A word found in at least one document in this many (and in at least [`COMMON_AT_LEAST`]) is
+/// common: like a stop word of this index, it ranks the documents that match the query's rarer
+/// words but does not make a document match on its own.
+const COMMON_PER: u64 = 10;
+/// Below this many documents no word is common: small indexes are scanned whole anyway.
+const COMMON_AT_LEAST: u64 = 5_000;
 const SNIPPET_CHARS: usize = 180;
 /// Statuses of a ticket whose resolution may answer someone else.
 const DONE_STATUSES: [&str; 2] = ["solved", "closed"];
@@ -178,13 +186,15 @@ impl SearchIndex {
         let langs = self.langs();
         // A word the index knows well is taken as typed; typo tolerance is for the rest.
         let rare = (searcher.num_docs() / RARE_PER).max(RARE_AT_LEAST);
-        let known = |text: &str| -> Result<bool> {
+        let common = (searcher.num_docs() / COMMON_PER).max(COMMON_AT_LEAST);
+        let doc_freq = |text: &str| -> Result<u64> {
             let mut docs = 0;
             for field in [self.fields.title, self.fields.body] {
                 docs += searcher.doc_freq(&Term::from_field_text(field, text))?;
             }
-            Ok(docs >= rare)
+            Ok(docs)
         };
+        let mut common_words: Vec<Box<dyn Query>> = Vec::new();
         let fields = self.text_fields(audience);
         let mut terms_by_lang: HashMap<Lang, Vec<String>> = HashMap::new();
         let mut should: Vec<Box<dyn Query>> = Vec::new();
@@ -197,6 +207,7 @@ impl SearchIndex {
                 Piece::Word(word) => {
                     let mut variants: Vec<Box<dyn Query>> = Vec::new();
                     let mut seen = Vec::new();
+                    let mut is_common = !(i == last && typing);
                     for &lang in &langs {
                         for token in tokens(lang, word) {
                             terms_by_lang.entry(lang).or_default().push(token.text.clone());
@@ -204,7 +215,9 @@ impl SearchIndex {
                                 continue;
                             }
                             let len = token.text.chars().count();
-                            let fuzzy = len >= 4 && !known(&token.text)?;
+                            let docs = doc_freq(&token.text)?;
+                            let fuzzy = len >= 4 && docs < rare;
+                            is_common &= docs >= common;
                             for &(field, boost) in &fields {
                                 let term = Term::from_field_text(field, &token.text);
                                 variants.push(boosted(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost));
@@ -228,9 +241,10 @@ impl SearchIndex {
                     if word.trim_start_matches('#').chars().all(|c| c.is_ascii_digit()) && !word.is_empty() {
                         variants.push(boosted(raw_term(self.fields.link, word.trim_start_matches('#')), 10.0));
                     }
-                    if !variants.is_empty() {
-                        should.push(any(variants));
-                    }
+                    // One flat union of every word's variants scores the same as a union per
+                    // word, and lets the top hits be found by block-WAND, skipping documents
+                    // that cannot reach them.
+                    if is_common && !seen.is_empty() { common_words.extend(variants) } else { should.extend(variants) }
                 }
                 Piece::Phrase(phrase) => {
                     let mut variants: Vec<Box<dyn Query>> = Vec::new();
@@ -253,6 +267,14 @@ impl SearchIndex {
                     }
                 }
             }
+        }
+        // Common words only rank documents that match a rarer word, when there is one (and no
+        // phrase): scanning the half of a large index that holds them would find nothing better.
+        if should.is_empty() || !must.is_empty() {
+            should.append(&mut common_words);
+        } else if !common_words.is_empty() {
+            must.push(any(std::mem::take(&mut should)));
+            should = common_words;
         }
         // Phrases are required; words only rank.
         let clauses: Vec<(Occur, Box<dyn Query>)> =
@@ -304,17 +326,21 @@ impl SearchIndex {
     pub fn search(&self, request: &SearchRequest, audience: Audience) -> Result<Results> {
         let searcher = self.searcher();
         let (Some(text), terms) = self.text_query(&searcher, request, audience)? else { return Ok(Results::default()) };
-        let unfiltered = all(std::iter::once(text).chain(self.visible(audience)).collect());
+        let unfiltered = match self.visible(audience) {
+            Some(visible) => all(vec![text, visible]),
+            None => text,
+        };
         let filters = self.filters(request);
         let top_docs = TopDocs::with_limit(request.limit.clamp(1, 100)).order_by_score();
-        // Counts are taken before the filters: one pass when there are none, else a second one.
-        let (top, total, counts) = if filters.is_empty() {
-            searcher.search(&*unfiltered, &(top_docs, Count, CountsCollector))?
+        // The top hits come from a scored pass that may skip documents; the total and the counts
+        // per filter value (taken before the filters) from an unscored pass over every match.
+        let matches = searcher.search(&*unfiltered, &Count)?;
+        let counts = searcher.search(&*unfiltered, &CountsCollector::for_matches(matches))?;
+        let (top, total) = if filters.is_empty() {
+            (searcher.search(&*unfiltered, &top_docs)?, matches)
         } else {
-            let counts = searcher.search(&*unfiltered, &CountsCollector)?;
             let filtered = all(std::iter::once(unfiltered).chain(filters).collect());
-            let (top, total) = searcher.search(&*filtered, &(top_docs, Count))?;
-            (top, total, counts)
+            (searcher.search(&*filtered, &top_docs)?, searcher.search(&*filtered, &Count)?)
         };
         let hits = self.hits(&searcher, &top, &terms, audience)?;
         Ok(Results { hits, total: total as u64, counts })
@@ -416,16 +442,44 @@ fn snippet(lang: Lang, words: &[String], source: &str) -> String {
     html
 }
 
-/// Counts matches per kind, status, locale and tag in one pass over the fast columns.
-struct CountsCollector;
+/// Up to this many matches, counts per filter value are exact; beyond, they are scaled up from
+/// an even sample of about this many, which keeps a search for common words as fast as any.
+const COUNT_EXACTLY: usize = 100_000;
+
+/// Counts matches per kind, status, locale and tag in one pass over the fast columns, looking
+/// at every `stride`-th match of each segment.
+pub(crate) struct CountsCollector {
+    pub(crate) stride: usize,
+}
+
+impl CountsCollector {
+    /// Counts exactly when `matches` are few enough, else samples them.
+    fn for_matches(matches: usize) -> Self {
+        CountsCollector { stride: matches.div_ceil(COUNT_EXACTLY).max(1) }
+    }
+}
 
 /// The fields [`CountsCollector`] counts, in the order of [`Counts`]' fields.
 const COUNTED: [&str; 4] = ["kind", "status", "locale", "tag"];
 
-struct SegmentCounts {
+pub(crate) struct SegmentCounts {
     columns: Vec<Option<StrColumn>>,
     /// Per column, matches per value ordinal (a segment has few distinct values per column).
     counts: Vec<Vec<u64>>,
+    /// The value ordinals of a block of documents, for columns with one value per document.
+    block: Vec<Option<u64>>,
+    /// Every `stride`-th match is counted, for `stride` matches each.
+    stride: usize,
+    /// Matches to pass over before the next one counted.
+    skip: usize,
+    /// The sampled documents of a block.
+    sampled: Vec<u32>,
+}
+
+fn bump(counts: &mut [u64], ord: u64) {
+    if let Some(n) = usize::try_from(ord).ok().and_then(|ord| counts.get_mut(ord)) {
+        *n += 1;
+    }
 }
 
 impl Collector for CountsCollector {
@@ -438,7 +492,7 @@ impl Collector for CountsCollector {
             columns.push(segment.fast_fields().str(name)?);
         }
         let counts = columns.iter().map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
-        Ok(SegmentCounts { counts, columns })
+        Ok(SegmentCounts { counts, columns, block: Vec::new(), stride: self.stride, skip: 0, sampled: Vec::new() })
     }
 
     fn requires_scoring(&self) -> bool {
@@ -446,7 +500,7 @@ impl Collector for CountsCollector {
     }
 
     fn merge_fruits(&self, fruits: Vec<Counts>) -> tantivy::Result<Counts> {
-        let mut total = Counts::default();
+        let mut total = Counts { estimated: self.stride > 1, ..Counts::default() };
         for fruit in fruits {
             for (into, from) in [
                 (&mut total.kind, fruit.kind),
@@ -467,13 +521,36 @@ impl SegmentCollector for SegmentCounts {
     type Fruit = Counts;
 
     fn collect(&mut self, doc: u32, _: Score) {
-        for (column, counts) in self.columns.iter().zip(&mut self.counts) {
-            if let Some(column) = column {
-                for ord in column.ords().values_for_doc(doc) {
-                    if let Some(n) = usize::try_from(ord).ok().and_then(|ord| counts.get_mut(ord)) {
-                        *n += 1;
-                    }
+        self.collect_block(&[doc]);
+    }
+
+    /// Unscored passes hand over documents in blocks: single-valued columns are read a block at
+    /// a time, which costs a fraction of reading them document by document.
+    fn collect_block(&mut self, docs: &[u32]) {
+        let docs = if self.stride == 1 {
+            docs
+        } else {
+            self.sampled.clear();
+            let mut at = self.skip;
+            while let Some(&doc) = docs.get(at) {
+                self.sampled.push(doc);
+                at += self.stride;
+            }
+            self.skip = at - docs.len();
+            &self.sampled[..]
+        };
+        let SegmentCounts { columns, counts, block, .. } = self;
+        for (column, counts) in columns.iter().zip(counts) {
+            let Some(ords) = column.as_ref().map(|c| c.ords()) else { continue };
+            if ords.get_cardinality().is_multivalue() {
+                for &doc in docs {
+                    ords.values_for_doc(doc).for_each(|ord| bump(counts, ord));
                 }
+            } else {
+                block.clear();
+                block.resize(docs.len(), None);
+                ords.first_vals(docs, block);
+                block.iter().flatten().for_each(|&ord| bump(counts, ord));
             }
         }
     }
@@ -486,7 +563,7 @@ impl SegmentCollector for SegmentCounts {
                 for (ord, n) in (0_u64..).zip(counts).filter(|(_, n)| *n > 0) {
                     let mut value = String::new();
                     if column.ord_to_str(ord, &mut value).unwrap_or(false) {
-                        out.insert(value, n);
+                        out.insert(value, n * self.stride as u64);
                     }
                 }
             }
@@ -494,6 +571,6 @@ impl SegmentCollector for SegmentCounts {
         }
         let mut named = named.into_iter();
         let mut next = || named.next().unwrap_or_default();
-        Counts { kind: next(), status: next(), locale: next(), tag: next() }
+        Counts { kind: next(), status: next(), locale: next(), tag: next(), estimated: self.stride > 1 }
     }
 }

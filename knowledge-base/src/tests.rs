@@ -159,3 +159,33 @@ fn an_index_is_complete_only_after_a_complete_commit_and_garbage_is_replaced() {
     let (index, state) = SearchIndex::open(&path).expect("open over garbage");
     assert_eq!((state, index.len()), (IndexState::NeedsRebuild, 0));
 }
+
+#[test]
+fn counts_beyond_the_exact_limit_are_scaled_up_from_an_even_sample_and_marked_estimated() {
+    use crate::query::CountsCollector;
+    let index = SearchIndex::in_memory().expect("index");
+    let docs: Vec<Doc> = (0..3000).map(|id| ticket(id, 1, "Printer jam", "It jams.", "", (id % 3 == 0).then_some("Open tray 2."))).collect();
+    index.write(&docs, &[], IndexState::Complete).expect("write");
+    let searcher = index.searcher();
+    let exact = searcher.search(&tantivy::query::AllQuery, &CountsCollector { stride: 1 }).expect("count");
+    assert!(!exact.estimated);
+    assert_eq!((exact.status["solved"], exact.status["open"]), (1000, 2000));
+    let sampled = searcher.search(&tantivy::query::AllQuery, &CountsCollector { stride: 10 }).expect("count");
+    assert!(sampled.estimated);
+    let (solved, open) = (sampled.status["solved"], sampled.status["open"]);
+    assert!((900..=1100).contains(&solved) && (1800..=2200).contains(&open), "solved {solved}, open {open}");
+    assert!((2900..=3100).contains(&(solved + open)), "every sampled match stands for ten");
+}
+
+#[test]
+fn in_a_large_index_a_common_word_ranks_but_only_rarer_words_make_a_match() {
+    let index = SearchIndex::in_memory().expect("index");
+    let docs: Vec<Doc> = (0..6000)
+        .map(|id| ticket(id, 1, if id % 600 == 0 { "Printer out of toner" } else { "Printer offline" }, "The printer stopped.", "", None))
+        .collect();
+    index.write(&docs, &[], IndexState::Complete).expect("write");
+    assert_eq!(search(&index, "printer", Audience::Agent).total, 6000, "alone, a common word still finds everything");
+    let both = search(&index, "printer toner", Audience::Agent);
+    assert_eq!(both.total, 10, "with a rarer word, only its documents match");
+    assert!(both.hits.iter().all(|h| h.title.contains("toner")));
+}

@@ -36,7 +36,7 @@ fn query_from_url() -> Memo<SearchQuery> {
 
 /// One group of filter values with counts; the picked one is marked, and picking it again clears it.
 #[component]
-fn Facet(path: &'static str, label: &'static str, key: &'static str, counts: Vec<FacetCount>) -> impl IntoView {
+fn Facet(path: &'static str, label: &'static str, key: &'static str, counts: Vec<FacetCount>, estimated: bool) -> impl IntoView {
     if counts.is_empty() {
         return None;
     }
@@ -55,7 +55,7 @@ fn Facet(path: &'static str, label: &'static str, key: &'static str, counts: Vec
                     view! {
                         <li class:picked=on>
                             <a href=href data-value=c.value.clone()>{c.value.replace('_', " ")}</a>
-                            <span class="count">{c.count}</span>
+                            <span class="count">{if estimated { format!("~{}", c.count) } else { c.count.to_string() }}</span>
                         </li>
                     }
                 }).collect_view()}
@@ -170,7 +170,7 @@ fn Results(path: &'static str, found: Found, query: SearchQuery, grouped: bool) 
     if found.items.is_empty() {
         return view! { <p class="empty-state" id="no-results">{format!("Nothing found for “{}”.", query.q)}</p> }.into_any();
     }
-    let Found { items, total, kinds, statuses, locales, tags } = found;
+    let Found { items, total, kinds, statuses, locales, tags, counts_estimated: estimated } = found;
     let groups: Vec<(&'static str, Vec<FoundItem>)> = if grouped {
         let (articles, tickets): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.kind == "article");
         vec![("Articles", articles), ("Tickets", tickets)]
@@ -181,10 +181,10 @@ fn Results(path: &'static str, found: Found, query: SearchQuery, grouped: bool) 
         <div class="search-layout">
             <aside class="facets">
                 <p class="muted" id="result-count">{format!("{total} found")}</p>
-                <Facet path label="Type" key="kind" counts=kinds/>
-                <Facet path label="Status" key="status" counts=statuses/>
-                <Facet path label="Language" key="locale" counts=locales/>
-                <Facet path label="Tags" key="tag" counts=tags/>
+                <Facet path label="Type" key="kind" counts=kinds estimated/>
+                <Facet path label="Status" key="status" counts=statuses estimated/>
+                <Facet path label="Language" key="locale" counts=locales estimated/>
+                <Facet path label="Tags" key="tag" counts=tags estimated/>
             </aside>
             <div class="search-results" id="search-results">
                 {groups.into_iter().filter(|(_, list)| !list.is_empty()).map(|(title, list)| view! {

@@ -47,6 +47,9 @@ pub struct Found {
     pub locales: Vec<FacetCount>,
     /// Counts per tag (the most common), before the filters.
     pub tags: Vec<FacetCount>,
+    /// Whether the counts are estimates: above 100,000 matches they are scaled up from a sample.
+    #[serde(default)]
+    pub counts_estimated: bool,
 }
 
 /// What someone typed and picked.

@@ -263,7 +263,7 @@ fn item(hit: Hit, audience: Audience) -> FoundItem {
 }
 
 fn found(results: Results, audience: Audience) -> Found {
-    let Counts { kind, status, locale, tag } = results.counts;
+    let Counts { kind, status, locale, tag, estimated } = results.counts;
     Found {
         items: results.hits.into_iter().map(|h| item(h, audience)).collect(),
         total: results.total,
@@ -271,6 +271,7 @@ fn found(results: Results, audience: Audience) -> Found {
         statuses: facet(status, usize::MAX),
         locales: facet(locale, usize::MAX),
         tags: facet(tag, TOP_TAGS),
+        counts_estimated: estimated,
     }
 }
 
