@@ -125,7 +125,8 @@ const RARE_AT_LEAST: u64 = 2;
 /// common: like a stop word of this index, it ranks the documents that match the query's rarer
 /// words but does not make a document match on its own.
 const COMMON_PER: u64 = 10;
-/// Below this many documents no word is common: small indexes are scanned whole anyway.
+/// A word is common only in at least this many documents: small indexes, cheap to scan whole,
+/// keep every word.
 const COMMON_AT_LEAST: u64 = 5_000;
 const SNIPPET_CHARS: usize = 180;
 /// Statuses of a ticket whose resolution may answer someone else.

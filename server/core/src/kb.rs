@@ -383,25 +383,25 @@ pub async fn help_sitemap(ctx: &AppContext) -> Result<Vec<(String, Timestamp)>> 
 
 /// Records a "was this helpful?" vote on a published article. Public (rate-limited by the caller).
 pub async fn rate(ctx: &AppContext, slug: &str, helpful: bool) -> Result<()> {
-    let id: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
-        "SELECT id FROM kb_articles WHERE slug = $1 AND locale = $2 AND status = 'published'"
-    )
-    .bind(slug)
-    .bind(DEFAULT_LOCALE)
-    .fetch_optional(pool)
-    .await)?
-    .ok_or(Error::NotFound("article"))?;
     let (yes, no) = if helpful { (1_i64, 0_i64) } else { (0, 1) };
-    on_pool!(ctx.db(), |pool| sqlx::query(
-        "INSERT INTO kb_feedback (article_id, helpful, unhelpful) VALUES ($1, $2, $3)
+    // One statement finds the published article and counts the vote, so a vote can never land
+    // on an article that was unpublished in between.
+    let counted = on_pool!(ctx.db(), |pool| sqlx::query(
+        "INSERT INTO kb_feedback (article_id, helpful, unhelpful)
+         SELECT id, $3, $4 FROM kb_articles WHERE slug = $1 AND locale = $2 AND status = 'published'
          ON CONFLICT (article_id) DO UPDATE SET helpful = kb_feedback.helpful + excluded.helpful,
              unhelpful = kb_feedback.unhelpful + excluded.unhelpful"
     )
-    .bind(id)
+    .bind(slug)
+    .bind(DEFAULT_LOCALE)
     .bind(yes)
     .bind(no)
     .execute(pool)
-    .await.map(drop))?;
+    .await
+    .map(|done| done.rows_affected()))?;
+    if counted == 0 {
+        return Err(Error::NotFound("article"));
+    }
     Ok(())
 }
 
