@@ -1,11 +1,12 @@
 //! What the benchmark programs in `src/bin/` share: a seeded database kept between runs, latency
-//! samples with percentiles, and one-value queries.
+//! samples with percentiles, one-value queries, and the relevance set's questions.
 
 use anyhow::{Context, Result, bail};
 use frontdesk_core::AppContext;
 use frontdesk_core::agent::Agent;
 use frontdesk_core::db::Db;
 use frontdesk_core::seed::{self, SeedPlan};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// Seeds `plan` into the database unless it already holds as many tickets; a database with
@@ -58,4 +59,35 @@ pub async fn scalar(db: &Db, sql: &str) -> Result<i64> {
 pub async fn first_admin(db: &Db) -> Result<Agent> {
     let id = scalar(db, "SELECT MIN(id) FROM agents WHERE role = 'admin' AND active").await?;
     frontdesk_core::agents::find(db, id).await?.context("the seeded admin")
+}
+
+/// A question and its judged answers, best first.
+pub struct Question {
+    /// As a user would type it.
+    pub text: String,
+    /// The slugs of the articles that answer it, best first.
+    pub answers: Vec<String>,
+}
+
+impl Question {
+    /// The grade of `slug` for this question: 2 for the best answer, 1 for another, 0 otherwise.
+    pub fn grade(&self, slug: &str) -> u32 {
+        match self.answers.iter().position(|a| a == slug) {
+            Some(0) => 2,
+            Some(_) => 1,
+            None => 0,
+        }
+    }
+}
+
+/// The questions of a relevance set's `questions.tsv` (`question<TAB>slug,slug`).
+pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            let (question, slugs) = line.split_once('\t').with_context(|| format!("no tab in {line:?}"))?;
+            Ok(Question { text: question.trim().to_owned(), answers: slugs.split(',').map(|s| s.trim().to_owned()).collect() })
+        })
+        .collect()
 }

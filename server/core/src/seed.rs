@@ -68,6 +68,12 @@ const PRIORITIES: &[(&str, u32)] = &[("low", 20), ("normal", 55), ("high", 20), 
 /// twice, with how often: `word count` per line, most frequent first.
 const WORDS: &str = include_str!("seed_words.txt");
 
+/// The words the seeded prose is drawn from, with how often each occurs in the manual, most
+/// frequent first (benchmarks draw their queries from them too).
+pub fn manual_words() -> impl Iterator<Item = (&'static str, u64)> {
+    WORDS.lines().filter_map(|line| line.split_once(' ')).map(|(word, count)| (word, count.trim().parse().unwrap_or(1)))
+}
+
 /// Generated prose whose words follow [`WORDS`]' frequencies, so searches over seeded tickets
 /// meet posting lists shaped like real text's.
 struct Prose {
@@ -81,11 +87,9 @@ impl Prose {
         static PROSE: OnceLock<Prose> = OnceLock::new();
         PROSE.get_or_init(|| {
             let mut total = 0;
-            let (words, cumulative) = WORDS
-                .lines()
-                .filter_map(|line| line.split_once(' '))
+            let (words, cumulative) = manual_words()
                 .map(|(word, count)| {
-                    total += count.trim().parse::<u64>().unwrap_or(1);
+                    total += count;
                     (word, total)
                 })
                 .unzip();

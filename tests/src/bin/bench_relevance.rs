@@ -12,6 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
+use frontdesk_tests::bench::{Question, read_questions};
 use frontdesk_core::found::SearchQuery;
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
@@ -28,23 +29,6 @@ struct Args {
     /// Print each question's first relevant rank per method.
     #[arg(long)]
     verbose: bool,
-}
-
-/// A question and its judged answers, best first.
-struct Question {
-    text: String,
-    answers: Vec<String>,
-}
-
-impl Question {
-    /// The grade of `slug` for this question: 2 for the best answer, 1 for another, 0 otherwise.
-    fn grade(&self, slug: &str) -> u32 {
-        match self.answers.iter().position(|a| a == slug) {
-            Some(0) => 2,
-            Some(_) => 1,
-            None => 0,
-        }
-    }
 }
 
 /// Scores of one method over all questions.
@@ -136,17 +120,6 @@ async fn main() -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn read_questions(path: &Path) -> Result<Vec<Question>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    text.lines()
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| {
-            let (question, slugs) = line.split_once('\t').with_context(|| format!("no tab in {line:?}"))?;
-            Ok(Question { text: question.trim().to_owned(), answers: slugs.split(',').map(|s| s.trim().to_owned()).collect() })
-        })
-        .collect()
 }
 
 /// The same articles in a temporary PostgreSQL table with a weighted tsvector and a GIN index.

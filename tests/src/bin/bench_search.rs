@@ -22,7 +22,7 @@ use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use frontdesk_tests::ApiClient;
-use frontdesk_tests::bench::{Samples, first_admin, scalar, seed_once};
+use frontdesk_tests::bench::{Samples, first_admin, read_questions, scalar, seed_once};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -246,15 +246,8 @@ async fn ticket_texts(db: &Db, after: i64, limit: i64) -> Result<Vec<(i64, Strin
 /// (rare words), shuffled with a fixed seed.
 fn queries(args: &Args) -> Result<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let questions = std::fs::read_to_string(root.join("relevance/questions.tsv"))?;
-    let mut queries: Vec<String> = questions.lines().filter_map(|line| line.split_once('\t')).map(|(q, _)| q.to_owned()).collect();
-    let words = std::fs::read_to_string(root.join("../server/core/src/seed_words.txt"))?;
-    let words: Vec<(&str, u64)> = words
-        .lines()
-        .filter_map(|line| line.split_once(' '))
-        .filter(|(word, _)| word.len() >= 4)
-        .map(|(word, count)| (word, count.parse().unwrap_or(1)))
-        .collect();
+    let mut queries: Vec<String> = read_questions(&root.join("relevance/questions.tsv"))?.into_iter().map(|q| q.text).collect();
+    let words: Vec<(&str, u64)> = frontdesk_core::seed::manual_words().filter(|(word, _)| word.len() >= 4).collect();
     let mut rng = StdRng::seed_from_u64(args.tickets);
     for i in 0..240 {
         let n = rng.gen_range(1..=3);
