@@ -8,9 +8,9 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentSearchPage, AgentsPage, ContentGapsPage, HelpArticlePage, HelpSearchPage, HelpCategoryPage, HelpHome, KbEditorPage, KbListPage, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
+    AgentHome, AgentSearchPage, AgentsPage, CannedResponsesPage, ChatsPage, WidgetSitesPage, ContentGapsPage, HelpArticlePage, HelpSearchPage, HelpCategoryPage, HelpHome, KbEditorPage, KbListPage, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
     OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
-    SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
+    SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage, WidgetFrame,
 };
 
 /// The page the server renders around the app: head, hydration scripts, body.
@@ -62,9 +62,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/portal/new") view=PortalNewRequest ssr=SsrMode::Async/>
                 <Route path=path!("/portal/sign-in/:token") view=PortalSignIn ssr=SsrMode::Async/>
                 <Route path=path!("/portal/tickets/:number") view=PortalTicketPage ssr=SsrMode::Async/>
+                <Route path=path!("/widget/frame") view=WidgetFrame ssr=SsrMode::Async/>
                 <ParentRoute path=path!("/app") view=AgentLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=AgentHome ssr=SsrMode::Async/>
                     <Route path=path!("tickets") view=TicketsPage ssr=SsrMode::Async/>
+                    <Route path=path!("chats") view=ChatsPage ssr=SsrMode::Async/>
                     <Route path=path!("search") view=AgentSearchPage ssr=SsrMode::Async/>
                     <Route path=path!("kb") view=KbListPage ssr=SsrMode::Async/>
                     <Route path=path!("kb/new") view=KbEditorPage ssr=SsrMode::Async/>
@@ -81,6 +83,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/customer-fields") view=CustomerFieldsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/slas") view=SlasPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/widget-sites") view=WidgetSitesPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/canned-responses") view=CannedResponsesPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/content-gaps") view=ContentGapsPage ssr=SsrMode::Async/>
                     <Route path=path!("notifications") view=NotificationsPage ssr=SsrMode::Async/>
                     <Route path=path!("reports/sla") view=SlaReportPage ssr=SsrMode::Async/>
@@ -166,9 +170,11 @@ fn AgentLayout() -> impl IntoView {
                                     </form>
                                     <A href=HOME_PATH exact=true>"Home"</A>
                                     <A href="/app/tickets">"Tickets"</A>
+                                    <crate::pages::ChatsLink/>
                                     <A href="/app/organizations">"Organizations"</A>
                                     <A href="/app/customers/duplicates">"Duplicates"</A>
                                     <A href="/app/kb">"Knowledge base"</A>
+                                    <A href="/app/settings/canned-responses">"Canned responses"</A>
                                     <NotificationsLink/>
                                     <Show when=move || is_admin>
                                         <p class="nav-heading">"Reports"</p>
@@ -178,6 +184,7 @@ fn AgentLayout() -> impl IntoView {
                                         <A href="/app/settings/teams">"Teams"</A>
                                         <A href="/app/settings/customer-fields">"Customer fields"</A>
                                         <A href="/app/settings/slas">"SLAs"</A>
+                                        <A href="/app/settings/widget-sites">"Chat widget"</A>
                                         <A href="/app/settings/content-gaps">"Articles to write"</A>
                                         <A href="/app/settings/outbox">"Outbox"</A>
                                     </Show>

@@ -1,8 +1,13 @@
 //! The agent console's live connection: one WebSocket per tab, reopened with backoff when it
 //! drops, resubscribing with the last sequence number seen so nothing is missed. Its messages
 //! become signals that pages react to (refetch a ticket, refresh the queue, show who else is
-//! there). On the server (SSR) the signals exist but nothing connects.
+//! there, the chat inbox and the messages of followed chats). On the server (SSR) the signals
+//! exist but nothing connects.
+//!
+//! Chat replies go out with a client-generated id and stay in an outbox until the server acks
+//! them; after a reconnect they are sent again with the same id, which the server stores once.
 
+use frontdesk_core::chat::{AgentStatus, ChatMessage, ChatSummary};
 use frontdesk_core::live::{Activity, PresenceEntry};
 use leptos::prelude::*;
 use std::collections::HashMap;
@@ -22,6 +27,18 @@ pub struct Live {
     pub notification_id: RwSignal<i64>,
     /// Increases when this tab marks notifications read, so unread counts refresh.
     pub notifications_read: RwSignal<u64>,
+    /// This agent's chat status, as the server last said.
+    pub chat_status: RwSignal<AgentStatus>,
+    /// The chat inbox: the queue, then this agent's chats.
+    pub chat_inbox: RwSignal<Vec<ChatSummary>>,
+    /// The messages received of each followed chat, in seq order.
+    pub chat_messages: RwSignal<HashMap<i64, Vec<ChatMessage>>>,
+    /// Replies sent and not acked yet: (chat number, client id, text).
+    pub chat_outbox: RwSignal<Vec<(i64, String, String)>>,
+    /// Whether each followed chat's visitor is typing.
+    pub chat_typing: RwSignal<HashMap<i64, bool>>,
+    /// How far each followed chat's visitor has read.
+    pub chat_visitor_read: RwSignal<HashMap<i64, i64>>,
 }
 
 impl Live {
@@ -34,6 +51,12 @@ impl Live {
             connected: RwSignal::new(false),
             notification_id: RwSignal::new(0),
             notifications_read: RwSignal::new(0),
+            chat_status: RwSignal::new(AgentStatus::Offline),
+            chat_inbox: RwSignal::new(Vec::new()),
+            chat_messages: RwSignal::new(HashMap::new()),
+            chat_outbox: RwSignal::new(Vec::new()),
+            chat_typing: RwSignal::new(HashMap::new()),
+            chat_visitor_read: RwSignal::new(HashMap::new()),
         };
         provide_context(live);
         #[cfg(feature = "hydrate")]
@@ -68,6 +91,46 @@ impl Live {
         socket::follow_queue();
     }
 
+    /// Says whether this agent takes chats (remembered in this browser across reloads).
+    pub fn set_chat_status(self, status: AgentStatus) {
+        #[cfg(feature = "hydrate")]
+        socket::set_chat_status(status);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = status;
+    }
+
+    /// Follows a chat's messages (all of them, the first time), typing and read receipts.
+    pub fn follow_chat(self, number: i64) {
+        #[cfg(feature = "hydrate")]
+        socket::follow_chat(number);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = number;
+    }
+
+    /// Sends a reply in a chat: stays in the outbox until stored, resent after reconnects.
+    pub fn send_chat(self, number: i64, body: String) {
+        let client_id = new_client_id();
+        self.chat_outbox.update(|outbox| outbox.push((number, client_id.clone(), body.clone())));
+        #[cfg(feature = "hydrate")]
+        socket::send_chat(number, client_id, body);
+    }
+
+    /// Says this agent is (or stopped) typing in a followed chat.
+    pub fn chat_typing(self, number: i64, typing: bool) {
+        #[cfg(feature = "hydrate")]
+        socket::chat_typing(number, typing);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (number, typing);
+    }
+
+    /// Says this agent read a followed chat up to `seq`.
+    pub fn chat_read(self, number: i64, seq: i64) {
+        #[cfg(feature = "hydrate")]
+        socket::chat_read(number, seq);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (number, seq);
+    }
+
     /// Tells the other agents what this agent is doing on a followed ticket.
     pub fn set_activity(self, number: i64, activity: Activity) {
         #[cfg(feature = "hydrate")]
@@ -77,12 +140,30 @@ impl Live {
     }
 }
 
+/// A fresh id for a chat message: 128 random bits from the browser's random source (the time
+/// on the server, where nothing is sent).
+fn new_client_id() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let mut bytes = [0u8; 16];
+        if let Some(crypto) = window().crypto().ok() {
+            let _ = crypto.get_random_values_with_u8_array(&mut bytes);
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
+
 #[cfg(feature = "hydrate")]
 mod socket {
     //! The browser side: one socket in a thread-local (wasm has one thread), callbacks kept with
     //! it so they are dropped when it is replaced.
 
     use super::Live;
+    use frontdesk_core::chat::{AgentStatus, ChatMessage, ChatSummary};
     use frontdesk_core::live::{Activity, ClientMessage, PROTOCOL_VERSION, ServerMessage};
     use leptos::prelude::*;
     use std::cell::RefCell;
@@ -103,8 +184,15 @@ mod socket {
         /// The last notification id received.
         notification_id: i64,
         activity: HashMap<i64, Activity>,
+        /// Followed chats and the last seq received.
+        chats: HashMap<i64, i64>,
+        /// The status this agent chose, sent again after every reconnect.
+        chat_status: Option<AgentStatus>,
         retry: u32,
     }
+
+    /// Where the chosen chat status is remembered between reloads.
+    const STATUS_KEY: &str = "frontdesk-chat-status";
 
     thread_local! {
         static STATE: RefCell<State> = RefCell::default();
@@ -118,8 +206,43 @@ mod socket {
             running
         });
         if !already {
+            let remembered = storage().and_then(|s| s.get_item(STATUS_KEY).ok().flatten());
+            let status = remembered.and_then(|text| serde_json::from_str::<AgentStatus>(&text).ok());
+            STATE.with(|s| s.borrow_mut().chat_status = status);
             connect();
         }
+    }
+
+    fn storage() -> Option<web_sys::Storage> {
+        window().local_storage().ok().flatten()
+    }
+
+    pub fn set_chat_status(status: AgentStatus) {
+        STATE.with(|s| s.borrow_mut().chat_status = Some(status));
+        if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(&status)) {
+            let _ = storage.set_item(STATUS_KEY, &text);
+        }
+        if status == AgentStatus::Online {
+            super::alerts::ask_permission();
+        }
+        send(&ClientMessage::SetChatStatus { status });
+    }
+
+    pub fn follow_chat(number: i64) {
+        let after_seq = STATE.with(|s| *s.borrow_mut().chats.entry(number).or_insert(0));
+        send(&ClientMessage::SubscribeChat { number, after_seq });
+    }
+
+    pub fn send_chat(number: i64, client_id: String, body: String) {
+        send(&ClientMessage::ChatSend { number, client_id, body });
+    }
+
+    pub fn chat_typing(number: i64, typing: bool) {
+        send(&ClientMessage::ChatTyping { number, typing });
+    }
+
+    pub fn chat_read(number: i64, seq: i64) {
+        send(&ClientMessage::ChatRead { number, seq });
     }
 
     pub fn follow_ticket(number: i64, after_seq: i64) {
@@ -203,6 +326,60 @@ mod socket {
         for (number, activity) in activity {
             send(&ClientMessage::Presence { number, activity });
         }
+        let (chats, status) = STATE.with(|s| {
+            let s = s.borrow();
+            (s.chats.clone(), s.chat_status)
+        });
+        send(&ClientMessage::SubscribeChats);
+        if let Some(status) = status {
+            send(&ClientMessage::SetChatStatus { status });
+        }
+        for (number, after_seq) in chats {
+            send(&ClientMessage::SubscribeChat { number, after_seq });
+        }
+        if let Some(live) = live {
+            // Whatever was not acked goes again, with the same ids: stored once either way.
+            for (number, client_id, body) in live.chat_outbox.get_untracked() {
+                send(&ClientMessage::ChatSend { number, client_id, body });
+            }
+        }
+    }
+
+    /// A stored chat message: kept once, in seq order; a visitor's message raises an alert when
+    /// the tab is hidden.
+    fn chat_message(live: super::Live, number: i64, message: ChatMessage) {
+        let fresh = STATE.with(|s| {
+            let mut s = s.borrow_mut();
+            let last = s.chats.entry(number).or_insert(0);
+            let fresh = message.seq > *last;
+            *last = (*last).max(message.seq);
+            fresh
+        });
+        if !fresh {
+            return;
+        }
+        if message.sender == frontdesk_core::chat::Sender::Visitor {
+            super::alerts::alert(&format!("{}: {}", message.author, message.body));
+        }
+        live.chat_messages.update(|all| {
+            let list = all.entry(number).or_default();
+            if list.last().is_none_or(|m| m.seq < message.seq) {
+                list.push(message);
+            }
+        });
+    }
+
+    /// The inbox: an alert for each chat that is new to this agent (queued, or just given to them).
+    fn chat_inbox(live: super::Live, status: AgentStatus, chats: Vec<ChatSummary>) {
+        let known = live.chat_inbox.with_untracked(|old| old.iter().map(|c| (c.number, c.agent_id)).collect::<Vec<_>>());
+        let first_load = known.is_empty();
+        for chat in chats.iter().filter(|c| c.state != frontdesk_core::chat::ChatState::Ended) {
+            if !first_load && !known.contains(&(chat.number, chat.agent_id)) {
+                super::alerts::alert(&format!("New chat from {}", chat.customer));
+            }
+        }
+        live.chat_status.set(status);
+        live.chat_inbox.set(chats);
     }
 
     fn received(text: &str) {
@@ -224,6 +401,15 @@ mod socket {
                 live.notification_id.set(notification.id);
             }
             ServerMessage::Error { message } => leptos::logging::warn!("live: {message}"),
+            ServerMessage::ChatInbox { status, chats } => chat_inbox(live, status, chats),
+            ServerMessage::ChatMessage { number, message } => chat_message(live, number, message),
+            ServerMessage::ChatAck { client_id, .. } => live.chat_outbox.update(|outbox| outbox.retain(|(_, id, _)| *id != client_id)),
+            ServerMessage::ChatTyping { number, typing } => live.chat_typing.update(|t| {
+                t.insert(number, typing);
+            }),
+            ServerMessage::ChatRead { number, seq } => live.chat_visitor_read.update(|r| {
+                r.insert(number, seq);
+            }),
         }
     }
 
@@ -243,5 +429,47 @@ mod socket {
         });
         let delay = Duration::from_millis((500u64 << retry.min(5)).min(15_000));
         set_timeout(connect, delay);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod alerts {
+    //! Getting an agent's attention while the tab is hidden: a short tone and a browser
+    //! notification (once the agent allowed them).
+
+    use leptos::prelude::*;
+    use web_sys::{AudioContext, Notification, NotificationOptions, NotificationPermission, OscillatorType, VisibilityState};
+
+    /// Asks for permission to show notifications (call from a click).
+    pub fn ask_permission() {
+        if Notification::permission() == NotificationPermission::Default {
+            let _ = Notification::request_permission();
+        }
+    }
+
+    /// Plays a tone and shows `text` as a notification, if the tab is hidden.
+    pub fn alert(text: &str) {
+        if document().visibility_state() != VisibilityState::Hidden {
+            return;
+        }
+        beep();
+        if Notification::permission() == NotificationPermission::Granted {
+            let options = NotificationOptions::new();
+            options.set_body(text);
+            options.set_tag("frontdesk-chat");
+            let _ = Notification::new_with_options("frontdesk", &options);
+        }
+    }
+
+    fn beep() {
+        let Ok(audio) = AudioContext::new() else { return };
+        let (Ok(tone), Ok(gain)) = (audio.create_oscillator(), audio.create_gain()) else { return };
+        tone.set_type(OscillatorType::Sine);
+        tone.frequency().set_value(880.0);
+        gain.gain().set_value(0.1);
+        let now = audio.current_time();
+        let _ = tone.connect_with_audio_node(&gain).and_then(|_| gain.connect_with_audio_node(&audio.destination()));
+        let _ = tone.start();
+        let _ = tone.stop_with_when(now + 0.2);
     }
 }

@@ -17,7 +17,8 @@ pub const DEFAULT_DATA_DIR: &str = "./data";
 /// One binary with an embedded database. Every option can also be set by the environment
 /// variable shown, or in a TOML config file (`--config`) with the option's name in snake_case
 /// (`listen`, `data_dir`, `database_url`, `secure_cookies`, `public_url`, `site_dir`,
-/// `log_format`).
+/// `log_format`, `chat_messages_per_minute`, `chat_visitors_per_ip_per_minute`,
+/// `chat_offline_grace_secs`).
 #[derive(Debug, Parser)]
 #[command(name = "frontdesk", version, about, long_about)]
 pub struct Cli {
@@ -112,6 +113,16 @@ pub struct ServeArgs {
     /// [default: site/ next to the binary, or target/site in a source checkout].
     #[arg(long, env = "FRONTDESK_SITE_DIR", value_name = "DIR")]
     pub site_dir: Option<PathBuf>,
+    /// Chat messages one widget visitor may send per minute [default: 60].
+    #[arg(long, env = "FRONTDESK_CHAT_MESSAGES_PER_MINUTE", value_name = "N")]
+    pub chat_messages_per_minute: Option<usize>,
+    /// New widget visitors one IP address may start per minute [default: 30].
+    #[arg(long, env = "FRONTDESK_CHAT_VISITORS_PER_IP_PER_MINUTE", value_name = "N")]
+    pub chat_visitors_per_ip_per_minute: Option<usize>,
+    /// Seconds an agent whose last console closed keeps their chats before they return to the
+    /// queue [default: 30].
+    #[arg(long, env = "FRONTDESK_CHAT_OFFLINE_GRACE_SECS", value_name = "SECS")]
+    pub chat_offline_grace_secs: Option<u64>,
 }
 
 /// Options of `seed`.
@@ -177,6 +188,9 @@ struct FileConfig {
     public_url: Option<String>,
     site_dir: Option<PathBuf>,
     log_format: Option<LogFormat>,
+    chat_messages_per_minute: Option<usize>,
+    chat_visitors_per_ip_per_minute: Option<usize>,
+    chat_offline_grace_secs: Option<u64>,
 }
 
 /// A configuration problem, reported as one line before frontdesk exits.
@@ -223,6 +237,8 @@ pub struct Config {
     pub site_dir: PathBuf,
     /// Log format.
     pub log_format: LogFormat,
+    /// Live chat limits and timings.
+    pub chat: frontdesk_core::chats::ChatSettings,
 }
 
 /// The search index's directory inside the data directory.
@@ -249,6 +265,7 @@ impl Config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
+        let chat = chat_settings(serve, &file);
         let listen_text = serve.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen = listen_text.parse().map_err(|_| ConfigError::Listen(listen_text.clone()))?;
         let data_dir = global
@@ -267,7 +284,24 @@ impl Config {
             public_url: serve.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}")),
             site_dir: serve.site_dir.clone().or(file.site_dir).unwrap_or_else(default_site_dir),
             log_format: global.log_format.or(file.log_format).unwrap_or_default(),
+            chat,
         })
+    }
+}
+
+fn chat_settings(serve: &ServeArgs, file: &FileConfig) -> frontdesk_core::chats::ChatSettings {
+    let defaults = frontdesk_core::chats::ChatSettings::default();
+    frontdesk_core::chats::ChatSettings {
+        messages_per_minute: serve.chat_messages_per_minute.or(file.chat_messages_per_minute).unwrap_or(defaults.messages_per_minute),
+        visitors_per_ip_per_minute: serve
+            .chat_visitors_per_ip_per_minute
+            .or(file.chat_visitors_per_ip_per_minute)
+            .unwrap_or(defaults.visitors_per_ip_per_minute),
+        offline_grace: serve
+            .chat_offline_grace_secs
+            .or(file.chat_offline_grace_secs)
+            .map_or(defaults.offline_grace, std::time::Duration::from_secs),
+        ..defaults
     }
 }
 

@@ -38,7 +38,7 @@ impl Application {
             0 => config.public_url.replace(":0", &format!(":{}", listener.local_addr()?.port())),
             _ => config.public_url.clone(),
         };
-        let ctx = AppContext::new(db, Settings { secure_cookies: config.secure_cookies, public_url });
+        let ctx = AppContext::new(db, Settings { secure_cookies: config.secure_cookies, public_url, chat: config.chat.clone() });
         if let Some(report) = frontdesk_core::kb::load_starter(&ctx).await? {
             tracing::info!(articles = report.created, "loaded the starter knowledge base");
         }

@@ -130,6 +130,13 @@ impl TestApp {
         frontdesk_core::agents::create_admin_from_cli(&self.ctx, new).await.expect("admin created")
     }
 
+    /// Creates a widget site, as `by` (an admin), allowing `origins` (one per line).
+    pub async fn create_widget_site(&self, by: &Agent, origins: &str, enforce_identity: bool) -> frontdesk_core::chat::WidgetSite {
+        let settings = frontdesk_core::widget_sites::SiteSettings::parse("Shop", origins, enforce_identity, "Hi! How can we help?", true)
+            .expect("valid site settings");
+        frontdesk_core::widget_sites::create(&self.ctx, by, settings).await.expect("site created")
+    }
+
     /// Creates an agent with `role`, as `by` (an admin).
     pub async fn create_agent(&self, by: &Agent, email: &str, name: &str, role: Role) -> Agent {
         let new = NewAgent::parse(email, name, role, PASSWORD).expect("valid agent");
@@ -316,6 +323,19 @@ impl ApiClient {
             .expect("server function answered")
     }
 
+    /// Starts or resumes a widget visitor: `POST /api/widget/visitor` with a JSON body.
+    pub async fn start_visitor(&self, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(format!("{}/api/widget/visitor", self.base_url)).json(&body).send().await.expect("visitor endpoint answered")
+    }
+
+    /// A new anonymous visitor's token on the site `site`.
+    pub async fn new_visitor(&self, site: &str) -> String {
+        let answer = self.start_visitor(serde_json::json!({ "site": site })).await;
+        assert_eq!(answer.status(), 200, "a visitor starts");
+        let body: serde_json::Value = answer.json().await.expect("JSON");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
     /// Signs in.
     pub async fn sign_in(&self, email: &str, password: &str) -> reqwest::Response {
         self.call("sign_in", &[("email", email), ("password", password)]).await
@@ -369,9 +389,22 @@ impl ServerProcess {
         ServerProcess { child, address, log }
     }
 
+    /// The address to reach it at: `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
     /// Sends `signal` (`TERM`, `KILL`) to the process.
     pub fn signal(&self, signal: &str) {
         let sent = std::process::Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().expect("kill runs");
         assert!(sent.success(), "kill -{signal} failed");
+    }
+}
+
+impl Drop for ServerProcess {
+    /// A test that fails midway must not leave its server running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

@@ -1,6 +1,11 @@
-//! A WebSocket client for `/api/live`, as an agent's browser would connect (session cookie).
+//! WebSocket clients: `/api/live` as an agent's browser connects (session cookie), and
+//! `/api/widget/ws` as the chat widget's panel connects (site and visitor token).
 
+use frontdesk_core::chat::{VisitorEvent, VisitorRequest};
 use frontdesk_core::live::{ClientMessage, ServerMessage};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::marker::PhantomData;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -11,10 +16,16 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// How long a test waits for one message.
 pub const MESSAGE_WAIT: Duration = Duration::from_secs(10);
 
-/// An open live socket.
-pub struct LiveClient {
+/// An open socket that sends `Out` and receives `In`, as JSON text frames.
+pub struct Socket<Out, In> {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    protocol: PhantomData<fn(Out) -> In>,
 }
+
+/// An agent's live socket.
+pub type LiveClient = Socket<ClientMessage, ServerMessage>;
+/// A widget visitor's socket.
+pub type WidgetClient = Socket<VisitorRequest, VisitorEvent>;
 
 /// Opens `/api/live` with `session` (the session cookie's value) and optional `origin`.
 pub async fn connect(
@@ -31,12 +42,23 @@ pub async fn connect(
         request.headers_mut().insert("origin", origin.parse().expect("a header value"));
     }
     let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-    Ok(LiveClient { socket })
+    Ok(Socket { socket, protocol: PhantomData })
 }
 
-impl LiveClient {
+/// Opens `/api/widget/ws` for the visitor holding `token` on the site `site`, from `origin`.
+pub async fn connect_widget(base_url: &str, site: &str, token: &str, origin: Option<&str>) -> Result<WidgetClient, tungstenite::Error> {
+    let url = format!("{}/api/widget/ws?v=1&site={site}&visitor={token}", base_url.replacen("http://", "ws://", 1));
+    let mut request = url.into_client_request()?;
+    if let Some(origin) = origin {
+        request.headers_mut().insert("origin", origin.parse().expect("a header value"));
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(Socket { socket, protocol: PhantomData })
+}
+
+impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
     /// Sends a protocol message.
-    pub async fn send(&mut self, message: &ClientMessage) {
+    pub async fn send(&mut self, message: &Out) {
         let text = serde_json::to_string(message).expect("serializable");
         self.socket.send(Message::text(text)).await.expect("sent");
     }
@@ -47,7 +69,7 @@ impl LiveClient {
     }
 
     /// The next protocol message, or `None` if none arrives within `wait`.
-    pub async fn next_within(&mut self, wait: Duration) -> Option<ServerMessage> {
+    pub async fn next_within(&mut self, wait: Duration) -> Option<In> {
         loop {
             let frame = tokio::time::timeout(wait, self.socket.next()).await.ok()??;
             match frame {
@@ -61,8 +83,20 @@ impl LiveClient {
     }
 
     /// The next protocol message; fails the test after [`MESSAGE_WAIT`].
-    pub async fn next(&mut self) -> ServerMessage {
+    pub async fn next(&mut self) -> In {
         self.next_within(MESSAGE_WAIT).await.expect("a server message in time")
+    }
+
+    /// The next message `pick` accepts, skipping others; fails the test after [`MESSAGE_WAIT`].
+    pub async fn next_matching<T>(&mut self, mut pick: impl FnMut(In) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + MESSAGE_WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let message = self.next_within(left).await.expect("the expected server message in time");
+            if let Some(found) = pick(message) {
+                return found;
+            }
+        }
     }
 
     /// Waits for the server to close the socket; returns the close code if it sent one.

@@ -3,6 +3,7 @@
 
 mod agents;
 mod auth;
+mod chat;
 mod customers;
 mod error;
 mod help;
@@ -12,11 +13,13 @@ mod portal;
 mod search;
 mod slas;
 mod tickets;
+mod widget;
 #[cfg(feature = "ssr")]
 mod server;
 
 pub use agents::*;
 pub use auth::*;
+pub use chat::*;
 pub use customers::*;
 pub use error::ApiError;
 pub use help::*;
@@ -26,3 +29,4 @@ pub use portal::*;
 pub use search::*;
 pub use slas::*;
 pub use tickets::*;
+pub use widget::*;

@@ -1,6 +1,8 @@
 //! One module per page.
 
 mod agents;
+mod chat_settings;
+mod chats;
 mod customer;
 mod customer_fields;
 mod help;
@@ -20,8 +22,11 @@ mod slas;
 mod teams;
 mod ticket;
 mod tickets;
+mod widget;
 
 pub use agents::AgentsPage;
+pub use chat_settings::{CannedResponsesPage, WidgetSitesPage};
+pub use chats::{ChatsLink, ChatsPage};
 pub use customer::{CustomerPage, DuplicatesPage, MergeCustomersPage};
 pub use customer_fields::CustomerFieldsPage;
 pub use help::{HelpArticlePage, HelpCategoryPage, HelpHome};
@@ -41,3 +46,4 @@ pub use slas::SlasPage;
 pub use teams::TeamsPage;
 pub use ticket::TicketPage;
 pub use tickets::TicketsPage;
+pub use widget::WidgetFrame;

@@ -97,6 +97,7 @@ pub fn TicketPage() -> impl IntoView {
                     <div class="ticket-layout">
                         <div class="thread">
                             <ol class="messages" id="thread">{thread}</ol>
+                            {(t.channel == frontdesk_core::ticket::Channel::Chat).then(|| view! { <super::chats::ChatTranscript number=t.number/> })}
                         </div>
                         <aside class="card ticket-fields">
                             <h2>"Details"</h2>

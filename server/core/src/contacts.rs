@@ -321,6 +321,9 @@ pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, 
             ("events", "UPDATE ticket_events SET actor_contact_id = $1 WHERE actor_contact_id = $2"),
             ("links", "UPDATE portal_tokens SET contact_id = $1 WHERE contact_id = $2"),
             ("sessions", "UPDATE sessions SET contact_id = $1 WHERE contact_id = $2"),
+            ("chats", "UPDATE chats SET contact_id = $1 WHERE contact_id = $2"),
+            ("chat_visitors", "UPDATE chat_visitors SET contact_id = $1 WHERE contact_id = $2"),
+            ("chat_identities", "UPDATE chat_identities SET contact_id = $1 WHERE contact_id = $2"),
         ] {
             let n = sqlx::query(sql).bind(survivor).bind(merged).execute(&mut *tx).await?.rows_affected();
             moved.insert(label.to_owned(), n.into());

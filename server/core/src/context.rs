@@ -14,6 +14,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// The address customers reach frontdesk at, for links in emails (`https://help.example.com`).
     pub public_url: String,
+    /// Live chat limits and timings.
+    pub chat: crate::chats::ChatSettings,
 }
 
 /// Everything a service call needs, shared by all requests.
@@ -31,6 +33,10 @@ struct Inner {
     hub: crate::live::Hub,
     settings: Settings,
     search: std::sync::OnceLock<Arc<frontdesk_search::SearchIndex>>,
+    chat_hub: Arc<crate::chats::ChatHub>,
+    chat_limits: crate::chats::ChatLimits,
+    chat_writer: std::sync::OnceLock<crate::chats::Writer>,
+    chat_routing: tokio::sync::Mutex<()>,
 }
 
 impl AppContext {
@@ -43,6 +49,10 @@ impl AppContext {
                 sign_in_limits: SignInLimits::default(),
                 portal_limits: crate::portal::PortalLimits::default(),
                 hub: crate::live::Hub::default(),
+                chat_hub: Arc::new(crate::chats::ChatHub::new()),
+                chat_limits: crate::chats::ChatLimits::new(&settings.chat),
+                chat_writer: std::sync::OnceLock::new(),
+                chat_routing: tokio::sync::Mutex::new(()),
                 settings,
                 search: std::sync::OnceLock::new(),
             }),
@@ -72,6 +82,26 @@ impl AppContext {
     /// The live-update hub.
     pub fn hub(&self) -> &crate::live::Hub {
         &self.inner.hub
+    }
+
+    /// The live chat hub: per-chat channels and agent availability.
+    pub fn chat_hub(&self) -> &crate::chats::ChatHub {
+        &self.inner.chat_hub
+    }
+
+    /// The widget's rate limits.
+    pub fn chat_limits(&self) -> &crate::chats::ChatLimits {
+        &self.inner.chat_limits
+    }
+
+    /// The chat writer, started on first use (it needs a running Tokio runtime).
+    pub(crate) fn chat_writer(&self) -> &crate::chats::Writer {
+        self.inner.chat_writer.get_or_init(|| crate::chats::Writer::start(self.inner.db.clone(), self.inner.chat_hub.clone()))
+    }
+
+    /// Held while chats are created and routed, so routing decisions never interleave.
+    pub(crate) fn chat_routing(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.chat_routing
     }
 
     /// Startup settings.

@@ -8,7 +8,7 @@
 //! - behind the `store` feature, the database ([`db`]: SQLite or PostgreSQL behind one API, with
 //!   embedded migrations), password hashing ([`password`]), rate limits ([`rate_limit`]), the
 //!   session store ([`sessions`]), and the services that web handlers and server functions call
-//!   ([`auth`], [`agents`], [`teams`], [`contacts`], [`tickets`], [`portal`], [`kb_editor`]), each authorizing its own resource in one
+//!   ([`auth`], [`agents`], [`teams`], [`contacts`], [`tickets`], [`portal`], [`kb_editor`], [`chats`], [`canned`], [`widget_sites`]), each authorizing its own resource in one
 //!   place, and safe rendering of the markdown people type ([`markdown`]).
 //!
 //! No axum and no Leptos here: the HTTP and UI layers sit above this crate and translate its
@@ -19,6 +19,7 @@ mod macros;
 
 pub mod agent;
 pub mod article;
+pub mod chat;
 pub mod customer;
 pub mod error;
 pub mod found;
@@ -37,6 +38,10 @@ pub mod audit;
 pub mod auth;
 #[cfg(feature = "store")]
 pub mod business_time;
+#[cfg(feature = "store")]
+pub mod canned;
+#[cfg(feature = "store")]
+pub mod chats;
 #[cfg(feature = "store")]
 mod context;
 #[cfg(feature = "store")]
@@ -75,6 +80,8 @@ pub mod sla_clock;
 pub mod teams;
 #[cfg(feature = "store")]
 pub mod tickets;
+#[cfg(feature = "store")]
+pub mod widget_sites;
 
 #[cfg(feature = "store")]
 pub use context::{AppContext, Settings};

@@ -10,6 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::chat::{AgentStatus, ChatMessage, ChatSummary};
 use crate::ticket::TicketEvent;
 use crate::time::Timestamp;
 
@@ -53,6 +54,48 @@ pub enum ClientMessage {
     SubscribeNotifications {
         /// The last notification id the client has.
         after_id: i64,
+    },
+    /// Follow the chat inbox (the queue and this agent's chats) and set this agent's status.
+    SubscribeChats,
+    /// Say whether this agent takes chats.
+    SetChatStatus {
+        /// Online, away or offline.
+        status: AgentStatus,
+    },
+    /// Follow a chat's messages after `after_seq` (0 for all), typing and read receipts.
+    SubscribeChat {
+        /// The chat's ticket number.
+        number: i64,
+        /// The last seq the client has.
+        after_seq: i64,
+    },
+    /// Stop following a chat.
+    UnsubscribeChat {
+        /// The chat's ticket number.
+        number: i64,
+    },
+    /// Reply in a chat this agent has; acked with [`ServerMessage::ChatAck`] once stored.
+    ChatSend {
+        /// The chat's ticket number.
+        number: i64,
+        /// The client's id for it; resending it stores nothing new.
+        client_id: String,
+        /// The text.
+        body: String,
+    },
+    /// This agent is (or stopped) typing in a followed chat.
+    ChatTyping {
+        /// The chat's ticket number.
+        number: i64,
+        /// Whether they are typing.
+        typing: bool,
+    },
+    /// This agent read a followed chat up to `seq`.
+    ChatRead {
+        /// The chat's ticket number.
+        number: i64,
+        /// The last seq read.
+        seq: i64,
     },
     /// Say what this agent is doing on a subscribed ticket.
     Presence {
@@ -119,6 +162,43 @@ pub enum ServerMessage {
     Notification {
         /// The notification.
         notification: Notification,
+    },
+    /// The chat inbox changed (sent on subscribing and after every change).
+    ChatInbox {
+        /// This agent's status.
+        status: AgentStatus,
+        /// The queue, then this agent's chats.
+        chats: Vec<ChatSummary>,
+    },
+    /// A stored message of a followed chat, in seq order, never twice.
+    ChatMessage {
+        /// The chat's ticket number.
+        number: i64,
+        /// The message.
+        message: ChatMessage,
+    },
+    /// This agent's message `client_id` is stored as `seq`.
+    ChatAck {
+        /// The chat's ticket number.
+        number: i64,
+        /// The client's id.
+        client_id: String,
+        /// Its seq.
+        seq: i64,
+    },
+    /// The visitor of a followed chat is (or stopped) typing.
+    ChatTyping {
+        /// The chat's ticket number.
+        number: i64,
+        /// Whether they are typing.
+        typing: bool,
+    },
+    /// The visitor of a followed chat read up to `seq`.
+    ChatRead {
+        /// The chat's ticket number.
+        number: i64,
+        /// The last seq they read.
+        seq: i64,
     },
     /// The request could not be served; the socket stays open unless said otherwise.
     Error {

@@ -50,14 +50,14 @@ pub(crate) enum Author {
 }
 
 impl Author {
-    fn agent_id(self) -> Option<i64> {
+    pub(crate) fn agent_id(self) -> Option<i64> {
         match self {
             Author::Agent(id) => Some(id),
             Author::Contact(_) | Author::System => None,
         }
     }
 
-    fn contact_id(self) -> Option<i64> {
+    pub(crate) fn contact_id(self) -> Option<i64> {
         match self {
             Author::Contact(id) => Some(id),
             Author::Agent(_) | Author::System => None,
@@ -351,45 +351,94 @@ pub(crate) async fn insert_ticket(ctx: &AppContext, new: &NewTicket, agent_id: O
     let db = ctx.db();
     let requester_id = contacts::find_or_create_by_email(db, &new.requester_email, &new.requester_name).await?;
     let author = agent_id.map_or(Author::Contact(requester_id), Author::Agent);
-    let now = Timestamp::now();
     on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
-        let number: i64 = sqlx::query_scalar(
-            "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (number, subject, status, priority, channel, requester_id, created_at, updated_at)
-             VALUES ($1, $2, 'new', $3, $4, $5, $6, $6) RETURNING id",
-        )
-        .bind(number)
-        .bind(new.subject.as_str())
-        .bind(new.priority.as_str())
-        .bind(new.channel.as_str())
-        .bind(requester_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        for tag in &new.tags {
-            sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)")
-                .bind(id)
-                .bind(tag.as_str())
-                .execute(&mut *tx)
-                .await?;
-        }
-        let message_id = insert_message(&mut *tx, id, author, MessageKind::Reply, &new.body, now).await?;
-        let created = json!({
-            "number": number, "subject": new.subject.as_str(), "priority": new.priority,
-            "channel": new.channel, "tags": new.tags,
-        });
-        append_event(&mut *tx, id, author, "created", created, false, now).await?;
-        let seq = append_event(&mut *tx, id, author, "reply_added", json!({ "message_id": message_id }), false, now).await?;
+        let created = insert_ticket_rows(&mut *tx, requester_id, &new.draft(), author, Timestamp::now()).await?;
         tx.commit().await?;
-        ctx.hub().ticket_changed(number, seq);
-        Ok::<_, Error>(id)
+        ctx.hub().ticket_changed(created.number, created.seq);
+        Ok::<_, Error>(created.id)
     }
     .await)
+}
+
+/// A ticket just written by [`insert_ticket_rows`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Inserted {
+    /// Database id.
+    pub id: i64,
+    /// Ticket number.
+    pub number: i64,
+    /// The sequence number of its last event.
+    pub seq: i64,
+}
+
+/// What a new ticket says, whoever asks for it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Draft<'a> {
+    pub subject: &'a Subject,
+    pub body: &'a MessageBody,
+    pub priority: Priority,
+    pub channel: Channel,
+    pub tags: &'a [Tag],
+}
+
+impl NewTicket {
+    pub(crate) fn draft(&self) -> Draft<'_> {
+        Draft { subject: &self.subject, body: &self.body, priority: self.priority, channel: self.channel, tags: &self.tags }
+    }
+}
+
+/// Writes a new ticket for `requester_id` (its number, row, tags, first message and first events)
+/// inside the caller's transaction.
+pub(crate) async fn insert_ticket_rows<'c, C, DB>(
+    conn: &'c mut C,
+    requester_id: i64,
+    new: &Draft<'_>,
+    author: Author,
+    now: Timestamp,
+) -> sqlx::Result<Inserted>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
+    let number: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value")
+        .fetch_one(&mut *conn)
+        .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (number, subject, status, priority, channel, requester_id, created_at, updated_at)
+         VALUES ($1, $2, 'new', $3, $4, $5, $6, $6) RETURNING id",
+    )
+    .bind(number)
+    .bind(new.subject.as_str().to_owned())
+    .bind(new.priority.as_str().to_owned())
+    .bind(new.channel.as_str().to_owned())
+    .bind(requester_id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    for tag in new.tags {
+        sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2)")
+            .bind(id)
+            .bind(tag.as_str().to_owned())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let message_id = insert_message(&mut *conn, id, author, MessageKind::Reply, new.body, now).await?;
+    let created = json!({
+        "number": number, "subject": new.subject.as_str(), "priority": new.priority,
+        "channel": new.channel, "tags": new.tags,
+    });
+    append_event(&mut *conn, id, author, "created", created, false, now).await?;
+    let seq = append_event(&mut *conn, id, author, "reply_added", json!({ "message_id": message_id }), false, now).await?;
+    Ok(Inserted { id, number, seq })
 }
 
 /// A ticket by its number, with thread and history.
@@ -860,7 +909,7 @@ where
 }
 
 /// Inserts one message by `author`; returns its id.
-async fn insert_message<'c, C, DB>(
+pub(crate) async fn insert_message<'c, C, DB>(
     conn: &'c mut C,
     ticket_id: i64,
     author: Author,

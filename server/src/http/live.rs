@@ -9,12 +9,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::agent::Agent;
 use frontdesk_core::live::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Notice, PresenceEntry, ServerMessage};
+use frontdesk_core::chats::{self, ChatNotice, ChatRef};
 use frontdesk_core::{AppContext, notifications, tickets};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tower_sessions::Session;
 
 /// Outgoing buffer per connection: small, so a slow client cannot hold much memory.
@@ -51,6 +54,26 @@ struct Connection {
     queue: bool,
     /// Set once the client follows its notifications: the last id sent.
     notifications: Option<i64>,
+    /// Set once the console follows the chat inbox (the agent is then connected for chats).
+    inbox: Option<broadcast::Receiver<()>>,
+    /// Followed chats by number.
+    chats: HashMap<i64, FollowedChat>,
+    /// Notices of every followed chat, forwarded from their channels (`None`: fell behind).
+    chat_notices: (mpsc::Sender<(i64, Option<ChatNotice>)>, mpsc::Receiver<(i64, Option<ChatNotice>)>),
+}
+
+/// A chat this socket follows.
+struct FollowedChat {
+    chat: ChatRef,
+    /// The last seq sent.
+    last_seq: i64,
+    forwarder: JoinHandle<()>,
+}
+
+impl Drop for FollowedChat {
+    fn drop(&mut self) {
+        self.forwarder.abort();
+    }
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -66,7 +89,17 @@ enum End {
 impl Connection {
     fn new(ctx: AppContext, agent: Agent) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        Self { id: NEXT_ID.fetch_add(1, Ordering::Relaxed), ctx, agent, tickets: HashMap::new(), queue: false, notifications: None }
+        Self {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            ctx,
+            agent,
+            tickets: HashMap::new(),
+            queue: false,
+            notifications: None,
+            inbox: None,
+            chats: HashMap::new(),
+            chat_notices: mpsc::channel(64),
+        }
     }
 
     async fn run(mut self, socket: WebSocket) {
@@ -90,11 +123,27 @@ impl Connection {
                     Err(RecvError::Lagged(_)) => Err(End::Refuse(close_code::AGAIN, "fell behind, reconnect")),
                     Err(RecvError::Closed) => Err(End::Gone),
                 },
+                Some((number, notice)) = self.chat_notices.1.recv() => match notice {
+                    Some(notice) => self.forward_chat(number, notice, &mut sink).await,
+                    None => Err(End::Refuse(close_code::AGAIN, "fell behind, reconnect")),
+                },
+                changed = next_inbox(&mut self.inbox) => match changed {
+                    Ok(()) | Err(RecvError::Lagged(_)) => {
+                        // Several changes at once make one refresh.
+                        while let Some(Ok(())) = self.inbox.as_mut().map(broadcast::Receiver::try_recv) {}
+                        self.send_inbox(&mut sink).await
+                    }
+                    Err(RecvError::Closed) => Err(End::Gone),
+                },
             };
             if let Err(end) = step {
                 break end;
             }
         };
+        self.chats.clear();
+        if self.inbox.is_some() {
+            chats::console_closed(&self.ctx, self.agent.id).await;
+        }
         if let End::Refuse(code, reason) = end {
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = sink.send(Message::Close(Some(frame))).await;
@@ -128,6 +177,47 @@ impl Connection {
                 self.notifications = Some(after_id);
                 self.send_notifications(sink).await
             }
+            ClientMessage::SubscribeChats => {
+                if self.inbox.is_none() {
+                    self.inbox = Some(self.ctx.chat_hub().inbox_subscribe());
+                    self.ctx.chat_hub().agent_connected(self.agent.id);
+                }
+                self.send_inbox(sink).await
+            }
+            ClientMessage::SetChatStatus { status } => match chats::set_status(&self.ctx, &self.agent, status).await {
+                Ok(()) => self.send_inbox(sink).await,
+                Err(e) => send_error(sink, format!("cannot change your status: {e}")).await,
+            },
+            ClientMessage::SubscribeChat { number, after_seq } => match chats::agent_follow(&self.ctx, &self.agent, number).await {
+                Ok(chat) => self.follow_chat(chat, after_seq, sink).await,
+                Err(e) => send_error(sink, format!("cannot follow chat {number}: {e}")).await,
+            },
+            ClientMessage::UnsubscribeChat { number } => {
+                self.chats.remove(&number);
+                Ok(())
+            }
+            ClientMessage::ChatSend { number, client_id, body } => match chats::agent_send(&self.ctx, &self.agent, number, &client_id, &body).await {
+                Ok((_, message)) => {
+                    let seq = message.seq;
+                    self.send_chat_message(number, message.as_ref().clone(), sink).await?;
+                    send(sink, &ServerMessage::ChatAck { number, client_id, seq }).await
+                }
+                Err(e) => send_error(sink, format!("cannot send in chat {number}: {e}")).await,
+            },
+            ClientMessage::ChatTyping { number, typing } => {
+                if let Some(followed) = self.chats.get(&number) {
+                    let notice = ChatNotice::Typing { sender: frontdesk_core::chat::Sender::Agent, typing };
+                    self.ctx.chat_hub().publish(followed.chat.id, notice);
+                }
+                Ok(())
+            }
+            ClientMessage::ChatRead { number, seq } => match self.chats.get(&number) {
+                Some(followed) => match chats::agent_read(&self.ctx, &self.agent, followed.chat, seq.min(followed.last_seq)).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => send_error(sink, format!("cannot mark chat {number} read: {e}")).await,
+                },
+                None => Ok(()),
+            },
             ClientMessage::Presence { number, activity } => {
                 if self.tickets.contains_key(&number) {
                     self.set_activity(number, activity);
@@ -189,10 +279,93 @@ impl Connection {
         Ok(())
     }
 
+    /// Follows a chat: its channel first, then what the client missed after `after_seq`.
+    async fn follow_chat(&mut self, chat: ChatRef, after_seq: i64, sink: &mut Sink) -> Result<(), End> {
+        let mut notices = self.ctx.chat_hub().subscribe(chat.id);
+        let forward = self.chat_notices.0.clone();
+        let number = chat.number;
+        let forwarder = tokio::spawn(async move {
+            loop {
+                let notice = match notices.recv().await {
+                    Ok(notice) => Some(notice),
+                    Err(RecvError::Lagged(_)) => None,
+                    Err(RecvError::Closed) => return,
+                };
+                let lagged = notice.is_none();
+                if forward.send((number, notice)).await.is_err() || lagged {
+                    return;
+                }
+            }
+        });
+        self.chats.insert(number, FollowedChat { chat, last_seq: after_seq.max(0), forwarder });
+        self.replay_chat(number, sink).await
+    }
+
+    /// Sends every stored message of a followed chat after the last one sent.
+    async fn replay_chat(&mut self, number: i64, sink: &mut Sink) -> Result<(), End> {
+        let Some(followed) = self.chats.get(&number) else { return Ok(()) };
+        let messages = chats::messages_after(self.ctx.db(), followed.chat, followed.last_seq, i64::MAX).await.map_err(|_| End::Gone)?;
+        for message in messages {
+            self.send_chat_message(number, message, sink).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the next message of a followed chat in order: skips one already sent, replays from
+    /// the database if one went missing in between.
+    async fn send_chat_message(&mut self, number: i64, message: frontdesk_core::chat::ChatMessage, sink: &mut Sink) -> Result<(), End> {
+        let Some(followed) = self.chats.get_mut(&number) else { return Ok(()) };
+        if message.seq <= followed.last_seq {
+            return Ok(());
+        }
+        if message.seq > followed.last_seq + 1 {
+            return Box::pin(self.replay_chat(number, sink)).await;
+        }
+        followed.last_seq = message.seq;
+        send(sink, &ServerMessage::ChatMessage { number, message }).await
+    }
+
+    async fn forward_chat(&mut self, number: i64, notice: ChatNotice, sink: &mut Sink) -> Result<(), End> {
+        use frontdesk_core::chat::Sender;
+        match notice {
+            ChatNotice::Message(message) => self.send_chat_message(number, message.as_ref().clone(), sink).await,
+            ChatNotice::Typing { sender: Sender::Visitor, typing } => send(sink, &ServerMessage::ChatTyping { number, typing }).await,
+            ChatNotice::Read { sender: Sender::Visitor, seq } => send(sink, &ServerMessage::ChatRead { number, seq }).await,
+            ChatNotice::Typing { .. } | ChatNotice::Read { .. } => Ok(()),
+            ChatNotice::Changed => self.send_inbox(sink).await,
+        }
+    }
+
+    /// Sends the chat inbox, if the console follows it.
+    async fn send_inbox(&mut self, sink: &mut Sink) -> Result<(), End> {
+        if self.inbox.is_none() {
+            return Ok(());
+        }
+        match chats::inbox(&self.ctx, &self.agent).await {
+            Ok(list) => {
+                let status = self.ctx.chat_hub().status(self.agent.id);
+                send(sink, &ServerMessage::ChatInbox { status, chats: list }).await
+            }
+            Err(e) => send_error(sink, format!("cannot load your chats: {e}")).await,
+        }
+    }
+
     async fn send_presence(&self, number: i64, sink: &mut Sink) -> Result<(), End> {
         let agents = self.ctx.hub().presence(number, self.agent.id);
         send(sink, &ServerMessage::Presence { number, agents }).await
     }
+}
+
+/// The next inbox change; pending forever while the console does not follow the inbox.
+async fn next_inbox(inbox: &mut Option<broadcast::Receiver<()>>) -> Result<(), RecvError> {
+    match inbox {
+        Some(receiver) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_error(sink: &mut Sink, message: String) -> Result<(), End> {
+    send(sink, &ServerMessage::Error { message }).await
 }
 
 async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {

@@ -1,7 +1,8 @@
 //! The HTTP surface, as one table of contents: which routers exist and which layers wrap them.
 //!
 //! Layers, outermost first: request id (set, then echoed in the response), request tracing, a
-//! body size cap, cross-origin refusal for state-changing requests ([`csrf`]), then sessions for
+//! body size cap, cross-origin refusal for state-changing requests ([`csrf`]), refusal to be
+//! framed by other sites (except the chat widget's panel, which names its sites), then sessions for
 //! the pages and server functions. Health checks sit outside the session layer: probes should
 //! not create sessions.
 
@@ -10,6 +11,7 @@ mod health;
 mod help;
 mod live;
 mod reports;
+mod widget;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
@@ -81,7 +83,8 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
 
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
-        .merge(health::router(state.ctx))
+        .merge(health::router(state.ctx.clone()))
+        .merge(widget::router(state.ctx))
         .merge(pages)
         .layer(
             ServiceBuilder::new()
@@ -93,8 +96,22 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-                .layer(axum::middleware::from_fn(csrf::refuse_cross_origin_writes)),
+                .layer(axum::middleware::from_fn(csrf::refuse_cross_origin_writes))
+                .layer(axum::middleware::from_fn(deny_framing)),
         )
+}
+
+/// No page may be framed by another site (clickjacking), unless it says otherwise with its own
+/// `Content-Security-Policy`: the chat widget's panel allows its site's origins.
+async fn deny_framing(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    response
 }
 
 /// The active agent signed in on this session, if any.

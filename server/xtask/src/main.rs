@@ -6,7 +6,8 @@
 //!   ChromeDriver if they are missing, then runs `cargo test --workspace ARGS`.
 //! - `cargo xtask build [--release]`: only builds.
 //! - `cargo xtask bench NAME [-- ARGS]`: runs the benchmark `tests/src/bin/bench_NAME.rs`, built
-//!   with optimisations (the `bench` profile).
+//!   with optimisations (the `bench` profile); `bench chat` first builds the `frontdesk` binary in
+//!   that profile too, and runs it as a separate process.
 //!
 //! Whatever a fresh machine lacks (the wasm32 target, Chromium) is installed when missing; the
 //! wasm-bindgen version is pinned in Cargo.lock and used as a library, so nothing is downloaded
@@ -182,6 +183,14 @@ fn bench(root: &Path, name: &str, args: &[String]) -> Result<()> {
     run.args(["run", "--profile", "bench", "--package", "frontdesk-tests", "--bin", &format!("bench_{name}"), "--"])
         .args(args)
         .env("FRONTDESK_SITE_DIR", site_dir(root));
+    if name == "chat" {
+        // The chat benchmark runs the real server as a child process, built the same way. Cargo
+        // puts the `bench` profile's output in `target/release`.
+        let mut server = cargo(root);
+        server.args(["build", "--profile", "bench", "--package", "frontdesk-server", "--bin", "frontdesk"]);
+        step("building the server for the chat benchmark", &mut server)?;
+        run.env("FRONTDESK_BIN", target_dir(root).join("release").join("frontdesk"));
+    }
     step(&format!("running the {name} benchmark"), &mut run)
 }
 

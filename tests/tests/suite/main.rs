@@ -4,6 +4,8 @@
 
 mod auth_http;
 mod browser;
+mod chat;
+mod chat_crash;
 mod command_line;
 mod customers;
 mod help_center;

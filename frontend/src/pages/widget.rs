@@ -1,0 +1,1535 @@
+//! `/widget/frame`: the chat panel inside the website widget's iframe (the loader,
+//! `server/src/http/widget.js`, opens it as
+//! `/widget/frame?site=TOKEN&origin=HOST_ORIGIN&locale=..&dark=1|0&color=%23hex`).
+//!
+//! This page owns the visitor's side of a live chat: who the visitor is (a token kept in
+//! `localStorage`, exchanged at `POST /api/widget/visitor`), the widget socket
+//! (`frontdesk_core::chat`'s `VisitorRequest`/`VisitorEvent`) with resume-by-seq and reconnects,
+//! the outbox of unacknowledged messages (kept in `sessionStorage` so a reload resends them with
+//! the same client ids), the pre-chat and leave-a-message forms, read receipts and unread counts,
+//! and the `postMessage` bridge to the host page. On the server it renders the frame with the
+//! site's public settings and the `frame-ancestors` policy that lets only the site's own pages
+//! embed it ([`widget_frame_settings`]). Everything a person typed is shown as text, never as HTML.
+
+use frontdesk_core::chat::{ChatMessage, ChatState, MAX_CHAT_MESSAGE_CHARS, Sender, VisitorChat, WidgetWelcome};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, PanelSettings, widget_frame_settings};
+
+/// The accent when the loader gives none (or a malformed one): the loader's own default.
+const DEFAULT_ACCENT: &str = "#2563eb";
+
+/// What the loader put in the frame's address, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct FrameConfig {
+    /// The site's public token.
+    site: String,
+    /// The host page's origin: the only one messages go to and come from (none if malformed).
+    origin: Option<String>,
+    /// Dark colours.
+    dark: bool,
+    /// The accent colour, `#` and 3 or 6 hex digits.
+    accent: String,
+}
+
+impl FrameConfig {
+    fn from_query(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            site: get("site").unwrap_or_default(),
+            origin: get("origin").and_then(|o| valid_origin(&o)),
+            dark: get("dark").as_deref() == Some("1"),
+            accent: get("color").filter(|c| valid_color(c)).unwrap_or_else(|| DEFAULT_ACCENT.to_owned()),
+        }
+    }
+}
+
+/// `scheme://host[:port]` with nothing after it (how browsers spell `event.origin`).
+fn valid_origin(input: &str) -> Option<String> {
+    let (scheme, host) = input.split_once("://")?;
+    let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    (matches!(scheme, "http" | "https") && host_ok).then(|| input.to_owned())
+}
+
+/// `#` followed by 3 or 6 hex digits.
+fn valid_color(input: &str) -> bool {
+    input.strip_prefix('#').is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// Dark or light text, whichever reads better on the accent.
+fn on_accent(accent: &str) -> &'static str {
+    let hex = accent.trim_start_matches('#');
+    let channel = |i: usize| -> f64 {
+        let digits = if hex.len() == 3 { hex.get(i..i + 1).map(|d| d.repeat(2)) } else { hex.get(2 * i..2 * i + 2).map(str::to_owned) };
+        let value = digits.and_then(|d| u8::from_str_radix(&d, 16).ok()).map_or(0.0, |v| f64::from(v) / 255.0);
+        if value <= 0.039_28 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
+    };
+    let luminance = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
+    // White text keeps 4.5:1 down to about this luminance.
+    if luminance > 0.18 { "#111827" } else { "#ffffff" }
+}
+
+/// A stored message of one of the visitor's chats.
+#[derive(Clone, Debug, PartialEq)]
+struct Line {
+    /// The chat (ticket number) it belongs to.
+    number: i64,
+    message: ChatMessage,
+}
+
+impl Line {
+    /// Where it sorts: chats in number order, messages in seq order.
+    fn key(&self) -> (i64, i64) {
+        (self.number, self.message.seq)
+    }
+}
+
+/// Adds a message in order; false when it was already there (replays never show one twice).
+#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "used by the browser side"))]
+fn insert_line(lines: &mut Vec<Line>, line: Line) -> bool {
+    match lines.binary_search_by_key(&line.key(), Line::key) {
+        Ok(_) => false,
+        Err(at) => {
+            lines.insert(at, line);
+            true
+        }
+    }
+}
+
+/// The last seq received of chat `number`.
+#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "used by the browser side"))]
+fn last_seq(lines: &[Line], number: i64) -> i64 {
+    lines.iter().rev().find(|l| l.number == number).map_or(0, |l| l.message.seq)
+}
+
+/// The visitor message to mark "Seen": the last one of chat `number` the agent has read.
+fn seen_key(lines: &[Line], number: Option<i64>, agent_read_seq: i64) -> Option<(i64, i64)> {
+    let number = number?;
+    lines
+        .iter()
+        .rev()
+        .find(|l| l.number == number && l.message.sender == Sender::Visitor && l.message.seq <= agent_read_seq)
+        .map(Line::key)
+}
+
+/// Agent messages after the visitor's read mark: how many, and the latest one's text.
+#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "used by the browser side"))]
+fn unread(lines: &[Line], read_mark: (i64, i64)) -> (usize, Option<String>) {
+    let mut news = lines.iter().filter(|l| l.message.sender == Sender::Agent && l.key() > read_mark);
+    let count = news.clone().count();
+    (count, news.next_back().map(|l| l.message.body.clone()))
+}
+
+/// A message typed here that the server has not acknowledged yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Outgoing {
+    /// The id it is sent (and resent) with.
+    client_id: String,
+    body: String,
+}
+
+/// The leave-a-message form's progress.
+#[cfg_attr(not(feature = "hydrate"), expect(dead_code, reason = "only the browser side sends"))]
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Leave {
+    Idle,
+    Sending,
+    Failed(String),
+    /// It became ticket N.
+    Left(i64),
+}
+
+/// What the bottom of the panel offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Waiting for the socket's welcome.
+    Connecting,
+    /// The host page's user could not be verified.
+    Unverified,
+    /// Name (and email) first, then the first message.
+    PreChat,
+    /// Nobody online: leave a message.
+    Offline,
+    /// The offline message became ticket N.
+    Left(i64),
+    /// The message box.
+    Compose,
+}
+
+/// The panel's state, as signals the view reads. The socket (in the browser) writes them.
+#[derive(Clone, Copy)]
+struct Panel {
+    welcome: RwSignal<Option<WidgetWelcome>>,
+    agents_online: RwSignal<bool>,
+    /// The chat followed (the visitor's current or last one).
+    chat: RwSignal<Option<VisitorChat>>,
+    known_name: RwSignal<Option<String>>,
+    /// Stored messages, ordered by (chat, seq).
+    messages: RwSignal<Vec<Line>>,
+    outbox: RwSignal<Vec<Outgoing>>,
+    agent_read_seq: RwSignal<i64>,
+    agent_typing: RwSignal<bool>,
+    connected: RwSignal<bool>,
+    unverified: RwSignal<bool>,
+    /// The server's last refusal, shown until the next one or a successful send.
+    error: RwSignal<Option<String>>,
+    leave: RwSignal<Leave>,
+}
+
+impl Panel {
+    fn new() -> Self {
+        Self {
+            welcome: RwSignal::new(None),
+            agents_online: RwSignal::new(true),
+            chat: RwSignal::new(None),
+            known_name: RwSignal::new(None),
+            messages: RwSignal::new(Vec::new()),
+            outbox: RwSignal::new(Vec::new()),
+            agent_read_seq: RwSignal::new(0),
+            agent_typing: RwSignal::new(false),
+            connected: RwSignal::new(false),
+            unverified: RwSignal::new(false),
+            error: RwSignal::new(None),
+            leave: RwSignal::new(Leave::Idle),
+        }
+    }
+
+    fn mode(self) -> Mode {
+        if self.unverified.get() {
+            return Mode::Unverified;
+        }
+        if let Leave::Left(number) = self.leave.get() {
+            return Mode::Left(number);
+        }
+        if self.welcome.with(Option::is_none) {
+            return Mode::Connecting;
+        }
+        let chat_open = self.chat.with(|c| c.as_ref().is_some_and(|c| c.state != ChatState::Ended));
+        let sending = self.outbox.with(|o| !o.is_empty());
+        if !self.agents_online.get() && !chat_open && !sending {
+            Mode::Offline
+        } else if self.known_name.with(Option::is_none) && self.chat.with(Option::is_none) && !sending {
+            Mode::PreChat
+        } else {
+            Mode::Compose
+        }
+    }
+
+    /// The line under the title: where the chat stands.
+    fn status(self, mode: Mode) -> String {
+        match mode {
+            Mode::Unverified | Mode::Offline | Mode::Left(_) => return String::new(),
+            Mode::Connecting => return "Connecting…".to_owned(),
+            Mode::PreChat | Mode::Compose => {}
+        }
+        if !self.connected.get() {
+            return "Reconnecting…".to_owned();
+        }
+        self.chat.with(|chat| match chat {
+            Some(VisitorChat { state: ChatState::Queued, queue_position: Some(n), .. }) => format!("You're number {n} in line"),
+            Some(VisitorChat { state: ChatState::Queued, .. }) => "Waiting for an agent…".to_owned(),
+            Some(VisitorChat { state: ChatState::Active, agent, .. }) => {
+                format!("You're chatting with {}", agent.as_deref().unwrap_or("an agent"))
+            }
+            Some(VisitorChat { state: ChatState::Ended, .. }) => "This chat has ended. Write again to start a new one.".to_owned(),
+            None => String::new(),
+        })
+    }
+
+    /// The chat whose read receipts count: the followed one, else the newest seen.
+    fn current_number(self) -> Option<i64> {
+        self.chat.with(|c| c.as_ref().map(|c| c.number)).or_else(|| self.messages.with(|m| m.last().map(|l| l.number)))
+    }
+
+    /// Sends a message (queued in the outbox until acknowledged).
+    fn send(self, body: String) {
+        #[cfg(feature = "hydrate")]
+        socket::send_message(body);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = body;
+    }
+
+    /// Saves the pre-chat form's name and email on the visitor, then sends the first message.
+    fn start_chat(self, name: String, email: String, body: String) {
+        #[cfg(feature = "hydrate")]
+        socket::start_chat(name, email, body);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (name, email, body);
+    }
+
+    /// Leaves a message while nobody is online.
+    fn leave_message(self, name: String, email: String, body: String) {
+        #[cfg(feature = "hydrate")]
+        socket::leave_message(name, email, body);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (name, email, body);
+    }
+
+    /// The visitor typed in the message box.
+    fn typed(self) {
+        #[cfg(feature = "hydrate")]
+        socket::typing();
+    }
+
+    /// Asks the host page to close the panel.
+    fn close(self) {
+        #[cfg(feature = "hydrate")]
+        socket::close_panel();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks the forms make before sending (the server checks again).
+
+fn check_name(name: &str) -> Option<String> {
+    match name.chars().count() {
+        0 => Some("Please tell us your name.".to_owned()),
+        n if n > 100 => Some("Keep your name under 100 characters.".to_owned()),
+        _ => None,
+    }
+}
+
+fn check_email(email: &str, required: bool) -> Option<String> {
+    if email.is_empty() {
+        return required.then(|| "Please give your email so we can reply.".to_owned());
+    }
+    (!looks_like_email(email)).then(|| "That doesn't look like an email address.".to_owned())
+}
+
+fn looks_like_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else { return false };
+    let labels_ok = domain.split('.').count() >= 2 && domain.split('.').all(|l| !l.is_empty());
+    email.len() <= 254 && !local.is_empty() && labels_ok && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn check_body(body: &str) -> Option<String> {
+    match body.chars().count() {
+        0 => Some("Write a message.".to_owned()),
+        n if n > MAX_CHAT_MESSAGE_CHARS => Some(format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters.")),
+        _ => None,
+    }
+}
+
+/// Enter sends; Shift+Enter (or Enter while an input method composes) makes a new line.
+fn enter_sends(event: &leptos::ev::KeyboardEvent) -> bool {
+    event.key() == "Enter" && !event.shift_key() && !event.is_composing()
+}
+
+// ---------------------------------------------------------------------------------------------
+// The page
+
+/// `/widget/frame`: the chat panel, or "not available" (404) for an unknown site.
+#[component]
+pub fn WidgetFrame() -> impl IntoView {
+    let query = use_query_map();
+    let config = query.with_untracked(|q| FrameConfig::from_query(|name| q.get(name)));
+    let site = config.site.clone();
+    let settings = Resource::new_blocking(move || site.clone(), widget_frame_settings);
+    view! {
+        <Title text="Chat"/>
+        <Suspense>
+            {move || {
+                let config = config.clone();
+                Suspend::new(async move {
+                    match settings.await {
+                        Ok(settings) => view! { <ChatPanel config settings/> }.into_any(),
+                        Err(ApiError::NotFound) => view! { <Unavailable text="This chat is not available."/> }.into_any(),
+                        Err(_) => view! { <Unavailable text="This chat is not available right now. Please try again later."/> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The whole frame says why there is no chat.
+#[component]
+fn Unavailable(text: &'static str) -> impl IntoView {
+    view! {
+        <div class="fd-widget fd-unavailable" id="fd-unavailable">
+            <p role="alert">{text}</p>
+        </div>
+    }
+}
+
+/// The panel: header, transcript, and the form the situation calls for.
+#[component]
+fn ChatPanel(config: FrameConfig, settings: PanelSettings) -> impl IntoView {
+    let panel = Panel::new();
+    let mode = Memo::new(move |_| panel.mode());
+    let style = format!("--fd-accent: {}; --fd-on-accent: {}", config.accent, on_accent(&config.accent));
+    let ask_email = move || panel.welcome.with(|w| w.as_ref().map(|w| w.ask_email)).unwrap_or(settings.ask_email);
+    let greeting = settings.greeting.clone();
+    #[cfg(feature = "hydrate")]
+    {
+        let (site, origin) = (config.site.clone(), config.origin.clone());
+        Effect::new(move |_| untrack(|| socket::start(panel, site.clone(), origin.clone())));
+    }
+    view! {
+        <div class="fd-widget" class:fd-dark=config.dark style=style>
+            <header class="fd-header">
+                <div class="fd-heading">
+                    <h1 class="fd-title">"Chat with us"</h1>
+                    {(!greeting.is_empty()).then(|| view! { <p class="fd-greeting">{greeting.clone()}</p> })}
+                </div>
+                <button type="button" class="fd-close" aria-label="Close chat" title="Close" on:click=move |_| panel.close()>
+                    "×"
+                </button>
+            </header>
+            <p id="fd-status" class="fd-status" role="status">{move || panel.status(mode.get())}</p>
+            <Transcript panel/>
+            <p class="fd-error" role="alert">{move || panel.error.get()}</p>
+            <div class="fd-bottom">
+                {move || match mode.get() {
+                    Mode::Connecting => ().into_any(),
+                    Mode::Unverified => view! {
+                        <p id="fd-problem" class="fd-problem" role="alert">"We could not verify your account."</p>
+                    }
+                        .into_any(),
+                    Mode::PreChat => view! { <PreChatForm panel ask_email=ask_email()/> }.into_any(),
+                    Mode::Offline => view! { <OfflineForm panel/> }.into_any(),
+                    Mode::Left(number) => view! {
+                        <p id="fd-left" class="fd-thanks" role="status">{format!("Thanks! We got your message (#{number}).")}</p>
+                    }
+                        .into_any(),
+                    Mode::Compose => view! { <Composer panel/> }.into_any(),
+                }}
+            </div>
+        </div>
+    }
+}
+
+/// One row of the transcript: a stored message or one still on its way.
+#[derive(Clone, Debug, PartialEq)]
+enum Row {
+    Stored(Line),
+    Pending(Outgoing),
+}
+
+impl Row {
+    fn key(&self) -> String {
+        match self {
+            Row::Stored(line) => format!("{}:{}", line.number, line.message.seq),
+            Row::Pending(outgoing) => format!("pending:{}", outgoing.client_id),
+        }
+    }
+}
+
+/// The conversation, oldest first, kept scrolled to the newest.
+#[component]
+fn Transcript(panel: Panel) -> impl IntoView {
+    let rows = move || {
+        let mut rows: Vec<Row> = panel.messages.get().into_iter().map(Row::Stored).collect();
+        rows.extend(panel.outbox.get().into_iter().map(Row::Pending));
+        rows
+    };
+    let seen = Memo::new(move |_| {
+        let number = panel.current_number();
+        let read = panel.agent_read_seq.get();
+        panel.messages.with(|lines| seen_key(lines, number, read))
+    });
+    let scroller = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        panel.messages.track();
+        panel.outbox.track();
+        panel.agent_typing.track();
+        request_animation_frame(move || {
+            if let Some(scroller) = scroller.get_untracked() {
+                scroller.set_scroll_top(scroller.scroll_height());
+            }
+        });
+    });
+    view! {
+        <div class="fd-scroll" node_ref=scroller>
+            <ol id="fd-transcript" class="fd-transcript" aria-live="polite" aria-label="Conversation">
+                <For each=rows key=Row::key let:row>
+                    {match row {
+                        Row::Stored(line) => {
+                            let key = line.key();
+                            view! { <StoredMessage message=line.message seen=Signal::derive(move || seen.get() == Some(key))/> }.into_any()
+                        }
+                        Row::Pending(outgoing) => view! {
+                            <li class="fd-msg fd-visitor fd-pending" data-client-id=outgoing.client_id>
+                                <p class="fd-text">{outgoing.body}</p>
+                                <span class="fd-meta fd-sending">"Sending…"</span>
+                            </li>
+                        }
+                            .into_any(),
+                    }}
+                </For>
+            </ol>
+            <Show when=move || panel.agent_typing.get()>
+                <p class="fd-typing">"Agent is typing…"</p>
+            </Show>
+        </div>
+    }
+}
+
+/// A stored message: the visitor's on the right, agents' on the left with their name, and
+/// frontdesk's own notes centred.
+#[component]
+fn StoredMessage(message: ChatMessage, seen: Signal<bool>) -> impl IntoView {
+    let class = match message.sender {
+        Sender::Visitor => "fd-msg fd-visitor",
+        Sender::Agent => "fd-msg fd-agent",
+        Sender::System => "fd-msg fd-system",
+    };
+    let author = (message.sender == Sender::Agent && !message.author.is_empty()).then_some(message.author);
+    let attachment = message.attachment.map(|file| {
+        view! { <a class="fd-attachment" href=format!("/api/chat/attachments/{}", file.id) target="_blank" rel="noopener">{file.file_name}</a> }
+    });
+    view! {
+        <li class=class data-seq=message.seq.to_string() title=message.created_at.display_utc()>
+            {author.map(|name| view! { <span class="fd-author">{name}</span> })}
+            <p class="fd-text">{message.body}</p>
+            {attachment}
+            <Show when=move || seen.get()>
+                <span class="fd-meta fd-seen">"Seen"</span>
+            </Show>
+        </li>
+    }
+}
+
+/// The message box at the bottom: Enter sends, Shift+Enter makes a new line.
+#[component]
+fn Composer(panel: Panel) -> impl IntoView {
+    let body = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
+    let send = move || {
+        let text = body.get_untracked().trim().to_owned();
+        if text.is_empty() {
+            return;
+        }
+        problem.set(check_body(&text));
+        if problem.get_untracked().is_none() {
+            body.set(String::new());
+            panel.send(text);
+        }
+    };
+    view! {
+        <form id="fd-composer" class="fd-composer" on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            send();
+        }>
+            <label for="fd-body" class="visually-hidden">"Message"</label>
+            <textarea
+                id="fd-body"
+                name="body"
+                rows="2"
+                placeholder="Write a message…"
+                aria-describedby="fd-body-error"
+                prop:value=move || body.get()
+                on:input=move |ev| {
+                    body.set(event_target_value(&ev));
+                    panel.typed();
+                }
+                on:keydown=move |ev| {
+                    if enter_sends(&ev) {
+                        ev.prevent_default();
+                        send();
+                    }
+                }
+            ></textarea>
+            <button type="submit" class="fd-send">"Send"</button>
+            <p class="fd-field-error" id="fd-body-error">{move || problem.get()}</p>
+        </form>
+    }
+}
+
+/// A labelled one-line input with its own error message.
+#[component]
+fn Input(
+    id: &'static str,
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    autocomplete: &'static str,
+    value: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="fd-field" class:fd-invalid=move || error.get().is_some()>
+            <label for=id>{label}</label>
+            <input
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                aria-describedby=error_id.clone()
+                aria-invalid=move || error.get().is_some().then_some("true")
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
+            <p class="fd-field-error" id=error_id>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// A labelled message box with its error; Enter submits through `submit`.
+#[component]
+fn MessageInput(id: &'static str, value: RwSignal<String>, error: RwSignal<Option<String>>, submit: impl Fn() + Copy + 'static) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="fd-field" class:fd-invalid=move || error.get().is_some()>
+            <label for=id>"Message"</label>
+            <textarea
+                id=id
+                name="body"
+                rows="3"
+                aria-describedby=error_id.clone()
+                aria-invalid=move || error.get().is_some().then_some("true")
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+                on:keydown=move |ev| {
+                    if enter_sends(&ev) {
+                        ev.prevent_default();
+                        submit();
+                    }
+                }
+            ></textarea>
+            <p class="fd-field-error" id=error_id>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// Before the first chat of a visitor whose name we do not know: name, email when the site
+/// asks, and the first message.
+#[component]
+fn PreChatForm(panel: Panel, ask_email: bool) -> impl IntoView {
+    let (name, email, body) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (name_error, email_error, body_error) = (RwSignal::new(None), RwSignal::new(None), RwSignal::new(None));
+    let submit = move || {
+        let (n, e, b) = (name.get_untracked().trim().to_owned(), email.get_untracked().trim().to_owned(), body.get_untracked().trim().to_owned());
+        name_error.set(check_name(&n));
+        email_error.set(check_email(&e, ask_email));
+        body_error.set(check_body(&b));
+        if name_error.get_untracked().is_none() && email_error.get_untracked().is_none() && body_error.get_untracked().is_none() {
+            panel.start_chat(n, e, b);
+        }
+    };
+    let email_label = if ask_email { "Email" } else { "Email (optional)" };
+    view! {
+        <form id="fd-prechat" class="fd-form" novalidate on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            submit();
+        }>
+            <p class="fd-lead">"Tell us who you are and we'll get started."</p>
+            <Input id="fd-prechat-name" label="Name" name="name" autocomplete="name" value=name error=name_error/>
+            <Input id="fd-prechat-email" label=email_label name="email" kind="email" autocomplete="email" value=email error=email_error/>
+            <MessageInput id="fd-prechat-body" value=body error=body_error submit/>
+            <button type="submit" class="fd-primary">"Start chat"</button>
+        </form>
+    }
+}
+
+/// Nobody is online: take a message that becomes a ticket answered by email.
+#[component]
+fn OfflineForm(panel: Panel) -> impl IntoView {
+    let name = RwSignal::new(panel.known_name.get_untracked().unwrap_or_default());
+    let (email, body) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (name_error, email_error, body_error) = (RwSignal::new(None), RwSignal::new(None), RwSignal::new(None));
+    let submit = move || {
+        if panel.leave.get_untracked() == Leave::Sending {
+            return;
+        }
+        let (n, e, b) = (name.get_untracked().trim().to_owned(), email.get_untracked().trim().to_owned(), body.get_untracked().trim().to_owned());
+        name_error.set(check_name(&n));
+        email_error.set(check_email(&e, true));
+        body_error.set(check_body(&b));
+        if name_error.get_untracked().is_none() && email_error.get_untracked().is_none() && body_error.get_untracked().is_none() {
+            panel.leave_message(n, e, b);
+        }
+    };
+    let sending = move || panel.leave.get() == Leave::Sending;
+    view! {
+        <form id="fd-offline" class="fd-form" novalidate on:submit=move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            submit();
+        }>
+            <p class="fd-lead">"We're away right now. Leave a message and we'll reply by email."</p>
+            <Input id="fd-offline-name" label="Name" name="name" autocomplete="name" value=name error=name_error/>
+            <Input id="fd-offline-email" label="Email" name="email" kind="email" autocomplete="email" value=email error=email_error/>
+            <MessageInput id="fd-offline-body" value=body error=body_error submit/>
+            <p class="fd-form-error" role="alert">
+                {move || match panel.leave.get() {
+                    Leave::Failed(message) => Some(message),
+                    _ => None,
+                }}
+            </p>
+            <button type="submit" class="fd-primary" disabled=sending>
+                {move || if sending() { "Sending…" } else { "Send message" }}
+            </button>
+        </form>
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser side
+
+#[cfg(feature = "hydrate")]
+mod socket {
+    //! The visitor's connection, one per frame in a thread-local (wasm has one thread), written
+    //! like the agents' `crate::live`: callbacks kept with the socket they belong to, reconnects
+    //! after 0.5 s doubling to 15 s, and a resume from the last seq received. Identity changes
+    //! (`setUser`, `reset`, the pre-chat form) bump an epoch: answers and timers of an older
+    //! epoch are ignored, so a slow reply can never bring back the previous visitor.
+
+    use super::js::{self, Store};
+    use super::{Leave, Line, Outgoing, Panel, insert_line, last_seq, unread};
+    use frontdesk_core::chat::{ChatState, Sender, VisitorEvent, VisitorRequest, WIDGET_PROTOCOL_VERSION};
+    use leptos::prelude::*;
+    use serde::{Deserialize, Serialize};
+    use serde_json::{Value, json};
+    use std::cell::RefCell;
+    use std::time::Duration;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+    use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+    /// How long "Agent is typing…" stays without a refresh.
+    const AGENT_TYPING_MS: u64 = 6_000;
+    /// The visitor's typing is announced at most this often...
+    const TYPING_REPEAT_MS: f64 = 3_000.0;
+    /// ...and withdrawn after this long without a key.
+    const TYPING_IDLE_MS: u64 = 4_000;
+    /// Pings keep an idle socket open through proxies.
+    const PING_EVERY: Duration = Duration::from_secs(25);
+    /// After the server says "too many", the outbox is tried again this much later.
+    const RATE_LIMIT_RETRY: Duration = Duration::from_secs(5);
+
+    /// The host page's user (`Frontdesk("setUser", {...})`).
+    #[derive(Clone, Debug, Default, Deserialize)]
+    struct User {
+        id: Option<String>,
+        hash: Option<String>,
+        name: Option<String>,
+        email: Option<String>,
+    }
+
+    /// The body of `POST /api/widget/visitor`.
+    #[derive(Serialize)]
+    struct Hello<'a> {
+        site: &'a str,
+        token: Option<&'a str>,
+        user_id: Option<&'a str>,
+        user_hash: Option<&'a str>,
+        name: Option<&'a str>,
+        email: Option<&'a str>,
+    }
+
+    /// Its answer.
+    #[derive(Deserialize)]
+    struct Started {
+        token: String,
+    }
+
+    #[derive(Default)]
+    struct State {
+        panel: Option<Panel>,
+        site: String,
+        /// The host page's origin; nothing is posted or accepted without one.
+        parent: Option<String>,
+        token: Option<String>,
+        user: Option<User>,
+        /// Name and email from a form, sent with the next visitor request.
+        details: Option<(String, String)>,
+        epoch: u32,
+        socket: Option<WebSocket>,
+        callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+        /// Whether the current socket opened (a refused handshake never does).
+        opened: bool,
+        retry: u32,
+        pinger: Option<IntervalHandle>,
+        /// The chat followed.
+        number: Option<i64>,
+        welcomed: bool,
+        /// An offline message until the server confirms it.
+        leave: Option<VisitorRequest>,
+        /// When `Typing{true}` was last sent, while the visitor types.
+        typing_since: Option<f64>,
+        typing_timer: Option<TimeoutHandle>,
+        agent_typing_timer: Option<TimeoutHandle>,
+        /// Whether the host page shows the panel.
+        open: bool,
+        /// The newest (chat, seq) the visitor has seen (kept in localStorage).
+        read_mark: (i64, i64),
+        /// The newest (chat, seq) a `Read` was sent for on this socket.
+        read_sent: (i64, i64),
+        /// The unread count last posted to the host page.
+        unread_posted: Option<usize>,
+    }
+
+    thread_local! {
+        static STATE: RefCell<State> = RefCell::default();
+    }
+
+    /// Runs `f` on the state; never call out (signals, sockets) while it runs.
+    fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
+        STATE.with(|s| f(&mut s.borrow_mut()))
+    }
+
+    fn panel() -> Option<Panel> {
+        with(|s| s.panel)
+    }
+
+    fn token_key(site: &str) -> String {
+        format!("frontdesk-visitor:{site}")
+    }
+    fn outbox_key(site: &str) -> String {
+        format!("frontdesk-outbox:{site}")
+    }
+    fn read_key(site: &str) -> String {
+        format!("frontdesk-read:{site}")
+    }
+
+    /// Starts the panel: restores what storage kept, listens to the host page, says "ready", and
+    /// connects.
+    pub fn start(panel: Panel, site: String, parent: Option<String>) {
+        if with(|s| s.panel.replace(panel).is_some()) {
+            return;
+        }
+        let token = js::load(Store::Local, &token_key(&site));
+        let outbox: Vec<Outgoing> = js::load(Store::Session, &outbox_key(&site)).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        let read_mark = js::load(Store::Local, &read_key(&site))
+            .and_then(|t| t.split_once(':').and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?))))
+            .unwrap_or((0, 0));
+        // Opened on its own (not in a frame) the panel is always "open".
+        let framed = window().parent().ok().flatten().is_some_and(|p| !web_sys::js_sys::Object::is(p.as_ref(), window().as_ref()));
+        with(|s| {
+            s.site = site;
+            s.parent = parent;
+            s.token = token;
+            s.read_mark = read_mark;
+            s.open = !framed;
+        });
+        panel.outbox.set(outbox);
+        let _ = window_event_listener(leptos::ev::message, |event: MessageEvent| from_parent(&event));
+        let on_visibility = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| mark_read());
+        let _ = document().add_event_listener_with_callback("visibilitychange", on_visibility.as_ref().unchecked_ref());
+        on_visibility.forget();
+        post_parent(json!({ "frontdesk": "ready" }));
+        begin();
+    }
+
+    // --- identity ------------------------------------------------------------------------
+
+    /// Asks the server who this visitor is (making a new one if the stored token is unknown),
+    /// then connects.
+    fn begin() {
+        let (epoch, body) = with(|s| {
+            let user = s.user.as_ref();
+            let (name, email) = match &s.details {
+                Some((name, email)) => (Some(name.as_str()), Some(email.as_str()).filter(|e| !e.is_empty())),
+                None => (user.and_then(|u| u.name.as_deref()), user.and_then(|u| u.email.as_deref())),
+            };
+            let hello = Hello {
+                site: &s.site,
+                token: s.token.as_deref(),
+                user_id: user.and_then(|u| u.id.as_deref()),
+                user_hash: user.and_then(|u| u.hash.as_deref()),
+                name,
+                email,
+            };
+            (s.epoch, serde_json::to_string(&hello).unwrap_or_default())
+        });
+        leptos::task::spawn_local(async move {
+            let answer = js::post_json("/api/widget/visitor", &body).await;
+            if with(|s| s.epoch) != epoch {
+                return;
+            }
+            let Some(panel) = panel() else { return };
+            match answer {
+                Ok((200, text)) => match serde_json::from_str::<Started>(&text) {
+                    Ok(started) => {
+                        panel.unverified.set(false);
+                        became(started.token);
+                        connect();
+                    }
+                    Err(_) => retry_later(begin),
+                },
+                Ok((403, _)) => {
+                    panel.unverified.set(true);
+                    panel.connected.set(false);
+                }
+                _ => retry_later(begin),
+            }
+        });
+    }
+
+    /// Keeps the visitor's token; a different visitor than before starts a clean transcript.
+    fn became(token: String) {
+        let (site, changed) = with(|s| {
+            let changed = s.token.as_deref().is_some_and(|old| old != token);
+            s.token = Some(token.clone());
+            s.details = None;
+            (s.site.clone(), changed)
+        });
+        js::save(Store::Local, &token_key(&site), &token);
+        if changed {
+            forget_conversation();
+        }
+    }
+
+    /// Drops what the panel shows of the previous visitor's chats (not their unsent messages).
+    fn forget_conversation() {
+        with(|s| {
+            s.number = None;
+            s.welcomed = false;
+            s.read_sent = (0, 0);
+        });
+        if let Some(panel) = panel() {
+            panel.messages.set(Vec::new());
+            panel.chat.set(None);
+            panel.welcome.set(None);
+            panel.known_name.set(None);
+            panel.agent_read_seq.set(0);
+            panel.agent_typing.set(false);
+            panel.error.set(None);
+            panel.leave.set(Leave::Idle);
+        }
+    }
+
+    /// Closes the socket on purpose and starts again under a new epoch.
+    fn restart() {
+        disconnect();
+        with(|s| {
+            s.epoch = s.epoch.wrapping_add(1);
+            s.retry = 0;
+        });
+        begin();
+    }
+
+    fn disconnect() {
+        let (socket, callbacks, pinger) = with(|s| {
+            s.opened = false;
+            (s.socket.take(), std::mem::take(&mut s.callbacks), s.pinger.take())
+        });
+        if let Some(socket) = socket {
+            socket.set_onopen(None);
+            socket.set_onmessage(None);
+            socket.set_onclose(None);
+            let _ = socket.close();
+        }
+        drop(callbacks);
+        if let Some(pinger) = pinger {
+            pinger.clear();
+        }
+        if let Some(panel) = panel() {
+            panel.connected.set(false);
+        }
+    }
+
+    // --- the socket ----------------------------------------------------------------------
+
+    fn connect() {
+        let Some((site, token)) = with(|s| s.token.clone().map(|t| (s.site.clone(), t))) else { return begin() };
+        let location = window().location();
+        let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+        let host = location.host().unwrap_or_default();
+        let url = format!(
+            "{scheme}://{host}/api/widget/ws?v={WIDGET_PROTOCOL_VERSION}&site={}&visitor={}",
+            String::from(web_sys::js_sys::encode_uri_component(&site)),
+            String::from(web_sys::js_sys::encode_uri_component(&token)),
+        );
+        let Ok(socket) = WebSocket::new(&url) else { return retry_later(begin) };
+        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| opened());
+        let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
+            if let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
+                received(&text);
+            }
+        });
+        let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| closed(&event));
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        with(|s| {
+            s.socket = Some(socket);
+            s.callbacks = vec![on_open, on_message, on_close];
+            s.opened = false;
+        });
+    }
+
+    /// Resumes after the last seq received, then resends whatever is still unacknowledged.
+    fn opened() {
+        let Some(panel) = panel() else { return };
+        let (number, leave) = with(|s| {
+            s.retry = 0;
+            s.opened = true;
+            s.read_sent = (0, 0);
+            (s.number, s.leave.clone())
+        });
+        panel.connected.set(true);
+        let after_seq = number.map_or(0, |n| panel.messages.with_untracked(|m| last_seq(m, n)));
+        send(&VisitorRequest::Resume { number, after_seq });
+        if let Some(leave) = leave {
+            send(&leave);
+        }
+        resend_outbox();
+        let pinger = set_interval_with_handle(
+            || {
+                send(&VisitorRequest::Ping);
+            },
+            PING_EVERY,
+        ).ok();
+        with(|s| s.pinger = pinger);
+    }
+
+    fn closed(event: &web_sys::Event) {
+        let code = event.dyn_ref::<CloseEvent>().map_or(0, CloseEvent::code);
+        let (was_open, pinger) = with(|s| {
+            s.socket = None;
+            s.typing_since = None;
+            (std::mem::replace(&mut s.opened, false), s.pinger.take())
+        });
+        if let Some(pinger) = pinger {
+            pinger.clear();
+        }
+        if let Some(panel) = panel() {
+            panel.connected.set(false);
+            panel.agent_typing.set(false);
+        }
+        // 1013 and 4000-4999 are the server's "reconnect" (e.g. fell behind); network failures
+        // (1006) too. A socket that never opened may carry a token the server no longer knows:
+        // ask for the visitor again first.
+        if (4000..5000).contains(&code) || code == 1013 {
+            leptos::logging::log!("chat: the server asked to reconnect ({code})");
+        }
+        if was_open { retry_later(connect) } else { retry_later(begin) }
+    }
+
+    /// Tries `next` after 0.5 s, doubling up to 15 s, unless the epoch moved on meanwhile.
+    fn retry_later(next: fn()) {
+        let (retry, epoch) = with(|s| {
+            s.retry = s.retry.saturating_add(1);
+            (s.retry, s.epoch)
+        });
+        let delay = Duration::from_millis((250u64 << retry.min(6)).min(15_000));
+        set_timeout(
+            move || {
+                if with(|s| s.epoch) == epoch {
+                    next();
+                }
+            },
+            delay,
+        );
+    }
+
+    /// Sends on the open socket; false when there is none (the outbox resends after `Resume`).
+    fn send(request: &VisitorRequest) -> bool {
+        let Ok(text) = serde_json::to_string(request) else { return false };
+        let socket = with(|s| s.socket.clone().filter(|_| s.opened));
+        socket.is_some_and(|socket| socket.ready_state() == WebSocket::OPEN && socket.send_with_str(&text).is_ok())
+    }
+
+    fn resend_outbox() {
+        let Some(panel) = panel() else { return };
+        for outgoing in panel.outbox.get_untracked() {
+            send(&VisitorRequest::Send { client_id: outgoing.client_id, body: outgoing.body, attachment_id: None });
+        }
+    }
+
+    fn save_outbox(panel: Panel) {
+        let site = with(|s| s.site.clone());
+        let outbox = panel.outbox.get_untracked();
+        if outbox.is_empty() {
+            js::remove(Store::Session, &outbox_key(&site));
+        } else if let Ok(text) = serde_json::to_string(&outbox) {
+            js::save(Store::Session, &outbox_key(&site), &text);
+        }
+    }
+
+    /// Takes a message out of the outbox once stored; returns it if it was there.
+    fn settle(panel: Panel, client_id: &str) -> Option<Outgoing> {
+        let mut found = None;
+        panel.outbox.update(|outbox| {
+            if let Some(at) = outbox.iter().position(|o| o.client_id == client_id) {
+                found = Some(outbox.remove(at));
+            }
+        });
+        if found.is_some() {
+            save_outbox(panel);
+        }
+        found
+    }
+
+    // --- what the server says ------------------------------------------------------------
+
+    fn received(text: &str) {
+        let Ok(event) = serde_json::from_str::<VisitorEvent>(text) else { return };
+        let Some(panel) = panel() else { return };
+        match event {
+            VisitorEvent::Welcome { welcome } => {
+                let number = welcome.chat.as_ref().map(|c| c.number);
+                with(|s| {
+                    s.welcomed = true;
+                    s.number = number;
+                });
+                panel.agents_online.set(welcome.agents_online);
+                panel.agent_read_seq.set(welcome.chat.as_ref().map_or(0, |c| c.agent_read_seq));
+                panel.chat.set(welcome.chat.clone());
+                if welcome.known_name.is_some() {
+                    panel.known_name.set(welcome.known_name.clone());
+                }
+                panel.welcome.set(Some(welcome));
+                mark_read();
+            }
+            VisitorEvent::Message { number, message } => {
+                saw_chat(number);
+                if message.sender == Sender::Visitor {
+                    settle(panel, &message.client_id);
+                }
+                let line = Line { number, message };
+                let fresh = panel.messages.try_update(|lines| insert_line(lines, line.clone())).unwrap_or(false);
+                if fresh && line.message.sender == Sender::Agent {
+                    stop_agent_typing(panel);
+                    if line.key() > with(|s| s.read_mark) {
+                        let detail = json!({ "number": number, "seq": line.message.seq, "sender": "agent", "author": line.message.author, "text": line.message.body });
+                        post_event("message", detail);
+                    }
+                }
+                mark_read();
+            }
+            VisitorEvent::Ack { client_id, seq, number } => {
+                saw_chat(number);
+                panel.error.set(None);
+                if let Some(sent) = settle(panel, &client_id) {
+                    post_event("message", json!({ "number": number, "seq": seq, "sender": "visitor", "text": sent.body }));
+                }
+            }
+            VisitorEvent::Chat { chat } => {
+                saw_chat(chat.number);
+                let before = panel.chat.get_untracked();
+                let same = before.as_ref().is_some_and(|b| b.number == chat.number);
+                if same {
+                    panel.agent_read_seq.update(|seq| *seq = (*seq).max(chat.agent_read_seq));
+                } else {
+                    panel.agent_read_seq.set(chat.agent_read_seq);
+                }
+                if chat.state == ChatState::Ended && !(same && before.as_ref().is_some_and(|b| b.state == ChatState::Ended)) {
+                    post_event("chat-ended", json!({ "number": chat.number }));
+                }
+                if chat.state != ChatState::Active {
+                    stop_agent_typing(panel);
+                }
+                panel.chat.set(Some(chat));
+            }
+            VisitorEvent::Typing { typing } => {
+                if typing {
+                    panel.agent_typing.set(true);
+                    let timer = set_timeout_with_handle(move || panel.agent_typing.set(false), Duration::from_millis(AGENT_TYPING_MS)).ok();
+                    if let Some(old) = with(|s| std::mem::replace(&mut s.agent_typing_timer, timer)) {
+                        old.clear();
+                    }
+                } else {
+                    stop_agent_typing(panel);
+                }
+            }
+            VisitorEvent::Read { seq } => panel.agent_read_seq.update(|read| *read = (*read).max(seq)),
+            VisitorEvent::Availability { agents_online } => panel.agents_online.set(agents_online),
+            VisitorEvent::MessageLeft { client_id, number } => {
+                let ours = with(|s| match &s.leave {
+                    Some(VisitorRequest::LeaveMessage { client_id: id, .. }) if *id == client_id => {
+                        s.leave = None;
+                        true
+                    }
+                    _ => false,
+                });
+                if ours {
+                    panel.leave.set(Leave::Left(number));
+                }
+            }
+            VisitorEvent::Pong => {}
+            VisitorEvent::Error { code, message } => refused(panel, &code, message),
+        }
+    }
+
+    /// A request was refused; the socket stays open.
+    fn refused(panel: Panel, code: &str, message: String) {
+        let (welcomed, leaving) = with(|s| (s.welcomed, s.leave.is_some()));
+        match code {
+            // The chat asked for is not this visitor's (any more): follow their newest.
+            "not_found" if !welcomed => {
+                with(|s| s.number = None);
+                send(&VisitorRequest::Resume { number: None, after_seq: 0 });
+            }
+            "rate_limited" => {
+                panel.error.set(Some(message));
+                let epoch = with(|s| s.epoch);
+                set_timeout(
+                    move || {
+                        if with(|s| s.epoch) == epoch {
+                            resend_outbox();
+                        }
+                    },
+                    RATE_LIMIT_RETRY,
+                );
+            }
+            "invalid" if leaving => {
+                with(|s| s.leave = None);
+                panel.leave.set(Leave::Failed(message));
+            }
+            _ => panel.error.set(Some(message)),
+        }
+    }
+
+    /// Notes the chat a message or state belongs to; a newer one than followed has started.
+    fn saw_chat(number: i64) {
+        let started = with(|s| {
+            let newer = s.number.is_none_or(|n| number > n);
+            if newer {
+                s.number = Some(number);
+            }
+            newer && s.welcomed
+        });
+        if started {
+            post_event("chat-started", json!({ "number": number }));
+        }
+    }
+
+    fn stop_agent_typing(panel: Panel) {
+        if let Some(timer) = with(|s| s.agent_typing_timer.take()) {
+            timer.clear();
+        }
+        panel.agent_typing.set(false);
+    }
+
+    // --- reading and unread --------------------------------------------------------------
+
+    /// While the panel is open and visible, everything shown counts as read: the agent gets a
+    /// read receipt. Either way the host page learns the unread count when it changes.
+    fn mark_read() {
+        let Some(panel) = panel() else { return };
+        let (open, number, read_mark, read_sent, site) = with(|s| (s.open, s.number, s.read_mark, s.read_sent, s.site.clone()));
+        if open && !document().hidden() {
+            let newest = panel.messages.with_untracked(|m| m.last().map(Line::key));
+            if let Some(newest) = newest.filter(|newest| *newest > read_mark) {
+                with(|s| s.read_mark = newest);
+                js::save(Store::Local, &read_key(&site), &format!("{}:{}", newest.0, newest.1));
+            }
+            let has_agent_news = panel.messages.with_untracked(|m| m.iter().any(|l| l.message.sender == Sender::Agent && l.key() > read_sent));
+            if let Some(number) = number
+                && has_agent_news
+            {
+                let seq = panel.messages.with_untracked(|m| last_seq(m, number));
+                if seq > 0 && send(&VisitorRequest::Read { seq }) {
+                    with(|s| s.read_sent = (number, seq));
+                }
+            }
+        }
+        let read_mark = with(|s| s.read_mark);
+        let (count, preview) = panel.messages.with_untracked(|m| unread(m, read_mark));
+        let changed = with(|s| std::mem::replace(&mut s.unread_posted, Some(count)) != Some(count));
+        if changed && (count > 0 || with(|s| s.welcomed)) {
+            let preview: String = preview.unwrap_or_default().chars().take(280).collect();
+            post_parent(json!({ "frontdesk": "unread", "count": count, "preview": preview }));
+        }
+    }
+
+    // --- the visitor's actions -----------------------------------------------------------
+
+    fn queue(panel: Panel, body: String) -> Outgoing {
+        let outgoing = Outgoing { client_id: js::new_id(), body };
+        panel.outbox.update(|outbox| outbox.push(outgoing.clone()));
+        save_outbox(panel);
+        outgoing
+    }
+
+    pub fn send_message(body: String) {
+        let Some(panel) = panel() else { return };
+        stop_typing();
+        let outgoing = queue(panel, body);
+        send(&VisitorRequest::Send { client_id: outgoing.client_id, body: outgoing.body, attachment_id: None });
+    }
+
+    /// Saves the name and email on the visitor, then sends the first message on a new socket
+    /// (so the chat opens under the name just given).
+    pub fn start_chat(name: String, email: String, body: String) {
+        let Some(panel) = panel() else { return };
+        stop_typing();
+        panel.known_name.set(Some(name.clone()));
+        queue(panel, body);
+        with(|s| s.details = Some((name, email)));
+        restart();
+    }
+
+    pub fn leave_message(name: String, email: String, body: String) {
+        let Some(panel) = panel() else { return };
+        let request = VisitorRequest::LeaveMessage { client_id: js::new_id(), name, email, body };
+        with(|s| s.leave = Some(request.clone()));
+        panel.leave.set(Leave::Sending);
+        send(&request);
+    }
+
+    pub fn typing() {
+        let now = web_sys::js_sys::Date::now();
+        let announce = with(|s| match s.typing_since {
+            Some(since) if now - since < TYPING_REPEAT_MS => false,
+            _ => {
+                s.typing_since = Some(now);
+                true
+            }
+        });
+        if announce {
+            send(&VisitorRequest::Typing { typing: true });
+        }
+        let timer = set_timeout_with_handle(stop_typing, Duration::from_millis(TYPING_IDLE_MS)).ok();
+        if let Some(old) = with(|s| std::mem::replace(&mut s.typing_timer, timer)) {
+            old.clear();
+        }
+    }
+
+    fn stop_typing() {
+        let (was_typing, timer) = with(|s| (s.typing_since.take().is_some(), s.typing_timer.take()));
+        if let Some(timer) = timer {
+            timer.clear();
+        }
+        if was_typing {
+            send(&VisitorRequest::Typing { typing: false });
+        }
+    }
+
+    pub fn close_panel() {
+        post_parent(json!({ "frontdesk": "close" }));
+    }
+
+    // --- the host page -------------------------------------------------------------------
+
+    fn post_parent(message: Value) {
+        let Some(origin) = with(|s| s.parent.clone()) else { return };
+        let Some(parent) = window().parent().ok().flatten() else { return };
+        if let Some(message) = js::to_js(&message) {
+            let _ = parent.post_message(&message, &origin);
+        }
+    }
+
+    fn post_event(name: &str, detail: Value) {
+        post_parent(json!({ "frontdesk": "event", "name": name, "detail": detail }));
+    }
+
+    /// A message from the host page: only from our parent window, only from its origin.
+    fn from_parent(event: &MessageEvent) {
+        let Some(origin) = with(|s| s.parent.clone()) else { return };
+        let Some(parent) = window().parent().ok().flatten() else { return };
+        let from_parent = event.source().is_some_and(|source| web_sys::js_sys::Object::is(source.as_ref(), parent.as_ref()));
+        if !from_parent || event.origin() != origin {
+            return;
+        }
+        let Some(message) = js::from_js(&event.data()) else { return };
+        match message.get("frontdesk").and_then(Value::as_str) {
+            Some("open") => {
+                with(|s| s.open = true);
+                mark_read();
+            }
+            Some("closed") => with(|s| s.open = false),
+            Some("setUser") => {
+                let Ok(user) = serde_json::from_value::<User>(message.get("user").cloned().unwrap_or(Value::Null)) else { return };
+                with(|s| s.user = Some(user));
+                restart();
+            }
+            Some("reset") => reset(),
+            _ => {}
+        }
+    }
+
+    /// Forgets the visitor entirely and starts again anonymous.
+    fn reset() {
+        let site = with(|s| {
+            s.token = None;
+            s.user = None;
+            s.details = None;
+            s.leave = None;
+            s.read_mark = (0, 0);
+            s.unread_posted = None;
+            s.site.clone()
+        });
+        js::remove(Store::Local, &token_key(&site));
+        js::remove(Store::Local, &read_key(&site));
+        js::remove(Store::Session, &outbox_key(&site));
+        if let Some(panel) = panel() {
+            panel.outbox.set(Vec::new());
+            panel.unverified.set(false);
+        }
+        forget_conversation();
+        restart();
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod js {
+    //! The few browser APIs the panel needs beyond the web-sys features the workspace enables
+    //! (storage, fetch, crypto), reached through `Reflect`. Each gives up quietly where the
+    //! browser refuses: storage is often blocked in third-party frames.
+
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::js_sys::{Array, Function, JSON, Math, Object, Promise, Reflect, Uint8Array};
+
+    fn get(target: &JsValue, key: &str) -> Result<JsValue, JsValue> {
+        Reflect::get(target, &JsValue::from_str(key))
+    }
+
+    fn call(target: &JsValue, method: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+        let function: Function = get(target, method)?.dyn_into()?;
+        function.apply(target, &args.iter().collect::<Array>())
+    }
+
+    fn window() -> JsValue {
+        leptos::prelude::window().into()
+    }
+
+    /// Which Web Storage.
+    #[derive(Clone, Copy)]
+    pub enum Store {
+        /// Kept across visits.
+        Local,
+        /// Kept for this tab.
+        Session,
+    }
+
+    fn storage(store: Store) -> Option<JsValue> {
+        let name = match store {
+            Store::Local => "localStorage",
+            Store::Session => "sessionStorage",
+        };
+        get(&window(), name).ok().filter(JsValue::is_object)
+    }
+
+    pub fn load(store: Store, key: &str) -> Option<String> {
+        call(&storage(store)?, "getItem", &[key.into()]).ok()?.as_string()
+    }
+
+    pub fn save(store: Store, key: &str, value: &str) {
+        if let Some(storage) = storage(store) {
+            let _ = call(&storage, "setItem", &[key.into(), value.into()]);
+        }
+    }
+
+    pub fn remove(store: Store, key: &str) {
+        if let Some(storage) = storage(store) {
+            let _ = call(&storage, "removeItem", &[key.into()]);
+        }
+    }
+
+    /// POSTs JSON to our own origin; the status and the body's text.
+    pub async fn post_json(url: &str, body: &str) -> Result<(u16, String), JsValue> {
+        let headers = Object::new();
+        Reflect::set(&headers, &"content-type".into(), &"application/json".into())?;
+        let init = Object::new();
+        Reflect::set(&init, &"method".into(), &"POST".into())?;
+        Reflect::set(&init, &"headers".into(), &headers)?;
+        Reflect::set(&init, &"body".into(), &body.into())?;
+        Reflect::set(&init, &"credentials".into(), &"same-origin".into())?;
+        let response = JsFuture::from(call(&window(), "fetch", &[url.into(), init.into()])?.dyn_into::<Promise>()?).await?;
+        let status = get(&response, "status")?.as_f64().map_or(0, |s| s as u16);
+        let text = JsFuture::from(call(&response, "text", &[])?.dyn_into::<Promise>()?).await?;
+        Ok((status, text.as_string().unwrap_or_default()))
+    }
+
+    /// A new client id: a UUIDv7 (time-ordered), random bits from `crypto.getRandomValues`
+    /// (or `Math.random` where that is missing).
+    pub fn new_id() -> String {
+        let mut bytes = [0u8; 16];
+        let random = Uint8Array::new_with_length(10);
+        let filled = get(&window(), "crypto").and_then(|crypto| call(&crypto, "getRandomValues", &[random.clone().into()])).is_ok();
+        for (i, byte) in bytes[6..].iter_mut().enumerate() {
+            *byte = if filled { random.get_index(i as u32) } else { (Math::random() * 256.0) as u8 };
+        }
+        let millis = web_sys::js_sys::Date::now() as u64;
+        bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
+        bytes[6] = 0x70 | (bytes[6] & 0x0f);
+        bytes[8] = 0x80 | (bytes[8] & 0x3f);
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    }
+
+    pub fn to_js(value: &serde_json::Value) -> Option<JsValue> {
+        JSON::parse(&value.to_string()).ok()
+    }
+
+    pub fn from_js(value: &JsValue) -> Option<serde_json::Value> {
+        serde_json::from_str(&JSON::stringify(value).ok()?.as_string()?).ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use frontdesk_core::time::Timestamp;
+
+    fn line(number: i64, seq: i64, sender: Sender) -> Line {
+        Line {
+            number,
+            message: ChatMessage {
+                seq,
+                client_id: format!("c{number}-{seq}"),
+                sender,
+                author: String::new(),
+                body: format!("m{seq}"),
+                attachment: None,
+                created_at: Timestamp::now(),
+            },
+        }
+    }
+
+    #[test]
+    fn messages_stay_in_order_and_never_show_twice() {
+        let mut lines = Vec::new();
+        assert!(insert_line(&mut lines, line(5, 2, Sender::Agent)));
+        assert!(insert_line(&mut lines, line(5, 1, Sender::Visitor)));
+        assert!(!insert_line(&mut lines, line(5, 2, Sender::Agent)));
+        assert!(insert_line(&mut lines, line(7, 1, Sender::Visitor)));
+        assert_eq!(lines.iter().map(Line::key).collect::<Vec<_>>(), vec![(5, 1), (5, 2), (7, 1)]);
+        assert_eq!(last_seq(&lines, 5), 2);
+        assert_eq!(last_seq(&lines, 9), 0);
+    }
+
+    #[test]
+    fn seen_marks_the_last_visitor_message_the_agent_read() {
+        let lines = vec![line(5, 1, Sender::Visitor), line(5, 2, Sender::Visitor), line(5, 3, Sender::Agent), line(5, 4, Sender::Visitor)];
+        assert_eq!(seen_key(&lines, Some(5), 3), Some((5, 2)));
+        assert_eq!(seen_key(&lines, Some(5), 0), None);
+        assert_eq!(seen_key(&lines, None, 9), None);
+    }
+
+    #[test]
+    fn unread_counts_agent_messages_after_the_mark() {
+        let lines = vec![line(5, 1, Sender::Agent), line(5, 2, Sender::Visitor), line(5, 3, Sender::Agent)];
+        assert_eq!(unread(&lines, (0, 0)), (2, Some("m3".into())));
+        assert_eq!(unread(&lines, (5, 1)), (1, Some("m3".into())));
+        assert_eq!(unread(&lines, (5, 3)), (0, None));
+    }
+
+    #[test]
+    fn the_frame_address_is_checked() {
+        let config = FrameConfig::from_query(|name| match name {
+            "site" => Some("abc".into()),
+            "origin" => Some("https://shop.example.com".into()),
+            "dark" => Some("1".into()),
+            "color" => Some("red;}body{x".into()),
+            _ => None,
+        });
+        assert_eq!(config.origin.as_deref(), Some("https://shop.example.com"));
+        assert!(config.dark);
+        assert_eq!(config.accent, DEFAULT_ACCENT);
+        assert!(valid_color("#abc") && valid_color("#A1B2C3") && !valid_color("#abcd") && !valid_color("abc"));
+        assert_eq!(valid_origin("javascript:alert(1)"), None);
+        assert_eq!(valid_origin("https://shop.example.com/x"), None);
+        assert_eq!(on_accent("#ffffff"), "#111827");
+        assert_eq!(on_accent("#2563eb"), "#ffffff");
+    }
+
+    #[test]
+    fn forms_check_names_and_emails() {
+        assert!(check_name("").is_some());
+        assert!(check_name("Ada").is_none());
+        assert!(check_email("", true).is_some());
+        assert!(check_email("", false).is_none());
+        assert!(check_email("ada@example", false).is_some());
+        assert!(check_email("ada@example.com", true).is_none());
+        assert!(check_email("a da@example.com", true).is_some());
+        assert!(check_body("").is_some());
+    }
+}

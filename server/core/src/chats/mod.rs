@@ -1,0 +1,832 @@
+//! Live chat services: starting chats from the widget, storing and replaying their messages,
+//! routing them to agents, and what agents do with them (accept, reply, transfer, end).
+//!
+//! A chat is a ticket with channel `chat`, requested by the visitor's customer profile, so it
+//! shows in that customer's timeline and the ticket queue. Access is decided in one place per
+//! side: [`visitor_chat`] for visitors (their own chats only; an identified customer's chats on
+//! that site across devices) and [`authorize`] plus [`agent_chat`] for agents.
+//!
+//! Messages go through the [`writer`](writer::Writer): stored, numbered and only then acked and
+//! published on the [`hub`](hub::ChatHub), from which sockets forward them.
+
+pub mod hub;
+mod writer;
+
+use rand::RngCore;
+use serde_json::json;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use hub::{ChatHub, ChatNotice};
+pub(crate) use writer::Writer;
+use writer::{NewMessage, Stored};
+
+use crate::agent::{Agent, Email, PersonName};
+use crate::chat::{
+    AgentStatus, ChatDetail, ChatMessage, ChatState, ChatSummary, MAX_CHAT_MESSAGE_CHARS, MAX_CLIENT_ID_CHARS, Sender,
+    VisitorChat, WidgetSite, WidgetWelcome, WIDGET_PROTOCOL_VERSION,
+};
+use crate::context::AppContext;
+use crate::db::{BeginWrite, Db, on_pool};
+use crate::error::{Error, FieldError, Result};
+use crate::rate_limit::RateLimiter;
+use crate::ticket::{Channel, MessageBody, Priority, Subject};
+use crate::tickets::{self, Author, Draft};
+use crate::time::Timestamp;
+use crate::widget_sites::Visitor;
+
+/// Chat limits and timings, fixed at startup.
+#[derive(Clone, Debug)]
+pub struct ChatSettings {
+    /// Messages one visitor may send per minute.
+    pub messages_per_minute: usize,
+    /// Socket connections one visitor may open per minute.
+    pub connections_per_minute: usize,
+    /// New visitors one IP address may start per minute.
+    pub visitors_per_ip_per_minute: usize,
+    /// How long an agent whose last console closed keeps their chats before they are requeued
+    /// (a page reload should not bounce them).
+    pub offline_grace: Duration,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self { messages_per_minute: 60, connections_per_minute: 30, visitors_per_ip_per_minute: 30, offline_grace: Duration::from_secs(30) }
+    }
+}
+
+/// The rate limits of the widget, per visitor and per IP address.
+#[derive(Debug)]
+pub struct ChatLimits {
+    messages: RateLimiter,
+    connections: RateLimiter,
+    new_visitors: RateLimiter,
+}
+
+impl ChatLimits {
+    /// Limits from the settings.
+    pub fn new(settings: &ChatSettings) -> Self {
+        let minute = Duration::from_secs(60);
+        Self {
+            messages: RateLimiter::new(settings.messages_per_minute, minute),
+            connections: RateLimiter::new(settings.connections_per_minute, minute),
+            new_visitors: RateLimiter::new(settings.visitors_per_ip_per_minute, minute),
+        }
+    }
+
+    /// Counts one message by the visitor.
+    pub fn check_message(&self, visitor_id: i64) -> Result<()> {
+        count(&self.messages, &visitor_id.to_string())
+    }
+
+    /// Counts one socket connection by the visitor.
+    pub fn check_connection(&self, visitor_id: i64) -> Result<()> {
+        count(&self.connections, &visitor_id.to_string())
+    }
+
+    /// Counts one new visitor from `ip`.
+    pub fn check_new_visitor(&self, ip: IpAddr) -> Result<()> {
+        count(&self.new_visitors, &ip.to_string())
+    }
+}
+
+fn count(limiter: &RateLimiter, key: &str) -> Result<()> {
+    let now = Instant::now();
+    limiter.check(key, now).map_err(|wait| Error::RateLimited { retry_after_secs: wait.secs() })?;
+    limiter.record(key, now);
+    Ok(())
+}
+
+/// A chat as stored, joined with what every view needs.
+#[derive(Clone, Debug, sqlx::FromRow)]
+struct ChatRow {
+    ticket_id: i64,
+    number: i64,
+    state: String,
+    contact_id: i64,
+    customer: String,
+    site: String,
+    agent_id: Option<i64>,
+    agent: Option<String>,
+    last_seq: i64,
+    agent_read_seq: i64,
+    visitor_read_seq: i64,
+    queued_at: Timestamp,
+}
+
+const CHAT_SELECT: &str = "SELECT c.ticket_id, t.number, c.state, c.contact_id, p.name AS customer, s.name AS site,
+        c.agent_id, a.name AS agent, c.last_seq, c.agent_read_seq, c.visitor_read_seq, c.queued_at
+    FROM chats c
+    JOIN tickets t ON t.id = c.ticket_id
+    JOIN contacts p ON p.id = c.contact_id
+    JOIN widget_sites s ON s.id = c.site_id
+    LEFT JOIN agents a ON a.id = c.agent_id";
+
+impl ChatRow {
+    fn state(&self) -> ChatState {
+        ChatState::parse(&self.state).unwrap_or(ChatState::Ended)
+    }
+}
+
+/// The chat id and number a visitor or agent was authorized for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChatRef {
+    /// The chat's ticket id (its stream).
+    pub id: i64,
+    /// The ticket number.
+    pub number: i64,
+}
+
+impl ChatRow {
+    fn reference(&self) -> ChatRef {
+        ChatRef { id: self.ticket_id, number: self.number }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visitors
+
+/// The visitor's chat `number`, or their newest chat; the one place visitor access is decided.
+/// An identified customer sees their chats on this site from any device; an anonymous visitor
+/// only the chats of their own token.
+async fn visitor_chat(db: &Db, visitor: &Visitor, number: Option<i64>) -> Result<Option<ChatRow>> {
+    let scope = if visitor.external_id.is_some() {
+        "c.site_id = $1 AND c.contact_id = $2 AND c.visitor_id IN (SELECT id FROM chat_visitors WHERE site_id = $1 AND external_id IS NOT NULL)"
+    } else {
+        "c.site_id = $1 AND c.visitor_id = $3"
+    };
+    let sql = format!(
+        "{CHAT_SELECT} WHERE {scope} AND ($4 = 0 OR t.number = $4) ORDER BY c.created_at DESC, c.ticket_id DESC LIMIT 1"
+    );
+    let row: Option<ChatRow> = on_pool!(db, |pool| sqlx::query_as(&sql)
+        .bind(visitor.site_id)
+        .bind(visitor.contact_id)
+        .bind(visitor.id)
+        .bind(number.unwrap_or(0))
+        .fetch_optional(pool)
+        .await)?;
+    match (row, number) {
+        (None, Some(_)) => Err(Error::NotFound("chat")),
+        (row, _) => Ok(row),
+    }
+}
+
+/// What the widget shows on connecting, and the chat it follows (`number`, or the newest).
+pub async fn welcome(ctx: &AppContext, site: &WidgetSite, visitor: &Visitor, number: Option<i64>) -> Result<(WidgetWelcome, Option<ChatRef>)> {
+    let row = visitor_chat(ctx.db(), visitor, number).await?;
+    let chat = match &row {
+        Some(row) => Some(visitor_view(ctx.db(), row).await?),
+        None => None,
+    };
+    let known_name = (visitor.name != "Website visitor").then(|| visitor.name.clone());
+    let welcome = WidgetWelcome {
+        protocol: WIDGET_PROTOCOL_VERSION,
+        greeting: site.greeting.clone(),
+        ask_email: site.ask_email,
+        known_name,
+        agents_online: !ctx.chat_hub().online_agents().is_empty(),
+        chat,
+    };
+    Ok((welcome, row.map(|r| r.reference())))
+}
+
+/// The visitor's view of their chat `chat` now (after a [`ChatNotice::Changed`]).
+pub async fn visitor_state(ctx: &AppContext, visitor: &Visitor, chat: ChatRef) -> Result<VisitorChat> {
+    let row = visitor_chat(ctx.db(), visitor, Some(chat.number)).await?.ok_or(Error::NotFound("chat"))?;
+    visitor_view(ctx.db(), &row).await
+}
+
+async fn visitor_view(db: &Db, row: &ChatRow) -> Result<VisitorChat> {
+    let state = row.state();
+    let queue_position = if state == ChatState::Queued {
+        let ahead: i64 = on_pool!(db, |pool| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM chats WHERE state = 'queued' AND (queued_at < $1 OR (queued_at = $1 AND ticket_id <= $2))"
+        )
+        .bind(row.queued_at)
+        .bind(row.ticket_id)
+        .fetch_one(pool)
+        .await)?;
+        Some(ahead)
+    } else {
+        None
+    };
+    Ok(VisitorChat { number: row.number, state, agent: row.agent.clone(), queue_position, agent_read_seq: row.agent_read_seq })
+}
+
+/// The messages of an authorized chat after `after_seq`, in order (at most `limit`).
+pub async fn messages_after(db: &Db, chat: ChatRef, after_seq: i64, limit: i64) -> Result<Vec<ChatMessage>> {
+    type Row = (i64, String, String, Option<String>, String, String, Option<i64>, Option<String>, Option<String>, Option<i64>, Timestamp);
+    let rows: Vec<Row> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT m.seq, m.client_id, m.sender, a.name, p.name, m.body, f.id, f.file_name, f.content_type, f.size, m.created_at
+         FROM chat_messages m
+         JOIN chats c ON c.ticket_id = m.chat_id
+         JOIN contacts p ON p.id = c.contact_id
+         LEFT JOIN agents a ON a.id = m.agent_id
+         LEFT JOIN chat_attachments f ON f.id = m.attachment_id
+         WHERE m.chat_id = $1 AND m.seq > $2
+         ORDER BY m.seq
+         LIMIT $3"
+    )
+    .bind(chat.id)
+    .bind(after_seq)
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, client_id, sender, agent, customer, body, file_id, file_name, content_type, size, created_at)| {
+            let sender = Sender::parse(&sender);
+            let author = match sender {
+                Sender::Agent => agent.unwrap_or_default(),
+                Sender::Visitor => customer,
+                Sender::System => String::new(),
+            };
+            let attachment = file_id.map(|id| crate::chat::Attachment {
+                id,
+                file_name: file_name.unwrap_or_default(),
+                content_type: content_type.unwrap_or_default(),
+                size: size.unwrap_or_default(),
+            });
+            ChatMessage { seq, client_id, sender, author, body, attachment, created_at }
+        })
+        .collect())
+}
+
+/// A message text and client id, validated.
+fn validate(client_id: &str, body: &str, has_attachment: bool) -> Result<String> {
+    let mut errors = Vec::new();
+    if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS || !client_id.chars().all(|c| c.is_ascii_graphic()) {
+        errors.push(FieldError::new("client_id", "Give each message an id of 1 to 64 visible ASCII characters."));
+    }
+    let body = body.trim();
+    if body.is_empty() && !has_attachment {
+        errors.push(FieldError::new("body", "Write a message."));
+    }
+    if body.chars().count() > MAX_CHAT_MESSAGE_CHARS {
+        errors.push(FieldError::new("body", format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters.")));
+    }
+    if errors.is_empty() { Ok(body.to_owned()) } else { Err(Error::Invalid(errors)) }
+}
+
+/// Stores a visitor's message in their open chat, starting a chat (and its ticket, queued for an
+/// agent) when none is open. Resending a `client_id` stores nothing new and answers the same.
+pub async fn visitor_send(
+    ctx: &AppContext,
+    visitor: &Visitor,
+    client_id: &str,
+    body: &str,
+    attachment_id: Option<i64>,
+) -> Result<(ChatRef, Arc<ChatMessage>, bool)> {
+    let body = validate(client_id, body, attachment_id.is_some())?;
+    ctx.chat_limits().check_message(visitor.id)?;
+    let (chat, started) = match visitor_chat(ctx.db(), visitor, None).await? {
+        Some(row) if row.state() != ChatState::Ended => (row.reference(), false),
+        _ => (start_chat(ctx, visitor, &body).await?, true),
+    };
+    let attachment = match attachment_id {
+        Some(id) => Some(attachment_of(ctx.db(), chat, id).await?),
+        None => None,
+    };
+    let message = NewMessage {
+        chat_id: chat.id,
+        client_id: client_id.to_owned(),
+        sender: Sender::Visitor,
+        agent_id: None,
+        author: visitor.name.clone(),
+        body,
+        attachment,
+    };
+    let stored = ctx.chat_writer().append(message).await?;
+    if started {
+        route(ctx).await?;
+    }
+    Ok((chat, stored.message, stored.fresh))
+}
+
+/// Opens a chat ticket for the visitor, queued. Serialized with routing so one visitor's two
+/// first messages at once cannot open two chats.
+async fn start_chat(ctx: &AppContext, visitor: &Visitor, first: &str) -> Result<ChatRef> {
+    let _routing = ctx.chat_routing().lock().await;
+    if let Some(row) = visitor_chat(ctx.db(), visitor, None).await?.filter(|r| r.state() != ChatState::Ended) {
+        return Ok(row.reference());
+    }
+    let subject = Subject::parse(&format!("Chat with {}", visitor.name)).map_err(|e| Error::Internal(e.message))?;
+    let body = MessageBody::parse(if first.is_empty() { "(a file)" } else { first }).map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
+    let draft = Draft { subject: &subject, body: &body, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
+    let now = Timestamp::now();
+    let created = on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let created = tickets::insert_ticket_rows(&mut *tx, visitor.contact_id, &draft, Author::Contact(visitor.contact_id), now).await?;
+        sqlx::query(
+            "INSERT INTO chats (ticket_id, site_id, visitor_id, contact_id, state, queued_at, created_at)
+             VALUES ($1, $2, $3, $4, 'queued', $5, $5)",
+        )
+        .bind(created.id)
+        .bind(visitor.site_id)
+        .bind(visitor.id)
+        .bind(visitor.contact_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(created)
+    }
+    .await)?;
+    ctx.hub().ticket_changed(created.number, created.seq);
+    Ok(ChatRef { id: created.id, number: created.number })
+}
+
+/// Records that the visitor read their chat up to `seq`.
+pub async fn visitor_read(ctx: &AppContext, chat: ChatRef, seq: i64) -> Result<()> {
+    ctx.chat_writer().read(chat.id, Sender::Visitor, seq).await
+}
+
+/// With no agent online: the visitor's message becomes a ticket in the queue (a chat that never
+/// went live). Resending `client_id` creates nothing new. Returns the ticket number.
+pub async fn leave_message(ctx: &AppContext, visitor: &Visitor, client_id: &str, name: &str, email: &str, body: &str) -> Result<i64> {
+    let body = validate(client_id, body, false)?;
+    let mut errors = Vec::new();
+    let name = PersonName::parse(name).map_err(|e| errors.push(FieldError::new("name", e.message))).ok();
+    let email = Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e.message))).ok();
+    let (Some(name), Some(email)) = (name, email) else { return Err(Error::Invalid(errors)) };
+    ctx.chat_limits().check_message(visitor.id)?;
+    let existing: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "SELECT t.number FROM chat_messages m JOIN chats c ON c.ticket_id = m.chat_id JOIN tickets t ON t.id = c.ticket_id
+         WHERE c.visitor_id = $1 AND m.client_id = $2"
+    )
+    .bind(visitor.id)
+    .bind(client_id)
+    .fetch_optional(pool)
+    .await)?;
+    if let Some(number) = existing {
+        return Ok(number);
+    }
+    let visitor = crate::widget_sites::remember_details(ctx, visitor.clone(), &Some(name.as_str().to_owned()), &Some(email.as_str().to_owned())).await?;
+    let chat = {
+        let _routing = ctx.chat_routing().lock().await;
+        let subject = Subject::parse(&format!("Message from {}", visitor.name)).map_err(|e| Error::Internal(e.message))?;
+        let text = MessageBody::parse(&body).map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
+        let draft = Draft { subject: &subject, body: &text, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
+        let now = Timestamp::now();
+        let created = on_pool!(ctx.db(), |pool| async {
+            let mut tx = pool.begin_write().await?;
+            let created = tickets::insert_ticket_rows(&mut *tx, visitor.contact_id, &draft, Author::Contact(visitor.contact_id), now).await?;
+            sqlx::query(
+                "INSERT INTO chats (ticket_id, site_id, visitor_id, contact_id, state, queued_at, created_at, ended_at)
+                 VALUES ($1, $2, $3, $4, 'ended', $5, $5, $5)",
+            )
+            .bind(created.id)
+            .bind(visitor.site_id)
+            .bind(visitor.id)
+            .bind(visitor.contact_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(created)
+        }
+        .await)?;
+        ctx.hub().ticket_changed(created.number, created.seq);
+        ChatRef { id: created.id, number: created.number }
+    };
+    let message = NewMessage {
+        chat_id: chat.id,
+        client_id: client_id.to_owned(),
+        sender: Sender::Visitor,
+        agent_id: None,
+        author: visitor.name.clone(),
+        body,
+        attachment: None,
+    };
+    ctx.chat_writer().append(message).await?;
+    Ok(chat.number)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing
+
+/// Hands queued chats, oldest first, to online agents with free capacity, round robin (the agent
+/// who got a chat longest ago goes first). Runs when a chat starts, an agent comes online, or a
+/// chat ends or returns to the queue.
+pub async fn route(ctx: &AppContext) -> Result<()> {
+    let _routing = ctx.chat_routing().lock().await;
+    let online = ctx.chat_hub().online_agents();
+    let db = ctx.db();
+    let queued: Vec<(i64, Option<i64>)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT ticket_id, team_id FROM chats WHERE state = 'queued' ORDER BY queued_at, ticket_id LIMIT 200"
+    )
+    .fetch_all(pool)
+    .await)?;
+    let mut assigned = Vec::new();
+    if !online.is_empty() && !queued.is_empty() {
+        let mut load = agent_load(db, &online).await?;
+        for (chat_id, team_id) in &queued {
+            let members = match team_id {
+                Some(team) => Some(team_members(db, *team).await?),
+                None => None,
+            };
+            let candidate = load
+                .iter_mut()
+                .filter(|a| a.active < a.capacity && members.as_ref().is_none_or(|m| m.contains(&a.id)))
+                .min_by_key(|a| (ctx.chat_hub().last_routed(a.id), a.id));
+            let Some(agent) = candidate else { continue };
+            if assign(ctx, *chat_id, agent.id, &agent.name).await? {
+                agent.active += 1;
+                ctx.chat_hub().routed(agent.id);
+                assigned.push(*chat_id);
+            }
+        }
+    }
+    for (chat_id, _) in &queued {
+        // Assigned chats changed state; the others moved up the queue.
+        ctx.chat_hub().publish(*chat_id, ChatNotice::Changed);
+    }
+    ctx.chat_hub().inbox_changed();
+    Ok(())
+}
+
+struct Load {
+    id: i64,
+    name: String,
+    capacity: i64,
+    active: i64,
+}
+
+async fn agent_load(db: &Db, agents: &[i64]) -> Result<Vec<Load>> {
+    let mut load = Vec::with_capacity(agents.len());
+    for id in agents {
+        let row: Option<(String, i64, i64)> = on_pool!(db, |pool| sqlx::query_as(
+            "SELECT name, chat_capacity, (SELECT COUNT(*) FROM chats WHERE agent_id = $1 AND state = 'active') FROM agents WHERE id = $1 AND active"
+        )
+        .bind(*id)
+        .fetch_optional(pool)
+        .await)?;
+        if let Some((name, capacity, active)) = row {
+            load.push(Load { id: *id, name, capacity, active });
+        }
+    }
+    Ok(load)
+}
+
+async fn team_members(db: &Db, team: i64) -> Result<Vec<i64>> {
+    Ok(on_pool!(db, |pool| sqlx::query_scalar("SELECT agent_id FROM team_members WHERE team_id = $1").bind(team).fetch_all(pool).await)?)
+}
+
+/// Gives a queued chat to an agent: the chat turns active, the ticket is assigned to them and
+/// opened, and the visitor is told who joined. False if the chat was no longer queued.
+async fn assign(ctx: &AppContext, chat_id: i64, agent_id: i64, agent_name: &str) -> Result<bool> {
+    let now = Timestamp::now();
+    let changed = on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let taken = sqlx::query("UPDATE chats SET state = 'active', agent_id = $2 WHERE ticket_id = $1 AND state = 'queued'")
+            .bind(chat_id)
+            .bind(agent_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if taken == 0 {
+            return Ok::<_, sqlx::Error>(None);
+        }
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE tickets SET assignee_id = $2, status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
+                 version = version + 1, updated_at = $3 WHERE id = $1 RETURNING number",
+        )
+        .bind(chat_id)
+        .bind(agent_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let seq = tickets::append_event(&mut *tx, chat_id, Author::System, "chat_assigned", json!({ "agent_id": agent_id }), false, now).await?;
+        tx.commit().await?;
+        Ok(Some((number, seq)))
+    }
+    .await)?;
+    let Some((number, seq)) = changed else { return Ok(false) };
+    ctx.hub().ticket_changed(number, seq);
+    system_message(ctx, chat_id, &format!("{agent_name} joined the chat")).await?;
+    Ok(true)
+}
+
+/// Stores a message by frontdesk itself in a chat.
+async fn system_message(ctx: &AppContext, chat_id: i64, text: &str) -> Result<()> {
+    let mut id = [0u8; 12];
+    rand::rngs::OsRng.fill_bytes(&mut id);
+    let client_id = format!("system-{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let message = NewMessage { chat_id, client_id, sender: Sender::System, agent_id: None, author: String::new(), body: text.to_owned(), attachment: None };
+    ctx.chat_writer().append(message).await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Agents
+
+/// Who may work chats: every active agent.
+pub fn authorize(actor: &Agent) -> Result<()> {
+    if actor.active { Ok(()) } else { Err(Error::Forbidden) }
+}
+
+/// Chat `number` for an agent; the one place agent access to a chat is decided: any active
+/// agent may read a chat; writing in it is for the agent who has it (see [`agent_send`]).
+async fn agent_chat(db: &Db, actor: &Agent, number: i64) -> Result<ChatRow> {
+    authorize(actor)?;
+    let sql = format!("{CHAT_SELECT} WHERE t.number = $1");
+    let row: Option<ChatRow> = on_pool!(db, |pool| sqlx::query_as(&sql).bind(number).fetch_optional(pool).await)?;
+    row.ok_or(Error::NotFound("chat"))
+}
+
+/// Chat `number`'s stream, for an agent allowed to follow it.
+pub async fn agent_follow(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatRef> {
+    Ok(agent_chat(ctx.db(), actor, number).await?.reference())
+}
+
+fn summary(row: ChatRow, preview: String) -> ChatSummary {
+    ChatSummary {
+        number: row.number,
+        state: row.state(),
+        contact_id: row.contact_id,
+        customer: row.customer,
+        site: row.site,
+        agent_id: row.agent_id,
+        agent: row.agent,
+        last_seq: row.last_seq,
+        agent_read_seq: row.agent_read_seq,
+        visitor_read_seq: row.visitor_read_seq,
+        preview,
+        queued_at: row.queued_at,
+    }
+}
+
+/// The agent's chat inbox: the queue, then their own live chats, then their chats ended in the
+/// last day.
+pub async fn inbox(ctx: &AppContext, actor: &Agent) -> Result<Vec<ChatSummary>> {
+    authorize(actor)?;
+    let since = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 24 * 3600 * 1000);
+    let sql = format!(
+        "{CHAT_SELECT} WHERE c.state = 'queued' OR (c.agent_id = $1 AND (c.state = 'active' OR c.ended_at > $2))
+         ORDER BY CASE c.state WHEN 'queued' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, c.queued_at, c.ticket_id LIMIT 200"
+    );
+    let rows: Vec<ChatRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(since).fetch_all(pool).await)?;
+    let mut chats = Vec::with_capacity(rows.len());
+    for row in rows {
+        let preview = last_text(ctx.db(), row.ticket_id).await?;
+        chats.push(summary(row, preview));
+    }
+    Ok(chats)
+}
+
+async fn last_text(db: &Db, chat_id: i64) -> Result<String> {
+    let body: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT body FROM chat_messages WHERE chat_id = $1 AND sender <> 'system' ORDER BY seq DESC LIMIT 1"
+    )
+    .bind(chat_id)
+    .fetch_optional(pool)
+    .await)?;
+    Ok(body.unwrap_or_default().chars().take(140).collect())
+}
+
+/// A chat with its whole transcript (shown in the console and on the ticket).
+pub async fn detail(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatDetail> {
+    let row = agent_chat(ctx.db(), actor, number).await?;
+    let messages = messages_after(ctx.db(), row.reference(), 0, i64::MAX).await?;
+    let preview = messages.iter().rev().find(|m| m.sender != Sender::System).map(|m| m.body.chars().take(140).collect()).unwrap_or_default();
+    Ok(ChatDetail { summary: summary(row, preview), messages })
+}
+
+/// An agent's reply. Only the agent who has the chat (or an admin) writes in it, and only while
+/// it is live; a queued chat is taken first (see [`accept`]).
+pub async fn agent_send(ctx: &AppContext, actor: &Agent, number: i64, client_id: &str, body: &str) -> Result<(ChatRef, Arc<ChatMessage>)> {
+    let body = validate(client_id, body, false)?;
+    let row = agent_chat(ctx.db(), actor, number).await?;
+    match row.state() {
+        ChatState::Ended => return Err(Error::Conflict("This chat has ended.".into())),
+        ChatState::Queued => return Err(Error::Conflict("Accept the chat before replying.".into())),
+        ChatState::Active if row.agent_id != Some(actor.id) && !actor.is_admin() => return Err(Error::Forbidden),
+        ChatState::Active => {}
+    }
+    let message = NewMessage {
+        chat_id: row.ticket_id,
+        client_id: client_id.to_owned(),
+        sender: Sender::Agent,
+        agent_id: Some(actor.id),
+        author: actor.name.clone(),
+        body,
+        attachment: None,
+    };
+    let Stored { message, .. } = ctx.chat_writer().append(message).await?;
+    Ok((row.reference(), message))
+}
+
+/// Records that the agent read the chat up to `seq`.
+pub async fn agent_read(ctx: &AppContext, actor: &Agent, chat: ChatRef, seq: i64) -> Result<()> {
+    authorize(actor)?;
+    ctx.chat_writer().read(chat.id, Sender::Agent, seq).await
+}
+
+/// Takes a queued chat (or confirms one routed to the agent). Refused when another agent has it.
+pub async fn accept(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatSummary> {
+    let row = agent_chat(ctx.db(), actor, number).await?;
+    match row.state() {
+        ChatState::Queued => {
+            let taken = {
+                let _routing = ctx.chat_routing().lock().await;
+                assign(ctx, row.ticket_id, actor.id, &actor.name).await?
+            };
+            if !taken {
+                return Err(Error::Conflict("Another agent took this chat.".into()));
+            }
+            ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
+            route(ctx).await?;
+        }
+        ChatState::Active if row.agent_id == Some(actor.id) => {}
+        ChatState::Active => return Err(Error::Conflict("Another agent has this chat.".into())),
+        ChatState::Ended => return Err(Error::Conflict("This chat has ended.".into())),
+    }
+    Ok(detail(ctx, actor, number).await?.summary)
+}
+
+/// Where a chat is transferred.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferTo {
+    /// To one agent (who must be online; they get it even past their capacity).
+    Agent(i64),
+    /// Back to the queue, for the team's members only.
+    Team(i64),
+}
+
+/// Hands a live chat to another agent or team. The agent who has it, or an admin, may.
+pub async fn transfer(ctx: &AppContext, actor: &Agent, number: i64, to: TransferTo) -> Result<ChatSummary> {
+    let row = agent_chat(ctx.db(), actor, number).await?;
+    if row.state() == ChatState::Ended {
+        return Err(Error::Conflict("This chat has ended.".into()));
+    }
+    if row.agent_id.is_some_and(|a| a != actor.id) && !actor.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let now = Timestamp::now();
+    let note = match to {
+        TransferTo::Agent(agent_id) => {
+            let target = crate::agents::find(ctx.db(), agent_id).await?.filter(|a| a.active).ok_or(Error::NotFound("agent"))?;
+            if ctx.chat_hub().status(agent_id) == AgentStatus::Offline {
+                return Err(Error::Conflict(format!("{} is offline.", target.name)));
+            }
+            set_owner(ctx, row.ticket_id, "active", Some(agent_id), None, now).await?;
+            format!("{} transferred the chat to {}", actor.name, target.name)
+        }
+        TransferTo::Team(team_id) => {
+            let name: Option<String> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT name FROM teams WHERE id = $1").bind(team_id).fetch_optional(pool).await)?;
+            let name = name.ok_or(Error::NotFound("team"))?;
+            set_owner(ctx, row.ticket_id, "queued", None, Some(team_id), now).await?;
+            format!("{} transferred the chat to {name}", actor.name)
+        }
+    };
+    system_message(ctx, row.ticket_id, &note).await?;
+    ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
+    route(ctx).await?;
+    Ok(detail(ctx, actor, number).await?.summary)
+}
+
+async fn set_owner(ctx: &AppContext, chat_id: i64, state: &str, agent_id: Option<i64>, team_id: Option<i64>, now: Timestamp) -> Result<()> {
+    let (number, seq) = on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "UPDATE chats SET state = $2, agent_id = $3, team_id = COALESCE($4, team_id),
+                 queued_at = CASE WHEN $2 = 'queued' THEN $5 ELSE queued_at END WHERE ticket_id = $1",
+        )
+        .bind(chat_id)
+        .bind(state)
+        .bind(agent_id)
+        .bind(team_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE tickets SET assignee_id = $2, team_id = COALESCE($3, team_id), version = version + 1, updated_at = $4 WHERE id = $1 RETURNING number",
+        )
+        .bind(chat_id)
+        .bind(agent_id)
+        .bind(team_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let detail = json!({ "agent_id": agent_id, "team_id": team_id, "state": state });
+        let seq = tickets::append_event(&mut *tx, chat_id, Author::System, "chat_transferred", detail, false, now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((number, seq))
+    }
+    .await)?;
+    ctx.hub().ticket_changed(number, seq);
+    Ok(())
+}
+
+/// Ends a chat. With `solve` its ticket is solved; otherwise it stays open for follow-up.
+pub async fn end(ctx: &AppContext, actor: &Agent, number: i64, solve: bool) -> Result<ChatSummary> {
+    let row = agent_chat(ctx.db(), actor, number).await?;
+    if row.state() == ChatState::Ended {
+        return Err(Error::Conflict("This chat has already ended.".into()));
+    }
+    if row.agent_id.is_some_and(|a| a != actor.id) && !actor.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let now = Timestamp::now();
+    let (ticket_number, seq) = on_pool!(ctx.db(), |pool| async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE chats SET state = 'ended', ended_at = $2 WHERE ticket_id = $1")
+            .bind(row.ticket_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let status = if solve { "solved" } else { "open" };
+        let number: i64 = sqlx::query_scalar(
+            "UPDATE tickets SET status = $2, solved_at = CASE WHEN $2 = 'solved' THEN $3 ELSE solved_at END,
+                 version = version + 1, updated_at = $3 WHERE id = $1 RETURNING number",
+        )
+        .bind(row.ticket_id)
+        .bind(status)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        let seq = tickets::append_event(&mut *tx, row.ticket_id, Author::Agent(actor.id), "chat_ended", json!({ "solved": solve }), false, now).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>((number, seq))
+    }
+    .await)?;
+    ctx.hub().ticket_changed(ticket_number, seq);
+    system_message(ctx, row.ticket_id, &format!("{} ended the chat", actor.name)).await?;
+    ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
+    route(ctx).await?;
+    Ok(detail(ctx, actor, number).await?.summary)
+}
+
+/// Sets the agent's availability. Going online routes waiting chats to them; going offline
+/// returns their live chats to the queue.
+pub async fn set_status(ctx: &AppContext, actor: &Agent, status: AgentStatus) -> Result<()> {
+    authorize(actor)?;
+    ctx.chat_hub().set_status(actor.id, status);
+    if status == AgentStatus::Offline {
+        requeue_chats_of(ctx, actor.id).await?;
+    }
+    route(ctx).await
+}
+
+/// An agent's console closed. When it was their last one and none reopens within the grace
+/// period, their live chats return to the queue.
+pub async fn console_closed(ctx: &AppContext, agent_id: i64) {
+    if ctx.chat_hub().agent_disconnected(agent_id) > 0 {
+        return;
+    }
+    ctx.chat_hub().inbox_changed();
+    let ctx = ctx.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(ctx.settings().chat.offline_grace).await;
+        if ctx.chat_hub().status(agent_id) == AgentStatus::Offline {
+            if let Err(e) = requeue_chats_of(&ctx, agent_id).await.and(route(&ctx).await) {
+                tracing::warn!(error = %e, agent_id, "could not requeue the chats of an agent who went offline");
+            }
+        }
+    });
+}
+
+/// Returns an agent's live chats to the queue, keeping their place by when they were first queued.
+async fn requeue_chats_of(ctx: &AppContext, agent_id: i64) -> Result<()> {
+    let chats: Vec<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT ticket_id FROM chats WHERE agent_id = $1 AND state = 'active'")
+        .bind(agent_id)
+        .fetch_all(pool)
+        .await)?;
+    for chat_id in chats {
+        let now = Timestamp::now();
+        let (number, seq) = on_pool!(ctx.db(), |pool| async {
+            let mut tx = pool.begin_write().await?;
+            sqlx::query("UPDATE chats SET state = 'queued', agent_id = NULL WHERE ticket_id = $1 AND state = 'active'")
+                .bind(chat_id)
+                .execute(&mut *tx)
+                .await?;
+            let number: i64 = sqlx::query_scalar("UPDATE tickets SET assignee_id = NULL, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING number")
+                .bind(chat_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            let seq = tickets::append_event(&mut *tx, chat_id, Author::System, "chat_requeued", json!({ "agent_id": agent_id }), false, now).await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((number, seq))
+        }
+        .await)?;
+        ctx.hub().ticket_changed(number, seq);
+        system_message(ctx, chat_id, "The agent went offline; you are back in the queue").await?;
+        ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
+    }
+    Ok(())
+}
+
+/// Checks that attachment `id` was uploaded to `chat` and describes it.
+async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<crate::chat::Attachment> {
+    let row: Option<(String, String, i64)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT file_name, content_type, size FROM chat_attachments WHERE id = $1 AND chat_id = $2"
+    )
+    .bind(id)
+    .bind(chat.id)
+    .fetch_optional(pool)
+    .await)?;
+    let (file_name, content_type, size) = row.ok_or(Error::NotFound("attachment"))?;
+    Ok(crate::chat::Attachment { id, file_name, content_type, size })
+}

@@ -1,0 +1,205 @@
+//! The chat writer: one task that stores every chat message and read receipt, many per
+//! transaction (group commit). Each message gets the next seq of its chat and is deduplicated by
+//! its client id; only after the commit is it acked to its sender and published to the chat's
+//! subscribers. One writer keeps SQLite's single write lock uncontended, and batching turns a
+//! burst of thousands of messages into a few commits.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+use super::hub::{ChatHub, ChatNotice};
+use crate::chat::{Attachment, ChatMessage, Sender};
+use crate::db::{BeginWrite, Db, on_pool};
+use crate::error::{Error, Result};
+use crate::time::Timestamp;
+
+/// The most jobs written in one transaction.
+const MAX_BATCH: usize = 512;
+/// How many jobs may wait for the writer; senders wait beyond that (backpressure).
+const QUEUE: usize = 8_192;
+
+/// A message to store.
+#[derive(Clone, Debug)]
+pub(crate) struct NewMessage {
+    pub chat_id: i64,
+    pub client_id: String,
+    pub sender: Sender,
+    pub agent_id: Option<i64>,
+    /// The name shown with it.
+    pub author: String,
+    pub body: String,
+    pub attachment: Option<Attachment>,
+}
+
+/// A stored message; `fresh` is false when its client id was stored before (a resend).
+#[derive(Clone, Debug)]
+pub(crate) struct Stored {
+    pub chat_id: i64,
+    pub message: Arc<ChatMessage>,
+    pub fresh: bool,
+}
+
+enum Job {
+    Append(NewMessage, oneshot::Sender<Result<Stored>>),
+    Read { chat_id: i64, sender: Sender, seq: i64 },
+}
+
+/// The handle services send jobs through.
+#[derive(Clone, Debug)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Append(m, _) => write!(f, "Append({}, {})", m.chat_id, m.client_id),
+            Job::Read { chat_id, seq, .. } => write!(f, "Read({chat_id}, {seq})"),
+        }
+    }
+}
+
+impl Writer {
+    /// Starts the writer task; it ends when every handle is dropped.
+    pub(crate) fn start(db: Db, hub: Arc<ChatHub>) -> Self {
+        let (jobs, queue) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, hub, queue));
+        Self { jobs }
+    }
+
+    /// Stores a message (or finds its earlier copy) and returns it once committed.
+    pub(crate) async fn append(&self, message: NewMessage) -> Result<Stored> {
+        let (reply, stored) = oneshot::channel();
+        self.jobs.send(Job::Append(message, reply)).await.map_err(|_| Error::Internal("the chat writer stopped".into()))?;
+        stored.await.map_err(|_| Error::Internal("the chat writer stopped".into()))?
+    }
+
+    /// Records that `sender`'s side read chat `chat_id` up to `seq` (never moves backwards).
+    pub(crate) async fn read(&self, chat_id: i64, sender: Sender, seq: i64) -> Result<()> {
+        self.jobs.send(Job::Read { chat_id, sender, seq }).await.map_err(|_| Error::Internal("the chat writer stopped".into()))
+    }
+}
+
+async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let batch = std::mem::take(&mut jobs);
+        match write(&db, &batch).await {
+            Ok(stored) => finish(&hub, batch, stored.into_iter().map(Ok).collect()),
+            Err(e) => {
+                // One bad job (a chat deleted meanwhile) must not fail the others: retry alone.
+                tracing::debug!(error = %e, jobs = batch.len(), "chat batch failed; writing its jobs one by one");
+                let mut results = Vec::with_capacity(batch.len());
+                for job in &batch {
+                    results.push(write(&db, std::slice::from_ref(job)).await.map(|mut s| s.pop().flatten()));
+                }
+                finish(&hub, batch, results);
+            }
+        }
+    }
+}
+
+/// Acks every sender and publishes the fresh messages, in the order they were stored.
+fn finish(hub: &ChatHub, batch: Vec<Job>, results: Vec<Result<Option<Stored>>>) {
+    for (job, result) in batch.into_iter().zip(results) {
+        match (job, result) {
+            (Job::Append(_, reply), Ok(Some(stored))) => {
+                if stored.fresh {
+                    hub.publish(stored.chat_id, ChatNotice::Message(stored.message.clone()));
+                }
+                let _ = reply.send(Ok(stored));
+            }
+            (Job::Append(_, reply), Ok(None)) => {
+                let _ = reply.send(Err(Error::Internal("a stored chat message went missing".into())));
+            }
+            (Job::Append(_, reply), Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (Job::Read { chat_id, sender, seq }, Ok(_)) => hub.publish(chat_id, ChatNotice::Read { sender, seq }),
+            (Job::Read { .. }, Err(e)) => tracing::warn!(error = %e, "a read receipt could not be stored"),
+        }
+    }
+}
+
+/// Writes a batch in one transaction; one entry per job (`None` for read receipts).
+async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Option<Stored>>> {
+    let now = Timestamp::now();
+    let stored = on_pool!(db, |pool| async {
+        let mut tx = pool.begin_write().await?;
+        let mut stored = Vec::with_capacity(batch.len());
+        let mut last_seq: HashMap<i64, i64> = HashMap::new();
+        for job in batch {
+            match job {
+                Job::Append(m, _) => {
+                    let inserted: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO chat_messages (chat_id, seq, client_id, sender, agent_id, body, attachment_id, created_at)
+                         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 FROM chat_messages WHERE chat_id = $1
+                         ON CONFLICT (chat_id, client_id) DO NOTHING
+                         RETURNING seq",
+                    )
+                    .bind(m.chat_id)
+                    .bind(&m.client_id)
+                    .bind(m.sender.as_str())
+                    .bind(m.agent_id)
+                    .bind(&m.body)
+                    .bind(m.attachment.as_ref().map(|a| a.id))
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let message = match inserted {
+                        Some(seq) => {
+                            last_seq.insert(m.chat_id, seq);
+                            Stored { chat_id: m.chat_id, message: Arc::new(message(m, seq, m.body.clone(), now)), fresh: true }
+                        }
+                        None => {
+                            let (seq, body, at): (i64, String, Timestamp) = sqlx::query_as(
+                                "SELECT seq, body, created_at FROM chat_messages WHERE chat_id = $1 AND client_id = $2",
+                            )
+                            .bind(m.chat_id)
+                            .bind(&m.client_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            Stored { chat_id: m.chat_id, message: Arc::new(message(m, seq, body, at)), fresh: false }
+                        }
+                    };
+                    stored.push(Some(message));
+                }
+                Job::Read { chat_id, sender, seq } => {
+                    let column = if *sender == Sender::Agent { "agent_read_seq" } else { "visitor_read_seq" };
+                    sqlx::query(&format!(
+                        "UPDATE chats SET {column} = $2 WHERE ticket_id = $1 AND {column} < $2 AND $2 <= last_seq"
+                    ))
+                    .bind(chat_id)
+                    .bind(*seq)
+                    .execute(&mut *tx)
+                    .await?;
+                    stored.push(None);
+                }
+            }
+        }
+        for (chat_id, seq) in last_seq {
+            sqlx::query("UPDATE chats SET last_seq = $2 WHERE ticket_id = $1 AND last_seq < $2")
+                .bind(chat_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, Error>(stored)
+    }
+    .await)?;
+    Ok(stored)
+}
+
+fn message(m: &NewMessage, seq: i64, body: String, created_at: Timestamp) -> ChatMessage {
+    ChatMessage {
+        seq,
+        client_id: m.client_id.clone(),
+        sender: m.sender,
+        author: m.author.clone(),
+        body,
+        attachment: m.attachment.clone(),
+        created_at,
+    }
+}

@@ -1,0 +1,372 @@
+//! Live chat over real sockets: the widget's handshake (origin, token, rate), identity
+//! verification, messages stored once and replayed exactly, routing to agents, the queue, and the
+//! agent's side of the conversation.
+
+use frontdesk_core::agent::Role;
+use frontdesk_core::chat::{AgentStatus, ChatMessage, ChatState, Sender, VisitorEvent, VisitorRequest, WidgetSite};
+use frontdesk_core::live::{ClientMessage, ServerMessage};
+use frontdesk_core::widget_sites::identity_hash;
+use frontdesk_tests::live::{LiveClient, WidgetClient, connect, connect_widget};
+use frontdesk_tests::{PASSWORD, TestApp, spawn_app, spawn_app_with};
+use serde_json::json;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite;
+
+const SHOP: &str = "https://shop.example.com";
+
+/// An app with an admin and a widget site allowing [`SHOP`].
+async fn app_with_site(enforce_identity: bool) -> (TestApp, WidgetSite) {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let site = app.create_widget_site(&admin, SHOP, enforce_identity).await;
+    (app, site)
+}
+
+/// A new anonymous visitor's socket, resumed (its welcome read).
+async fn visitor(app: &TestApp, site: &WidgetSite) -> (String, WidgetClient) {
+    let token = app.client().new_visitor(&site.public_token).await;
+    let socket = resume(app, site, &token, 0).await;
+    (token, socket)
+}
+
+async fn resume(app: &TestApp, site: &WidgetSite, token: &str, after_seq: i64) -> WidgetClient {
+    let mut socket = connect_widget(&app.base_url, &site.public_token, token, Some(SHOP)).await.expect("the widget socket opens");
+    socket.send(&VisitorRequest::Resume { number: None, after_seq }).await;
+    socket.next_matching(|e| matches!(e, VisitorEvent::Welcome { .. }).then_some(())).await;
+    socket
+}
+
+fn send(client_id: &str, body: &str) -> VisitorRequest {
+    VisitorRequest::Send { client_id: client_id.into(), body: body.into(), attachment_id: None }
+}
+
+async fn ack(socket: &mut WidgetClient) -> (String, i64, i64) {
+    socket.next_matching(|e| if let VisitorEvent::Ack { client_id, seq, number } = e { Some((client_id, seq, number)) } else { None }).await
+}
+
+async fn message(socket: &mut WidgetClient) -> ChatMessage {
+    socket.next_matching(|e| if let VisitorEvent::Message { message, .. } = e { Some(message) } else { None }).await
+}
+
+/// An agent signed in with a console open and online for chats.
+async fn online_agent(app: &TestApp, email: &str) -> LiveClient {
+    let client = app.client();
+    client.sign_in(email, PASSWORD).await;
+    let cookie = client.session_cookie().expect("signed in");
+    let mut live = connect(&app.base_url, Some(&cookie), None).await.expect("the live socket opens");
+    live.send(&ClientMessage::SubscribeChats).await;
+    live.send(&ClientMessage::SetChatStatus { status: AgentStatus::Online }).await;
+    live.next_matching(|m| matches!(m, ServerMessage::ChatInbox { status: AgentStatus::Online, .. }).then_some(())).await;
+    live
+}
+
+async fn stored_messages(app: &TestApp, number: i64) -> Vec<(i64, String)> {
+    let sql = "SELECT m.seq, m.client_id FROM chat_messages m JOIN tickets t ON t.id = m.chat_id WHERE t.number = $1 ORDER BY m.seq";
+    match app.ctx.db() {
+        frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_as(sql).bind(number).fetch_all(pool).await.expect("messages"),
+        frontdesk_core::db::Db::Postgres(pool) => sqlx::query_as(sql).bind(number).fetch_all(pool).await.expect("messages"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_resent_with_the_same_client_id_is_stored_once_and_acked_with_the_same_seq() {
+    let (app, site) = app_with_site(false).await;
+    let (_, mut socket) = visitor(&app, &site).await;
+
+    socket.send(&send("c-1", "Hello, is anyone there?")).await;
+    let (_, first_seq, number) = ack(&mut socket).await;
+    socket.send(&send("c-1", "Hello, is anyone there?")).await;
+    let (client_id, again_seq, _) = ack(&mut socket).await;
+    socket.send(&send("c-2", "My order is late")).await;
+    let (_, second_seq, _) = ack(&mut socket).await;
+
+    assert_eq!((client_id.as_str(), first_seq, again_seq, second_seq), ("c-1", 1, 1, 2));
+    assert_eq!(stored_messages(&app, number).await, vec![(1, "c-1".to_owned()), (2, "c-2".to_owned())]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnecting_visitor_gets_exactly_the_messages_after_its_last_seq_in_order() {
+    let (app, site) = app_with_site(false).await;
+    let (token, mut socket) = visitor(&app, &site).await;
+    for i in 1..=5 {
+        socket.send(&send(&format!("c-{i}"), &format!("message {i}"))).await;
+        ack(&mut socket).await;
+    }
+    drop(socket);
+
+    let mut again = resume(&app, &site, &token, 3).await;
+    let replayed = [message(&mut again).await, message(&mut again).await];
+    let nothing_more = again.next_within(Duration::from_millis(300)).await;
+
+    assert_eq!(replayed.iter().map(|m| (m.seq, m.body.as_str())).collect::<Vec<_>>(), [(4, "message 4"), (5, "message 5")]);
+    assert!(nothing_more.is_none(), "nothing is sent twice: {nothing_more:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_chat_goes_to_the_online_agent_who_replies_and_the_visitor_sees_it_in_order() {
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
+    let mut agent = online_agent(&app, "bob@example.com").await;
+    let (_, mut socket) = visitor(&app, &site).await;
+
+    socket.send(&send("v-1", "<script>alert(1)</script> help")).await;
+    let mut seen = Vec::new();
+    let number = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Message { message, .. } => {
+                seen.push(message);
+                None
+            }
+            VisitorEvent::Ack { number, .. } => Some(number),
+            _ => None,
+        })
+        .await;
+    let assigned = agent
+        .next_matching(|m| match m {
+            ServerMessage::ChatInbox { chats, .. } => chats.into_iter().find(|c| c.number == number && c.state == ChatState::Active),
+            _ => None,
+        })
+        .await;
+    agent.send(&ClientMessage::SubscribeChat { number, after_seq: 0 }).await;
+    let first = agent.next_matching(|m| if let ServerMessage::ChatMessage { message, .. } = m { Some(message) } else { None }).await;
+    agent.send(&ClientMessage::ChatSend { number, client_id: "a-1".into(), body: "Hi, Bob here.".into() }).await;
+    let agent_ack = agent.next_matching(|m| if let ServerMessage::ChatAck { seq, .. } = m { Some(seq) } else { None }).await;
+    while seen.last().is_none_or(|m: &ChatMessage| m.sender != Sender::Agent) {
+        seen.push(message(&mut socket).await);
+    }
+
+    assert_eq!(assigned.agent.as_deref(), Some("Bob"));
+    assert_eq!(first.body, "<script>alert(1)</script> help", "stored as typed, shown as text by clients");
+    assert_eq!(seen.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=agent_ack).collect::<Vec<_>>(), "every message once, in order");
+    assert_eq!(seen.get(1).map(|m| (m.sender, m.body.as_str())), Some((Sender::System, "Bob joined the chat")));
+    assert_eq!(seen.last().map(|m| (m.author.as_str(), m.body.as_str())), Some(("Bob", "Hi, Bob here.")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_and_read_receipts_reach_the_other_side() {
+    let (app, site) = app_with_site(false).await;
+    let mut agent = online_agent(&app, "ada@example.com").await;
+    let (_, mut socket) = visitor(&app, &site).await;
+    socket.send(&send("v-1", "Hello")).await;
+    let (_, _, number) = ack(&mut socket).await;
+    agent.send(&ClientMessage::SubscribeChat { number, after_seq: 0 }).await;
+    agent.next_matching(|m| matches!(m, ServerMessage::ChatMessage { message, .. } if message.seq == 2).then_some(())).await;
+
+    socket.send(&VisitorRequest::Typing { typing: true }).await;
+    let typing = agent.next_matching(|m| if let ServerMessage::ChatTyping { typing, .. } = m { Some(typing) } else { None }).await;
+    agent.send(&ClientMessage::ChatRead { number, seq: 2 }).await;
+    let read = socket.next_matching(|e| if let VisitorEvent::Read { seq } = e { Some(seq) } else { None }).await;
+
+    assert!(typing);
+    assert_eq!(read, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_verification_refuses_wrong_and_missing_hashes_under_enforcement() {
+    let (app, site) = app_with_site(true).await;
+    let client = app.client();
+    let good = identity_hash(&site.identity_secret, "user-42");
+    let wrong = identity_hash("not the secret", "user-42");
+
+    let missing = client.start_visitor(json!({ "site": site.public_token, "user_id": "user-42" })).await.status();
+    let forged = client.start_visitor(json!({ "site": site.public_token, "user_id": "user-42", "user_hash": wrong })).await.status();
+    let other_user = client.start_visitor(json!({ "site": site.public_token, "user_id": "user-43", "user_hash": good })).await.status();
+    let verified = client.start_visitor(json!({ "site": site.public_token, "user_id": "user-42", "user_hash": good })).await;
+
+    assert_eq!((missing, forged, other_user), (reqwest::StatusCode::FORBIDDEN, reqwest::StatusCode::FORBIDDEN, reqwest::StatusCode::FORBIDDEN));
+    assert_eq!(verified.status(), 200);
+    let body: serde_json::Value = verified.json().await.expect("JSON");
+    assert_eq!(body["identified"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_user_sees_their_chat_on_another_device_and_an_anonymous_visitor_does_not() {
+    let (app, site) = app_with_site(false).await;
+    let client = app.client();
+    let hash = identity_hash(&site.identity_secret, "user-42");
+    let identify = json!({ "site": site.public_token, "user_id": "user-42", "user_hash": hash, "name": "Grace" });
+    let start = async |body: &serde_json::Value| -> String {
+        let answer: serde_json::Value = client.start_visitor(body.clone()).await.json().await.expect("JSON");
+        answer["token"].as_str().expect("a token").to_owned()
+    };
+    let laptop = start(&identify).await;
+    let mut socket = resume(&app, &site, &laptop, 0).await;
+    socket.send(&send("g-1", "Where is my parcel?")).await;
+    let (_, _, number) = ack(&mut socket).await;
+
+    let phone = start(&identify).await;
+    let mut on_phone = resume(&app, &site, &phone, 0).await;
+    let seen_on_phone = message(&mut on_phone).await;
+    // Unverified, the same user id must not reach Grace's chat.
+    let pretender = start(&json!({ "site": site.public_token, "user_id": "user-42", "user_hash": "00" })).await;
+    let mut stranger = connect_widget(&app.base_url, &site.public_token, &pretender, Some(SHOP)).await.expect("opens");
+    stranger.send(&VisitorRequest::Resume { number: Some(number), after_seq: 0 }).await;
+    let refused = stranger.next_matching(|e| if let VisitorEvent::Error { code, .. } = e { Some(code) } else { None }).await;
+
+    assert_ne!(laptop, phone);
+    assert_eq!(seen_on_phone.body, "Where is my parcel?");
+    assert_eq!(refused, "not_found");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_cannot_follow_another_visitors_chat() {
+    let (app, site) = app_with_site(false).await;
+    let (_, mut alice) = visitor(&app, &site).await;
+    alice.send(&send("a-1", "Private question")).await;
+    let (_, _, number) = ack(&mut alice).await;
+    let mallory = app.client().new_visitor(&site.public_token).await;
+
+    let mut socket = connect_widget(&app.base_url, &site.public_token, &mallory, Some(SHOP)).await.expect("opens");
+    socket.send(&VisitorRequest::Resume { number: Some(number), after_seq: 0 }).await;
+    let answer = socket.next().await;
+    let leaked = socket.next_within(Duration::from_millis(300)).await;
+
+    assert!(matches!(answer, VisitorEvent::Error { ref code, .. } if code == "not_found"), "{answer:?}");
+    assert!(leaked.is_none(), "nothing of the other chat is sent: {leaked:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_is_refused_from_origins_the_site_does_not_allow_and_for_unknown_tokens() {
+    let (app, site) = app_with_site(false).await;
+    let token = app.client().new_visitor(&site.public_token).await;
+    let status = |result: Result<WidgetClient, tungstenite::Error>| match result {
+        Ok(_) => 101,
+        Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected failure: {e}"),
+    };
+
+    let evil = status(connect_widget(&app.base_url, &site.public_token, &token, Some("https://evil.example")).await);
+    let no_origin = status(connect_widget(&app.base_url, &site.public_token, &token, None).await);
+    let unknown_token = status(connect_widget(&app.base_url, &site.public_token, "forged", Some(SHOP)).await);
+    let unknown_site = status(connect_widget(&app.base_url, "nope", &token, Some(SHOP)).await);
+    let allowed = status(connect_widget(&app.base_url, &site.public_token, &token, Some(SHOP)).await);
+    let own_panel = status(connect_widget(&app.base_url, &site.public_token, &token, Some(&app.base_url)).await);
+
+    assert_eq!((evil, no_origin, unknown_token, unknown_site), (403, 403, 401, 404));
+    assert_eq!((allowed, own_panel), (101, 101));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_or_malformed_frame_closes_only_that_socket() {
+    let (app, site) = app_with_site(false).await;
+    let (_, mut big) = visitor(&app, &site).await;
+    let (_, mut garbled) = visitor(&app, &site).await;
+    let (_, mut bystander) = visitor(&app, &site).await;
+
+    let _ = big.send_raw("x".repeat(frontdesk_core::chat::MAX_WIDGET_FRAME_BYTES + 1)).await;
+    let big_closed = big.closed().await;
+    garbled.send_raw("{\"type\":\"send\"".into()).await.expect("sent");
+    let garbled_closed = garbled.closed().await;
+    bystander.send(&send("b-1", "still here")).await;
+    let (_, seq, _) = ack(&mut bystander).await;
+
+    assert!(matches!(big_closed, None | Some(1009)), "too big: {big_closed:?}");
+    assert_eq!(garbled_closed, Some(1007));
+    assert_eq!(seq, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_past_the_message_rate_is_refused_without_losing_the_socket() {
+    let app = spawn_app_with(|serve| serve.chat_messages_per_minute = Some(3)).await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let site = app.create_widget_site(&admin, SHOP, false).await;
+    let (_, mut socket) = visitor(&app, &site).await;
+    for i in 1..=3 {
+        socket.send(&send(&format!("c-{i}"), "hi")).await;
+        ack(&mut socket).await;
+    }
+
+    socket.send(&send("c-4", "one too many")).await;
+    let refused = socket.next_matching(|e| if let VisitorEvent::Error { code, .. } = e { Some(code) } else { None }).await;
+    socket.send(&VisitorRequest::Ping).await;
+    let still_open = socket.next_matching(|e| matches!(e, VisitorEvent::Pong).then_some(())).await;
+
+    assert_eq!(refused, "rate_limited");
+    assert_eq!(still_open, ());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_opening_sockets_too_fast_is_refused_at_the_handshake() {
+    let (app, site) = app_with_site(false).await;
+    let token = app.client().new_visitor(&site.public_token).await;
+    let mut statuses = Vec::new();
+    for _ in 0..frontdesk_core::chats::ChatSettings::default().connections_per_minute + 1 {
+        statuses.push(match connect_widget(&app.base_url, &site.public_token, &token, Some(SHOP)).await {
+            Ok(_) => 101,
+            Err(tungstenite::Error::Http(response)) => response.status().as_u16(),
+            Err(e) => panic!("unexpected failure: {e}"),
+        });
+    }
+
+    assert!(statuses[..statuses.len() - 1].iter().all(|s| *s == 101));
+    assert_eq!(statuses.last(), Some(&429));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_no_agent_online_the_widget_says_so_and_a_left_message_becomes_a_ticket() {
+    let (app, site) = app_with_site(false).await;
+    let token = app.client().new_visitor(&site.public_token).await;
+    let mut socket = connect_widget(&app.base_url, &site.public_token, &token, Some(SHOP)).await.expect("opens");
+    socket.send(&VisitorRequest::Resume { number: None, after_seq: 0 }).await;
+    let welcome = socket.next_matching(|e| if let VisitorEvent::Welcome { welcome } = e { Some(welcome) } else { None }).await;
+
+    let leave = VisitorRequest::LeaveMessage { client_id: "m-1".into(), name: "Carol".into(), email: "carol@example.com".into(), body: "Call me back".into() };
+    socket.send(&leave).await;
+    let number = socket.next_matching(|e| if let VisitorEvent::MessageLeft { number, .. } = e { Some(number) } else { None }).await;
+    socket.send(&leave).await;
+    let again = socket.next_matching(|e| if let VisitorEvent::MessageLeft { number, .. } = e { Some(number) } else { None }).await;
+    let admin = app.any_admin().await;
+    let ticket = frontdesk_core::tickets::get(&app.ctx, &admin, number).await.expect("the ticket");
+
+    assert!(!welcome.agents_online);
+    assert_eq!(again, number, "resending creates nothing new");
+    assert_eq!(ticket.ticket.status, frontdesk_core::ticket::Status::New);
+    assert_eq!(ticket.messages[0].body, "Call me back");
+    assert_eq!(ticket.ticket.requester.name, "Carol");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_go_round_robin_within_capacity_and_the_rest_wait_seeing_their_place() {
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
+    app.execute("UPDATE agents SET chat_capacity = 1").await;
+    let _ada = online_agent(&app, "ada@example.com").await;
+    let _bob = online_agent(&app, "bob@example.com").await;
+
+    let mut agents = Vec::new();
+    let mut sockets = Vec::new();
+    for i in 0..4 {
+        let (_, mut socket) = visitor(&app, &site).await;
+        socket.send(&send("first", &format!("visitor {i}"))).await;
+        let chat = socket.next_matching(|e| if let VisitorEvent::Chat { chat } = e { Some(chat) } else { None }).await;
+        agents.push((chat.state, chat.agent.clone(), chat.queue_position));
+        sockets.push(socket);
+    }
+    let waiting = agents.iter().filter(|(state, ..)| *state == ChatState::Queued).map(|(.., position)| *position).collect::<Vec<_>>();
+    let served = agents.iter().filter_map(|(_, agent, _)| agent.clone()).collect::<std::collections::BTreeSet<_>>();
+
+    assert_eq!(served.into_iter().collect::<Vec<_>>(), ["Ada", "Bob"], "one chat each");
+    assert_eq!(waiting, [Some(1), Some(2)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_whose_agent_goes_offline_returns_to_the_queue() {
+    let app = spawn_app_with(|serve| serve.chat_offline_grace_secs = Some(0)).await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let site = app.create_widget_site(&admin, SHOP, false).await;
+    let agent = online_agent(&app, "ada@example.com").await;
+    let (_, mut socket) = visitor(&app, &site).await;
+    socket.send(&send("v-1", "Hello")).await;
+    socket.next_matching(|e| matches!(e, VisitorEvent::Chat { chat } if chat.state == ChatState::Active).then_some(())).await;
+
+    drop(agent);
+    let back = socket.next_matching(|e| match e {
+        VisitorEvent::Chat { chat } if chat.state == ChatState::Queued => Some(chat),
+        _ => None,
+    })
+    .await;
+
+    assert_eq!((back.agent, back.queue_position), (None, Some(1)));
+}

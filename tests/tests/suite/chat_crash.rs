@@ -1,0 +1,166 @@
+//! The chat's durability promise under a crash: the real `frontdesk serve` is killed with SIGKILL
+//! during a burst of visitor messages and started again on the same data. Every message acked
+//! before the kill must be there; clients resume from their last seq and resend what was not
+//! acked; the final transcripts have no gaps, no duplicates and keep each visitor's order. Runs on
+//! SQLite, and on PostgreSQL when the suite does.
+
+use frontdesk_core::agent::{NewAgent, Role};
+use frontdesk_core::chat::{VisitorEvent, VisitorRequest};
+use frontdesk_tests::live::{WidgetClient, connect_widget};
+use frontdesk_tests::{ApiClient, PASSWORD, ServerProcess, TestDatabase, bench_context};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+const ORIGIN: &str = "https://shop.example.com";
+const VISITORS: usize = 4;
+const MESSAGES: usize = 30;
+/// Messages a visitor keeps in flight before waiting for acks.
+const WINDOW: usize = 4;
+
+/// One visitor as the widget behaves: numbered messages, resent until acked.
+struct Visitor {
+    token: String,
+    socket: Option<WidgetClient>,
+    /// The next message not sent yet on this connection.
+    next: usize,
+    /// Sent and not acked, in order.
+    unacked: Vec<usize>,
+    acked: HashSet<usize>,
+    last_seq: i64,
+    number: Option<i64>,
+}
+
+impl Visitor {
+    fn client_id(i: usize) -> String {
+        format!("m-{i:03}")
+    }
+
+    async fn connect(&mut self, base_url: &str, site: &str) {
+        let mut socket = connect_widget(base_url, site, &self.token, Some(ORIGIN)).await.expect("the widget socket opens");
+        socket.send(&VisitorRequest::Resume { number: self.number, after_seq: self.last_seq }).await;
+        // Resend what was never acked, in order, with the same ids: stored ones are not stored twice.
+        for i in &self.unacked {
+            socket.send(&VisitorRequest::Send { client_id: Self::client_id(*i), body: format!("message {i}"), attachment_id: None }).await;
+        }
+        self.socket = Some(socket);
+    }
+
+    /// Fills the window; false once everything is sent and acked.
+    async fn pump(&mut self) -> bool {
+        let Some(socket) = self.socket.as_mut() else { return false };
+        while self.unacked.len() < WINDOW && self.next < MESSAGES {
+            let i = self.next;
+            socket.send(&VisitorRequest::Send { client_id: Self::client_id(i), body: format!("message {i}"), attachment_id: None }).await;
+            self.unacked.push(i);
+            self.next += 1;
+        }
+        self.acked.len() < MESSAGES
+    }
+
+    /// Reads one event; false when the socket is gone (the server died).
+    async fn read(&mut self) -> bool {
+        let Some(socket) = self.socket.as_mut() else { return false };
+        match socket.next_within(Duration::from_secs(5)).await {
+            Some(VisitorEvent::Ack { client_id, number, .. }) => {
+                let i: usize = client_id.trim_start_matches("m-").parse().expect("our id");
+                self.unacked.retain(|u| *u != i);
+                self.acked.insert(i);
+                self.number = Some(number);
+                true
+            }
+            Some(VisitorEvent::Message { message, .. }) => {
+                self.last_seq = self.last_seq.max(message.seq);
+                true
+            }
+            Some(_) => true,
+            None => {
+                self.socket = None;
+                false
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_duplicates() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::create().await;
+    let url = database.url.as_deref();
+    let site = {
+        let ctx = bench_context(url, data.path()).await.expect("a database");
+        let admin = frontdesk_core::agents::create_admin_from_cli(&ctx, NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"))
+            .await
+            .expect("admin");
+        let settings = frontdesk_core::widget_sites::SiteSettings::parse("Shop", ORIGIN, false, "", true).expect("valid");
+        let site = frontdesk_core::widget_sites::create(&ctx, &admin, settings).await.expect("site");
+        ctx.db().close().await;
+        site.public_token
+    };
+
+    let mut server = ServerProcess::start(data.path(), url);
+    let base_url = server.base_url();
+    let http = ApiClient::new(&base_url);
+    let mut visitors = Vec::new();
+    for _ in 0..VISITORS {
+        let token = http.new_visitor(&site).await;
+        let mut visitor = Visitor { token, socket: None, next: 0, unacked: Vec::new(), acked: HashSet::new(), last_seq: 0, number: None };
+        visitor.connect(&base_url, &site).await;
+        visitors.push(visitor);
+    }
+
+    // The burst: everyone sends; the server is killed once a third of all messages are acked.
+    loop {
+        for visitor in &mut visitors {
+            visitor.pump().await;
+            visitor.read().await;
+        }
+        if visitors.iter().map(|v| v.acked.len()).sum::<usize>() >= VISITORS * MESSAGES / 3 {
+            break;
+        }
+    }
+    server.signal("KILL");
+    server.child.wait().expect("the server is gone");
+    // Drain whatever was already on the wire, then note what was acked before the kill.
+    for visitor in &mut visitors {
+        while visitor.read().await {}
+    }
+    let acked_before_kill: Vec<HashSet<usize>> = visitors.iter().map(|v| v.acked.clone()).collect();
+    assert!(acked_before_kill.iter().all(|a| a.len() < MESSAGES), "the kill came mid-burst");
+
+    let restarted = ServerProcess::start(data.path(), url);
+    let base_url = restarted.base_url();
+    for visitor in &mut visitors {
+        visitor.connect(&base_url, &site).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while visitors.iter().any(|v| v.acked.len() < MESSAGES) {
+        assert!(tokio::time::Instant::now() < deadline, "every message is acked after the restart");
+        for visitor in &mut visitors {
+            if visitor.pump().await && !visitor.read().await {
+                panic!("the restarted server dropped a socket");
+            }
+        }
+    }
+
+    // The transcripts, as a fresh client replays them from the start.
+    for (visitor, acked_early) in visitors.iter().zip(&acked_before_kill) {
+        let mut replay = connect_widget(&base_url, &site, &visitor.token, Some(ORIGIN)).await.expect("opens");
+        replay.send(&VisitorRequest::Resume { number: visitor.number, after_seq: 0 }).await;
+        let mut transcript = BTreeMap::new();
+        let mut order = Vec::new();
+        while let Some(event) = replay.next_within(Duration::from_millis(800)).await {
+            if let VisitorEvent::Message { message, .. } = event {
+                assert!(transcript.insert(message.seq, message.client_id.clone()).is_none(), "seq {} sent twice", message.seq);
+                order.push(message.seq);
+            }
+        }
+        let seqs: Vec<i64> = transcript.keys().copied().collect();
+        let ids: Vec<String> = transcript.values().cloned().collect();
+        let expected: Vec<String> = (0..MESSAGES).map(Visitor::client_id).collect();
+
+        assert_eq!(seqs, (1..=MESSAGES as i64).collect::<Vec<_>>(), "seqs 1..=N with no gaps");
+        assert_eq!(order, seqs, "replayed in order");
+        assert_eq!(ids, expected, "each message exactly once, in the visitor's order");
+        assert!(acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))), "everything acked before the kill survived");
+    }
+}
