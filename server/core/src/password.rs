@@ -1,5 +1,8 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults: 19 MiB, 2 passes, 1 lane, as
 //! OWASP recommends). Hashing is deliberately slow, so callers run it on the blocking pool.
+//!
+//! Also the random bearer tokens frontdesk hands out (sign-in links, widget visitors): only
+//! their SHA-256 is stored, so a stolen database holds no usable token.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
@@ -67,4 +70,20 @@ mod tests {
         assert!(!verify(String::new(), None).await?);
         Ok(())
     }
+}
+
+/// A new random token of `bytes` random bytes, URL-safe base64.
+pub(crate) fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buffer = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// What is stored of a token: its SHA-256, URL-safe base64.
+pub(crate) fn token_hash(token: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }

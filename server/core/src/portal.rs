@@ -6,10 +6,6 @@
 //! admins can read) and to the log. Every function that takes a `contact_id` reads only that
 //! contact's tickets: another customer's ticket is reported as not found.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -20,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::found::{FoundItem, SearchQuery};
 use crate::mail::OutboxEmail;
 use crate::markdown;
+use crate::password::token_hash as hash;
 use crate::rate_limit::RateLimiter;
 use crate::ticket::{Channel, CustomerMessage, CustomerTicket, MessageBody, MessageKind, Priority, Status, Subject};
 use crate::tickets::{self, Author, NewTicket};
@@ -227,9 +224,7 @@ async fn own_ticket_id(db: &Db, contact_id: i64, number: i64) -> Result<i64> {
 
 /// Creates a link for `contact_id` and puts it in the outbox for `email`.
 async fn issue_link(ctx: &AppContext, contact_id: i64, email: &Email) -> Result<()> {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let token = crate::password::random_token(32);
     let now = Timestamp::now();
     let link = format!("{}/portal/sign-in/{token}", ctx.settings().public_url.trim_end_matches('/'));
     let body = format!(
@@ -271,9 +266,6 @@ pub async fn outbox(ctx: &AppContext, actor: &crate::agent::Agent) -> Result<Vec
     .await)?)
 }
 
-fn hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
 
 #[cfg(test)]
 mod tests {

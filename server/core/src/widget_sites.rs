@@ -7,11 +7,8 @@
 //! their chats follow them across devices. Without a valid hash a user id is never trusted: under
 //! enforcement the widget is refused, otherwise the visitor stays anonymous and separate.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::net::IpAddr;
 
 use crate::agent::{Agent, Email, PersonName};
@@ -20,6 +17,7 @@ use crate::chat::WidgetSite;
 use crate::context::AppContext;
 use crate::db::{BeginWrite, Db, on_pool};
 use crate::error::{Error, FieldError, Result};
+use crate::password::{random_token, token_hash as hash};
 use crate::time::Timestamp;
 
 /// A visitor, as the widget socket and the chat services know them.
@@ -394,15 +392,6 @@ async fn insert_visitor(db: &Db, site: &WidgetSite, contact_id: i64, external_id
     Ok(VisitorSession { token, visitor: Visitor { id, site_id: site.id, contact_id, external_id, name } })
 }
 
-fn random_token(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buffer);
-    URL_SAFE_NO_PAD.encode(buffer)
-}
-
-fn hash(token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
-}
 
 #[cfg(test)]
 mod tests {

@@ -73,6 +73,7 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
     let pages = Router::new()
         .route("/api/live", axum::routing::get(live::upgrade))
         .route("/app/reports/sla.csv", axum::routing::get(reports::sla_csv))
+        .route("/api/chat/attachments/{id}", axum::routing::get(widget::download))
         .route("/help/sitemap.xml", axum::routing::get(help::sitemap))
         .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())

@@ -3,6 +3,10 @@
 //! - `GET /widget.js`: the loader a site pastes (a launcher, the panel iframe, a JS API);
 //! - `POST /api/widget/visitor`: starts or resumes a visitor (identity verified here) and returns
 //!   the opaque token the panel keeps;
+//! - `POST /api/widget/attachments`: a file the visitor attaches in their open chat (the raw body,
+//!   its type in `Content-Type`, its name percent-encoded in `X-File-Name`), sent with a message;
+//! - `GET /api/chat/attachments/{id}`: a chat's file for its visitor (site and token in the query)
+//!   or any agent (session), always as a download, never rendered in our origin;
 //! - `GET /api/widget/ws`: the visitor's socket. The handshake names the site and carries the
 //!   token; it is refused from origins the site does not allow, for unknown tokens and past the
 //!   visitor's connection rate. Every chat it touches is the visitor's own
@@ -40,7 +44,113 @@ pub(super) fn router(ctx: AppContext) -> Router {
         .route("/widget.js", get(widget_js))
         .route("/api/widget/visitor", post(start_visitor))
         .route("/api/widget/ws", get(upgrade))
+        .route(
+            "/api/widget/attachments",
+            post(upload).layer(axum::extract::DefaultBodyLimit::max(frontdesk_core::chat::MAX_ATTACHMENT_BYTES + 1024)),
+        )
         .with_state(ctx)
+}
+
+/// The site and visitor a request speaks for (query `site` and `visitor`).
+#[derive(Debug, Deserialize)]
+pub(super) struct VisitorQuery {
+    site: String,
+    visitor: String,
+}
+
+impl VisitorQuery {
+    async fn visitor(&self, ctx: &AppContext) -> Result<(WidgetSite, Visitor), Error> {
+        let site = widget_sites::by_public_token(ctx.db(), &self.site).await?;
+        let visitor = widget_sites::visitor_by_token(ctx.db(), &site, &self.visitor).await?;
+        Ok((site, visitor))
+    }
+}
+
+async fn upload(State(ctx): State<AppContext>, Query(query): Query<VisitorQuery>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let file_name = percent_decode(text("x-file-name"));
+    let uploaded = async {
+        let (_, visitor) = query.visitor(&ctx).await?;
+        chats::upload_attachment(&ctx, &visitor, &file_name, text("content-type"), &body).await
+    };
+    match uploaded.await {
+        Ok(attachment) => Json(attachment).into_response(),
+        Err(Error::Conflict(message)) => (StatusCode::CONFLICT, message).into_response(),
+        Err(e) => error_response(&e),
+    }
+}
+
+/// A download's query: a visitor's site and token, or nothing for a signed-in agent.
+#[derive(Debug, Deserialize)]
+pub(super) struct DownloadQuery {
+    site: Option<String>,
+    visitor: Option<String>,
+}
+
+/// Serves a chat's file as a download that cannot run in our origin.
+pub(super) async fn download(
+    State(ctx): State<AppContext>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    Query(query): Query<DownloadQuery>,
+    session: tower_sessions::Session,
+) -> Response {
+    let found = async {
+        match query.site.zip(query.visitor).map(|(site, visitor)| VisitorQuery { site, visitor }) {
+            Some(query) => {
+                let (_, visitor) = query.visitor(&ctx).await?;
+                chats::download_attachment(&ctx, chats::Downloader::Visitor(&visitor), id).await
+            }
+            None => {
+                let agent = super::session_agent(&ctx, &session).await.ok_or(Error::Unauthenticated)?;
+                chats::download_attachment(&ctx, chats::Downloader::Agent(&agent), id).await
+            }
+        }
+    };
+    match found.await {
+        Ok((attachment, data)) => {
+            let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
+            (
+                [
+                    (header::CONTENT_TYPE, attachment.content_type),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+                    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
+                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
+                ],
+                data,
+            )
+                .into_response()
+        }
+        Err(e) => error_response(&e),
+    }
+}
+
+/// RFC 3986 percent-encoding of everything but unreserved characters.
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// Decodes `%XX` escapes (invalid ones stay as typed; invalid UTF-8 is replaced).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%').then(|| text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())).flatten();
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn widget_js() -> Response {

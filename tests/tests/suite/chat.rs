@@ -370,3 +370,40 @@ async fn a_chat_whose_agent_goes_offline_returns_to_the_queue() {
 
     assert_eq!((back.agent, back.queue_position), (None, Some(1)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attachment_is_sent_with_a_message_and_downloads_only_for_its_chat_with_safe_headers() {
+    let (app, site) = app_with_site(false).await;
+    let (token, mut socket) = visitor(&app, &site).await;
+    socket.send(&send("v-1", "Here is the error")).await;
+    ack(&mut socket).await;
+    let http = app.client();
+    let upload = |token: String, bytes: Vec<u8>| {
+        let request = http
+            .http
+            .post(format!("{}/api/widget/attachments?site={}&visitor={token}", app.base_url, site.public_token))
+            .header("content-type", "text/html")
+            .header("x-file-name", "%3Cimg%20src%3Dx%3E.html")
+            .body(bytes);
+        async move { request.send().await.expect("answered") }
+    };
+
+    let uploaded: frontdesk_core::chat::Attachment = upload(token.clone(), b"<script>alert(1)</script>".to_vec()).await.json().await.expect("JSON");
+    let too_big = upload(token.clone(), vec![0; frontdesk_core::chat::MAX_ATTACHMENT_BYTES + 1]).await.status();
+    socket.send(&VisitorRequest::Send { client_id: "v-2".into(), body: String::new(), attachment_id: Some(uploaded.id) }).await;
+    let sent = message(&mut socket).await;
+    let own = http.get(&format!("/api/chat/attachments/{}?site={}&visitor={token}", uploaded.id, site.public_token)).await;
+    let stranger = http.new_visitor(&site.public_token).await;
+    let others = http.get(&format!("/api/chat/attachments/{}?site={}&visitor={stranger}", uploaded.id, site.public_token)).await.status();
+    let anonymous = app.client().get(&format!("/api/chat/attachments/{}", uploaded.id)).await.status();
+
+    assert_eq!(uploaded.file_name, "<img src=x>.html");
+    assert_eq!(too_big, 422, "one byte over the cap is refused with a reason");
+    assert_eq!(sent.attachment.map(|a| a.id), Some(uploaded.id));
+    assert_eq!(own.status(), 200);
+    let header = |name: &str| own.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(header("content-disposition").starts_with("attachment; filename*=UTF-8''%3Cimg%20src%3Dx%3E.html"), "{}", header("content-disposition"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert!(header("content-security-policy").contains("sandbox"));
+    assert_eq!((others, anonymous), (reqwest::StatusCode::NOT_FOUND, reqwest::StatusCode::UNAUTHORIZED));
+}

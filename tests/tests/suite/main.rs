@@ -5,6 +5,7 @@
 mod auth_http;
 mod browser;
 mod chat;
+mod chat_browser;
 mod chat_crash;
 mod command_line;
 mod customers;

@@ -311,22 +311,31 @@ async fn start_chat(ctx: &AppContext, visitor: &Visitor, first: &str) -> Result<
     if let Some(row) = visitor_chat(ctx.db(), visitor, None).await?.filter(|r| r.state() != ChatState::Ended) {
         return Ok(row.reference());
     }
-    let subject = Subject::parse(&format!("Chat with {}", visitor.name)).map_err(|e| Error::Internal(e.message))?;
+    open_chat_ticket(ctx, visitor, &format!("Chat with {}", visitor.name), first, ChatState::Queued).await
+}
+
+/// Writes a chat's ticket (requested by the visitor's profile, its first message `first`) and its
+/// chat row in `state`, in one transaction.
+async fn open_chat_ticket(ctx: &AppContext, visitor: &Visitor, subject: &str, first: &str, state: ChatState) -> Result<ChatRef> {
+    let subject = Subject::parse(subject).map_err(|e| Error::Internal(e.message))?;
     let body = MessageBody::parse(if first.is_empty() { "(a file)" } else { first }).map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
     let draft = Draft { subject: &subject, body: &body, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
     let now = Timestamp::now();
+    let ended_at = (state == ChatState::Ended).then_some(now);
     let created = on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
         let created = tickets::insert_ticket_rows(&mut *tx, visitor.contact_id, &draft, Author::Contact(visitor.contact_id), now).await?;
         sqlx::query(
-            "INSERT INTO chats (ticket_id, site_id, visitor_id, contact_id, state, queued_at, created_at)
-             VALUES ($1, $2, $3, $4, 'queued', $5, $5)",
+            "INSERT INTO chats (ticket_id, site_id, visitor_id, contact_id, state, queued_at, created_at, ended_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(created.id)
         .bind(visitor.site_id)
         .bind(visitor.id)
         .bind(visitor.contact_id)
+        .bind(state.as_str())
         .bind(now)
+        .bind(ended_at)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -351,6 +360,8 @@ pub async fn leave_message(ctx: &AppContext, visitor: &Visitor, client_id: &str,
     let email = Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e.message))).ok();
     let (Some(name), Some(email)) = (name, email) else { return Err(Error::Invalid(errors)) };
     ctx.chat_limits().check_message(visitor.id)?;
+    // Held until the ticket exists, so a resend racing the first send finds it.
+    let _routing = ctx.chat_routing().lock().await;
     let existing: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
         "SELECT t.number FROM chat_messages m JOIN chats c ON c.ticket_id = m.chat_id JOIN tickets t ON t.id = c.ticket_id
          WHERE c.visitor_id = $1 AND m.client_id = $2"
@@ -363,33 +374,7 @@ pub async fn leave_message(ctx: &AppContext, visitor: &Visitor, client_id: &str,
         return Ok(number);
     }
     let visitor = crate::widget_sites::remember_details(ctx, visitor.clone(), &Some(name.as_str().to_owned()), &Some(email.as_str().to_owned())).await?;
-    let chat = {
-        let _routing = ctx.chat_routing().lock().await;
-        let subject = Subject::parse(&format!("Message from {}", visitor.name)).map_err(|e| Error::Internal(e.message))?;
-        let text = MessageBody::parse(&body).map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
-        let draft = Draft { subject: &subject, body: &text, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
-        let now = Timestamp::now();
-        let created = on_pool!(ctx.db(), |pool| async {
-            let mut tx = pool.begin_write().await?;
-            let created = tickets::insert_ticket_rows(&mut *tx, visitor.contact_id, &draft, Author::Contact(visitor.contact_id), now).await?;
-            sqlx::query(
-                "INSERT INTO chats (ticket_id, site_id, visitor_id, contact_id, state, queued_at, created_at, ended_at)
-                 VALUES ($1, $2, $3, $4, 'ended', $5, $5, $5)",
-            )
-            .bind(created.id)
-            .bind(visitor.site_id)
-            .bind(visitor.id)
-            .bind(visitor.contact_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>(created)
-        }
-        .await)?;
-        ctx.hub().ticket_changed(created.number, created.seq);
-        ChatRef { id: created.id, number: created.number }
-    };
+    let chat = open_chat_ticket(ctx, &visitor, &format!("Message from {}", visitor.name), &body, ChatState::Ended).await?;
     let message = NewMessage {
         chat_id: chat.id,
         client_id: client_id.to_owned(),
@@ -829,4 +814,90 @@ async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<crate::chat::A
     .await)?;
     let (file_name, content_type, size) = row.ok_or(Error::NotFound("attachment"))?;
     Ok(crate::chat::Attachment { id, file_name, content_type, size })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Attachments
+
+/// A file name safe to store and to send back in a header: no paths, no control characters.
+fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+    if cleaned.trim().is_empty() { "file".to_owned() } else { cleaned.trim().to_owned() }
+}
+
+/// A media type as `type/subtype` of token characters, else `application/octet-stream`.
+fn clean_content_type(content_type: &str) -> String {
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    let token = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+    match essence.split_once('/') {
+        Some((kind, sub)) if token(kind) && token(sub) => essence,
+        _ => "application/octet-stream".to_owned(),
+    }
+}
+
+/// Stores a file the visitor attaches in their open chat; they then send it with a message.
+pub async fn upload_attachment(ctx: &AppContext, visitor: &Visitor, file_name: &str, content_type: &str, data: &[u8]) -> Result<crate::chat::Attachment> {
+    if data.is_empty() || data.len() > crate::chat::MAX_ATTACHMENT_BYTES {
+        return Err(Error::invalid("file", format!("Attach a file of at most {} MB.", crate::chat::MAX_ATTACHMENT_BYTES / 1024 / 1024)));
+    }
+    ctx.chat_limits().check_message(visitor.id)?;
+    let chat = match visitor_chat(ctx.db(), visitor, None).await? {
+        Some(row) if row.state() != ChatState::Ended => row.reference(),
+        _ => return Err(Error::Conflict("Start the chat with a message first.".into())),
+    };
+    let (file_name, content_type) = (clean_file_name(file_name), clean_content_type(content_type));
+    let size = i64::try_from(data.len()).map_err(|_| Error::invalid("file", "Too large."))?;
+    let id: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "INSERT INTO chat_attachments (chat_id, file_name, content_type, size, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
+    )
+    .bind(chat.id)
+    .bind(&file_name)
+    .bind(&content_type)
+    .bind(size)
+    .bind(data)
+    .bind(Timestamp::now())
+    .fetch_one(pool)
+    .await)?;
+    Ok(crate::chat::Attachment { id, file_name, content_type, size })
+}
+
+/// Who asks for an attachment.
+#[derive(Clone, Copy, Debug)]
+pub enum Downloader<'a> {
+    /// A visitor: only files of their own chats.
+    Visitor(&'a Visitor),
+    /// An agent: any chat's files.
+    Agent(&'a Agent),
+}
+
+/// An attachment's description and bytes, for someone who may see its chat.
+pub async fn download_attachment(ctx: &AppContext, who: Downloader<'_>, id: i64) -> Result<(crate::chat::Attachment, Vec<u8>)> {
+    let row: Option<(i64, String, String, i64, Vec<u8>)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT t.number, f.file_name, f.content_type, f.size, f.data FROM chat_attachments f JOIN tickets t ON t.id = f.chat_id WHERE f.id = $1"
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await)?;
+    let (number, file_name, content_type, size, data) = row.ok_or(Error::NotFound("attachment"))?;
+    match who {
+        // Another visitor's file is "not found": its existence is not theirs to know.
+        Downloader::Visitor(visitor) => visitor_chat(ctx.db(), visitor, Some(number)).await.map_err(|_| Error::NotFound("attachment")).map(drop)?,
+        Downloader::Agent(agent) => authorize(agent)?,
+    }
+    Ok((crate::chat::Attachment { id, file_name, content_type, size }, data))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachment_names_and_types_are_cleaned_before_they_reach_a_header() {
+        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(clean_file_name("C:\\x\\report \"q1\".pdf\n"), "report q1.pdf");
+        assert_eq!(clean_file_name(""), "file");
+        assert_eq!(clean_content_type("image/PNG; charset=x"), "image/png");
+        assert_eq!(clean_content_type("text/html\r\nX-Evil: 1"), "application/octet-stream");
+    }
 }

@@ -1,0 +1,117 @@
+//! Live chat end to end in headless Chromium: a plain page on another origin embeds the widget
+//! snippet; an agent works the chat console on frontdesk's origin. What a person sees and clicks.
+
+use frontdesk_tests::browser::{Browser, Page};
+use frontdesk_tests::{PASSWORD, spawn_app};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A third-party website on its own port (so its own origin).
+async fn host_site() -> (tokio::net::TcpListener, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a port");
+    let origin = format!("http://{}", listener.local_addr().expect("an address"));
+    (listener, origin)
+}
+
+/// Serves `html` for every request.
+fn serve(listener: tokio::net::TcpListener, html: String) {
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let html = html.clone();
+            tokio::spawn(async move {
+                let mut request = [0u8; 4096];
+                let _ = stream.read(&mut request).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{html}",
+                    html.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+}
+
+/// The shop's page with the snippet an admin copies from the widget settings.
+fn shop_html(frontdesk: &str, site: &str) -> String {
+    format!(
+        r#"<!doctype html><html lang="en"><head><title>Shop</title></head><body><h1>Plain shop</h1>
+<script>
+  window.frontdeskSettings = {{ position: "right", color: "\#0f766e", launcherText: "Chat with us" }};
+  window.Frontdesk = window.Frontdesk || function () {{ (window.Frontdesk.q = window.Frontdesk.q || []).push(arguments); }};
+  window.__unread = [];
+  Frontdesk("on", "unread", function (detail) {{ window.__unread.push(detail.count); }});
+</script>
+<script async src="{frontdesk}/widget.js" data-site="{site}"></script>
+</body></html>"#
+    )
+}
+
+/// Opens the widget's panel from the launcher and switches into its frame.
+async fn open_panel(page: &Page) {
+    page.click("#frontdesk-widget .fd-launcher").await;
+    let frame = page.find("#frontdesk-widget iframe.fd-frame").await;
+    frame.enter_frame().await.expect("into the panel");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies() {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    // Ada's capacity is 0, so the chat waits for her to accept it.
+    app.execute("UPDATE agents SET chat_capacity = 0").await;
+    let (listener, shop) = host_site().await;
+    let site = app.create_widget_site(&admin, &shop, false).await;
+    serve(listener, shop_html(&app.base_url, &site.public_token));
+    let mut browser = Browser::start().await;
+
+    let agent = browser.open().await;
+    agent.sign_in(&app.base_url, "ada@example.com", PASSWORD).await;
+    agent.goto(&format!("{}/app/chats", app.base_url)).await;
+    agent.wait_for_hydration().await;
+    agent.click("#chat-status [data-status=online]").await;
+    agent.wait_for_text("#chat-status [aria-checked=true]", "Online").await;
+
+    let visitor = browser.open().await;
+    visitor.goto(&shop).await;
+    open_panel(&visitor).await;
+    visitor.fill("#fd-prechat input[name=name]", "Carol").await;
+    visitor.fill("#fd-prechat input[name=email]", "carol@example.com").await;
+    let payload = r#"<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> Where is my order?"#;
+    visitor.fill("#fd-prechat textarea[name=body]", payload).await;
+    visitor.click("#fd-prechat button.fd-primary").await;
+    visitor.wait_for_text("#fd-transcript .fd-msg.fd-visitor .fd-text", "Where is my order?").await;
+    visitor.wait_for_text("#fd-status", "in line").await;
+
+    // The agent is told: the sidebar count and the waiting list; she accepts.
+    agent.wait_for_text("#chats-count", "1").await;
+    agent.wait_for_text("#chat-queue", "Carol").await;
+    agent.click("#chat-queue .accept-chat").await;
+    agent.wait_for_text("#chat-transcript .chat-text", "Where is my order?").await;
+    let shown = agent.find("#chat-transcript .from-visitor .chat-text").await.text().await.expect("text");
+    assert_eq!(shown, payload, "the visitor's HTML is shown as text");
+    assert_eq!(agent.eval("return window.__xss || null").await, serde_json::Value::Null, "and runs nothing");
+    agent.fill("#chat-reply", "Hi Carol, it ships today.").await;
+    agent.click("#chat-composer button[type=submit]").await;
+
+    visitor.wait_for_text("#fd-transcript .fd-agent .fd-text", "Hi Carol, it ships today.").await;
+    visitor.wait_for_text("#fd-status", "Ada").await;
+    assert_eq!(visitor.eval("return window.__xss || null").await, serde_json::Value::Null);
+
+    // Closed, the launcher shows the unread count and a preview of the agent's message.
+    visitor.click(".fd-close").await;
+    visitor.client.enter_parent_frame().await.expect("back to the shop");
+    agent.fill("#chat-reply", "Anything else?").await;
+    agent.click("#chat-composer button[type=submit]").await;
+    visitor.wait_for_text("#frontdesk-widget .fd-badge", "1").await;
+    visitor.wait_for_text("#frontdesk-widget .fd-preview", "Anything else?").await;
+    visitor.screenshot("chat-widget-unread").await;
+    assert!(visitor.eval("return window.__unread.includes(1)").await == serde_json::Value::Bool(true), "the host page got the unread event");
+
+    // A reload keeps the conversation.
+    visitor.goto(&shop).await;
+    open_panel(&visitor).await;
+    visitor.wait_for_text("#fd-transcript .fd-agent .fd-text", "Anything else?").await;
+    let texts = visitor.eval("return [...document.querySelectorAll('#fd-transcript .fd-msg .fd-text')].map(e => e.textContent)").await;
+    let texts: Vec<String> = serde_json::from_value(texts).expect("strings");
+    assert_eq!(texts.iter().filter(|t| t.contains("Where is my order?")).count(), 1, "history once, no duplicates: {texts:?}");
+    assert!(texts.iter().any(|t| t == "Hi Carol, it ships today."), "{texts:?}");
+}
