@@ -620,8 +620,20 @@ fn PreChatForm(panel: Panel, ask_email: bool) -> impl IntoView {
             <Input id="fd-prechat-name" label="Name" name="name" autocomplete="name" value=name error=name_error/>
             <Input id="fd-prechat-email" label=email_label name="email" kind="email" autocomplete="email" value=email error=email_error/>
             <MessageInput id="fd-prechat-body" value=body error=body_error submit/>
+            <ArticleSuggestions text=body/>
             <button type="submit" class="fd-primary">"Start chat"</button>
         </form>
+    }
+}
+
+/// Published help articles that may answer what the visitor is typing, before anyone has to
+/// (they open in a new tab, outside the widget).
+#[component]
+fn ArticleSuggestions(text: RwSignal<String>) -> impl IntoView {
+    view! {
+        <section class="fd-suggestions" aria-live="polite">
+            <super::search::SuggestedArticles text=Signal::derive(move || text.get()) detailed=true/>
+        </section>
     }
 }
 
@@ -653,6 +665,7 @@ fn OfflineForm(panel: Panel) -> impl IntoView {
             <Input id="fd-offline-name" label="Name" name="name" autocomplete="name" value=name error=name_error/>
             <Input id="fd-offline-email" label="Email" name="email" kind="email" autocomplete="email" value=email error=email_error/>
             <MessageInput id="fd-offline-body" value=body error=body_error submit/>
+            <ArticleSuggestions text=body/>
             <p class="fd-form-error" role="alert">
                 {move || match panel.leave.get() {
                     Leave::Failed(message) => Some(message),

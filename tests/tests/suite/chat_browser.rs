@@ -75,6 +75,9 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
     open_panel(&visitor).await;
     visitor.fill("#fd-prechat input[name=name]", "Carol").await;
     visitor.fill("#fd-prechat input[name=email]", "carol@example.com").await;
+    // While the first message is typed, help articles that may answer it are suggested.
+    visitor.fill("#fd-prechat textarea[name=body]", "how do business hours work").await;
+    visitor.wait_for_text("#fd-prechat #suggestions", "SLA policies and business hours").await;
     let payload = r#"<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> Where is my order?"#;
     visitor.fill("#fd-prechat textarea[name=body]", payload).await;
     visitor.click("#fd-prechat button.fd-primary").await;
