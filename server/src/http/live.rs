@@ -22,6 +22,9 @@ use tower_sessions::Session;
 
 /// Outgoing buffer per connection: small, so a slow client cannot hold much memory.
 const WRITE_BUFFER_BYTES: usize = 32 * 1024;
+/// Chat notices waiting for this socket, from all its chats together (an agent follows many;
+/// past this the socket is dropped and resumes by replay).
+const CHAT_NOTICE_BUFFER: usize = 1024;
 
 /// Upgrades a signed-in agent's same-origin request to the live socket.
 pub(super) async fn upgrade(
@@ -98,7 +101,7 @@ impl Connection {
             notifications: None,
             inbox: None,
             chats: HashMap::new(),
-            chat_notices: mpsc::channel(64),
+            chat_notices: mpsc::channel(CHAT_NOTICE_BUFFER),
         }
     }
 
