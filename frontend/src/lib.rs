@@ -8,13 +8,15 @@
 //! - [`api`] owns the server functions: thin wrappers that find the signed-in agent, call a
 //!   `frontdesk-core` service, and map its errors to [`api::ApiError`].
 //! - [`live`] keeps the console's WebSocket open and turns its messages into signals.
-//! - `pages` holds one module per page; `components` the pieces pages share.
+//! - `pages` holds one module per page; `components` the pieces pages share; `attachments` the
+//!   files sent in chats, on both sides.
 
 // The queue's row type nests deeply enough to pass the compiler's default query depth.
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
+mod attachments;
 mod components;
 mod keyboard;
 pub mod live;

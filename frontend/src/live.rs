@@ -7,8 +7,8 @@
 //! Chat replies go out with a client-generated id and stay in an outbox until the server acks
 //! them; after a reconnect they are sent again with the same id, which the server stores once.
 
-use frontdesk_core::chat::{AgentStatus, ChatMessage, ChatSummary};
-use frontdesk_core::live::{Activity, PresenceEntry};
+use frontdesk_core::chat::{AgentStatus, Attachment, ChatMessage, ChatSummary};
+use frontdesk_core::live::{Activity, ClientMessage, PresenceEntry};
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -33,8 +33,8 @@ pub struct Live {
     pub chat_inbox: RwSignal<Vec<ChatSummary>>,
     /// The messages received of each followed chat, in seq order.
     pub chat_messages: RwSignal<HashMap<i64, Vec<ChatMessage>>>,
-    /// Replies sent and not acked yet: (chat number, client id, text).
-    pub chat_outbox: RwSignal<Vec<(i64, String, String)>>,
+    /// Replies sent and not acked yet.
+    pub chat_outbox: RwSignal<Vec<ChatOutgoing>>,
     /// Whether each followed chat's visitor is typing.
     pub chat_typing: RwSignal<HashMap<i64, bool>>,
     /// How far each followed chat's visitor has read.
@@ -108,11 +108,11 @@ impl Live {
     }
 
     /// Sends a reply in a chat: stays in the outbox until stored, resent after reconnects.
-    pub fn send_chat(self, number: i64, body: String) {
-        let client_id = new_client_id();
-        self.chat_outbox.update(|outbox| outbox.push((number, client_id.clone(), body.clone())));
+    pub fn send_chat(self, number: i64, body: String, attachment: Option<Attachment>) {
+        let outgoing = ChatOutgoing { number, client_id: new_client_id(), body, attachment };
+        self.chat_outbox.update(|outbox| outbox.push(outgoing.clone()));
         #[cfg(feature = "hydrate")]
-        socket::send_chat(number, client_id, body);
+        socket::send(&outgoing.request());
     }
 
     /// Says this agent is (or stopped) typing in a followed chat.
@@ -142,6 +142,31 @@ impl Live {
 
 /// A fresh id for a chat message: 128 random bits from the browser's random source (the time
 /// on the server, where nothing is sent).
+/// A reply sent in a chat and not acked yet; resent with the same id after a reconnect.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChatOutgoing {
+    /// The chat's ticket number.
+    pub number: i64,
+    /// The id it is sent (and resent) with.
+    pub client_id: String,
+    /// The text.
+    pub body: String,
+    /// A file sent with it.
+    pub attachment: Option<Attachment>,
+}
+
+impl ChatOutgoing {
+    #[cfg_attr(not(feature = "hydrate"), expect(dead_code, reason = "sent by the browser side"))]
+    fn request(&self) -> ClientMessage {
+        ClientMessage::ChatSend {
+            number: self.number,
+            client_id: self.client_id.clone(),
+            body: self.body.clone(),
+            attachment_id: self.attachment.as_ref().map(|a| a.id),
+        }
+    }
+}
+
 fn new_client_id() -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -233,10 +258,6 @@ mod socket {
         send(&ClientMessage::SubscribeChat { number, after_seq });
     }
 
-    pub fn send_chat(number: i64, client_id: String, body: String) {
-        send(&ClientMessage::ChatSend { number, client_id, body });
-    }
-
     pub fn chat_typing(number: i64, typing: bool) {
         send(&ClientMessage::ChatTyping { number, typing });
     }
@@ -271,7 +292,7 @@ mod socket {
         }
     }
 
-    fn send(message: &ClientMessage) {
+    pub(super) fn send(message: &ClientMessage) {
         let Ok(text) = serde_json::to_string(message) else { return };
         STATE.with(|s| {
             if let Some(socket) = s.borrow().socket.as_ref()
@@ -339,8 +360,8 @@ mod socket {
         }
         if let Some(live) = live {
             // Whatever was not acked goes again, with the same ids: stored once either way.
-            for (number, client_id, body) in live.chat_outbox.get_untracked() {
-                send(&ClientMessage::ChatSend { number, client_id, body });
+            for outgoing in live.chat_outbox.get_untracked() {
+                send(&outgoing.request());
             }
         }
     }
@@ -403,7 +424,7 @@ mod socket {
             ServerMessage::Error { message } => leptos::logging::warn!("live: {message}"),
             ServerMessage::ChatInbox { status, chats } => chat_inbox(live, status, chats),
             ServerMessage::ChatMessage { number, message } => chat_message(live, number, message),
-            ServerMessage::ChatAck { client_id, .. } => live.chat_outbox.update(|outbox| outbox.retain(|(_, id, _)| *id != client_id)),
+            ServerMessage::ChatAck { client_id, .. } => live.chat_outbox.update(|outbox| outbox.retain(|o| o.client_id != client_id)),
             ServerMessage::ChatTyping { number, typing } => live.chat_typing.update(|t| {
                 t.insert(number, typing);
             }),

@@ -123,6 +123,12 @@ impl Page {
         field.send_keys(text).await.unwrap_or_else(|e| panic!("type into `{css}`: {e}"));
     }
 
+    /// Chooses a file in a file input, as a person picking it in the file dialog.
+    pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let input = self.find(css).await;
+        input.send_keys(&path.to_string_lossy()).await.unwrap_or_else(|e| panic!("choose a file in `{css}`: {e}"));
+    }
+
     /// Clicks an element. If the page re-rendered it between finding and clicking (a stale
     /// element), it is found again, a few times at most.
     pub async fn click(&self, css: &str) {

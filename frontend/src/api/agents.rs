@@ -62,6 +62,22 @@ pub async fn set_agent_active(agent_id: i64, active: bool) -> Result<Agent, ApiE
     )
 }
 
+/// Sets how many live chats an agent takes at once (admins only).
+#[server(prefix = "/api", endpoint = "set_agent_chat_capacity")]
+pub async fn set_agent_chat_capacity(agent_id: i64, chat_capacity: String) -> Result<Agent, ApiError> {
+    use super::server::{respond, signed_in_agent};
+    respond(
+        async {
+            let (ctx, actor) = signed_in_agent().await?;
+            let capacity = chat_capacity.trim().parse::<i64>().map_err(|_| {
+                frontdesk_core::error::Error::invalid("chat_capacity", "Give a whole number of chats.")
+            })?;
+            Ok(frontdesk_core::agents::set_chat_capacity(&ctx, &actor, agent_id, capacity).await?)
+        }
+        .await,
+    )
+}
+
 /// Every team with its members.
 #[server(prefix = "/api", endpoint = "list_teams")]
 pub async fn list_teams() -> Result<Vec<frontdesk_core::agent::Team>, ApiError> {

@@ -1,11 +1,12 @@
-//! `/app/settings/agents`: the team's accounts. Admins add agents, change roles and deactivate.
+//! `/app/settings/agents`: the team's accounts. Admins add agents, change roles, set how many live
+//! chats each takes at once, and deactivate.
 
 use frontdesk_core::agent::{Agent, Role};
 use leptos::html::Form;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{ChangeAgentRole, CreateAgent, SetAgentActive, list_agents};
+use crate::api::{ChangeAgentRole, CreateAgent, SetAgentActive, SetAgentChatCapacity, list_agents};
 use crate::app::ViewerResource;
 use crate::components::{ErrorNotice, Field, action_error};
 
@@ -16,8 +17,9 @@ pub fn AgentsPage() -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let change_role = ServerAction::<ChangeAgentRole>::new();
     let set_active = ServerAction::<SetAgentActive>::new();
+    let set_capacity = ServerAction::<SetAgentChatCapacity>::new();
     let agents = Resource::new(
-        move || (create.version().get(), change_role.version().get(), set_active.version().get()),
+        move || (create.version().get(), change_role.version().get(), set_active.version().get(), set_capacity.version().get()),
         |_| list_agents(),
     );
     let created = move || create.value().get();
@@ -31,6 +33,8 @@ pub fn AgentsPage() -> impl IntoView {
         action_error(move || change_role.value().get(), "*")
             .get()
             .or_else(|| action_error(move || set_active.value().get(), "*").get())
+            .or_else(|| action_error(move || set_capacity.value().get(), "*").get())
+            .or_else(|| action_error(move || set_capacity.value().get(), "chat_capacity").get())
     };
 
     view! {
@@ -79,7 +83,7 @@ pub fn AgentsPage() -> impl IntoView {
                             {move || Suspend::new(async move {
                                 match agents.await {
                                     Ok(list) => view! {
-                                        <AgentTable agents=list my_id is_admin change_role set_active/>
+                                        <AgentTable agents=list my_id is_admin change_role set_active set_capacity/>
                                     }
                                         .into_any(),
                                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
@@ -101,6 +105,7 @@ fn AgentTable(
     is_admin: bool,
     change_role: ServerAction<ChangeAgentRole>,
     set_active: ServerAction<SetAgentActive>,
+    set_capacity: ServerAction<SetAgentChatCapacity>,
 ) -> impl IntoView {
     let rows = agents
         .into_iter()
@@ -108,6 +113,8 @@ fn AgentTable(
             let editable = is_admin && Some(agent.id) != my_id;
             let id = agent.id.to_string();
             let id_for_status = id.clone();
+            let id_for_capacity = id.clone();
+            let capacity_label = format!("Chats at once for {}", agent.name);
             let status = if agent.active { "Active" } else { "Deactivated" };
             view! {
                 <tr data-email=agent.email.clone() class:inactive=!agent.active>
@@ -134,6 +141,28 @@ fn AgentTable(
                             agent.role.label().into_any()
                         }}
                     </td>
+                    <td class="chat-capacity">
+                        {if is_admin {
+                            view! {
+                                <ActionForm action=set_capacity attr:class="inline">
+                                    <input type="hidden" name="agent_id" value=id_for_capacity/>
+                                    <input
+                                        type="number"
+                                        name="chat_capacity"
+                                        min="0"
+                                        max=frontdesk_core::agent::MAX_CHAT_CAPACITY.to_string()
+                                        value=agent.chat_capacity.to_string()
+                                        aria-label=capacity_label
+                                        class="narrow"
+                                    />
+                                    <button type="submit" class="small">"Save"</button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        } else {
+                            agent.chat_capacity.to_string().into_any()
+                        }}
+                    </td>
                     <td class="status">{status}</td>
                     <td>
                         {editable.then(|| view! {
@@ -157,6 +186,7 @@ fn AgentTable(
                     <th>"Name"</th>
                     <th>"Email"</th>
                     <th>"Role"</th>
+                    <th title="How many live chats routing gives them at once">"Chats at once"</th>
                     <th>"Status"</th>
                     <th></th>
                 </tr>

@@ -1,14 +1,16 @@
 //! `/app/chats`: the agent's chat console. The inbox (the queue with accept buttons, the agent's
 //! live chats with unread counts, chats ended today), several chats open at once as tabs, each
 //! with its transcript (text only, never HTML), the visitor's typing and read receipts, a composer
-//! where `/` picks a canned response, transfer and end, and the customer's profile beside it.
+//! where `/` picks a canned response and the paperclip sends a file, transfer and end, and the
+//! customer's profile beside it.
 //! Everything live comes from the console's socket ([`Live`]); actions are server functions.
 
-use frontdesk_core::chat::{AgentStatus, CannedResponse, ChatState, ChatSummary, Sender};
+use frontdesk_core::chat::{AgentStatus, Attachment, CannedResponse, ChatState, ChatSummary, Sender};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{AcceptChat, EndChat, TransferChat, get_customer, list_agents, list_canned_responses, list_teams, load_chat};
+use crate::attachments::{AttachButton, AttachmentLink};
 use crate::components::ErrorNotice;
 use crate::live::Live;
 
@@ -204,7 +206,7 @@ fn ChatPane(number: i64, canned: Signal<Vec<CannedResponse>>, on_close: impl Fn(
     let live = expect_context::<Live>();
     let chat = Memo::new(move |_| summary(&live, number));
     let messages = Memo::new(move |_| live.chat_messages.with(|all| all.get(&number).cloned().unwrap_or_default()));
-    let pending = Memo::new(move |_| live.chat_outbox.with(|outbox| outbox.iter().filter(|(n, ..)| *n == number).map(|(_, id, body)| (id.clone(), body.clone())).collect::<Vec<_>>()));
+    let pending = Memo::new(move |_| live.chat_outbox.with(|outbox| outbox.iter().filter(|o| o.number == number).cloned().collect::<Vec<_>>()));
     // Read receipts: everything shown while this tab is visible is read.
     Effect::new(move |_| {
         let newest = messages.with(|m| m.last().map(|m| m.seq));
@@ -229,14 +231,19 @@ fn ChatPane(number: i64, canned: Signal<Vec<CannedResponse>>, on_close: impl Fn(
                         <li class=format!("chat-msg from-{}", sender_class(message.sender)) data-seq=message.seq.to_string()>
                             {(message.sender != Sender::System).then(|| view! { <span class="chat-author">{message.author.clone()}</span> })}
                             <p class="chat-text">{message.body.clone()}</p>
+                            {message.attachment.clone().map(file_link)}
                             {(message.sender == Sender::Agent).then(|| {
                                 let seq = message.seq;
                                 view! { <span class="chat-receipt muted">{move || if visitor_read() >= seq { "Seen" } else { "Sent" }}</span> }
                             })}
                         </li>
                     </For>
-                    <For each=move || pending.get() key=|(id, _)| id.clone() let:item>
-                        <li class="chat-msg from-agent pending"><p class="chat-text">{item.1}</p><span class="chat-receipt muted">"Sending…"</span></li>
+                    <For each=move || pending.get() key=|o| o.client_id.clone() let:item>
+                        <li class="chat-msg from-agent pending">
+                            <p class="chat-text">{item.body}</p>
+                            {item.attachment.map(|file| view! { <p class="attachment-name">{file.file_name}</p> })}
+                            <span class="chat-receipt muted">"Sending…"</span>
+                        </li>
                     </For>
                 </ol>
                 {move || typing().then(|| view! { <p class="chat-typing muted" id="chat-typing">"The customer is typing…"</p> })}
@@ -255,6 +262,11 @@ fn ChatPane(number: i64, canned: Signal<Vec<CannedResponse>>, on_close: impl Fn(
     }
 }
 
+/// A sent file, for an agent (their session authorizes the download).
+fn file_link(file: Attachment) -> impl IntoView {
+    view! { <AttachmentLink href=format!("/api/chat/attachments/{}", file.id) file/> }
+}
+
 fn sender_class(sender: Sender) -> &'static str {
     match sender {
         Sender::Visitor => "visitor",
@@ -268,6 +280,7 @@ fn sender_class(sender: Sender) -> &'static str {
 fn Composer(number: i64, canned: Signal<Vec<CannedResponse>>) -> impl IntoView {
     let live = expect_context::<Live>();
     let text = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<String>);
     let typing_since = StoredValue::new(None::<f64>);
     // `/word` at the start picks from the canned responses whose shortcut starts with `word`.
     let matches = Memo::new(move |_| {
@@ -283,7 +296,7 @@ fn Composer(number: i64, canned: Signal<Vec<CannedResponse>>) -> impl IntoView {
         if body.is_empty() {
             return;
         }
-        live.send_chat(number, body);
+        live.send_chat(number, body, None);
         live.chat_typing(number, false);
         typing_since.set_value(None);
         text.set(String::new());
@@ -333,9 +346,29 @@ fn Composer(number: i64, canned: Signal<Vec<CannedResponse>>) -> impl IntoView {
                     }
                 }
             ></textarea>
-            <button type="submit" class="primary">"Send"</button>
+            <div class="chat-composer-actions">
+                <AttachButton id="chat-file" on_pick=move |file| send_file(live, number, file, problem)/>
+                <button type="submit" class="primary">"Send"</button>
+            </div>
+            <p class="field-error" id="chat-file-error" role="alert">{move || problem.get()}</p>
         </form>
     }
+}
+
+/// Uploads a file to the chat, then sends it as a reply; a refusal shows under the composer.
+fn send_file(live: Live, number: i64, file: web_sys::File, problem: RwSignal<Option<String>>) {
+    problem.set(None);
+    #[cfg(feature = "hydrate")]
+    {
+        leptos::task::spawn_local(async move {
+            match crate::attachments::upload(&format!("/api/chat/{number}/attachments"), &file).await {
+                Ok(attachment) => live.send_chat(number, String::new(), Some(attachment)),
+                Err(reason) => problem.set(Some(reason)),
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (live, number, file);
 }
 
 /// Transfer to an agent or a team, and end the chat (solving the ticket or keeping it open).
@@ -418,6 +451,7 @@ pub fn ChatTranscript(number: i64) -> impl IntoView {
                                     <li class=format!("chat-msg from-{}", sender_class(m.sender)) data-seq=m.seq.to_string()>
                                         {(m.sender != Sender::System).then(|| view! { <span class="chat-author">{m.author.clone()}</span> })}
                                         <p class="chat-text">{m.body}</p>
+                                        {m.attachment.map(file_link)}
                                         <span class="muted chat-time">{m.created_at.display_utc()}</span>
                                     </li>
                                 }).collect_view()}

@@ -11,13 +11,14 @@
 //! site's public settings and the `frame-ancestors` policy that lets only the site's own pages
 //! embed it ([`widget_frame_settings`]). Everything a person typed is shown as text, never as HTML.
 
-use frontdesk_core::chat::{ChatMessage, ChatState, MAX_CHAT_MESSAGE_CHARS, Sender, VisitorChat, WidgetWelcome};
+use frontdesk_core::chat::{AgentStatus, Attachment, ChatMessage, ChatState, MAX_CHAT_MESSAGE_CHARS, Sender, VisitorChat, WidgetWelcome};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, PanelSettings, widget_frame_settings};
+use crate::attachments::{AttachButton, AttachmentLink};
 
 /// The accent when the loader gives none (or a malformed one): the loader's own default.
 const DEFAULT_ACCENT: &str = "#2563eb";
@@ -128,6 +129,20 @@ struct Outgoing {
     /// The id it is sent (and resent) with.
     client_id: String,
     body: String,
+    /// A file uploaded to the chat, sent with it.
+    #[serde(default)]
+    attachment: Option<Attachment>,
+}
+
+impl Outgoing {
+    #[cfg_attr(not(feature = "hydrate"), expect(dead_code, reason = "sent by the browser side"))]
+    fn request(&self) -> frontdesk_core::chat::VisitorRequest {
+        frontdesk_core::chat::VisitorRequest::Send {
+            client_id: self.client_id.clone(),
+            body: self.body.clone(),
+            attachment_id: self.attachment.as_ref().map(|a| a.id),
+        }
+    }
 }
 
 /// The leave-a-message form's progress.
@@ -176,6 +191,8 @@ struct Panel {
     /// The server's last refusal, shown until the next one or a successful send.
     error: RwSignal<Option<String>>,
     leave: RwSignal<Leave>,
+    /// The query that lets this visitor download their chats' files (`site=..&visitor=..`).
+    files: RwSignal<Option<String>>,
 }
 
 impl Panel {
@@ -193,6 +210,7 @@ impl Panel {
             unverified: RwSignal::new(false),
             error: RwSignal::new(None),
             leave: RwSignal::new(Leave::Idle),
+            files: RwSignal::new(None),
         }
     }
 
@@ -230,8 +248,13 @@ impl Panel {
         self.chat.with(|chat| match chat {
             Some(VisitorChat { state: ChatState::Queued, queue_position: Some(n), .. }) => format!("You're number {n} in line"),
             Some(VisitorChat { state: ChatState::Queued, .. }) => "Waiting for an agent…".to_owned(),
-            Some(VisitorChat { state: ChatState::Active, agent, .. }) => {
-                format!("You're chatting with {}", agent.as_deref().unwrap_or("an agent"))
+            Some(VisitorChat { state: ChatState::Active, agent, agent_status, .. }) => {
+                let name = agent.as_deref().unwrap_or("an agent");
+                match agent_status {
+                    Some(AgentStatus::Away) => format!("You're chatting with {name}, who is away for a moment"),
+                    Some(AgentStatus::Offline) => format!("{name} lost connection; they'll be back or someone else will take over"),
+                    _ => format!("You're chatting with {name}"),
+                }
             }
             Some(VisitorChat { state: ChatState::Ended, .. }) => "This chat has ended. Write again to start a new one.".to_owned(),
             None => String::new(),
@@ -265,6 +288,19 @@ impl Panel {
         socket::leave_message(name, email, body);
         #[cfg(not(feature = "hydrate"))]
         let _ = (name, email, body);
+    }
+
+    /// Uploads a file to the open chat, then sends it as a message.
+    fn send_file(self, file: web_sys::File) {
+        #[cfg(feature = "hydrate")]
+        socket::send_file(file);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = file;
+    }
+
+    /// Where this visitor downloads attachment `id` (none before they are known).
+    fn file_href(self, id: i64) -> Option<String> {
+        self.files.with(|query| query.as_ref().map(|q| format!("/api/chat/attachments/{id}?{q}")))
     }
 
     /// The visitor typed in the message box.
@@ -448,11 +484,12 @@ fn Transcript(panel: Panel) -> impl IntoView {
                     {match row {
                         Row::Stored(line) => {
                             let key = line.key();
-                            view! { <StoredMessage message=line.message seen=Signal::derive(move || seen.get() == Some(key))/> }.into_any()
+                            view! { <StoredMessage panel message=line.message seen=Signal::derive(move || seen.get() == Some(key))/> }.into_any()
                         }
                         Row::Pending(outgoing) => view! {
                             <li class="fd-msg fd-visitor fd-pending" data-client-id=outgoing.client_id>
                                 <p class="fd-text">{outgoing.body}</p>
+                                {outgoing.attachment.map(|file| view! { <p class="attachment-name">{file.file_name}</p> })}
                                 <span class="fd-meta fd-sending">"Sending…"</span>
                             </li>
                         }
@@ -470,16 +507,14 @@ fn Transcript(panel: Panel) -> impl IntoView {
 /// A stored message: the visitor's on the right, agents' on the left with their name, and
 /// frontdesk's own notes centred.
 #[component]
-fn StoredMessage(message: ChatMessage, seen: Signal<bool>) -> impl IntoView {
+fn StoredMessage(panel: Panel, message: ChatMessage, seen: Signal<bool>) -> impl IntoView {
     let class = match message.sender {
         Sender::Visitor => "fd-msg fd-visitor",
         Sender::Agent => "fd-msg fd-agent",
         Sender::System => "fd-msg fd-system",
     };
     let author = (message.sender == Sender::Agent && !message.author.is_empty()).then_some(message.author);
-    let attachment = message.attachment.map(|file| {
-        view! { <a class="fd-attachment" href=format!("/api/chat/attachments/{}", file.id) target="_blank" rel="noopener">{file.file_name}</a> }
-    });
+    let attachment = message.attachment.map(|file| move || panel.file_href(file.id).map(|href| view! { <AttachmentLink href file=file.clone()/> }));
     view! {
         <li class=class data-seq=message.seq.to_string() title=message.created_at.display_utc()>
             {author.map(|name| view! { <span class="fd-author">{name}</span> })}
@@ -532,6 +567,9 @@ fn Composer(panel: Panel) -> impl IntoView {
                     }
                 }
             ></textarea>
+            <Show when=move || panel.chat.with(|c| c.as_ref().is_some_and(|c| c.state != ChatState::Ended))>
+                <AttachButton id="fd-file" on_pick=move |file| panel.send_file(file)/>
+            </Show>
             <button type="submit" class="fd-send">"Send"</button>
             <p class="fd-field-error" id="fd-body-error">{move || problem.get()}</p>
         </form>
@@ -881,6 +919,10 @@ mod socket {
             (s.site.clone(), changed)
         });
         js::save(Store::Local, &token_key(&site), &token);
+        if let Some(panel) = panel() {
+            let encode = |text: &str| String::from(web_sys::js_sys::encode_uri_component(text));
+            panel.files.set(Some(format!("site={}&visitor={}", encode(&site), encode(&token))));
+        }
         if changed {
             forget_conversation();
         }
@@ -1040,7 +1082,7 @@ mod socket {
     fn resend_outbox() {
         let Some(panel) = panel() else { return };
         for outgoing in panel.outbox.get_untracked() {
-            send(&VisitorRequest::Send { client_id: outgoing.client_id, body: outgoing.body, attachment_id: None });
+            send(&outgoing.request());
         }
     }
 
@@ -1243,8 +1285,8 @@ mod socket {
 
     // --- the visitor's actions -----------------------------------------------------------
 
-    fn queue(panel: Panel, body: String) -> Outgoing {
-        let outgoing = Outgoing { client_id: js::new_id(), body };
+    fn queue(panel: Panel, body: String, attachment: Option<super::Attachment>) -> Outgoing {
+        let outgoing = Outgoing { client_id: js::new_id(), body, attachment };
         panel.outbox.update(|outbox| outbox.push(outgoing.clone()));
         save_outbox(panel);
         outgoing
@@ -1253,8 +1295,24 @@ mod socket {
     pub fn send_message(body: String) {
         let Some(panel) = panel() else { return };
         stop_typing();
-        let outgoing = queue(panel, body);
-        send(&VisitorRequest::Send { client_id: outgoing.client_id, body: outgoing.body, attachment_id: None });
+        let outgoing = queue(panel, body, None);
+        send(&outgoing.request());
+    }
+
+    /// Uploads a file to the visitor's open chat, then sends it like a message.
+    pub fn send_file(file: web_sys::File) {
+        let Some(panel) = panel() else { return };
+        let Some(query) = panel.files.get_untracked() else { return };
+        panel.error.set(None);
+        leptos::task::spawn_local(async move {
+            match crate::attachments::upload(&format!("/api/widget/attachments?{query}"), &file).await {
+                Ok(attachment) => {
+                    let outgoing = queue(panel, String::new(), Some(attachment));
+                    send(&outgoing.request());
+                }
+                Err(reason) => panel.error.set(Some(reason)),
+            }
+        });
     }
 
     /// Saves the name and email on the visitor, then sends the first message on a new socket
@@ -1263,7 +1321,7 @@ mod socket {
         let Some(panel) = panel() else { return };
         stop_typing();
         panel.known_name.set(Some(name.clone()));
-        queue(panel, body);
+        queue(panel, body, None);
         with(|s| s.details = Some((name, email)));
         restart();
     }

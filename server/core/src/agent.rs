@@ -31,9 +31,14 @@ pub struct Agent {
     pub role: Role,
     /// Deactivated accounts cannot sign in and their sessions end at once.
     pub active: bool,
+    /// How many live chats routing gives them at once (0: none; they may still accept one).
+    pub chat_capacity: i64,
     /// When the account was created.
     pub created_at: Timestamp,
 }
+
+/// The most live chats an admin may set for one agent at once.
+pub const MAX_CHAT_CAPACITY: i64 = 20;
 
 impl Agent {
     /// Whether this account is an active admin.

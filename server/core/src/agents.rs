@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::password;
 use crate::time::Timestamp;
 
-const AGENT_COLUMNS: &str = "id, email, name, role, active, created_at";
+const AGENT_COLUMNS: &str = "id, email, name, role, active, chat_capacity, created_at";
 
 /// What an actor wants to do with agent accounts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub enum AgentAction {
     ChangeRole,
     /// Deactivate or reactivate an agent.
     SetActive,
+    /// Set how many chats an agent takes at once (their own too).
+    SetChatCapacity,
 }
 
 /// Decides whether `actor` may do `action` to `target` (if the action has one).
@@ -36,13 +38,13 @@ pub fn authorize(actor: &Agent, action: AgentAction, target: Option<&Agent>) -> 
     }
     match action {
         AgentAction::List => Ok(()),
-        AgentAction::Create | AgentAction::ChangeRole | AgentAction::SetActive if !actor.is_admin() => {
+        AgentAction::Create | AgentAction::ChangeRole | AgentAction::SetActive | AgentAction::SetChatCapacity if !actor.is_admin() => {
             Err(Error::Forbidden)
         }
         AgentAction::ChangeRole | AgentAction::SetActive if target.is_some_and(|t| t.id == actor.id) => {
             Err(Error::Conflict("You cannot change your own role or deactivate yourself.".into()))
         }
-        AgentAction::Create | AgentAction::ChangeRole | AgentAction::SetActive => Ok(()),
+        AgentAction::Create | AgentAction::ChangeRole | AgentAction::SetActive | AgentAction::SetChatCapacity => Ok(()),
     }
 }
 
@@ -120,6 +122,29 @@ pub async fn set_active(ctx: &AppContext, actor: &Agent, agent_id: i64, active: 
         detail: json!({}),
     };
     update_agent(ctx.db(), agent_id, "active = $2", active, &event).await
+}
+
+/// Sets how many live chats routing gives an agent at once (admins only), then routes waiting
+/// chats to the room it made.
+pub async fn set_chat_capacity(ctx: &AppContext, actor: &Agent, agent_id: i64, capacity: i64) -> Result<Agent> {
+    let target = find(ctx.db(), agent_id).await?.ok_or(Error::NotFound("agent"))?;
+    authorize(actor, AgentAction::SetChatCapacity, Some(&target))?;
+    if !(0..=crate::agent::MAX_CHAT_CAPACITY).contains(&capacity) {
+        return Err(Error::invalid("chat_capacity", format!("Give a number from 0 to {}.", crate::agent::MAX_CHAT_CAPACITY)));
+    }
+    if target.chat_capacity == capacity {
+        return Ok(target);
+    }
+    let event = AuditEvent {
+        actor_id: Some(actor.id),
+        action: "agent.chat_capacity_changed",
+        subject_type: "agent",
+        subject_id: agent_id,
+        detail: json!({ "from": target.chat_capacity, "to": capacity }),
+    };
+    let agent = update_agent(ctx.db(), agent_id, "chat_capacity = $2", capacity, &event).await?;
+    crate::chats::route(ctx).await?;
+    Ok(agent)
 }
 
 /// One agent by id, whatever its state. Not authorized: for the session check and services.
@@ -258,6 +283,7 @@ mod tests {
             name: format!("A{id}"),
             role,
             active,
+            chat_capacity: 3,
             created_at: Timestamp::from_unix_millis(0),
         }
     }

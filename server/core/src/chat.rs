@@ -146,6 +146,9 @@ pub struct VisitorChat {
     pub state: ChatState,
     /// The agent's name once one has it.
     pub agent: Option<String>,
+    /// Whether that agent is online, away or offline (their console closed) right now.
+    #[serde(default)]
+    pub agent_status: Option<AgentStatus>,
     /// The place in the queue (1 = next) while queued.
     pub queue_position: Option<i64>,
     /// The last seq the agent has read.

@@ -80,8 +80,11 @@ pub enum ClientMessage {
         number: i64,
         /// The client's id for it; resending it stores nothing new.
         client_id: String,
-        /// The text.
+        /// The text (may be empty when a file is attached).
         body: String,
+        /// A file uploaded to this chat, sent with it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment_id: Option<i64>,
     },
     /// This agent is (or stopped) typing in a followed chat.
     ChatTyping {

@@ -182,23 +182,41 @@ async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
     let (params, list) = id_list(db, ids);
     let sql = format!("SELECT ticket_id, id, kind, body FROM ticket_messages WHERE ticket_id IN ({list}) ORDER BY ticket_id, id");
     let messages: Vec<(i64, i64, String, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    // A chat's transcript after its first message (which is the ticket's first message too).
+    // Ending a chat updates its ticket's status, so the whole transcript is indexed by then.
+    let (params, list) = id_list(db, ids);
+    let sql = format!(
+        "SELECT chat_id, sender, body FROM chat_messages WHERE chat_id IN ({list}) AND seq > 1 AND sender <> 'system' ORDER BY chat_id, seq"
+    );
+    let chat_lines: Vec<(i64, String, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     let mut tags = crate::tickets::load_tags(db, ids).await?;
     let mut threads: HashMap<i64, Vec<(i64, String, String)>> = HashMap::new();
     for (ticket_id, id, kind, body) in messages {
         threads.entry(ticket_id).or_default().push((id, kind, body));
     }
+    let mut chats: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (chat_id, sender, body) in chat_lines.into_iter().filter(|line| !line.2.is_empty()) {
+        chats.entry(chat_id).or_default().push((sender, body));
+    }
     Ok(rows
         .into_iter()
         .map(|(id, number, subject, status, requester_id, resolution_id, updated_at)| {
             let thread = threads.remove(&id).unwrap_or_default();
+            let chat = chats.remove(&id).unwrap_or_default();
             let joined = |kind: &str| thread.iter().filter(|m| m.1 == kind).map(|m| m.2.as_str()).collect::<Vec<_>>().join("\n\n");
+            let chat_text = |from: Option<&str>| {
+                chat.iter().filter(|(sender, _)| from.is_none_or(|f| f == sender)).map(|(_, body)| body.as_str()).collect::<Vec<_>>().join("\n\n")
+            };
+            let replies = [joined("reply"), chat_text(None)].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
+            // A chat solved without a written reply: what its agents said is how it was solved.
+            let chat_resolution = (status == "solved" && !chat.is_empty()).then(|| chat_text(Some("agent"))).filter(|t| !t.is_empty());
             TicketDoc {
                 id,
                 number,
                 subject,
-                replies: joined("reply"),
+                replies,
                 notes: joined("note"),
-                resolution: resolution_id.and_then(|r| thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone())),
+                resolution: resolution_id.and_then(|r| thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone())).or(chat_resolution),
                 status,
                 requester_id,
                 tags: tags.remove(&id).unwrap_or_default(),

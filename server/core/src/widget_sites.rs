@@ -35,6 +35,13 @@ pub struct Visitor {
     pub name: String,
 }
 
+impl Visitor {
+    /// Their name, once they gave one (or their host site did).
+    pub fn known_name(&self) -> Option<&str> {
+        (self.name != DEFAULT_NAME).then_some(self.name.as_str())
+    }
+}
+
 /// What the widget says about who is there when it starts.
 #[derive(Clone, Debug, Default)]
 pub struct Hello {
@@ -265,8 +272,9 @@ pub async fn start_visitor(ctx: &AppContext, site_token: &str, hello: Hello, ip:
         }
         _ => None,
     };
+    let current = current.filter(|visitor| still_present(visitor, verified_user.as_deref(), user_id.is_some()));
     match (current, hello.token, verified_user) {
-        (Some(visitor), Some(token), user) if visitor.external_id == user || (user.is_none() && visitor.external_id.is_some() && user_id.is_none()) => {
+        (Some(visitor), Some(token), _) => {
             let visitor = remember_details(ctx, visitor, &hello.name, &hello.email).await?;
             Ok(VisitorSession { token, visitor })
         }
@@ -283,6 +291,15 @@ pub async fn start_visitor(ctx: &AppContext, site_token: &str, hello: Hello, ip:
             let visitor = remember_details(ctx, session.visitor, &None, &hello.email).await?;
             Ok(VisitorSession { token: session.token, visitor })
         }
+    }
+}
+
+/// Whether the widget's stored visitor is still who the page says is there: the same verified
+/// user, or anonymous both times, or a verified user on a page that names no user at all.
+fn still_present(visitor: &Visitor, verified_user: Option<&str>, names_a_user: bool) -> bool {
+    match verified_user {
+        Some(user) => visitor.external_id.as_deref() == Some(user),
+        None => visitor.external_id.is_none() || !names_a_user,
     }
 }
 
@@ -357,8 +374,11 @@ async fn identity_contact(ctx: &AppContext, site: &WidgetSite, user: &str, name:
     Ok(linked)
 }
 
+/// The profile name of a visitor who has not said who they are.
+const DEFAULT_NAME: &str = "Website visitor";
+
 fn default_name() -> PersonName {
-    PersonName::parse("Website visitor").expect("a valid name")
+    PersonName::parse(DEFAULT_NAME).expect("a valid name")
 }
 
 /// A new profile with no email, for a visitor who has not said who they are.

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::agent::Agent;
 use frontdesk_core::live::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Notice, PresenceEntry, ServerMessage};
-use frontdesk_core::chats::{self, ChatNotice, ChatRef};
+use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
 use frontdesk_core::{AppContext, notifications, tickets};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
@@ -67,9 +67,7 @@ struct Connection {
 
 /// A chat this socket follows.
 struct FollowedChat {
-    chat: ChatRef,
-    /// The last seq sent.
-    last_seq: i64,
+    cursor: ChatCursor,
     forwarder: JoinHandle<()>,
 }
 
@@ -199,10 +197,10 @@ impl Connection {
                 self.chats.remove(&number);
                 Ok(())
             }
-            ClientMessage::ChatSend { number, client_id, body } => match chats::agent_send(&self.ctx, &self.agent, number, &client_id, &body).await {
+            ClientMessage::ChatSend { number, client_id, body, attachment_id } => match chats::agent_send(&self.ctx, &self.agent, number, &client_id, &body, attachment_id).await {
                 Ok((_, message)) => {
                     let seq = message.seq;
-                    self.send_chat_message(number, message.as_ref().clone(), sink).await?;
+                    self.send_chat_message(number, &message, sink).await?;
                     send(sink, &ServerMessage::ChatAck { number, client_id, seq }).await
                 }
                 Err(e) => send_error(sink, format!("cannot send in chat {number}: {e}")).await,
@@ -210,12 +208,12 @@ impl Connection {
             ClientMessage::ChatTyping { number, typing } => {
                 if let Some(followed) = self.chats.get(&number) {
                     let notice = ChatNotice::Typing { sender: frontdesk_core::chat::Sender::Agent, typing };
-                    self.ctx.chat_hub().publish(followed.chat.id, notice);
+                    self.ctx.chat_hub().publish(followed.cursor.chat().id, notice);
                 }
                 Ok(())
             }
             ClientMessage::ChatRead { number, seq } => match self.chats.get(&number) {
-                Some(followed) => match chats::agent_read(&self.ctx, &self.agent, followed.chat, seq.min(followed.last_seq)).await {
+                Some(followed) => match chats::agent_read(&self.ctx, &self.agent, followed.cursor.chat(), seq.min(followed.cursor.last_seq())).await {
                     Ok(()) => Ok(()),
                     Err(e) => send_error(sink, format!("cannot mark chat {number} read: {e}")).await,
                 },
@@ -300,38 +298,22 @@ impl Connection {
                 }
             }
         });
-        self.chats.insert(number, FollowedChat { chat, last_seq: after_seq.max(0), forwarder });
-        self.replay_chat(number, sink).await
+        let followed = self.chats.entry(number).insert_entry(FollowedChat { cursor: ChatCursor::new(chat, after_seq), forwarder }).into_mut();
+        let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
+        send_chat_messages(number, missed, sink).await
     }
 
-    /// Sends every stored message of a followed chat after the last one sent.
-    async fn replay_chat(&mut self, number: i64, sink: &mut Sink) -> Result<(), End> {
-        let Some(followed) = self.chats.get(&number) else { return Ok(()) };
-        let messages = chats::messages_after(self.ctx.db(), followed.chat, followed.last_seq, i64::MAX).await.map_err(|_| End::Gone)?;
-        for message in messages {
-            self.send_chat_message(number, message, sink).await?;
-        }
-        Ok(())
-    }
-
-    /// Sends the next message of a followed chat in order: skips one already sent, replays from
-    /// the database if one went missing in between.
-    async fn send_chat_message(&mut self, number: i64, message: frontdesk_core::chat::ChatMessage, sink: &mut Sink) -> Result<(), End> {
+    /// Sends a published message of a followed chat, keeping its stream in order.
+    async fn send_chat_message(&mut self, number: i64, message: &frontdesk_core::chat::ChatMessage, sink: &mut Sink) -> Result<(), End> {
         let Some(followed) = self.chats.get_mut(&number) else { return Ok(()) };
-        if message.seq <= followed.last_seq {
-            return Ok(());
-        }
-        if message.seq > followed.last_seq + 1 {
-            return Box::pin(self.replay_chat(number, sink)).await;
-        }
-        followed.last_seq = message.seq;
-        send(sink, &ServerMessage::ChatMessage { number, message }).await
+        let messages = followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
+        send_chat_messages(number, messages, sink).await
     }
 
     async fn forward_chat(&mut self, number: i64, notice: ChatNotice, sink: &mut Sink) -> Result<(), End> {
         use frontdesk_core::chat::Sender;
         match notice {
-            ChatNotice::Message(message) => self.send_chat_message(number, message.as_ref().clone(), sink).await,
+            ChatNotice::Message(message) => self.send_chat_message(number, &message, sink).await,
             ChatNotice::Typing { sender: Sender::Visitor, typing } => send(sink, &ServerMessage::ChatTyping { number, typing }).await,
             ChatNotice::Read { sender: Sender::Visitor, seq } => send(sink, &ServerMessage::ChatRead { number, seq }).await,
             ChatNotice::Typing { .. } | ChatNotice::Read { .. } => Ok(()),
@@ -365,6 +347,13 @@ async fn next_inbox(inbox: &mut Option<broadcast::Receiver<()>>) -> Result<(), R
         Some(receiver) => receiver.recv().await,
         None => std::future::pending().await,
     }
+}
+
+async fn send_chat_messages(number: i64, messages: Vec<frontdesk_core::chat::ChatMessage>, sink: &mut Sink) -> Result<(), End> {
+    for message in messages {
+        send(sink, &ServerMessage::ChatMessage { number, message }).await?;
+    }
+    Ok(())
 }
 
 async fn send_error(sink: &mut Sink, message: String) -> Result<(), End> {

@@ -6,6 +6,7 @@
 //! the pages and server functions. Health checks sit outside the session layer: probes should
 //! not create sessions.
 
+mod attachments;
 mod csrf;
 mod health;
 mod help;
@@ -73,7 +74,8 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
     let pages = Router::new()
         .route("/api/live", axum::routing::get(live::upgrade))
         .route("/app/reports/sla.csv", axum::routing::get(reports::sla_csv))
-        .route("/api/chat/attachments/{id}", axum::routing::get(widget::download))
+        .route("/api/chat/attachments/{id}", axum::routing::get(attachments::download))
+        .route("/api/chat/{number}/attachments", axum::routing::post(attachments::agent_upload).layer(attachments::upload_limit()))
         .route("/help/sitemap.xml", axum::routing::get(help::sitemap))
         .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())

@@ -3,10 +3,6 @@
 //! - `GET /widget.js`: the loader a site pastes (a launcher, the panel iframe, a JS API);
 //! - `POST /api/widget/visitor`: starts or resumes a visitor (identity verified here) and returns
 //!   the opaque token the panel keeps;
-//! - `POST /api/widget/attachments`: a file the visitor attaches in their open chat (the raw body,
-//!   its type in `Content-Type`, its name percent-encoded in `X-File-Name`), sent with a message;
-//! - `GET /api/chat/attachments/{id}`: a chat's file for its visitor (site and token in the query)
-//!   or any agent (session), always as a download, never rendered in our origin;
 //! - `GET /api/widget/ws`: the visitor's socket. The handshake names the site and carries the
 //!   token; it is refused from origins the site does not allow, for unknown tokens and past the
 //!   visitor's connection rate. Every chat it touches is the visitor's own
@@ -19,14 +15,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::AppContext;
-use frontdesk_core::chat::{MAX_WIDGET_FRAME_BYTES, Sender, VisitorEvent, VisitorRequest, WIDGET_PROTOCOL_VERSION, WidgetSite};
-use frontdesk_core::chats::{self, ChatNotice, ChatRef};
+use frontdesk_core::chat::{
+    ChatMessage, ChatState, MAX_WIDGET_FRAME_BYTES, Sender, VisitorEvent, VisitorRequest, WIDGET_PROTOCOL_VERSION, WidgetSite,
+};
+use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
 use frontdesk_core::error::Error;
 use frontdesk_core::widget_sites::{self, Hello, Visitor};
-use futures_util::stream::SplitSink;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesOrdered, SplitSink};
 use futures_util::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 /// The loader script.
@@ -35,8 +35,6 @@ const WIDGET_JS: &str = include_str!("widget.js");
 const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Incoming buffer per connection, grown only while a larger message arrives.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// How many messages a replay sends per database read.
-const REPLAY_PAGE: i64 = 500;
 
 /// The widget routes.
 pub(super) fn router(ctx: AppContext) -> Router {
@@ -44,113 +42,8 @@ pub(super) fn router(ctx: AppContext) -> Router {
         .route("/widget.js", get(widget_js))
         .route("/api/widget/visitor", post(start_visitor))
         .route("/api/widget/ws", get(upgrade))
-        .route(
-            "/api/widget/attachments",
-            post(upload).layer(axum::extract::DefaultBodyLimit::max(frontdesk_core::chat::MAX_ATTACHMENT_BYTES + 1024)),
-        )
+        .route("/api/widget/attachments", post(super::attachments::visitor_upload).layer(super::attachments::upload_limit()))
         .with_state(ctx)
-}
-
-/// The site and visitor a request speaks for (query `site` and `visitor`).
-#[derive(Debug, Deserialize)]
-pub(super) struct VisitorQuery {
-    site: String,
-    visitor: String,
-}
-
-impl VisitorQuery {
-    async fn visitor(&self, ctx: &AppContext) -> Result<(WidgetSite, Visitor), Error> {
-        let site = widget_sites::by_public_token(ctx.db(), &self.site).await?;
-        let visitor = widget_sites::visitor_by_token(ctx.db(), &site, &self.visitor).await?;
-        Ok((site, visitor))
-    }
-}
-
-async fn upload(State(ctx): State<AppContext>, Query(query): Query<VisitorQuery>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let file_name = percent_decode(text("x-file-name"));
-    let uploaded = async {
-        let (_, visitor) = query.visitor(&ctx).await?;
-        chats::upload_attachment(&ctx, &visitor, &file_name, text("content-type"), &body).await
-    };
-    match uploaded.await {
-        Ok(attachment) => Json(attachment).into_response(),
-        Err(Error::Conflict(message)) => (StatusCode::CONFLICT, message).into_response(),
-        Err(e) => error_response(&e),
-    }
-}
-
-/// A download's query: a visitor's site and token, or nothing for a signed-in agent.
-#[derive(Debug, Deserialize)]
-pub(super) struct DownloadQuery {
-    site: Option<String>,
-    visitor: Option<String>,
-}
-
-/// Serves a chat's file as a download that cannot run in our origin.
-pub(super) async fn download(
-    State(ctx): State<AppContext>,
-    axum::extract::Path(id): axum::extract::Path<i64>,
-    Query(query): Query<DownloadQuery>,
-    session: tower_sessions::Session,
-) -> Response {
-    let found = async {
-        match query.site.zip(query.visitor).map(|(site, visitor)| VisitorQuery { site, visitor }) {
-            Some(query) => {
-                let (_, visitor) = query.visitor(&ctx).await?;
-                chats::download_attachment(&ctx, chats::Downloader::Visitor(&visitor), id).await
-            }
-            None => {
-                let agent = super::session_agent(&ctx, &session).await.ok_or(Error::Unauthenticated)?;
-                chats::download_attachment(&ctx, chats::Downloader::Agent(&agent), id).await
-            }
-        }
-    };
-    match found.await {
-        Ok((attachment, data)) => {
-            let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
-            (
-                [
-                    (header::CONTENT_TYPE, attachment.content_type),
-                    (header::CONTENT_DISPOSITION, disposition),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-                    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
-                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
-                ],
-                data,
-            )
-                .into_response()
-        }
-        Err(e) => error_response(&e),
-    }
-}
-
-/// RFC 3986 percent-encoding of everything but unreserved characters.
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
-}
-
-/// Decodes `%XX` escapes (invalid ones stay as typed; invalid UTF-8 is replaced).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%').then(|| text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())).flatten();
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn widget_js() -> Response {
@@ -197,7 +90,7 @@ async fn start_visitor(State(ctx): State<AppContext>, ConnectInfo(peer): Connect
     }
 }
 
-fn error_response(e: &Error) -> Response {
+pub(super) fn error_response(e: &Error) -> Response {
     match e {
         Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")).into_response(),
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "Unknown visitor.").into_response(),
@@ -249,17 +142,32 @@ async fn upgrade(upgrade: WebSocketUpgrade, State(ctx): State<AppContext>, heade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| VisitorConnection { ctx, site, visitor, chat: None, last_seq: 0 }.run(socket))
+        .on_upgrade(move |socket| VisitorConnection { ctx, site, visitor, chat: None, answers: FuturesOrdered::new() }.run(socket))
 }
+
+/// Messages one socket may have on their way to storage; past this it reads nothing more until
+/// the oldest is answered.
+const MAX_IN_FLIGHT: usize = 32;
 
 /// One visitor's socket and the chat it follows.
 struct VisitorConnection {
     ctx: AppContext,
     site: WidgetSite,
     visitor: Visitor,
-    chat: Option<(ChatRef, broadcast::Receiver<ChatNotice>)>,
-    /// The last seq sent of the followed chat.
-    last_seq: i64,
+    chat: Option<Followed>,
+    /// The answers to the client's sends (stored, or refused), in the order it sent them.
+    answers: FuturesOrdered<BoxFuture<'static, Answer>>,
+}
+
+/// A send's client id and what became of it.
+type Answer = (String, Result<(ChatRef, Arc<ChatMessage>), Error>);
+
+/// The chat a socket follows.
+struct Followed {
+    cursor: ChatCursor,
+    notices: broadcast::Receiver<ChatNotice>,
+    /// Not ended, as far as this socket last heard: new messages go to it without a lookup.
+    open: bool,
 }
 
 type Sink = SplitSink<WebSocket, Message>;
@@ -278,7 +186,7 @@ impl VisitorConnection {
         let mut availability = self.ctx.chat_hub().availability();
         let end = loop {
             let step = tokio::select! {
-                incoming = stream.next() => match incoming {
+                incoming = stream.next(), if self.answers.len() < MAX_IN_FLIGHT => match incoming {
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<VisitorRequest>(text.as_str()) {
                         Ok(request) => self.handle(request, &mut sink).await,
                         Err(_) => Err(End::Refuse(close_code::INVALID, "malformed message")),
@@ -288,6 +196,7 @@ impl VisitorConnection {
                     // Closed, failed, or too large (the codec refuses oversized frames).
                     Some(Ok(Message::Close(_)) | Err(_)) | None => Err(End::Gone),
                 },
+                Some((client_id, answer)) = self.answers.next() => self.answer(client_id, answer, &mut sink).await,
                 notice = next_notice(&mut self.chat) => match notice {
                     Ok(notice) => self.forward(notice, &mut sink).await,
                     // Fell behind: drop it; the client resumes from its last seq.
@@ -317,36 +226,42 @@ impl VisitorConnection {
         match request {
             VisitorRequest::Resume { after_seq, number } => match chats::welcome(&self.ctx, &self.site, &self.visitor, number).await {
                 Ok((welcome, chat)) => {
+                    let open = welcome.chat.as_ref().is_some_and(|c| c.state != ChatState::Ended);
                     send(sink, &VisitorEvent::Welcome { welcome }).await?;
                     match chat {
-                        Some(chat) => self.follow(chat, after_seq, sink).await,
+                        Some(chat) => self.follow(chat, after_seq, open, sink).await,
                         None => Ok(()),
                     }
                 }
                 Err(e) => refuse(sink, &e).await,
             },
             VisitorRequest::Send { client_id, body, attachment_id } => {
-                match chats::visitor_send(&self.ctx, &self.visitor, &client_id, &body, attachment_id).await {
-                    Ok((chat, message, _)) => {
-                        if self.chat.as_ref().map(|(c, _)| c.id) != Some(chat.id) {
-                            self.follow(chat, 0, sink).await?;
-                            let view = chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
-                            send(sink, &VisitorEvent::Chat { chat: view }).await?;
+                let open = self.chat.as_ref().filter(|f| f.open).map(|f| f.cursor.chat());
+                let answer: BoxFuture<'static, Answer> =
+                    match chats::visitor_send(&self.ctx, &self.visitor, open, &client_id, &body, attachment_id).await {
+                        Ok(sending) => {
+                            let chat = sending.chat;
+                            if self.chat.as_ref().map(|f| f.cursor.chat()) != Some(chat) {
+                                // The message started a chat: follow it and show its state.
+                                self.follow(chat, 0, true, sink).await?;
+                                let view = chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
+                                send(sink, &VisitorEvent::Chat { chat: view }).await?;
+                            }
+                            Box::pin(async move { (client_id, sending.stored().await.map(|message| (chat, message))) })
                         }
-                        self.send_message(chat, message.as_ref().clone(), sink).await?;
-                        send(sink, &VisitorEvent::Ack { client_id, seq: message.seq, number: chat.number }).await
-                    }
-                    Err(e) => refuse(sink, &e).await,
-                }
+                        Err(e) => Box::pin(std::future::ready((client_id, Err(e)))),
+                    };
+                self.answers.push_back(answer);
+                Ok(())
             }
             VisitorRequest::Typing { typing } => {
-                if let Some((chat, _)) = &self.chat {
-                    self.ctx.chat_hub().publish(chat.id, ChatNotice::Typing { sender: Sender::Visitor, typing });
+                if let Some(followed) = &self.chat {
+                    self.ctx.chat_hub().publish(followed.cursor.chat().id, ChatNotice::Typing { sender: Sender::Visitor, typing });
                 }
                 Ok(())
             }
             VisitorRequest::Read { seq } => match &self.chat {
-                Some((chat, _)) => match chats::visitor_read(&self.ctx, *chat, seq.min(self.last_seq)).await {
+                Some(followed) => match chats::visitor_read(&self.ctx, followed.cursor.chat(), seq.min(followed.cursor.last_seq())).await {
                     Ok(()) => Ok(()),
                     Err(e) => refuse(sink, &e).await,
                 },
@@ -362,68 +277,76 @@ impl VisitorConnection {
         }
     }
 
+    /// Answers a send once stored: the message in the transcript (unless already sent), then the
+    /// ack. A refused send gets its error, in its place among the answers.
+    async fn answer(&mut self, client_id: String, answer: Result<(ChatRef, Arc<ChatMessage>), Error>, sink: &mut Sink) -> Result<(), End> {
+        match answer {
+            Ok((chat, message)) => {
+                if self.chat.as_ref().is_some_and(|f| f.cursor.chat() == chat) {
+                    self.send_in_order(&message, sink).await?;
+                }
+                send(sink, &VisitorEvent::Ack { client_id, seq: message.seq, number: chat.number }).await
+            }
+            Err(e) => refuse(sink, &e).await,
+        }
+    }
+
     /// Follows `chat` (subscribed before reading, so nothing falls between replay and live),
     /// then sends what the client missed after `after_seq`.
-    async fn follow(&mut self, chat: ChatRef, after_seq: i64, sink: &mut Sink) -> Result<(), End> {
+    async fn follow(&mut self, chat: ChatRef, after_seq: i64, open: bool, sink: &mut Sink) -> Result<(), End> {
         self.unfollow();
-        self.chat = Some((chat, self.ctx.chat_hub().subscribe(chat.id)));
-        self.last_seq = after_seq.max(0);
-        self.replay(chat, sink).await
+        let notices = self.ctx.chat_hub().subscribe(chat.id);
+        let followed = self.chat.insert(Followed { cursor: ChatCursor::new(chat, after_seq), notices, open });
+        let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
+        send_messages(chat, missed, sink).await
     }
 
     fn unfollow(&mut self) {
-        if let Some((chat, receiver)) = self.chat.take() {
-            self.ctx.chat_hub().unsubscribe(chat.id, receiver);
+        if let Some(followed) = self.chat.take() {
+            self.ctx.chat_hub().unsubscribe(followed.cursor.chat().id, followed.notices);
         }
     }
 
-    /// Sends every stored message after the last one sent.
-    async fn replay(&mut self, chat: ChatRef, sink: &mut Sink) -> Result<(), End> {
-        loop {
-            let page = chats::messages_after(self.ctx.db(), chat, self.last_seq, REPLAY_PAGE).await.map_err(|_| End::Gone)?;
-            let full = page.len() as i64 == REPLAY_PAGE;
-            for message in page {
-                self.send_message(chat, message, sink).await?;
-            }
-            if !full {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Sends the next message in order; skips one already sent, and replays from the database
-    /// if one went missing in between.
-    async fn send_message(&mut self, chat: ChatRef, message: frontdesk_core::chat::ChatMessage, sink: &mut Sink) -> Result<(), End> {
-        if message.seq <= self.last_seq {
-            return Ok(());
-        }
-        if message.seq > self.last_seq + 1 {
-            return Box::pin(self.replay(chat, sink)).await;
-        }
-        self.last_seq = message.seq;
-        send(sink, &VisitorEvent::Message { number: chat.number, message }).await
+    /// Sends a published message of the followed chat, keeping the stream in order.
+    async fn send_in_order(&mut self, message: &ChatMessage, sink: &mut Sink) -> Result<(), End> {
+        let Some(followed) = &mut self.chat else { return Ok(()) };
+        let chat = followed.cursor.chat();
+        let messages = followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
+        send_messages(chat, messages, sink).await
     }
 
     async fn forward(&mut self, notice: ChatNotice, sink: &mut Sink) -> Result<(), End> {
-        let Some((chat, _)) = &self.chat else { return Ok(()) };
-        let chat = *chat;
+        let Some(followed) = &self.chat else { return Ok(()) };
+        let chat = followed.cursor.chat();
         match notice {
-            ChatNotice::Message(message) => self.send_message(chat, message.as_ref().clone(), sink).await,
+            ChatNotice::Message(message) => self.send_in_order(&message, sink).await,
             ChatNotice::Typing { sender: Sender::Agent, typing } => send(sink, &VisitorEvent::Typing { typing }).await,
             ChatNotice::Read { sender: Sender::Agent, seq } => send(sink, &VisitorEvent::Read { seq }).await,
             ChatNotice::Typing { .. } | ChatNotice::Read { .. } => Ok(()),
             ChatNotice::Changed => match chats::visitor_state(&self.ctx, &self.visitor, chat).await {
-                Ok(view) => send(sink, &VisitorEvent::Chat { chat: view }).await,
+                Ok(view) => {
+                    if let Some(followed) = &mut self.chat {
+                        followed.open = view.state != ChatState::Ended;
+                    }
+                    send(sink, &VisitorEvent::Chat { chat: view }).await
+                }
                 Err(e) => refuse(sink, &e).await,
             },
         }
     }
 }
 
+async fn send_messages(chat: ChatRef, messages: Vec<ChatMessage>, sink: &mut Sink) -> Result<(), End> {
+    for message in messages {
+        send(sink, &VisitorEvent::Message { number: chat.number, message }).await?;
+    }
+    Ok(())
+}
+
 /// The next notice of the followed chat; pending forever while none is followed.
-async fn next_notice(chat: &mut Option<(ChatRef, broadcast::Receiver<ChatNotice>)>) -> Result<ChatNotice, RecvError> {
+async fn next_notice(chat: &mut Option<Followed>) -> Result<ChatNotice, RecvError> {
     match chat {
-        Some((_, receiver)) => receiver.recv().await,
+        Some(followed) => followed.notices.recv().await,
         None => std::future::pending().await,
     }
 }

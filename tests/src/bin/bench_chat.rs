@@ -1061,7 +1061,7 @@ mod baseline {
                             let agents = self.agents.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
                             let agent = agents.get(number as usize % agents.len().max(1)).cloned().ok_or_else(|| anyhow::anyhow!("no agent"))?;
                             chat = Some((number, agent));
-                            let view = VisitorChat { number, state: ChatState::Active, agent: Some("Agent".into()), queue_position: None, agent_read_seq: 0 };
+                            let view = VisitorChat { number, state: ChatState::Active, agent: Some("Agent".into()), agent_status: None, queue_position: None, agent_read_seq: 0 };
                             send_json(&mut sink, &VisitorEvent::Chat { chat: view }).await?;
                         }
                         let Some((number, agent)) = &chat else { continue };

@@ -130,7 +130,7 @@ async fn a_new_chat_goes_to_the_online_agent_who_replies_and_the_visitor_sees_it
         .await;
     agent.send(&ClientMessage::SubscribeChat { number, after_seq: 0 }).await;
     let first = agent.next_matching(|m| if let ServerMessage::ChatMessage { message, .. } = m { Some(message) } else { None }).await;
-    agent.send(&ClientMessage::ChatSend { number, client_id: "a-1".into(), body: "Hi, Bob here.".into() }).await;
+    agent.send(&ClientMessage::ChatSend { number, client_id: "a-1".into(), body: "Hi, Bob here.".into(), attachment_id: None }).await;
     let agent_ack = agent.next_matching(|m| if let ServerMessage::ChatAck { seq, .. } = m { Some(seq) } else { None }).await;
     while seen.last().is_none_or(|m: &ChatMessage| m.sender != Sender::Agent) {
         seen.push(message(&mut socket).await);
@@ -406,4 +406,189 @@ async fn an_attachment_is_sent_with_a_message_and_downloads_only_for_its_chat_wi
     assert_eq!(header("x-content-type-options"), "nosniff");
     assert!(header("content-security-policy").contains("sandbox"));
     assert_eq!((others, anonymous), (reqwest::StatusCode::NOT_FOUND, reqwest::StatusCode::UNAUTHORIZED));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_with_many_messages_in_flight_gets_them_stored_and_acked_in_the_order_sent() {
+    let (app, site) = app_with_site(false).await;
+    let (_, mut socket) = visitor(&app, &site).await;
+    socket.send(&send("m-0", "The first message starts the chat")).await;
+    ack(&mut socket).await;
+
+    for i in 1..=40 {
+        socket.send(&send(&format!("m-{i}"), &format!("message {i}"))).await;
+    }
+    let mut acks = Vec::new();
+    for _ in 1..=40 {
+        let (client_id, seq, number) = ack(&mut socket).await;
+        acks.push((seq, client_id, number));
+    }
+    let number = acks[0].2;
+    let expected: Vec<(i64, String)> = (1..=40).map(|i| (i + 1, format!("m-{i}"))).collect();
+
+    assert_eq!(acks.into_iter().map(|(seq, client_id, _)| (seq, client_id)).collect::<Vec<_>>(), expected);
+    assert_eq!(stored_messages(&app, number).await[1..], expected[..]);
+}
+
+/// A chat started by a new visitor, and who it went to (one of the online agents).
+async fn routed_chat(app: &TestApp, site: &WidgetSite) -> (WidgetClient, i64, String) {
+    let (_, mut socket) = visitor(app, site).await;
+    socket.send(&send("v-1", "Hello")).await;
+    let chat = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Chat { chat } if chat.state == ChatState::Active => Some(chat),
+            _ => None,
+        })
+        .await;
+    (socket, chat.number, chat.agent.expect("an agent has it"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_who_has_a_chat_transfers_it_to_an_online_agent_and_nobody_else_may() {
+    use frontdesk_core::chats::{self, TransferTo};
+    use frontdesk_core::error::Error;
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    let bob = app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
+    let cy = app.create_agent(&admin, "cy@example.com", "Cy", Role::Agent).await;
+    let dee = app.create_agent(&admin, "dee@example.com", "Dee", Role::Agent).await;
+    let _bob_console = online_agent(&app, "bob@example.com").await;
+    let (mut socket, number, owner) = routed_chat(&app, &site).await;
+    assert_eq!(owner, "Bob", "the only agent online gets the chat");
+
+    let by_stranger = chats::transfer(&app.ctx, &cy, number, TransferTo::Agent(cy.id)).await;
+    let to_offline = chats::transfer(&app.ctx, &bob, number, TransferTo::Agent(dee.id)).await;
+    let _cy_console = online_agent(&app, "cy@example.com").await;
+    let moved = chats::transfer(&app.ctx, &bob, number, TransferTo::Agent(cy.id)).await.expect("Bob transfers to Cy");
+    let note = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Message { message, .. } if message.sender == Sender::System && message.body.contains("transferred") => Some(message.body),
+            _ => None,
+        })
+        .await;
+    let seen = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Chat { chat } if chat.agent.as_deref() == Some("Cy") => Some(chat.state),
+            _ => None,
+        })
+        .await;
+    let ticket = frontdesk_core::tickets::get(&app.ctx, &admin, number).await.expect("the ticket");
+
+    assert!(matches!(by_stranger, Err(Error::Forbidden)), "{by_stranger:?}");
+    assert!(matches!(to_offline, Err(Error::Conflict(_))), "{to_offline:?}");
+    assert_eq!((moved.state, moved.agent.as_deref()), (ChatState::Active, Some("Cy")));
+    assert_eq!(seen, ChatState::Active);
+    assert_eq!(note, "Bob transferred the chat to Cy");
+    assert_eq!(ticket.ticket.assignee.map(|a| a.name), Some("Cy".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_a_chat_solves_its_ticket_or_keeps_it_open_and_closes_it_to_new_messages() {
+    use frontdesk_core::chats;
+    use frontdesk_core::error::Error;
+    use frontdesk_core::ticket::Status;
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    let bob = app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
+    let cy = app.create_agent(&admin, "cy@example.com", "Cy", Role::Agent).await;
+    let _console = online_agent(&app, "bob@example.com").await;
+    let (mut solved_socket, solved, _) = routed_chat(&app, &site).await;
+    let (_, kept_open, _) = routed_chat(&app, &site).await;
+
+    let by_stranger = chats::end(&app.ctx, &cy, solved, true).await;
+    let ended = chats::end(&app.ctx, &bob, solved, true).await.expect("Bob ends the chat");
+    chats::end(&app.ctx, &bob, kept_open, false).await.expect("Bob ends the other chat");
+    let again = chats::end(&app.ctx, &bob, solved, true).await;
+    let reply = chats::agent_send(&app.ctx, &bob, solved, "late", "One more thing", None).await;
+    solved_socket.next_matching(|e| matches!(e, VisitorEvent::Chat { chat } if chat.state == ChatState::Ended).then_some(())).await;
+    solved_socket.send(&send("v-2", "Actually, another question")).await;
+    let (_, _, next_number) = ack(&mut solved_socket).await;
+    let status = |number| {
+        let (app, admin) = (&app, &admin);
+        async move { frontdesk_core::tickets::get(&app.ctx, admin, number).await.expect("the ticket").ticket.status }
+    };
+
+    assert!(matches!(by_stranger, Err(Error::Forbidden)), "{by_stranger:?}");
+    assert_eq!(ended.state, ChatState::Ended);
+    assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+    assert!(matches!(reply, Err(Error::Conflict(_))), "{reply:?}");
+    assert_eq!((status(solved).await, status(kept_open).await), (Status::Solved, Status::Open));
+    assert_ne!(next_number, solved, "writing after the end starts a new chat");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_visitor_sees_when_their_agent_steps_away_and_comes_back() {
+    let (app, site) = app_with_site(false).await;
+    let mut agent = online_agent(&app, "ada@example.com").await;
+    let (mut socket, _, _) = routed_chat(&app, &site).await;
+
+    agent.send(&ClientMessage::SetChatStatus { status: AgentStatus::Away }).await;
+    let away = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Chat { chat } if chat.agent_status == Some(AgentStatus::Away) => Some((chat.state, chat.agent)),
+            _ => None,
+        })
+        .await;
+    agent.send(&ClientMessage::SetChatStatus { status: AgentStatus::Online }).await;
+    let back = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Chat { chat } if chat.agent_status == Some(AgentStatus::Online) => chat.agent_status,
+            _ => None,
+        })
+        .await;
+
+    assert_eq!(away, (ChatState::Active, Some("Ada".to_owned())), "still their chat, only away");
+    assert_eq!(back, AgentStatus::Online);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_raising_an_agents_chat_capacity_routes_a_waiting_chat_to_them() {
+    use frontdesk_core::agents::set_chat_capacity;
+    use frontdesk_core::error::Error;
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    let bob = app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
+    set_chat_capacity(&app.ctx, &admin, bob.id, 0).await.expect("an admin sets 0");
+    let _console = online_agent(&app, "bob@example.com").await;
+    let (_, mut socket) = visitor(&app, &site).await;
+    socket.send(&send("v-1", "Anyone?")).await;
+    let waiting = socket.next_matching(|e| if let VisitorEvent::Chat { chat } = e { Some(chat.state) } else { None }).await;
+
+    let by_agent = set_chat_capacity(&app.ctx, &bob, bob.id, 5).await;
+    let too_many = set_chat_capacity(&app.ctx, &admin, bob.id, 21).await;
+    let raised = set_chat_capacity(&app.ctx, &admin, bob.id, 1).await.expect("an admin raises it");
+    let taken = socket
+        .next_matching(|e| match e {
+            VisitorEvent::Chat { chat } if chat.state == ChatState::Active => chat.agent,
+            _ => None,
+        })
+        .await;
+
+    assert_eq!(waiting, ChatState::Queued, "nobody has room");
+    assert!(matches!(by_agent, Err(Error::Forbidden)), "{by_agent:?}");
+    assert!(matches!(too_many, Err(Error::Invalid(_))), "{too_many:?}");
+    assert_eq!(raised.chat_capacity, 1);
+    assert_eq!(taken, "Bob");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_solved_chats_transcript_is_searchable_with_what_the_agent_said_as_its_resolution() {
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    let mut agent = online_agent(&app, "ada@example.com").await;
+    let (mut socket, number, _) = routed_chat(&app, &site).await;
+    socket.send(&send("v-2", "The flux capacitor on my order rattles")).await;
+    ack(&mut socket).await;
+    let reply = "Tighten the quarkbolt behind the panel";
+    agent.send(&ClientMessage::ChatSend { number, client_id: "a-1".into(), body: reply.into(), attachment_id: None }).await;
+    agent.next_matching(|m| matches!(m, ServerMessage::ChatAck { .. }).then_some(())).await;
+    frontdesk_core::chats::end(&app.ctx, &admin, number, true).await.expect("the chat ends solved");
+
+    let found_ticket = |found: &frontdesk_core::found::Found| found.items.iter().any(|i| i.number == Some(number));
+    let (by_visitor_words, _) = app.agent_search_until("capacitor rattles", Duration::from_secs(10), found_ticket).await;
+    let (by_agent_words, _) = app.agent_search_until("quarkbolt", Duration::from_secs(10), found_ticket).await;
+    let hit = by_agent_words.items.into_iter().find(|i| i.number == Some(number)).expect("the chat's ticket is found by the reply");
+
+    assert!(found_ticket(&by_visitor_words), "the visitor's later message is indexed");
+    assert_eq!(hit.resolution.as_deref(), Some(reply));
 }

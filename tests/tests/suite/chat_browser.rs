@@ -117,4 +117,31 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
     let texts: Vec<String> = serde_json::from_value(texts).expect("strings");
     assert_eq!(texts.iter().filter(|t| t.contains("Where is my order?")).count(), 1, "history once, no duplicates: {texts:?}");
     assert!(texts.iter().any(|t| t == "Hi Carol, it ships today."), "{texts:?}");
+
+    // Files both ways: the visitor's image shows inline for the agent; the agent's file reaches
+    // the visitor as a link that downloads for them.
+    let files = tempfile::tempdir().expect("a temporary directory");
+    let image = files.path().join("receipt.png");
+    std::fs::write(&image, PNG_1X1).expect("an image file");
+    let manual = files.path().join("manual <v2>.txt");
+    std::fs::write(&manual, "Step one: unplug it.").expect("a text file");
+    visitor.choose_file("#fd-file", &image).await;
+    visitor.wait_for_text("#fd-transcript .fd-visitor .attachment-name", "receipt.png").await;
+    agent.wait_for_text("#chat-transcript .from-visitor .attachment-name", "receipt.png").await;
+    agent.find("#chat-transcript .from-visitor img.attachment-image").await;
+    agent.choose_file("#chat-file", &manual).await;
+    agent.wait_for_text("#chat-transcript .from-agent .attachment-name", "manual <v2>.txt").await;
+    visitor.wait_for_text("#fd-transcript .fd-agent .attachment-name", "manual <v2>.txt").await;
+    let downloaded = visitor
+        .eval("const a = [...document.querySelectorAll('#fd-transcript .fd-agent a.attachment')].pop(); return fetch(a.href).then(r => r.text())")
+        .await;
+    assert_eq!(downloaded, serde_json::Value::String("Step one: unplug it.".into()));
 }
+
+/// The smallest PNG: one transparent pixel.
+const PNG_1X1: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
+    0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63,
+    0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
+    0x82,
+];

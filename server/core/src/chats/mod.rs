@@ -20,15 +20,15 @@ use std::time::{Duration, Instant};
 
 pub use hub::{ChatHub, ChatNotice};
 pub(crate) use writer::Writer;
-use writer::{NewMessage, Stored};
+use writer::{Commit, NewMessage, Stored};
 
 use crate::agent::{Agent, Email, PersonName};
 use crate::chat::{
-    AgentStatus, ChatDetail, ChatMessage, ChatState, ChatSummary, MAX_CHAT_MESSAGE_CHARS, MAX_CLIENT_ID_CHARS, Sender,
-    VisitorChat, WidgetSite, WidgetWelcome, WIDGET_PROTOCOL_VERSION,
+    AgentStatus, Attachment, ChatDetail, ChatMessage, ChatState, ChatSummary, MAX_ATTACHMENT_BYTES, MAX_CHAT_MESSAGE_CHARS,
+    MAX_CLIENT_ID_CHARS, Sender, VisitorChat, WIDGET_PROTOCOL_VERSION, WidgetSite, WidgetWelcome,
 };
 use crate::context::AppContext;
-use crate::db::{BeginWrite, Db, on_pool};
+use crate::db::{BeginWrite, Db, Param, Params, bind_params, on_pool};
 use crate::error::{Error, FieldError, Result};
 use crate::rate_limit::RateLimiter;
 use crate::ticket::{Channel, MessageBody, Priority, Subject};
@@ -115,9 +115,10 @@ struct ChatRow {
     queued_at: Timestamp,
 }
 
-const CHAT_SELECT: &str = "SELECT c.ticket_id, t.number, c.state, c.contact_id, p.name AS customer, s.name AS site,
-        c.agent_id, a.name AS agent, c.last_seq, c.agent_read_seq, c.visitor_read_seq, c.queued_at
-    FROM chats c
+/// The columns of a [`ChatRow`], from [`CHAT_FROM`].
+const CHAT_COLUMNS: &str = "c.ticket_id, t.number, c.state, c.contact_id, p.name AS customer, s.name AS site,
+        c.agent_id, a.name AS agent, c.last_seq, c.agent_read_seq, c.visitor_read_seq, c.queued_at";
+const CHAT_FROM: &str = "FROM chats c
     JOIN tickets t ON t.id = c.ticket_id
     JOIN contacts p ON p.id = c.contact_id
     JOIN widget_sites s ON s.id = c.site_id
@@ -157,7 +158,7 @@ async fn visitor_chat(db: &Db, visitor: &Visitor, number: Option<i64>) -> Result
         "c.site_id = $1 AND c.visitor_id = $3"
     };
     let sql = format!(
-        "{CHAT_SELECT} WHERE {scope} AND ($4 = 0 OR t.number = $4) ORDER BY c.created_at DESC, c.ticket_id DESC LIMIT 1"
+        "SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE {scope} AND ($4 = 0 OR t.number = $4) ORDER BY c.created_at DESC, c.ticket_id DESC LIMIT 1"
     );
     let row: Option<ChatRow> = on_pool!(db, |pool| sqlx::query_as(&sql)
         .bind(visitor.site_id)
@@ -176,15 +177,14 @@ async fn visitor_chat(db: &Db, visitor: &Visitor, number: Option<i64>) -> Result
 pub async fn welcome(ctx: &AppContext, site: &WidgetSite, visitor: &Visitor, number: Option<i64>) -> Result<(WidgetWelcome, Option<ChatRef>)> {
     let row = visitor_chat(ctx.db(), visitor, number).await?;
     let chat = match &row {
-        Some(row) => Some(visitor_view(ctx.db(), row).await?),
+        Some(row) => Some(visitor_view(ctx, row).await?),
         None => None,
     };
-    let known_name = (visitor.name != "Website visitor").then(|| visitor.name.clone());
     let welcome = WidgetWelcome {
         protocol: WIDGET_PROTOCOL_VERSION,
         greeting: site.greeting.clone(),
         ask_email: site.ask_email,
-        known_name,
+        known_name: visitor.known_name().map(str::to_owned),
         agents_online: !ctx.chat_hub().online_agents().is_empty(),
         chat,
     };
@@ -194,13 +194,13 @@ pub async fn welcome(ctx: &AppContext, site: &WidgetSite, visitor: &Visitor, num
 /// The visitor's view of their chat `chat` now (after a [`ChatNotice::Changed`]).
 pub async fn visitor_state(ctx: &AppContext, visitor: &Visitor, chat: ChatRef) -> Result<VisitorChat> {
     let row = visitor_chat(ctx.db(), visitor, Some(chat.number)).await?.ok_or(Error::NotFound("chat"))?;
-    visitor_view(ctx.db(), &row).await
+    visitor_view(ctx, &row).await
 }
 
-async fn visitor_view(db: &Db, row: &ChatRow) -> Result<VisitorChat> {
+async fn visitor_view(ctx: &AppContext, row: &ChatRow) -> Result<VisitorChat> {
     let state = row.state();
     let queue_position = if state == ChatState::Queued {
-        let ahead: i64 = on_pool!(db, |pool| sqlx::query_scalar(
+        let ahead: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
             "SELECT COUNT(*) FROM chats WHERE state = 'queued' AND (queued_at < $1 OR (queued_at = $1 AND ticket_id <= $2))"
         )
         .bind(row.queued_at)
@@ -211,7 +211,14 @@ async fn visitor_view(db: &Db, row: &ChatRow) -> Result<VisitorChat> {
     } else {
         None
     };
-    Ok(VisitorChat { number: row.number, state, agent: row.agent.clone(), queue_position, agent_read_seq: row.agent_read_seq })
+    Ok(VisitorChat {
+        number: row.number,
+        state,
+        agent: row.agent.clone(),
+        agent_status: row.agent_id.map(|id| ctx.chat_hub().status(id)),
+        queue_position,
+        agent_read_seq: row.agent_read_seq,
+    })
 }
 
 /// The messages of an authorized chat after `after_seq`, in order (at most `limit`).
@@ -242,7 +249,7 @@ pub async fn messages_after(db: &Db, chat: ChatRef, after_seq: i64, limit: i64) 
                 Sender::Visitor => customer,
                 Sender::System => String::new(),
             };
-            let attachment = file_id.map(|id| crate::chat::Attachment {
+            let attachment = file_id.map(|id| Attachment {
                 id,
                 file_name: file_name.unwrap_or_default(),
                 content_type: content_type.unwrap_or_default(),
@@ -251,6 +258,55 @@ pub async fn messages_after(db: &Db, chat: ChatRef, after_seq: i64, limit: i64) 
             ChatMessage { seq, client_id, sender, author, body, attachment, created_at }
         })
         .collect())
+}
+
+/// Where one socket is in one chat's stream: the last seq it sent. Whatever order the chat's
+/// channel and replays deliver messages in, a socket that sends what its cursor admits sends
+/// every message exactly once and in order.
+#[derive(Clone, Copy, Debug)]
+pub struct ChatCursor {
+    chat: ChatRef,
+    last_seq: i64,
+}
+
+impl ChatCursor {
+    /// A cursor on `chat` for a client that has everything up to `after_seq`.
+    pub fn new(chat: ChatRef, after_seq: i64) -> Self {
+        Self { chat, last_seq: after_seq.max(0) }
+    }
+
+    /// The chat it follows.
+    pub fn chat(&self) -> ChatRef {
+        self.chat
+    }
+
+    /// The last seq sent.
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+
+    /// What to send, in order, for a message just published: nothing when it was sent already,
+    /// the message when it is the next one, and when some went missing in between, everything
+    /// after the last one sent, from the database.
+    pub async fn admit(&mut self, db: &Db, message: &ChatMessage) -> Result<Vec<ChatMessage>> {
+        if message.seq <= self.last_seq {
+            Ok(Vec::new())
+        } else if message.seq == self.last_seq + 1 {
+            self.last_seq = message.seq;
+            Ok(vec![message.clone()])
+        } else {
+            self.missed(db).await
+        }
+    }
+
+    /// Every stored message after the last one sent, in order.
+    pub async fn missed(&mut self, db: &Db) -> Result<Vec<ChatMessage>> {
+        let messages = messages_after(db, self.chat, self.last_seq, i64::MAX).await?;
+        if let Some(last) = messages.last() {
+            self.last_seq = last.seq;
+        }
+        Ok(messages)
+    }
 }
 
 /// A message text and client id, validated.
@@ -269,20 +325,44 @@ fn validate(client_id: &str, body: &str, has_attachment: bool) -> Result<String>
     if errors.is_empty() { Ok(body.to_owned()) } else { Err(Error::Invalid(errors)) }
 }
 
-/// Stores a visitor's message in their open chat, starting a chat (and its ticket, queued for an
+/// A visitor's message on its way to storage.
+#[derive(Debug)]
+pub struct Sending {
+    /// The chat it goes to (a new one when the visitor had none open).
+    pub chat: ChatRef,
+    commit: Commit,
+}
+
+impl Sending {
+    /// The stored message once committed; for a resent client id, the copy stored before.
+    pub async fn stored(self) -> Result<Arc<ChatMessage>> {
+        Ok(self.commit.stored().await?.message)
+    }
+}
+
+/// Sends a visitor's message in their open chat, starting a chat (and its ticket, queued for an
 /// agent) when none is open. Resending a `client_id` stores nothing new and answers the same.
+///
+/// `open` is the chat the caller follows and knows to be open, as authorized by an earlier
+/// [`welcome`] or `visitor_send`; it spares a lookup per message. Returns once the message is
+/// queued for storage: a caller that awaits each [`Sending`] in the order it got them may have
+/// many messages in flight and still have them stored, and answered, in order.
 pub async fn visitor_send(
     ctx: &AppContext,
     visitor: &Visitor,
+    open: Option<ChatRef>,
     client_id: &str,
     body: &str,
     attachment_id: Option<i64>,
-) -> Result<(ChatRef, Arc<ChatMessage>, bool)> {
+) -> Result<Sending> {
     let body = validate(client_id, body, attachment_id.is_some())?;
     ctx.chat_limits().check_message(visitor.id)?;
-    let (chat, started) = match visitor_chat(ctx.db(), visitor, None).await? {
-        Some(row) if row.state() != ChatState::Ended => (row.reference(), false),
-        _ => (start_chat(ctx, visitor, &body).await?, true),
+    let (chat, started) = match open {
+        Some(chat) => (chat, false),
+        None => match visitor_chat(ctx.db(), visitor, None).await? {
+            Some(row) if row.state() != ChatState::Ended => (row.reference(), false),
+            _ => (start_chat(ctx, visitor, &body).await?, true),
+        },
     };
     let attachment = match attachment_id {
         Some(id) => Some(attachment_of(ctx.db(), chat, id).await?),
@@ -297,11 +377,13 @@ pub async fn visitor_send(
         body,
         attachment,
     };
-    let stored = ctx.chat_writer().append(message).await?;
-    if started {
-        route(ctx).await?;
+    if !started {
+        return Ok(Sending { chat, commit: ctx.chat_writer().submit(message).await? });
     }
-    Ok((chat, stored.message, stored.fresh))
+    // A new chat is routed once its first message is stored, so agents see what it is about.
+    let stored = ctx.chat_writer().append(message).await?;
+    route(ctx).await?;
+    Ok(Sending { chat, commit: Commit::done(stored) })
 }
 
 /// Opens a chat ticket for the visitor, queued. Serialized with routing so one visitor's two
@@ -439,19 +521,13 @@ struct Load {
 }
 
 async fn agent_load(db: &Db, agents: &[i64]) -> Result<Vec<Load>> {
-    let mut load = Vec::with_capacity(agents.len());
-    for id in agents {
-        let row: Option<(String, i64, i64)> = on_pool!(db, |pool| sqlx::query_as(
-            "SELECT name, chat_capacity, (SELECT COUNT(*) FROM chats WHERE agent_id = $1 AND state = 'active') FROM agents WHERE id = $1 AND active"
-        )
-        .bind(*id)
-        .fetch_optional(pool)
-        .await)?;
-        if let Some((name, capacity, active)) = row {
-            load.push(Load { id: *id, name, capacity, active });
-        }
-    }
-    Ok(load)
+    let (params, ids) = crate::db::id_list(db, agents);
+    let sql = format!(
+        "SELECT a.id, a.name, a.chat_capacity, (SELECT COUNT(*) FROM chats c WHERE c.agent_id = a.id AND c.state = 'active')
+         FROM agents a WHERE a.active AND a.id IN ({ids})"
+    );
+    let rows: Vec<(i64, String, i64, i64)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|(id, name, capacity, active)| Load { id, name, capacity, active }).collect())
 }
 
 async fn team_members(db: &Db, team: i64) -> Result<Vec<i64>> {
@@ -461,36 +537,66 @@ async fn team_members(db: &Db, team: i64) -> Result<Vec<i64>> {
 /// Gives a queued chat to an agent: the chat turns active, the ticket is assigned to them and
 /// opened, and the visitor is told who joined. False if the chat was no longer queued.
 async fn assign(ctx: &AppContext, chat_id: i64, agent_id: i64, agent_name: &str) -> Result<bool> {
-    let now = Timestamp::now();
-    let changed = on_pool!(ctx.db(), |pool| async {
-        let mut tx = pool.begin_write().await?;
-        let taken = sqlx::query("UPDATE chats SET state = 'active', agent_id = $2 WHERE ticket_id = $1 AND state = 'queued'")
-            .bind(chat_id)
-            .bind(agent_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if taken == 0 {
-            return Ok::<_, sqlx::Error>(None);
-        }
-        let number: i64 = sqlx::query_scalar(
+    let now = Timestamp::now().unix_millis();
+    let change = ChatChange {
+        chat: ("UPDATE chats SET state = 'active', agent_id = $2 WHERE ticket_id = $1 AND state = 'queued'", vec![Param::Int(agent_id)]),
+        ticket: (
             "UPDATE tickets SET assignee_id = $2, status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
                  version = version + 1, updated_at = $3 WHERE id = $1 RETURNING number",
-        )
-        .bind(chat_id)
-        .bind(agent_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq = tickets::append_event(&mut *tx, chat_id, Author::System, "chat_assigned", json!({ "agent_id": agent_id }), false, now).await?;
-        tx.commit().await?;
-        Ok(Some((number, seq)))
+            vec![Param::Int(agent_id), Param::Int(now)],
+        ),
+        actor: Author::System,
+        kind: "chat_assigned",
+        detail: json!({ "agent_id": agent_id }),
+    };
+    if !change.write(ctx, chat_id).await? {
+        return Ok(false);
     }
-    .await)?;
-    let Some((number, seq)) = changed else { return Ok(false) };
-    ctx.hub().ticket_changed(number, seq);
     system_message(ctx, chat_id, &format!("{agent_name} joined the chat")).await?;
     Ok(true)
+}
+
+/// A change to a chat together with its ticket, written in one transaction and recorded in the
+/// ticket's history. In both statements `$1` is the chat's id, and the values given follow as
+/// `$2`, `$3`, ...
+struct ChatChange {
+    /// Updates the chat row; when it matches no row (the chat moved on), nothing is written.
+    chat: (&'static str, Vec<Param>),
+    /// Updates the ticket row, `RETURNING number`.
+    ticket: (&'static str, Vec<Param>),
+    actor: Author,
+    kind: &'static str,
+    detail: serde_json::Value,
+}
+
+impl ChatChange {
+    /// Writes the change and tells the ticket's followers; false when the chat matched no row.
+    async fn write(self, ctx: &AppContext, chat_id: i64) -> Result<bool> {
+        let values = |rest: Vec<Param>| {
+            let mut params = Params::default();
+            for value in std::iter::once(Param::Int(chat_id)).chain(rest) {
+                params.push(value);
+            }
+            params
+        };
+        let (chat, ticket) = (values(self.chat.1), values(self.ticket.1));
+        let now = Timestamp::now();
+        let written = on_pool!(ctx.db(), |pool| async {
+            let mut tx = pool.begin_write().await?;
+            let rows = bind_params!(sqlx::query(self.chat.0), chat).execute(&mut *tx).await?.rows_affected();
+            if rows == 0 {
+                return Ok::<_, sqlx::Error>(None);
+            }
+            let number: i64 = bind_params!(sqlx::query_scalar(self.ticket.0), ticket).fetch_one(&mut *tx).await?;
+            let seq = tickets::append_event(&mut *tx, chat_id, self.actor, self.kind, self.detail.clone(), false, now).await?;
+            tx.commit().await?;
+            Ok(Some((number, seq)))
+        }
+        .await)?;
+        let Some((number, seq)) = written else { return Ok(false) };
+        ctx.hub().ticket_changed(number, seq);
+        Ok(true)
+    }
 }
 
 /// Stores a message by frontdesk itself in a chat.
@@ -515,7 +621,7 @@ pub fn authorize(actor: &Agent) -> Result<()> {
 /// agent may read a chat; writing in it is for the agent who has it (see [`agent_send`]).
 async fn agent_chat(db: &Db, actor: &Agent, number: i64) -> Result<ChatRow> {
     authorize(actor)?;
-    let sql = format!("{CHAT_SELECT} WHERE t.number = $1");
+    let sql = format!("SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE t.number = $1");
     let row: Option<ChatRow> = on_pool!(db, |pool| sqlx::query_as(&sql).bind(number).fetch_optional(pool).await)?;
     row.ok_or(Error::NotFound("chat"))
 }
@@ -545,50 +651,55 @@ fn summary(row: ChatRow, preview: String) -> ChatSummary {
 /// The agent's chat inbox: the queue, then their own live chats, then their chats ended in the
 /// last day.
 pub async fn inbox(ctx: &AppContext, actor: &Agent) -> Result<Vec<ChatSummary>> {
+    /// A chat with the text of its latest message that is not frontdesk's own.
+    #[derive(sqlx::FromRow)]
+    struct InboxRow {
+        #[sqlx(flatten)]
+        chat: ChatRow,
+        preview: Option<String>,
+    }
     authorize(actor)?;
     let since = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 24 * 3600 * 1000);
     let sql = format!(
-        "{CHAT_SELECT} WHERE c.state = 'queued' OR (c.agent_id = $1 AND (c.state = 'active' OR c.ended_at > $2))
+        "SELECT {CHAT_COLUMNS},
+            (SELECT m.body FROM chat_messages m WHERE m.chat_id = c.ticket_id AND m.sender <> 'system' ORDER BY m.seq DESC LIMIT 1) AS preview
+         {CHAT_FROM}
+         WHERE c.state = 'queued' OR (c.agent_id = $1 AND (c.state = 'active' OR c.ended_at > $2))
          ORDER BY CASE c.state WHEN 'queued' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, c.queued_at, c.ticket_id LIMIT 200"
     );
-    let rows: Vec<ChatRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(since).fetch_all(pool).await)?;
-    let mut chats = Vec::with_capacity(rows.len());
-    for row in rows {
-        let preview = last_text(ctx.db(), row.ticket_id).await?;
-        chats.push(summary(row, preview));
-    }
-    Ok(chats)
+    let rows: Vec<InboxRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(since).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(|row| summary(row.chat, preview(row.preview.as_deref().unwrap_or_default()))).collect())
 }
 
-async fn last_text(db: &Db, chat_id: i64) -> Result<String> {
-    let body: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT body FROM chat_messages WHERE chat_id = $1 AND sender <> 'system' ORDER BY seq DESC LIMIT 1"
-    )
-    .bind(chat_id)
-    .fetch_optional(pool)
-    .await)?;
-    Ok(body.unwrap_or_default().chars().take(140).collect())
+/// The start of a message, for a list.
+fn preview(body: &str) -> String {
+    body.chars().take(140).collect()
 }
 
 /// A chat with its whole transcript (shown in the console and on the ticket).
 pub async fn detail(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatDetail> {
     let row = agent_chat(ctx.db(), actor, number).await?;
     let messages = messages_after(ctx.db(), row.reference(), 0, i64::MAX).await?;
-    let preview = messages.iter().rev().find(|m| m.sender != Sender::System).map(|m| m.body.chars().take(140).collect()).unwrap_or_default();
+    let preview = messages.iter().rev().find(|m| m.sender != Sender::System).map(|m| preview(&m.body)).unwrap_or_default();
     Ok(ChatDetail { summary: summary(row, preview), messages })
 }
 
 /// An agent's reply. Only the agent who has the chat (or an admin) writes in it, and only while
 /// it is live; a queued chat is taken first (see [`accept`]).
-pub async fn agent_send(ctx: &AppContext, actor: &Agent, number: i64, client_id: &str, body: &str) -> Result<(ChatRef, Arc<ChatMessage>)> {
-    let body = validate(client_id, body, false)?;
-    let row = agent_chat(ctx.db(), actor, number).await?;
-    match row.state() {
-        ChatState::Ended => return Err(Error::Conflict("This chat has ended.".into())),
-        ChatState::Queued => return Err(Error::Conflict("Accept the chat before replying.".into())),
-        ChatState::Active if row.agent_id != Some(actor.id) && !actor.is_admin() => return Err(Error::Forbidden),
-        ChatState::Active => {}
-    }
+pub async fn agent_send(
+    ctx: &AppContext,
+    actor: &Agent,
+    number: i64,
+    client_id: &str,
+    body: &str,
+    attachment_id: Option<i64>,
+) -> Result<(ChatRef, Arc<ChatMessage>)> {
+    let body = validate(client_id, body, attachment_id.is_some())?;
+    let row = writable_chat(ctx.db(), actor, number).await?;
+    let attachment = match attachment_id {
+        Some(id) => Some(attachment_of(ctx.db(), row.reference(), id).await?),
+        None => None,
+    };
     let message = NewMessage {
         chat_id: row.ticket_id,
         client_id: client_id.to_owned(),
@@ -596,10 +707,32 @@ pub async fn agent_send(ctx: &AppContext, actor: &Agent, number: i64, client_id:
         agent_id: Some(actor.id),
         author: actor.name.clone(),
         body,
-        attachment: None,
+        attachment,
     };
     let Stored { message, .. } = ctx.chat_writer().append(message).await?;
     Ok((row.reference(), message))
+}
+
+/// Whether `actor` may change chat `row` (reply, transfer, end): the agent who has it or an
+/// admin, and only until it ends.
+fn may_change(row: &ChatRow, actor: &Agent) -> Result<()> {
+    if row.state() == ChatState::Ended {
+        return Err(Error::Conflict("This chat has ended.".into()));
+    }
+    if row.agent_id.is_some_and(|a| a != actor.id) && !actor.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    Ok(())
+}
+
+/// Chat `number`, for an agent who may write in it now: theirs (or an admin's) and live.
+async fn writable_chat(db: &Db, actor: &Agent, number: i64) -> Result<ChatRow> {
+    let row = agent_chat(db, actor, number).await?;
+    may_change(&row, actor)?;
+    if row.state() == ChatState::Queued {
+        return Err(Error::Conflict("Accept the chat before replying.".into()));
+    }
+    Ok(row)
 }
 
 /// Records that the agent read the chat up to `seq`.
@@ -642,26 +775,20 @@ pub enum TransferTo {
 /// Hands a live chat to another agent or team. The agent who has it, or an admin, may.
 pub async fn transfer(ctx: &AppContext, actor: &Agent, number: i64, to: TransferTo) -> Result<ChatSummary> {
     let row = agent_chat(ctx.db(), actor, number).await?;
-    if row.state() == ChatState::Ended {
-        return Err(Error::Conflict("This chat has ended.".into()));
-    }
-    if row.agent_id.is_some_and(|a| a != actor.id) && !actor.is_admin() {
-        return Err(Error::Forbidden);
-    }
-    let now = Timestamp::now();
+    may_change(&row, actor)?;
     let note = match to {
         TransferTo::Agent(agent_id) => {
             let target = crate::agents::find(ctx.db(), agent_id).await?.filter(|a| a.active).ok_or(Error::NotFound("agent"))?;
             if ctx.chat_hub().status(agent_id) == AgentStatus::Offline {
                 return Err(Error::Conflict(format!("{} is offline.", target.name)));
             }
-            set_owner(ctx, row.ticket_id, "active", Some(agent_id), None, now).await?;
+            set_owner(ctx, row.ticket_id, ChatState::Active, Some(agent_id), None).await?;
             format!("{} transferred the chat to {}", actor.name, target.name)
         }
         TransferTo::Team(team_id) => {
             let name: Option<String> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT name FROM teams WHERE id = $1").bind(team_id).fetch_optional(pool).await)?;
             let name = name.ok_or(Error::NotFound("team"))?;
-            set_owner(ctx, row.ticket_id, "queued", None, Some(team_id), now).await?;
+            set_owner(ctx, row.ticket_id, ChatState::Queued, None, Some(team_id)).await?;
             format!("{} transferred the chat to {name}", actor.name)
         }
     };
@@ -671,72 +798,46 @@ pub async fn transfer(ctx: &AppContext, actor: &Agent, number: i64, to: Transfer
     Ok(detail(ctx, actor, number).await?.summary)
 }
 
-async fn set_owner(ctx: &AppContext, chat_id: i64, state: &str, agent_id: Option<i64>, team_id: Option<i64>, now: Timestamp) -> Result<()> {
-    let (number, seq) = on_pool!(ctx.db(), |pool| async {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query(
+/// Gives a live chat to an agent (`Active`) or back to the queue for a team (`Queued`).
+async fn set_owner(ctx: &AppContext, chat_id: i64, state: ChatState, agent_id: Option<i64>, team_id: Option<i64>) -> Result<()> {
+    let now = Timestamp::now().unix_millis();
+    let change = ChatChange {
+        chat: (
             "UPDATE chats SET state = $2, agent_id = $3, team_id = COALESCE($4, team_id),
-                 queued_at = CASE WHEN $2 = 'queued' THEN $5 ELSE queued_at END WHERE ticket_id = $1",
-        )
-        .bind(chat_id)
-        .bind(state)
-        .bind(agent_id)
-        .bind(team_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        let number: i64 = sqlx::query_scalar(
-            "UPDATE tickets SET assignee_id = $2, team_id = COALESCE($3, team_id), version = version + 1, updated_at = $4 WHERE id = $1 RETURNING number",
-        )
-        .bind(chat_id)
-        .bind(agent_id)
-        .bind(team_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let detail = json!({ "agent_id": agent_id, "team_id": team_id, "state": state });
-        let seq = tickets::append_event(&mut *tx, chat_id, Author::System, "chat_transferred", detail, false, now).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((number, seq))
-    }
-    .await)?;
-    ctx.hub().ticket_changed(number, seq);
-    Ok(())
+                 queued_at = CASE WHEN $2 = 'queued' THEN $5 ELSE queued_at END WHERE ticket_id = $1 AND state <> 'ended'",
+            vec![Param::Text(state.as_str().to_owned()), Param::OptInt(agent_id), Param::OptInt(team_id), Param::Int(now)],
+        ),
+        ticket: (
+            "UPDATE tickets SET assignee_id = $2, team_id = COALESCE($3, team_id), version = version + 1, updated_at = $4
+             WHERE id = $1 RETURNING number",
+            vec![Param::OptInt(agent_id), Param::OptInt(team_id), Param::Int(now)],
+        ),
+        actor: Author::System,
+        kind: "chat_transferred",
+        detail: json!({ "agent_id": agent_id, "team_id": team_id, "state": state.as_str() }),
+    };
+    if change.write(ctx, chat_id).await? { Ok(()) } else { Err(Error::Conflict("This chat has ended.".into())) }
 }
 
 /// Ends a chat. With `solve` its ticket is solved; otherwise it stays open for follow-up.
 pub async fn end(ctx: &AppContext, actor: &Agent, number: i64, solve: bool) -> Result<ChatSummary> {
     let row = agent_chat(ctx.db(), actor, number).await?;
-    if row.state() == ChatState::Ended {
-        return Err(Error::Conflict("This chat has already ended.".into()));
-    }
-    if row.agent_id.is_some_and(|a| a != actor.id) && !actor.is_admin() {
-        return Err(Error::Forbidden);
-    }
-    let now = Timestamp::now();
-    let (ticket_number, seq) = on_pool!(ctx.db(), |pool| async {
-        let mut tx = pool.begin_write().await?;
-        sqlx::query("UPDATE chats SET state = 'ended', ended_at = $2 WHERE ticket_id = $1")
-            .bind(row.ticket_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        let status = if solve { "solved" } else { "open" };
-        let number: i64 = sqlx::query_scalar(
+    may_change(&row, actor)?;
+    let now = Timestamp::now().unix_millis();
+    let change = ChatChange {
+        chat: ("UPDATE chats SET state = 'ended', ended_at = $2 WHERE ticket_id = $1 AND state <> 'ended'", vec![Param::Int(now)]),
+        ticket: (
             "UPDATE tickets SET status = $2, solved_at = CASE WHEN $2 = 'solved' THEN $3 ELSE solved_at END,
                  version = version + 1, updated_at = $3 WHERE id = $1 RETURNING number",
-        )
-        .bind(row.ticket_id)
-        .bind(status)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let seq = tickets::append_event(&mut *tx, row.ticket_id, Author::Agent(actor.id), "chat_ended", json!({ "solved": solve }), false, now).await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>((number, seq))
+            vec![Param::Text(if solve { "solved" } else { "open" }.to_owned()), Param::Int(now)],
+        ),
+        actor: Author::Agent(actor.id),
+        kind: "chat_ended",
+        detail: json!({ "solved": solve }),
+    };
+    if !change.write(ctx, row.ticket_id).await? {
+        return Err(Error::Conflict("This chat has ended.".into()));
     }
-    .await)?;
-    ctx.hub().ticket_changed(ticket_number, seq);
     system_message(ctx, row.ticket_id, &format!("{} ended the chat", actor.name)).await?;
     ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
     route(ctx).await?;
@@ -750,8 +851,25 @@ pub async fn set_status(ctx: &AppContext, actor: &Agent, status: AgentStatus) ->
     ctx.chat_hub().set_status(actor.id, status);
     if status == AgentStatus::Offline {
         requeue_chats_of(ctx, actor.id).await?;
+    } else {
+        presence_changed(ctx, actor.id).await?;
     }
     route(ctx).await
+}
+
+/// Tells the visitors of an agent's live chats that the agent's presence changed.
+async fn presence_changed(ctx: &AppContext, agent_id: i64) -> Result<()> {
+    for chat_id in live_chats_of(ctx.db(), agent_id).await? {
+        ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
+    }
+    Ok(())
+}
+
+async fn live_chats_of(db: &Db, agent_id: i64) -> Result<Vec<i64>> {
+    Ok(on_pool!(db, |pool| sqlx::query_scalar("SELECT ticket_id FROM chats WHERE agent_id = $1 AND state = 'active'")
+        .bind(agent_id)
+        .fetch_all(pool)
+        .await)?)
 }
 
 /// An agent's console closed. When it was their last one and none reopens within the grace
@@ -761,6 +879,9 @@ pub async fn console_closed(ctx: &AppContext, agent_id: i64) {
         return;
     }
     ctx.chat_hub().inbox_changed();
+    if let Err(e) = presence_changed(ctx, agent_id).await {
+        tracing::warn!(error = %e, agent_id, "could not tell visitors that their agent went offline");
+    }
     let ctx = ctx.clone();
     tokio::spawn(async move {
         tokio::time::sleep(ctx.settings().chat.offline_grace).await;
@@ -774,37 +895,27 @@ pub async fn console_closed(ctx: &AppContext, agent_id: i64) {
 
 /// Returns an agent's live chats to the queue, keeping their place by when they were first queued.
 async fn requeue_chats_of(ctx: &AppContext, agent_id: i64) -> Result<()> {
-    let chats: Vec<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT ticket_id FROM chats WHERE agent_id = $1 AND state = 'active'")
-        .bind(agent_id)
-        .fetch_all(pool)
-        .await)?;
-    for chat_id in chats {
-        let now = Timestamp::now();
-        let (number, seq) = on_pool!(ctx.db(), |pool| async {
-            let mut tx = pool.begin_write().await?;
-            sqlx::query("UPDATE chats SET state = 'queued', agent_id = NULL WHERE ticket_id = $1 AND state = 'active'")
-                .bind(chat_id)
-                .execute(&mut *tx)
-                .await?;
-            let number: i64 = sqlx::query_scalar("UPDATE tickets SET assignee_id = NULL, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING number")
-                .bind(chat_id)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-            let seq = tickets::append_event(&mut *tx, chat_id, Author::System, "chat_requeued", json!({ "agent_id": agent_id }), false, now).await?;
-            tx.commit().await?;
-            Ok::<_, sqlx::Error>((number, seq))
+    for chat_id in live_chats_of(ctx.db(), agent_id).await? {
+        let change = ChatChange {
+            chat: ("UPDATE chats SET state = 'queued', agent_id = NULL WHERE ticket_id = $1 AND state = 'active'", Vec::new()),
+            ticket: (
+                "UPDATE tickets SET assignee_id = NULL, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING number",
+                vec![Param::Int(Timestamp::now().unix_millis())],
+            ),
+            actor: Author::System,
+            kind: "chat_requeued",
+            detail: json!({ "agent_id": agent_id }),
+        };
+        if change.write(ctx, chat_id).await? {
+            system_message(ctx, chat_id, "The agent went offline; you are back in the queue").await?;
+            ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
         }
-        .await)?;
-        ctx.hub().ticket_changed(number, seq);
-        system_message(ctx, chat_id, "The agent went offline; you are back in the queue").await?;
-        ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
     }
     Ok(())
 }
 
 /// Checks that attachment `id` was uploaded to `chat` and describes it.
-async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<crate::chat::Attachment> {
+async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<Attachment> {
     let row: Option<(String, String, i64)> = on_pool!(db, |pool| sqlx::query_as(
         "SELECT file_name, content_type, size FROM chat_attachments WHERE id = $1 AND chat_id = $2"
     )
@@ -813,7 +924,7 @@ async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<crate::chat::A
     .fetch_optional(pool)
     .await)?;
     let (file_name, content_type, size) = row.ok_or(Error::NotFound("attachment"))?;
-    Ok(crate::chat::Attachment { id, file_name, content_type, size })
+    Ok(Attachment { id, file_name, content_type, size })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -837,29 +948,59 @@ fn clean_content_type(content_type: &str) -> String {
 }
 
 /// Stores a file the visitor attaches in their open chat; they then send it with a message.
-pub async fn upload_attachment(ctx: &AppContext, visitor: &Visitor, file_name: &str, content_type: &str, data: &[u8]) -> Result<crate::chat::Attachment> {
-    if data.is_empty() || data.len() > crate::chat::MAX_ATTACHMENT_BYTES {
-        return Err(Error::invalid("file", format!("Attach a file of at most {} MB.", crate::chat::MAX_ATTACHMENT_BYTES / 1024 / 1024)));
-    }
+pub async fn visitor_upload(ctx: &AppContext, visitor: &Visitor, file: NewFile<'_>) -> Result<Attachment> {
+    file.check()?;
     ctx.chat_limits().check_message(visitor.id)?;
     let chat = match visitor_chat(ctx.db(), visitor, None).await? {
         Some(row) if row.state() != ChatState::Ended => row.reference(),
         _ => return Err(Error::Conflict("Start the chat with a message first.".into())),
     };
-    let (file_name, content_type) = (clean_file_name(file_name), clean_content_type(content_type));
-    let size = i64::try_from(data.len()).map_err(|_| Error::invalid("file", "Too large."))?;
-    let id: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+    store_file(ctx.db(), chat, file).await
+}
+
+/// Stores a file an agent attaches in chat `number`, which they may write in (see
+/// [`agent_send`]); they then send it with a reply.
+pub async fn agent_upload(ctx: &AppContext, actor: &Agent, number: i64, file: NewFile<'_>) -> Result<Attachment> {
+    file.check()?;
+    let row = writable_chat(ctx.db(), actor, number).await?;
+    store_file(ctx.db(), row.reference(), file).await
+}
+
+/// A file as uploaded: its name and type as the browser said, and its bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct NewFile<'a> {
+    /// The file's name (any path is dropped).
+    pub name: &'a str,
+    /// Its media type.
+    pub content_type: &'a str,
+    /// Its bytes.
+    pub data: &'a [u8],
+}
+
+impl NewFile<'_> {
+    fn check(&self) -> Result<()> {
+        if self.data.is_empty() || self.data.len() > MAX_ATTACHMENT_BYTES {
+            return Err(Error::invalid("file", format!("Attach a file of at most {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024)));
+        }
+        Ok(())
+    }
+}
+
+async fn store_file(db: &Db, chat: ChatRef, file: NewFile<'_>) -> Result<Attachment> {
+    let (file_name, content_type) = (clean_file_name(file.name), clean_content_type(file.content_type));
+    let size = i64::try_from(file.data.len()).map_err(|_| Error::invalid("file", "Too large."))?;
+    let id: i64 = on_pool!(db, |pool| sqlx::query_scalar(
         "INSERT INTO chat_attachments (chat_id, file_name, content_type, size, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
     )
     .bind(chat.id)
     .bind(&file_name)
     .bind(&content_type)
     .bind(size)
-    .bind(data)
+    .bind(file.data)
     .bind(Timestamp::now())
     .fetch_one(pool)
     .await)?;
-    Ok(crate::chat::Attachment { id, file_name, content_type, size })
+    Ok(Attachment { id, file_name, content_type, size })
 }
 
 /// Who asks for an attachment.
@@ -872,7 +1013,7 @@ pub enum Downloader<'a> {
 }
 
 /// An attachment's description and bytes, for someone who may see its chat.
-pub async fn download_attachment(ctx: &AppContext, who: Downloader<'_>, id: i64) -> Result<(crate::chat::Attachment, Vec<u8>)> {
+pub async fn download_attachment(ctx: &AppContext, who: Downloader<'_>, id: i64) -> Result<(Attachment, Vec<u8>)> {
     let row: Option<(i64, String, String, i64, Vec<u8>)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
         "SELECT t.number, f.file_name, f.content_type, f.size, f.data FROM chat_attachments f JOIN tickets t ON t.id = f.chat_id WHERE f.id = $1"
     )
@@ -885,7 +1026,7 @@ pub async fn download_attachment(ctx: &AppContext, who: Downloader<'_>, id: i64)
         Downloader::Visitor(visitor) => visitor_chat(ctx.db(), visitor, Some(number)).await.map_err(|_| Error::NotFound("attachment")).map(drop)?,
         Downloader::Agent(agent) => authorize(agent)?,
     }
-    Ok((crate::chat::Attachment { id, file_name, content_type, size }, data))
+    Ok((Attachment { id, file_name, content_type, size }, data))
 }
 
 #[cfg(test)]

@@ -70,15 +70,43 @@ impl Writer {
 
     /// Stores a message (or finds its earlier copy) and returns it once committed.
     pub(crate) async fn append(&self, message: NewMessage) -> Result<Stored> {
+        self.submit(message).await?.stored().await
+    }
+
+    /// Queues a message and returns without waiting for its commit. Messages submitted one after
+    /// another are stored in that order, so a sender may have many in flight.
+    pub(crate) async fn submit(&self, message: NewMessage) -> Result<Commit> {
         let (reply, stored) = oneshot::channel();
-        self.jobs.send(Job::Append(message, reply)).await.map_err(|_| Error::Internal("the chat writer stopped".into()))?;
-        stored.await.map_err(|_| Error::Internal("the chat writer stopped".into()))?
+        self.jobs.send(Job::Append(message, reply)).await.map_err(|_| stopped())?;
+        Ok(Commit(stored))
     }
 
     /// Records that `sender`'s side read chat `chat_id` up to `seq` (never moves backwards).
     pub(crate) async fn read(&self, chat_id: i64, sender: Sender, seq: i64) -> Result<()> {
-        self.jobs.send(Job::Read { chat_id, sender, seq }).await.map_err(|_| Error::Internal("the chat writer stopped".into()))
+        self.jobs.send(Job::Read { chat_id, sender, seq }).await.map_err(|_| stopped())
     }
+}
+
+/// A submitted message's commit, to wait for.
+#[derive(Debug)]
+pub(crate) struct Commit(oneshot::Receiver<Result<Stored>>);
+
+impl Commit {
+    /// A commit that already happened.
+    pub(crate) fn done(stored: Stored) -> Self {
+        let (reply, commit) = oneshot::channel();
+        let _ = reply.send(Ok(stored));
+        Self(commit)
+    }
+
+    /// The stored message, once committed.
+    pub(crate) async fn stored(self) -> Result<Stored> {
+        self.0.await.map_err(|_| stopped())?
+    }
+}
+
+fn stopped() -> Error {
+    Error::Internal("the chat writer stopped".into())
 }
 
 async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>) {
