@@ -1,8 +1,10 @@
-//! The chat writer: one task that stores every chat message and read receipt, many per
-//! transaction (group commit). Each message gets the next seq of its chat and is deduplicated by
-//! its client id; only after the commit is it acked to its sender and published to the chat's
-//! subscribers. One writer keeps SQLite's single write lock uncontended, and batching turns a
-//! burst of thousands of messages into a few commits.
+//! The chat writer: tasks that store every chat message and read receipt, many per transaction
+//! (group commit). Each message gets the next seq of its chat and is deduplicated by its client
+//! id; only after the commit is it acked to its sender and published to the chat's subscribers.
+//! Batching turns a burst of thousands of messages into a few commits. On SQLite one task does
+//! it all, which keeps the single write lock uncontended; on PostgreSQL, where each commit waits
+//! for the disk, a few tasks commit side by side. A chat always goes to the same task, so its
+//! messages are stored in the order they were submitted.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,8 +18,10 @@ use crate::time::Timestamp;
 
 /// The most jobs written in one transaction.
 const MAX_BATCH: usize = 512;
-/// How many jobs may wait for the writer; senders wait beyond that (backpressure).
+/// How many jobs may wait for one writer task; senders wait beyond that (backpressure).
 const QUEUE: usize = 8_192;
+/// Writer tasks on PostgreSQL.
+const POSTGRES_WRITERS: usize = 4;
 
 /// A message to store.
 #[derive(Clone, Debug)]
@@ -48,7 +52,8 @@ enum Job {
 /// The handle services send jobs through.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    /// One queue per writer task; chat `id` goes to `tasks[id % len]`.
+    tasks: Arc<[mpsc::Sender<Job>]>,
 }
 
 impl std::fmt::Debug for Job {
@@ -61,11 +66,26 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the writer task; it ends when every handle is dropped.
+    /// Starts the writer tasks; they end when every handle is dropped.
     pub(crate) fn start(db: Db, hub: Arc<ChatHub>) -> Self {
-        let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, hub, queue));
-        Self { jobs }
+        let count = match db {
+            Db::Sqlite(_) => 1,
+            Db::Postgres(_) => POSTGRES_WRITERS,
+        };
+        let tasks = (0..count)
+            .map(|_| {
+                let (jobs, queue) = mpsc::channel(QUEUE);
+                tokio::spawn(run(db.clone(), hub.clone(), queue));
+                jobs
+            })
+            .collect();
+        Self { tasks }
+    }
+
+    /// The queue of the task that writes chat `chat_id`.
+    fn task(&self, chat_id: i64) -> &mpsc::Sender<Job> {
+        let index = usize::try_from(chat_id.rem_euclid(self.tasks.len() as i64)).unwrap_or(0);
+        &self.tasks[index]
     }
 
     /// Stores a message (or finds its earlier copy) and returns it once committed.
@@ -77,13 +97,13 @@ impl Writer {
     /// another are stored in that order, so a sender may have many in flight.
     pub(crate) async fn submit(&self, message: NewMessage) -> Result<Commit> {
         let (reply, stored) = oneshot::channel();
-        self.jobs.send(Job::Append(message, reply)).await.map_err(|_| stopped())?;
+        self.task(message.chat_id).send(Job::Append(message, reply)).await.map_err(|_| stopped())?;
         Ok(Commit(stored))
     }
 
     /// Records that `sender`'s side read chat `chat_id` up to `seq` (never moves backwards).
     pub(crate) async fn read(&self, chat_id: i64, sender: Sender, seq: i64) -> Result<()> {
-        self.jobs.send(Job::Read { chat_id, sender, seq }).await.map_err(|_| stopped())
+        self.task(chat_id).send(Job::Read { chat_id, sender, seq }).await.map_err(|_| stopped())
     }
 }
 
