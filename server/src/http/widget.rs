@@ -159,8 +159,9 @@ struct VisitorConnection {
     answers: FuturesOrdered<BoxFuture<'static, Answer>>,
 }
 
-/// A send's client id and what became of it.
-type Answer = (String, Result<(ChatRef, Arc<ChatMessage>), Error>);
+/// A send's client id, the chat it went to, and what became of it (stored, perhaps in the next
+/// chat when that one ended meanwhile, or refused).
+type Answer = (String, Option<ChatRef>, Result<(ChatRef, Arc<ChatMessage>), Error>);
 
 /// The chat a socket follows.
 struct Followed {
@@ -196,7 +197,7 @@ impl VisitorConnection {
                     // Closed, failed, or too large (the codec refuses oversized frames).
                     Some(Ok(Message::Close(_)) | Err(_)) | None => Err(End::Gone),
                 },
-                Some((client_id, answer)) = self.answers.next() => self.answer(client_id, answer, &mut sink).await,
+                Some(answer) = self.answers.next() => self.answer(answer, &mut sink).await,
                 notice = next_notice(&mut self.chat) => match notice {
                     Ok(notice) => self.forward(notice, &mut sink).await,
                     // Fell behind: drop it; the client resumes from its last seq.
@@ -241,15 +242,10 @@ impl VisitorConnection {
                     match chats::visitor_send(&self.ctx, &self.visitor, open, &client_id, &body, attachment_id).await {
                         Ok(sending) => {
                             let chat = sending.chat;
-                            if self.chat.as_ref().map(|f| f.cursor.chat()) != Some(chat) {
-                                // The message started a chat: follow it and show its state.
-                                self.follow(chat, 0, true, sink).await?;
-                                let view = chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
-                                send(sink, &VisitorEvent::Chat { chat: view }).await?;
-                            }
-                            Box::pin(async move { (client_id, sending.stored().await.map(|message| (chat, message))) })
+                            self.follow_new(chat, sink).await?;
+                            Box::pin(async move { (client_id, Some(chat), sending.stored().await) })
                         }
-                        Err(e) => Box::pin(std::future::ready((client_id, Err(e)))),
+                        Err(e) => Box::pin(std::future::ready((client_id, None, Err(e)))),
                     };
                 self.answers.push_back(answer);
                 Ok(())
@@ -279,9 +275,13 @@ impl VisitorConnection {
 
     /// Answers a send once stored: the message in the transcript (unless already sent), then the
     /// ack. A refused send gets its error, in its place among the answers.
-    async fn answer(&mut self, client_id: String, answer: Result<(ChatRef, Arc<ChatMessage>), Error>, sink: &mut Sink) -> Result<(), End> {
-        match answer {
+    async fn answer(&mut self, (client_id, sent_to, stored): Answer, sink: &mut Sink) -> Result<(), End> {
+        match stored {
             Ok((chat, message)) => {
+                if sent_to != Some(chat) {
+                    // Its chat ended on the way: it started the next one.
+                    self.follow_new(chat, sink).await?;
+                }
                 if self.chat.as_ref().is_some_and(|f| f.cursor.chat() == chat) {
                     self.send_in_order(&message, sink).await?;
                 }
@@ -299,6 +299,16 @@ impl VisitorConnection {
         let followed = self.chat.insert(Followed { cursor: ChatCursor::new(chat, after_seq), notices, open });
         let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
         send_messages(chat, missed, sink).await
+    }
+
+    /// Follows `chat` when a message started it, and shows its state.
+    async fn follow_new(&mut self, chat: ChatRef, sink: &mut Sink) -> Result<(), End> {
+        if self.chat.as_ref().is_some_and(|f| f.cursor.chat() == chat) {
+            return Ok(());
+        }
+        self.follow(chat, 0, true, sink).await?;
+        let view = chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
+        send(sink, &VisitorEvent::Chat { chat: view }).await
     }
 
     fn unfollow(&mut self) {

@@ -517,6 +517,32 @@ async fn ending_a_chat_solves_its_ticket_or_keeps_it_open_and_closes_it_to_new_m
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_reaches_the_writer_after_its_chat_ended_goes_to_the_visitors_next_chat() {
+    use frontdesk_core::chats::{self, ChatRef};
+    use frontdesk_core::widget_sites::visitor_by_token;
+    let (app, site) = app_with_site(false).await;
+    let admin = app.any_admin().await;
+    let _console = online_agent(&app, "ada@example.com").await;
+    let token = app.client().new_visitor(&site.public_token).await;
+    let mut socket = resume(&app, &site, &token, 0).await;
+    socket.send(&send("v-1", "Hello")).await;
+    let (_, _, number) = ack(&mut socket).await;
+    let visitor = visitor_by_token(app.ctx.db(), &site, &token).await.expect("the visitor");
+    let id = frontdesk_core::tickets::get(&app.ctx, &admin, number).await.expect("the chat's ticket").ticket.id;
+    chats::end(&app.ctx, &admin, number, true).await.expect("the chat ends");
+
+    // A socket that has not yet heard of the end still believes the chat open.
+    let stale = Some(ChatRef { id, number });
+    let sending = chats::visitor_send(&app.ctx, &visitor, stale, "v-late", "One more thing", None).await.expect("queued");
+    let (chat, message) = sending.stored().await.expect("stored");
+
+    assert_ne!(chat.number, number, "it starts the next chat");
+    assert_eq!((message.seq, message.body.as_str()), (1, "One more thing"));
+    assert!(!stored_messages(&app, number).await.iter().any(|(_, client_id)| client_id == "v-late"), "nothing lands in the ended chat");
+    assert_eq!(stored_messages(&app, chat.number).await.first(), Some(&(1, "v-late".to_owned())), "the new chat begins with it");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_visitor_sees_when_their_agent_steps_away_and_comes_back() {
     let (app, site) = app_with_site(false).await;
     let mut agent = online_agent(&app, "ada@example.com").await;

@@ -331,20 +331,42 @@ pub struct Sending {
     /// The chat it goes to (a new one when the visitor had none open).
     pub chat: ChatRef,
     commit: Commit,
+    /// What to send again in a new chat should this one end before the message is stored.
+    resend: Option<Resend>,
+}
+
+/// A message sent into a chat believed open, kept until stored.
+#[derive(Debug)]
+struct Resend {
+    ctx: AppContext,
+    visitor: Visitor,
+    client_id: String,
+    body: String,
+    attachment_id: Option<i64>,
 }
 
 impl Sending {
-    /// The stored message once committed; for a resent client id, the copy stored before.
-    pub async fn stored(self) -> Result<Arc<ChatMessage>> {
-        Ok(self.commit.stored().await?.message)
+    /// The stored message and its chat, once committed; for a resent client id, the copy stored
+    /// before. A message that arrives as its chat ends starts the visitor's next chat, as if
+    /// sent a moment later.
+    pub async fn stored(self) -> Result<(ChatRef, Arc<ChatMessage>)> {
+        match (self.commit.stored().await, self.resend) {
+            (Ok(stored), _) => Ok((self.chat, stored.message)),
+            (Err(Error::Conflict(_)), Some(r)) => {
+                let sending = Box::pin(visitor_send(&r.ctx, &r.visitor, None, &r.client_id, &r.body, r.attachment_id)).await?;
+                Box::pin(sending.stored()).await
+            }
+            (Err(e), _) => Err(e),
+        }
     }
 }
 
 /// Sends a visitor's message in their open chat, starting a chat (and its ticket, queued for an
 /// agent) when none is open. Resending a `client_id` stores nothing new and answers the same.
 ///
-/// `open` is the chat the caller follows and knows to be open, as authorized by an earlier
-/// [`welcome`] or `visitor_send`; it spares a lookup per message. Returns once the message is
+/// `open` is the chat the caller follows and believes open, as authorized by an earlier
+/// [`welcome`] or `visitor_send`; it spares a lookup per message (the writer refuses a message
+/// to an ended chat, and [`Sending::stored`] then starts a new one). Returns once the message is
 /// queued for storage: a caller that awaits each [`Sending`] in the order it got them may have
 /// many messages in flight and still have them stored, and answered, in order.
 pub async fn visitor_send(
@@ -368,6 +390,7 @@ pub async fn visitor_send(
         Some(id) => Some(attachment_of(ctx.db(), chat, id).await?),
         None => None,
     };
+    let resend = (!started).then(|| Resend { ctx: ctx.clone(), visitor: visitor.clone(), client_id: client_id.to_owned(), body: body.clone(), attachment_id });
     let message = NewMessage {
         chat_id: chat.id,
         client_id: client_id.to_owned(),
@@ -376,14 +399,15 @@ pub async fn visitor_send(
         author: visitor.name.clone(),
         body,
         attachment,
+        while_live: true,
     };
     if !started {
-        return Ok(Sending { chat, commit: ctx.chat_writer().submit(message).await? });
+        return Ok(Sending { chat, commit: ctx.chat_writer().submit(message).await?, resend });
     }
     // A new chat is routed once its first message is stored, so agents see what it is about.
     let stored = ctx.chat_writer().append(message).await?;
     route(ctx).await?;
-    Ok(Sending { chat, commit: Commit::done(stored) })
+    Ok(Sending { chat, commit: Commit::Done(stored), resend })
 }
 
 /// Opens a chat ticket for the visitor, queued. Serialized with routing so one visitor's two
@@ -465,6 +489,7 @@ pub async fn leave_message(ctx: &AppContext, visitor: &Visitor, client_id: &str,
         author: visitor.name.clone(),
         body,
         attachment: None,
+        while_live: false,
     };
     ctx.chat_writer().append(message).await?;
     Ok(chat.number)
@@ -604,7 +629,7 @@ async fn system_message(ctx: &AppContext, chat_id: i64, text: &str) -> Result<()
     let mut id = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut id);
     let client_id = format!("system-{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let message = NewMessage { chat_id, client_id, sender: Sender::System, agent_id: None, author: String::new(), body: text.to_owned(), attachment: None };
+    let message = NewMessage { chat_id, client_id, sender: Sender::System, agent_id: None, author: String::new(), body: text.to_owned(), attachment: None, while_live: false };
     ctx.chat_writer().append(message).await?;
     Ok(())
 }
@@ -708,6 +733,7 @@ pub async fn agent_send(
         author: actor.name.clone(),
         body,
         attachment,
+        while_live: true,
     };
     let Stored { message, .. } = ctx.chat_writer().append(message).await?;
     Ok((row.reference(), message))

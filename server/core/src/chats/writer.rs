@@ -34,6 +34,14 @@ pub(crate) struct NewMessage {
     pub author: String,
     pub body: String,
     pub attachment: Option<Attachment>,
+    /// Stored only while the chat has not ended (a visitor's or agent's message); otherwise the
+    /// sender gets [`ended`]. frontdesk's own notes and a left message go into ended chats too.
+    pub while_live: bool,
+}
+
+/// The answer to a message that arrived after its chat ended.
+pub(crate) fn ended() -> Error {
+    Error::Conflict("This chat has ended.".into())
 }
 
 /// A stored message; `fresh` is false when its client id was stored before (a resend).
@@ -98,7 +106,7 @@ impl Writer {
     pub(crate) async fn submit(&self, message: NewMessage) -> Result<Commit> {
         let (reply, stored) = oneshot::channel();
         self.task(message.chat_id).send(Job::Append(message, reply)).await.map_err(|_| stopped())?;
-        Ok(Commit(stored))
+        Ok(Commit::Pending(stored))
     }
 
     /// Records that `sender`'s side read chat `chat_id` up to `seq` (never moves backwards).
@@ -109,19 +117,20 @@ impl Writer {
 
 /// A submitted message's commit, to wait for.
 #[derive(Debug)]
-pub(crate) struct Commit(oneshot::Receiver<Result<Stored>>);
+pub(crate) enum Commit {
+    /// Committed already.
+    Done(Stored),
+    /// Queued for the writer, which answers once committed.
+    Pending(oneshot::Receiver<Result<Stored>>),
+}
 
 impl Commit {
-    /// A commit that already happened.
-    pub(crate) fn done(stored: Stored) -> Self {
-        let (reply, commit) = oneshot::channel();
-        let _ = reply.send(Ok(stored));
-        Self(commit)
-    }
-
     /// The stored message, once committed.
     pub(crate) async fn stored(self) -> Result<Stored> {
-        self.0.await.map_err(|_| stopped())?
+        match self {
+            Commit::Done(stored) => Ok(stored),
+            Commit::Pending(reply) => reply.await.map_err(|_| stopped())?,
+        }
     }
 }
 
@@ -134,13 +143,13 @@ async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>) {
     while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let batch = std::mem::take(&mut jobs);
         match write(&db, &batch).await {
-            Ok(stored) => finish(&hub, batch, stored.into_iter().map(Ok).collect()),
+            Ok(results) => finish(&hub, batch, results),
             Err(e) => {
                 // One bad job (a chat deleted meanwhile) must not fail the others: retry alone.
                 tracing::debug!(error = %e, jobs = batch.len(), "chat batch failed; writing its jobs one by one");
                 let mut results = Vec::with_capacity(batch.len());
                 for job in &batch {
-                    results.push(write(&db, std::slice::from_ref(job)).await.map(|mut s| s.pop().flatten()));
+                    results.push(write(&db, std::slice::from_ref(job)).await.and_then(|mut r| r.pop().unwrap_or(Ok(None))));
                 }
                 finish(&hub, batch, results);
             }
@@ -170,8 +179,9 @@ fn finish(hub: &ChatHub, batch: Vec<Job>, results: Vec<Result<Option<Stored>>>) 
     }
 }
 
-/// Writes a batch in one transaction; one entry per job (`None` for read receipts).
-async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Option<Stored>>> {
+/// Writes a batch in one transaction; one entry per job: the stored message, `None` for a read
+/// receipt, or why a message was refused.
+async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Result<Option<Stored>>>> {
     let now = Timestamp::now();
     let stored = on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
@@ -180,9 +190,12 @@ async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Option<Stored>>> {
         for job in batch {
             match job {
                 Job::Append(m, _) => {
+                    // Checked in the INSERT itself, so no message slips into a chat as it ends.
                     let inserted: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO chat_messages (chat_id, seq, client_id, sender, agent_id, body, attachment_id, created_at)
-                         SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6, $7 FROM chat_messages WHERE chat_id = $1
+                         SELECT $1, next.seq, $2, $3, $4, $5, $6, $7
+                         FROM (SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM chat_messages WHERE chat_id = $1) AS next
+                         WHERE NOT $8 OR NOT EXISTS (SELECT 1 FROM chats WHERE ticket_id = $1 AND state = 'ended')
                          ON CONFLICT (chat_id, client_id) DO NOTHING
                          RETURNING seq",
                     )
@@ -193,25 +206,30 @@ async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Option<Stored>>> {
                     .bind(&m.body)
                     .bind(m.attachment.as_ref().map(|a| a.id))
                     .bind(now)
+                    .bind(m.while_live)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    let message = match inserted {
+                    let result = match inserted {
                         Some(seq) => {
                             last_seq.insert(m.chat_id, seq);
-                            Stored { chat_id: m.chat_id, message: Arc::new(message(m, seq, m.body.clone(), now)), fresh: true }
+                            Ok(Stored { chat_id: m.chat_id, message: Arc::new(message(m, seq, m.body.clone(), now)), fresh: true })
                         }
+                        // A resend of a stored message, or a message after the end.
                         None => {
-                            let (seq, body, at): (i64, String, Timestamp) = sqlx::query_as(
+                            let earlier: Option<(i64, String, Timestamp)> = sqlx::query_as(
                                 "SELECT seq, body, created_at FROM chat_messages WHERE chat_id = $1 AND client_id = $2",
                             )
                             .bind(m.chat_id)
                             .bind(&m.client_id)
-                            .fetch_one(&mut *tx)
+                            .fetch_optional(&mut *tx)
                             .await?;
-                            Stored { chat_id: m.chat_id, message: Arc::new(message(m, seq, body, at)), fresh: false }
+                            match earlier {
+                                Some((seq, body, at)) => Ok(Stored { chat_id: m.chat_id, message: Arc::new(message(m, seq, body, at)), fresh: false }),
+                                None => Err(ended()),
+                            }
                         }
                     };
-                    stored.push(Some(message));
+                    stored.push(result.map(Some));
                 }
                 Job::Read { chat_id, sender, seq } => {
                     let column = if *sender == Sender::Agent { "agent_read_seq" } else { "visitor_read_seq" };
@@ -222,7 +240,7 @@ async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Option<Stored>>> {
                     .bind(*seq)
                     .execute(&mut *tx)
                     .await?;
-                    stored.push(None);
+                    stored.push(Ok(None));
                 }
             }
         }
