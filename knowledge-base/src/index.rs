@@ -7,6 +7,7 @@
 //! searchable as soon as [`SearchIndex::write`] returns.
 
 use crate::analysis::Lang;
+use crate::query::Effort;
 use crate::schema::{self, Fields};
 use crate::{Doc, DocKey, Result};
 use std::collections::BTreeSet;
@@ -59,6 +60,7 @@ pub struct SearchIndex {
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     pub(crate) langs: RwLock<BTreeSet<Lang>>,
+    pub(crate) effort: Effort,
     dir: Option<PathBuf>,
 }
 
@@ -102,7 +104,7 @@ impl SearchIndex {
         index.set_default_multithread_executor()?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = writer_when_free(&index)?;
-        let this = SearchIndex { fields, reader, writer: Mutex::new(writer), langs: RwLock::default(), dir };
+        let this = SearchIndex { fields, reader, writer: Mutex::new(writer), langs: RwLock::default(), effort: Effort::default(), dir };
         this.load_langs()?;
         Ok(this)
     }

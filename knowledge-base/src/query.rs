@@ -1,6 +1,10 @@
 //! Answering searches: the reader's visibility inside the query, BM25 with a title boost, quoted
 //! phrases, typo tolerance, prefix matching of the last word while typing, filters, counts per
 //! filter value, highlighted snippets, and "similar solved tickets and articles" for a ticket.
+//!
+//! A search with many matches counts them from a sample, and finds its top hits with block-WAND
+//! over its words, which skips what cannot reach them; when common words only rank, among the
+//! best matches of its rarer words. Only a search with a phrase scores every match.
 
 use crate::analysis::{Lang, folded, tokens};
 use crate::index::SearchIndex;
@@ -8,13 +12,13 @@ use crate::{DocKey, Kind, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::StrColumn;
 use tantivy::index::SegmentReader;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, DfaWrapper, EnableScoring, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{DocAddress, Score, Searcher, TantivyDocument, Term};
+use tantivy::{COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocSet, Score, Searcher, TantivyDocument, TERMINATED, Term};
 
 /// Who is searching: decides which documents and fields the query may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +87,7 @@ pub struct Counts {
     pub locale: BTreeMap<String, u64>,
     /// Per tag.
     pub tag: BTreeMap<String, u64>,
-    /// Whether the counts were scaled up from a sample of the matches (see [`COUNT_EXACTLY`]).
+    /// Whether the counts were scaled up from a sample of the matches (see [`Effort::count_exactly`]).
     pub estimated: bool,
 }
 
@@ -92,7 +96,8 @@ pub struct Counts {
 pub struct Results {
     /// The best hits, best first.
     pub hits: Vec<Hit>,
-    /// How many documents match with the filters.
+    /// How many documents match with the filters; without filters, an estimate when the counts
+    /// are ([`Counts::estimated`]).
     pub total: u64,
     /// How many match per filter value, without the filters.
     pub counts: Counts,
@@ -115,6 +120,11 @@ const RESOLUTION_BOOST: f32 = 1.3;
 const NOTES_BOOST: f32 = 0.6;
 /// A typo-tolerant or prefix match counts less than the word itself.
 const FUZZY_FACTOR: f32 = 0.35;
+/// A word the index does not know stands for at most this many of its commonest words one or
+/// two letters away: scored like any word, and cheap to rank.
+const TYPO_EXPANSIONS: usize = 3;
+/// The word being typed stands for at most this many of the commonest words it starts.
+const PREFIX_EXPANSIONS: usize = 10;
 /// A word found in fewer than one document in this many may be a typo, so it is also matched
 /// with one or two letters changed; a word the index knows well is taken as typed (which also
 /// spares expanding the commonest words into thousands of neighbours).
@@ -132,6 +142,11 @@ const SNIPPET_CHARS: usize = 180;
 /// Statuses of a ticket whose resolution may answer someone else.
 const DONE_STATUSES: [&str; 2] = ["solved", "closed"];
 
+/// A word of a text field, scored by how often it occurs.
+fn word_term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs))
+}
+
 fn raw_term(field: Field, value: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(Term::from_field_text(field, value), IndexRecordOption::Basic))
 }
@@ -146,6 +161,45 @@ fn all(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
 
 fn any(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(clauses.into_iter().map(|q| (Occur::Should, q)).collect()))
+}
+
+/// The query for the typed words.
+struct TextQuery {
+    /// What matches, and how it ranks.
+    query: Box<dyn Query>,
+    /// When common words only rank: the rarer words in titles and bodies, a plain union whose
+    /// best matches (found by block-WAND) are the candidates to rank with every word.
+    rarer: Option<Box<dyn Query>>,
+    /// The analyzed words per language, for snippets.
+    terms: HashMap<Lang, Vec<String>>,
+}
+
+/// The typed words' terms, split by how common they are.
+struct WordClauses {
+    /// Terms of rarer words: a match needs one of them.
+    rarer: Vec<Box<dyn Query>>,
+    /// The same in titles and bodies only: where the best matches of many are looked for.
+    rarer_in_text: Vec<Box<dyn Query>>,
+    /// Terms of common words: they rank matches.
+    common: Vec<Box<dyn Query>>,
+    /// Whether some rarer term is in the index.
+    rarer_found: bool,
+    /// A word in this many documents or more is common.
+    common_at: u64,
+}
+
+impl WordClauses {
+    /// `text` (in `docs` documents) in each of `fields`, its boosts scaled by `factor`.
+    fn add(&mut self, text: &str, docs: u64, fields: &[(Field, f32)], factor: f32, may_be_common: bool) {
+        let terms = fields.iter().map(|&(field, boost)| boosted(word_term(field, text), boost * factor));
+        if may_be_common && docs >= self.common_at {
+            self.common.extend(terms);
+        } else {
+            self.rarer_found |= docs > 0;
+            self.rarer.extend(terms);
+            self.rarer_in_text.extend(fields.iter().take(2).map(|&(field, boost)| boosted(word_term(field, text), boost * factor)));
+        }
+    }
 }
 
 /// A piece of the typed text.
@@ -178,37 +232,58 @@ impl SearchIndex {
         fields
     }
 
+    /// Up to `limit` words of the titles and bodies that `automaton` accepts, other than
+    /// `except`, the commonest first, with how many documents hold each: what a misspelled word
+    /// or a word's start stands for.
+    fn expansions(&self, searcher: &Searcher, automaton: &DfaWrapper, except: &str, limit: usize) -> Result<Vec<(String, u64)>> {
+        let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
+        for segment in searcher.segment_readers() {
+            for field in [self.fields.title, self.fields.body] {
+                let inverted = segment.inverted_index(field)?;
+                let mut terms = inverted.terms().search(automaton).into_stream()?;
+                while terms.advance() {
+                    *found.entry(terms.key().to_vec()).or_default() += u64::from(terms.value().doc_freq);
+                }
+            }
+        }
+        let mut found: Vec<(String, u64)> =
+            found.into_iter().filter_map(|(word, docs)| String::from_utf8(word).ok().map(|word| (word, docs))).filter(|(word, _)| word != except).collect();
+        found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
     fn langs(&self) -> Vec<Lang> {
         self.langs.read().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
     }
 
-    /// The query for the typed words, and the analyzed terms per language (for snippets).
-    fn text_query(&self, searcher: &Searcher, request: &SearchRequest, audience: Audience) -> Result<(Option<Box<dyn Query>>, HashMap<Lang, Vec<String>>)> {
+    /// The query for the typed words; `None` when there are none.
+    fn text_query(&self, searcher: &Searcher, request: &SearchRequest, audience: Audience) -> Result<Option<TextQuery>> {
         let langs = self.langs();
+        let f = &self.fields;
         // A word the index knows well is taken as typed; typo tolerance is for the rest.
         let rare = (searcher.num_docs() / RARE_PER).max(RARE_AT_LEAST);
         let common = (searcher.num_docs() / COMMON_PER).max(COMMON_AT_LEAST);
         let doc_freq = |text: &str| -> Result<u64> {
             let mut docs = 0;
-            for field in [self.fields.title, self.fields.body] {
+            for field in [f.title, f.body] {
                 docs += searcher.doc_freq(&Term::from_field_text(field, text))?;
             }
             Ok(docs)
         };
-        let mut common_words: Vec<Box<dyn Query>> = Vec::new();
         let fields = self.text_fields(audience);
         let mut terms_by_lang: HashMap<Lang, Vec<String>> = HashMap::new();
-        let mut should: Vec<Box<dyn Query>> = Vec::new();
-        let mut must: Vec<Box<dyn Query>> = Vec::new();
+        let mut words = WordClauses { rarer: Vec::new(), rarer_in_text: Vec::new(), common: Vec::new(), rarer_found: false, common_at: common };
+        let mut phrases: Vec<Box<dyn Query>> = Vec::new();
         let pieces = pieces(&request.text);
         let last = pieces.len().saturating_sub(1);
         let typing = request.as_you_type && !request.text.ends_with(char::is_whitespace);
         for (i, piece) in pieces.iter().enumerate() {
             match piece {
                 Piece::Word(word) => {
-                    let mut variants: Vec<Box<dyn Query>> = Vec::new();
                     let mut seen = Vec::new();
-                    let mut is_common = !(i == last && typing);
+                    // The word being typed is incomplete: never set aside as common.
+                    let may_be_common = !(i == last && typing);
                     for &lang in &langs {
                         for token in tokens(lang, word) {
                             terms_by_lang.entry(lang).or_default().push(token.text.clone());
@@ -217,14 +292,12 @@ impl SearchIndex {
                             }
                             let len = token.text.chars().count();
                             let docs = doc_freq(&token.text)?;
-                            let fuzzy = len >= 4 && docs < rare;
-                            is_common &= docs >= common;
-                            for &(field, boost) in &fields {
-                                let term = Term::from_field_text(field, &token.text);
-                                variants.push(boosted(Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)), boost));
-                                if fuzzy {
-                                    let distance = if len >= 8 { 2 } else { 1 };
-                                    variants.push(boosted(Box::new(FuzzyTermQuery::new(term, distance, true)), boost * FUZZY_FACTOR));
+                            words.add(&token.text, docs, &fields, 1.0, may_be_common);
+                            if len >= 4 && docs < rare {
+                                let distance = if len >= 8 { 2 } else { 1 };
+                                let automaton = FuzzyTermQuery::new(Term::from_field_text(f.body, &token.text), distance, true).automaton()?;
+                                for (near, docs) in self.expansions(searcher, &automaton, &token.text, TYPO_EXPANSIONS)? {
+                                    words.add(&near, docs, &fields, FUZZY_FACTOR, may_be_common);
                                 }
                             }
                             seen.push(token.text);
@@ -233,19 +306,18 @@ impl SearchIndex {
                     if i == last && typing {
                         let prefix = folded(word);
                         if !prefix.is_empty() {
-                            for &(field, boost) in &fields[..2] {
-                                let term = Term::from_field_text(field, &prefix);
-                                variants.push(boosted(Box::new(FuzzyTermQuery::new_prefix(term, 0, true)), boost * FUZZY_FACTOR));
+                            let automaton = FuzzyTermQuery::new_prefix(Term::from_field_text(f.body, &prefix), 0, true).automaton()?;
+                            for (completed, docs) in self.expansions(searcher, &automaton, "", PREFIX_EXPANSIONS)? {
+                                words.add(&completed, docs, &fields[..2], FUZZY_FACTOR, false);
                             }
                         }
                     }
                     if word.trim_start_matches('#').chars().all(|c| c.is_ascii_digit()) && !word.is_empty() {
-                        variants.push(boosted(raw_term(self.fields.link, word.trim_start_matches('#')), 10.0));
+                        let number = || boosted(raw_term(f.link, word.trim_start_matches('#')), 10.0);
+                        words.rarer_found = true;
+                        words.rarer.push(number());
+                        words.rarer_in_text.push(number());
                     }
-                    // One flat union of every word's variants scores the same as a union per
-                    // word, and lets the top hits be found by block-WAND, skipping documents
-                    // that cannot reach them.
-                    if is_common && !seen.is_empty() { common_words.extend(variants) } else { should.extend(variants) }
                 }
                 Piece::Phrase(phrase) => {
                     let mut variants: Vec<Box<dyn Query>> = Vec::new();
@@ -255,7 +327,7 @@ impl SearchIndex {
                         for &(field, boost) in &fields {
                             let query: Box<dyn Query> = match toks.as_slice() {
                                 [] => continue,
-                                [one] => Box::new(TermQuery::new(Term::from_field_text(field, &one.text), IndexRecordOption::WithFreqs)),
+                                [one] => word_term(field, &one.text),
                                 many => Box::new(PhraseQuery::new_with_offset(
                                     many.iter().map(|t| (t.position, Term::from_field_text(field, &t.text))).collect(),
                                 )),
@@ -264,24 +336,32 @@ impl SearchIndex {
                         }
                     }
                     if !variants.is_empty() {
-                        must.push(any(variants));
+                        phrases.push(any(variants));
                     }
                 }
             }
         }
-        // Common words only rank documents that match a rarer word, when there is one (and no
-        // phrase): scanning the half of a large index that holds them would find nothing better.
-        if should.is_empty() || !must.is_empty() {
+        // Phrases are required; words only rank, except that common words (when a rarer word
+        // is in the index, and no phrase) rank only documents that match a rarer word: scanning
+        // the half of a large index that holds them would find nothing better. One flat union of
+        // every word's terms scores the same as a union per word, and lets block-WAND skip
+        // documents that cannot reach the top hits.
+        let WordClauses { rarer: mut should, rarer_in_text, common: mut common_words, rarer_found, .. } = words;
+        let mut must = phrases;
+        let mut rarer = None;
+        if !rarer_found || !must.is_empty() {
             should.append(&mut common_words);
         } else if !common_words.is_empty() {
-            must.push(any(std::mem::take(&mut should)));
+            let rarer_words = any(std::mem::take(&mut should));
+            rarer = Some(any(rarer_in_text));
+            must.push(rarer_words);
             should = common_words;
         }
-        // Phrases are required; words only rank.
-        let clauses: Vec<(Occur, Box<dyn Query>)> =
-            must.into_iter().map(|q| (Occur::Must, q)).chain(should.into_iter().map(|q| (Occur::Should, q))).collect();
-        let query: Option<Box<dyn Query>> = (!clauses.is_empty()).then(|| Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>);
-        Ok((query, terms_by_lang))
+        let clauses: Vec<(Occur, Box<dyn Query>)> = must.into_iter().map(|q| (Occur::Must, q)).chain(should.into_iter().map(|q| (Occur::Should, q))).collect();
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(TextQuery { query: Box::new(BooleanQuery::new(clauses)), rarer, terms: terms_by_lang }))
     }
 
     /// Which documents `audience` may see, as a query to require.
@@ -326,25 +406,35 @@ impl SearchIndex {
     /// Searches as `audience`. Blank text finds nothing.
     pub fn search(&self, request: &SearchRequest, audience: Audience) -> Result<Results> {
         let searcher = self.searcher();
-        let (Some(text), terms) = self.text_query(&searcher, request, audience)? else { return Ok(Results::default()) };
-        let unfiltered = match self.visible(audience) {
-            Some(visible) => all(vec![text, visible]),
-            None => text,
-        };
+        let Some(TextQuery { query, rarer, terms }) = self.text_query(&searcher, request, audience)? else { return Ok(Results::default()) };
+        let limit = request.limit.clamp(1, 100);
+        let visible = self.visible(audience);
         let filters = self.filters(request);
-        let top_docs = TopDocs::with_limit(request.limit.clamp(1, 100)).order_by_score();
-        // The top hits come from a scored pass that may skip documents; the total and the counts
-        // per filter value (taken before the filters) from an unscored pass over every match.
-        let matches = searcher.search(&*unfiltered, &Count)?;
-        let counts = searcher.search(&*unfiltered, &CountsCollector::for_matches(matches))?;
-        let (top, total) = if filters.is_empty() {
-            (searcher.search(&*unfiltered, &top_docs)?, matches)
-        } else {
-            let filtered = all(std::iter::once(unfiltered).chain(filters).collect());
-            (searcher.search(&*filtered, &top_docs)?, searcher.search(&*filtered, &Count)?)
+        // `query` with the reader's visibility, and the filters when `filtered`.
+        let scoped = |query: Box<dyn Query>, filtered: bool| -> Box<dyn Query> {
+            let mut clauses = vec![query];
+            clauses.extend(visible.iter().map(|q| q.box_clone()));
+            if filtered {
+                clauses.extend(filters.iter().map(|q| q.box_clone()));
+            }
+            if clauses.len() == 1 { clauses.remove(0) } else { all(clauses) }
+        };
+        // The counts per filter value are taken before the filters.
+        let effort = self.effort;
+        let (matches, counts) = count_matches(&searcher, &*scoped(query.box_clone(), false), effort.count_exactly)?;
+        let ranking = scoped(query, true);
+        let total = if filters.is_empty() { matches } else { searcher.search(&*ranking, &Count)? as u64 };
+        // A plain union of words skips what cannot reach the top hits; with common words that
+        // only rank, many matches are ranked from the best candidates of the rarer words.
+        let top = match rarer {
+            Some(rarer) if total > effort.rank_every_match_up_to => {
+                let best = TopDocs::with_limit(effort.ranked_candidates.max(limit)).order_by_score();
+                rank(&searcher, &*ranking, searcher.search(&*scoped(rarer, true), &best)?, limit)?
+            }
+            _ => searcher.search(&*ranking, &TopDocs::with_limit(limit).order_by_score())?,
         };
         let hits = self.hits(&searcher, &top, &terms, audience)?;
-        Ok(Results { hits, total: total as u64, counts })
+        Ok(Results { hits, total, counts })
     }
 
     /// Solved tickets and agent-visible articles most like `similar.text`, for an agent.
@@ -421,6 +511,53 @@ impl SearchIndex {
     }
 }
 
+/// How much work a search does on many matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Effort {
+    /// Up to this many matches, every match is ranked.
+    pub(crate) rank_every_match_up_to: u64,
+    /// Of more matches, when common words only rank, the top hits are found among this many of
+    /// the best matches of the rarer words in titles and bodies (block-WAND finds those without
+    /// scoring every match): scoring every match for its common words and internal notes too
+    /// would cost passes over long lists for a change in order that seldom reaches the top.
+    pub(crate) ranked_candidates: usize,
+    /// Up to about this many matches, counts per filter value are exact; beyond, they are
+    /// scaled up from a sample of about this many, which keeps a search for common words as
+    /// fast as any.
+    pub(crate) count_exactly: u64,
+}
+
+impl Default for Effort {
+    fn default() -> Self {
+        Effort { rank_every_match_up_to: 10_000, ranked_candidates: 100, count_exactly: 25_000 }
+    }
+}
+
+/// `candidates`, which all match `query`, scored by it: the best `limit`, best first.
+fn rank(searcher: &Searcher, query: &dyn Query, candidates: Vec<(Score, DocAddress)>, limit: usize) -> Result<Vec<(Score, DocAddress)>> {
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut by_segment: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    for (_, address) in candidates {
+        by_segment.entry(address.segment_ord).or_default().push(address.doc_id);
+    }
+    let mut ranked = Vec::new();
+    for (segment, mut docs) in by_segment {
+        docs.sort_unstable();
+        let mut scorer = weight.scorer(searcher.segment_reader(segment), 1.0)?;
+        for doc in docs {
+            if scorer.doc() < doc {
+                scorer.seek(doc);
+            }
+            if scorer.doc() == doc {
+                ranked.push((scorer.score(), DocAddress::new(segment, doc)));
+            }
+        }
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    ranked.truncate(limit);
+    Ok(ranked)
+}
+
 /// `source` cut around the words, escaped, with matches in `<b>`; its start when none match.
 fn snippet(lang: Lang, words: &[String], source: &str) -> String {
     let terms: BTreeMap<String, Score> = words.iter().map(|w| (w.clone(), 1.0)).collect();
@@ -443,120 +580,129 @@ fn snippet(lang: Lang, words: &[String], source: &str) -> String {
     html
 }
 
-/// Up to this many matches, counts per filter value are exact; beyond, they are scaled up from
-/// an even sample of about this many, which keeps a search for common words as fast as any.
-const COUNT_EXACTLY: usize = 100_000;
+/// Documents per window when counting matches from a sample.
+const COUNT_WINDOW: u32 = 512;
 
-/// Counts matches per kind, status, locale and tag in one pass over the fast columns, looking
-/// at every `stride`-th match of each segment.
-pub(crate) struct CountsCollector {
-    pub(crate) stride: usize,
-}
-
-impl CountsCollector {
-    /// Counts exactly when `matches` are few enough, else samples them.
-    fn for_matches(matches: usize) -> Self {
-        CountsCollector { stride: matches.div_ceil(COUNT_EXACTLY).max(1) }
+/// How many documents match `query`, and how many per kind, status, locale and tag, read from
+/// the fast columns. Each segment counts its share of `exactly` matches one by one; when what is
+/// left of it holds many more at that rate, the rest is estimated from windows of documents
+/// spread evenly over it (skipping between windows is what keeps a search for the commonest
+/// words cheap).
+fn count_matches(searcher: &Searcher, query: &dyn Query, exactly: u64) -> Result<(u64, Counts)> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let docs_in_all: u64 = searcher.segment_readers().iter().map(|s| u64::from(s.max_doc())).sum::<u64>().max(1);
+    let fruits = searcher.index().search_executor().map(
+        |reader: &SegmentReader| {
+            let max_doc = reader.max_doc();
+            let mut counts = SegmentCounts::new(reader, (exactly * u64::from(max_doc)).div_ceil(docs_in_all).max(1))?;
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            // One by one, up to this segment's share.
+            let mut doc = scorer.doc();
+            while doc != TERMINATED && counts.matches + (counts.pending.len() as u64) < counts.exactly {
+                counts.push(reader, doc, 1);
+                doc = scorer.advance();
+            }
+            counts.flush(1);
+            // Then one window in `every`, each match standing for `every` (for what is left of
+            // the segment, when that is less).
+            let remaining = u64::from(max_doc.saturating_sub(doc));
+            let every = if doc == TERMINATED { 1 } else { (counts.matches * remaining).div_ceil(u64::from(doc.max(1)) * counts.exactly).max(1) };
+            let every = u32::try_from(every).unwrap_or(u32::MAX);
+            let mut start = doc;
+            while start < max_doc {
+                let end = start.saturating_add(COUNT_WINDOW).min(max_doc);
+                let next = start.saturating_add(COUNT_WINDOW.saturating_mul(every)).min(max_doc);
+                let weight = (next - start + (end - start) / 2) / (end - start);
+                let mut doc = if scorer.doc() < start { scorer.seek(start) } else { scorer.doc() };
+                while doc < end {
+                    counts.push(reader, doc, weight);
+                    doc = scorer.advance();
+                }
+                counts.flush(weight);
+                start = next;
+            }
+            Ok(counts.harvest())
+        },
+        searcher.segment_readers().iter(),
+    )?;
+    let mut matches = 0;
+    let mut total = Counts::default();
+    for (segment_matches, fruit) in fruits {
+        matches += segment_matches;
+        total.estimated |= fruit.estimated;
+        for (into, from) in [(&mut total.kind, fruit.kind), (&mut total.status, fruit.status), (&mut total.locale, fruit.locale), (&mut total.tag, fruit.tag)] {
+            for (value, n) in from {
+                *into.entry(value).or_default() += n;
+            }
+        }
     }
+    Ok((matches, total))
 }
 
-/// The fields [`CountsCollector`] counts, in the order of [`Counts`]' fields.
+/// The fields counted, in the order of [`Counts`]' fields.
 const COUNTED: [&str; 4] = ["kind", "status", "locale", "tag"];
 
-pub(crate) struct SegmentCounts {
+/// One segment's counts.
+struct SegmentCounts {
     columns: Vec<Option<StrColumn>>,
-    /// Per column, matches per value ordinal (a segment has few distinct values per column).
+    /// Per column, estimated matches per value ordinal (a segment has few distinct values).
     counts: Vec<Vec<u64>>,
+    /// Matches, estimated once some count for more than themselves.
+    matches: u64,
+    /// This segment's share of the matches counted one by one.
+    exactly: u64,
+    /// Whether some match was counted for more than itself.
+    scaled: bool,
+    /// Matches not yet counted: columns are read a block at a time, which costs a fraction of
+    /// reading them document by document.
+    pending: Vec<u32>,
     /// The value ordinals of a block of documents, for columns with one value per document.
-    block: Vec<Option<u64>>,
-    /// Every `stride`-th match is counted, for `stride` matches each.
-    stride: usize,
-    /// Matches to pass over before the next one counted.
-    skip: usize,
-    /// The sampled documents of a block.
-    sampled: Vec<u32>,
+    ords: Vec<Option<u64>>,
 }
 
-fn bump(counts: &mut [u64], ord: u64) {
-    if let Some(n) = usize::try_from(ord).ok().and_then(|ord| counts.get_mut(ord)) {
-        *n += 1;
-    }
-}
-
-impl Collector for CountsCollector {
-    type Fruit = Counts;
-    type Child = SegmentCounts;
-
-    fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<SegmentCounts> {
+impl SegmentCounts {
+    fn new(segment: &SegmentReader, exactly: u64) -> tantivy::Result<Self> {
         let mut columns = Vec::new();
         for name in COUNTED {
             columns.push(segment.fast_fields().str(name)?);
         }
         let counts = columns.iter().map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
-        Ok(SegmentCounts { counts, columns, block: Vec::new(), stride: self.stride, skip: 0, sampled: Vec::new() })
+        Ok(SegmentCounts { columns, counts, matches: 0, exactly, scaled: false, pending: Vec::with_capacity(COLLECT_BLOCK_BUFFER_LEN), ords: Vec::new() })
     }
 
-    fn requires_scoring(&self) -> bool {
-        false
-    }
-
-    fn merge_fruits(&self, fruits: Vec<Counts>) -> tantivy::Result<Counts> {
-        let mut total = Counts { estimated: self.stride > 1, ..Counts::default() };
-        for fruit in fruits {
-            for (into, from) in [
-                (&mut total.kind, fruit.kind),
-                (&mut total.status, fruit.status),
-                (&mut total.locale, fruit.locale),
-                (&mut total.tag, fruit.tag),
-            ] {
-                for (value, n) in from {
-                    *into.entry(value).or_default() += n;
-                }
+    /// Counts `doc` (unless deleted) for `weight` matches.
+    fn push(&mut self, segment: &SegmentReader, doc: u32, weight: u32) {
+        if segment.alive_bitset().is_none_or(|alive| alive.is_alive(doc)) {
+            self.pending.push(doc);
+            if self.pending.len() == COLLECT_BLOCK_BUFFER_LEN {
+                self.flush(weight);
             }
         }
-        Ok(total)
-    }
-}
-
-impl SegmentCollector for SegmentCounts {
-    type Fruit = Counts;
-
-    fn collect(&mut self, doc: u32, _: Score) {
-        self.collect_block(&[doc]);
     }
 
-    /// Unscored passes hand over documents in blocks: single-valued columns are read a block at
-    /// a time, which costs a fraction of reading them document by document.
-    fn collect_block(&mut self, docs: &[u32]) {
-        let docs = if self.stride == 1 {
-            docs
-        } else {
-            self.sampled.clear();
-            let mut at = self.skip;
-            while let Some(&doc) = docs.get(at) {
-                self.sampled.push(doc);
-                at += self.stride;
-            }
-            self.skip = at - docs.len();
-            &self.sampled[..]
-        };
-        let SegmentCounts { columns, counts, block, .. } = self;
+    /// Counts the pending matches, each for `weight`.
+    fn flush(&mut self, weight: u32) {
+        let weight = u64::from(weight);
+        self.matches += self.pending.len() as u64 * weight;
+        self.scaled |= weight > 1 && !self.pending.is_empty();
+        let SegmentCounts { columns, counts, pending, ords: block, .. } = self;
         for (column, counts) in columns.iter().zip(counts) {
             let Some(ords) = column.as_ref().map(|c| c.ords()) else { continue };
             if ords.get_cardinality().is_multivalue() {
-                for &doc in docs {
-                    ords.values_for_doc(doc).for_each(|ord| bump(counts, ord));
+                for &doc in pending.iter() {
+                    ords.values_for_doc(doc).for_each(|ord| bump(counts, ord, weight));
                 }
             } else {
                 block.clear();
-                block.resize(docs.len(), None);
-                ords.first_vals(docs, block);
-                block.iter().flatten().for_each(|&ord| bump(counts, ord));
+                block.resize(pending.len(), None);
+                ords.first_vals(pending, block);
+                block.iter().flatten().for_each(|&ord| bump(counts, ord, weight));
             }
         }
+        pending.clear();
     }
 
-    fn harvest(self) -> Counts {
+    fn harvest(self) -> (u64, Counts) {
         let mut named: Vec<BTreeMap<String, u64>> = Vec::new();
         for (column, counts) in self.columns.iter().zip(self.counts) {
             let mut out = BTreeMap::new();
@@ -564,7 +710,7 @@ impl SegmentCollector for SegmentCounts {
                 for (ord, n) in (0_u64..).zip(counts).filter(|(_, n)| *n > 0) {
                     let mut value = String::new();
                     if column.ord_to_str(ord, &mut value).unwrap_or(false) {
-                        out.insert(value, n * self.stride as u64);
+                        out.insert(value, n);
                     }
                 }
             }
@@ -572,6 +718,13 @@ impl SegmentCollector for SegmentCounts {
         }
         let mut named = named.into_iter();
         let mut next = || named.next().unwrap_or_default();
-        Counts { kind: next(), status: next(), locale: next(), tag: next(), estimated: self.stride > 1 }
+        let counts = Counts { kind: next(), status: next(), locale: next(), tag: next(), estimated: self.scaled };
+        (self.matches, counts)
+    }
+}
+
+fn bump(counts: &mut [u64], ord: u64, by: u64) {
+    if let Some(n) = usize::try_from(ord).ok().and_then(|ord| counts.get_mut(ord)) {
+        *n += by;
     }
 }

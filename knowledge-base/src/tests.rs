@@ -1,6 +1,7 @@
 //! The index on its own: visibility, matching, counts, similar tickets, and the index state.
 
 use crate::*;
+use crate::query::Effort;
 
 fn article(id: i64, title: &str, body: &str, status: &str, locale: &str) -> Doc {
     Doc::Article(ArticleDoc {
@@ -161,23 +162,6 @@ fn an_index_is_complete_only_after_a_complete_commit_and_garbage_is_replaced() {
 }
 
 #[test]
-fn counts_beyond_the_exact_limit_are_scaled_up_from_an_even_sample_and_marked_estimated() {
-    use crate::query::CountsCollector;
-    let index = SearchIndex::in_memory().expect("index");
-    let docs: Vec<Doc> = (0..3000).map(|id| ticket(id, 1, "Printer jam", "It jams.", "", (id % 3 == 0).then_some("Open tray 2."))).collect();
-    index.write(&docs, &[], IndexState::Complete).expect("write");
-    let searcher = index.searcher();
-    let exact = searcher.search(&tantivy::query::AllQuery, &CountsCollector { stride: 1 }).expect("count");
-    assert!(!exact.estimated);
-    assert_eq!((exact.status["solved"], exact.status["open"]), (1000, 2000));
-    let sampled = searcher.search(&tantivy::query::AllQuery, &CountsCollector { stride: 10 }).expect("count");
-    assert!(sampled.estimated);
-    let (solved, open) = (sampled.status["solved"], sampled.status["open"]);
-    assert!((900..=1100).contains(&solved) && (1800..=2200).contains(&open), "solved {solved}, open {open}");
-    assert!((2900..=3100).contains(&(solved + open)), "every sampled match stands for ten");
-}
-
-#[test]
 fn in_a_large_index_a_common_word_ranks_but_only_rarer_words_make_a_match() {
     let index = SearchIndex::in_memory().expect("index");
     let docs: Vec<Doc> = (0..6000)
@@ -188,4 +172,64 @@ fn in_a_large_index_a_common_word_ranks_but_only_rarer_words_make_a_match() {
     let both = search(&index, "printer toner", Audience::Agent);
     assert_eq!(both.total, 10, "with a rarer word, only its documents match");
     assert!(both.hits.iter().all(|h| h.title.contains("toner")));
+}
+
+/// 30,000 tickets: "alpha beta gamma" (common words) in the subjects of 6,000, "restart" in
+/// 3,000 of those (solved), "toner" (a rare word) in the subjects of 10 and deep in the long
+/// bodies of 10 more.
+fn common_and_rare() -> SearchIndex {
+    let index = SearchIndex::in_memory().expect("index");
+    let long = format!("toner {}", "words ".repeat(200));
+    let docs: Vec<Doc> = (0..30_000)
+        .map(|id| match id {
+            id if id % 3000 == 1 => ticket(id, 1, "Replace the toner", "Open the cover.", "", None),
+            id if id % 3000 == 2 => ticket(id, 1, "Other", &long, "", None),
+            id if id % 10 == 0 => ticket(id, 1, "Alpha beta gamma", &format!("Restart the printer.{}", " Then wait.".repeat((id / 10 % 13) as usize)), "", Some("Restart it.")),
+            id if id % 5 == 0 => ticket(id, 1, "Alpha beta gamma", "Nothing else.", "", None),
+            id => ticket(id, 1, "Other", "Nothing else.", "", None),
+        })
+        .collect();
+    index.write(&docs, &[], IndexState::Complete).expect("write");
+    index
+}
+
+fn hits_of(index: &SearchIndex, text: &str) -> (u64, Vec<(DocKey, i64)>) {
+    let results = index.search(&SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() }, Audience::Agent).expect("search");
+    (results.total, results.hits.iter().map(|h| (h.key, (h.score * 1000.0).round() as i64)).collect())
+}
+
+#[test]
+fn common_words_rank_only_the_documents_that_hold_a_rarer_word() {
+    let index = common_and_rare();
+    let (total, hits) = hits_of(&index, "alpha beta gamma toner");
+    assert_eq!((total, hits.len()), (20, 10));
+    let titles: Vec<String> = index.search(&SearchRequest { text: "alpha toner".into(), limit: 10, ..SearchRequest::default() }, Audience::Agent).expect("search").hits.into_iter().map(|h| h.title).collect();
+    assert!(titles.iter().all(|t| t == "Replace the toner"), "{titles:?}");
+}
+
+#[test]
+fn ranking_the_best_candidates_of_many_matches_finds_the_same_top_hits_as_ranking_them_all() {
+    let mut index = common_and_rare();
+    let every = hits_of(&index, "alpha restart");
+    index.effort = Effort { rank_every_match_up_to: 0, ranked_candidates: 50, ..Effort::default() };
+    let candidates = hits_of(&index, "alpha restart");
+    // Equal scores may come in either order: the hits are the same when their scores are.
+    let scores = |hits: &[(DocKey, i64)]| hits.iter().map(|h| h.1).collect::<Vec<_>>();
+    assert_eq!(every.0, 3000, "documents with the rarer word");
+    assert_eq!(candidates.0, every.0);
+    assert_eq!(scores(&candidates.1), scores(&every.1));
+}
+
+#[test]
+fn many_matches_are_counted_from_a_sample_marked_estimated_and_few_exactly() {
+    let mut index = common_and_rare();
+    let exact = index.search(&SearchRequest { text: "alpha".into(), limit: 5, ..SearchRequest::default() }, Audience::Agent).expect("search");
+    index.effort = Effort { count_exactly: 600, ..Effort::default() };
+    let sampled = index.search(&SearchRequest { text: "alpha".into(), limit: 5, ..SearchRequest::default() }, Audience::Agent).expect("search");
+
+    assert_eq!((exact.total, exact.counts.status["solved"], exact.counts.estimated), (6000, 3000, false));
+    assert!(sampled.counts.estimated);
+    assert!((5400..=6600).contains(&sampled.total), "about 6,000: {}", sampled.total);
+    let solved = sampled.counts.status["solved"];
+    assert!((2700..=3300).contains(&solved), "about 3,000 solved: {solved}");
 }

@@ -32,6 +32,19 @@ pub async fn seed_once(ctx: &AppContext, plan: SeedPlan) -> Result<()> {
     Ok(())
 }
 
+/// Creates the PostgreSQL database `url` names unless it exists, connecting to the server's
+/// `postgres` database to do so.
+pub async fn create_database(url: &str) -> Result<()> {
+    use sqlx::Connection;
+    let Some((server, name)) = url.split('?').next().and_then(|u| u.rsplit_once('/')) else { bail!("{url} names no database") };
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.with_context(|| format!("connecting to {server}"))?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&mut admin).await?;
+    if exists.is_none() {
+        sqlx::query(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""))).execute(&mut admin).await?;
+    }
+    Ok(())
+}
+
 /// Latency samples of one method.
 #[derive(Default)]
 pub struct Samples(pub Vec<Duration>);

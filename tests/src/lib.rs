@@ -79,6 +79,9 @@ async fn start(data_dir: TempDir, database: TestDatabase, serve: ServeArgs) -> T
 /// migrated, with the services around it.
 pub async fn bench_context(url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<AppContext> {
     std::fs::create_dir_all(data_dir)?;
+    if let Some(url) = url.filter(|u| u.starts_with("postgres")) {
+        bench::create_database(url).await?;
+    }
     let db = frontdesk_core::db::DatabaseTarget::from_config(url, data_dir)?.connect().await?;
     db.migrate().await?;
     Ok(AppContext::new(db, frontdesk_core::Settings::default()))

@@ -180,7 +180,7 @@ fn Results(path: &'static str, found: Found, query: SearchQuery, grouped: bool) 
     view! {
         <div class="search-layout">
             <aside class="facets">
-                <p class="muted" id="result-count">{format!("{total} found")}</p>
+                <p class="muted" id="result-count">{if estimated { format!("about {total} found") } else { format!("{total} found") }}</p>
                 <Facet path label="Type" key="kind" counts=kinds estimated/>
                 <Facet path label="Status" key="status" counts=statuses estimated/>
                 <Facet path label="Language" key="locale" counts=locales estimated/>

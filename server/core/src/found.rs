@@ -47,7 +47,8 @@ pub struct Found {
     pub locales: Vec<FacetCount>,
     /// Counts per tag (the most common), before the filters.
     pub tags: Vec<FacetCount>,
-    /// Whether the counts are estimates: above 100,000 matches they are scaled up from a sample.
+    /// Whether the total and the counts are estimates: above about 100,000 matches they are scaled
+    /// up from a sample.
     #[serde(default)]
     pub counts_estimated: bool,
 }

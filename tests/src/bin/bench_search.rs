@@ -22,12 +22,11 @@ use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use frontdesk_tests::ApiClient;
-use frontdesk_tests::bench::{Samples, first_admin, read_questions, scalar, seed_once};
+use frontdesk_tests::bench::{Samples, create_database, first_admin, read_questions, scalar, seed_once};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -164,15 +163,11 @@ async fn main() -> Result<()> {
 
 /// The baseline's own database on the PostgreSQL server, created when missing.
 async fn baseline_pool(server_url: &str) -> Result<PgPool> {
-    let mut admin = PgConnection::connect(server_url).await.with_context(|| format!("connecting to {server_url}"))?;
-    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1").bind(BASELINE_DATABASE).fetch_optional(&mut admin).await?;
-    if exists.is_none() {
-        sqlx::query(&format!("CREATE DATABASE {BASELINE_DATABASE}")).execute(&mut admin).await?;
-    }
     let url = match server_url.rsplit_once('/') {
         Some((server, _)) => format!("{server}/{BASELINE_DATABASE}"),
         None => bail!("--postgres-url {server_url} names no database"),
     };
+    create_database(&url).await?;
     Ok(PgPoolOptions::new().max_connections(2).connect(&url).await?)
 }
 
