@@ -4,6 +4,26 @@ use leptos::prelude::*;
 
 use crate::api::ApiError;
 
+/// What people typed, as the text of a `<textarea>`. On the server tachys writes a textarea's
+/// children into the page as they are (and never hydrates them), so `</textarea><script>` would
+/// end the field and run: escape there. In the browser the child is a text node and stays as is.
+pub fn textarea_text(text: String) -> String {
+    if cfg!(feature = "ssr") {
+        // The HTML parser drops one newline right after `<textarea>`: keep a leading one.
+        let lead = if text.starts_with('\n') { "\n" } else { "" };
+        format!("{lead}{}", frontdesk_core::html::escape(&text))
+    } else {
+        text
+    }
+}
+
+/// A page title as `<title>` text. leptos_meta writes titles into the server's HTML unescaped,
+/// so a customer named `</title><script>` would break the page and run; `document.title` in the
+/// browser takes plain text. Every page's title goes through this (set once, in `App`).
+pub fn title_text(text: String) -> String {
+    if cfg!(feature = "ssr") { frontdesk_core::html::escape(&text) } else { text }
+}
+
 /// A failed request, explained.
 #[component]
 pub fn ErrorNotice(error: ApiError) -> impl IntoView {

@@ -211,13 +211,13 @@ mod socket {
         activity: HashMap<i64, Activity>,
         /// Followed chats and the last seq received.
         chats: HashMap<i64, i64>,
-        /// The status this agent chose, sent again after every reconnect.
+        /// The pages of a chat inbox received so far (see `ServerMessage::ChatInbox`).
+        inbox_pages: Vec<ChatSummary>,
+        /// The status this agent chose on this page, sent again after a reconnect. A new page
+        /// leaves it to the server, which keeps the agent's choice.
         chat_status: Option<AgentStatus>,
         retry: u32,
     }
-
-    /// Where the chosen chat status is remembered between reloads.
-    const STATUS_KEY: &str = "frontdesk-chat-status";
 
     thread_local! {
         static STATE: RefCell<State> = RefCell::default();
@@ -231,22 +231,12 @@ mod socket {
             running
         });
         if !already {
-            let remembered = storage().and_then(|s| s.get_item(STATUS_KEY).ok().flatten());
-            let status = remembered.and_then(|text| serde_json::from_str::<AgentStatus>(&text).ok());
-            STATE.with(|s| s.borrow_mut().chat_status = status);
             connect();
         }
     }
 
-    fn storage() -> Option<web_sys::Storage> {
-        window().local_storage().ok().flatten()
-    }
-
     pub fn set_chat_status(status: AgentStatus) {
         STATE.with(|s| s.borrow_mut().chat_status = Some(status));
-        if let (Some(storage), Ok(text)) = (storage(), serde_json::to_string(&status)) {
-            let _ = storage.set_item(STATUS_KEY, &text);
-        }
         if status == AgentStatus::Online {
             super::alerts::ask_permission();
         }
@@ -332,6 +322,7 @@ mod socket {
         let (live, tickets, queue, activity, after_id) = STATE.with(|s| {
             let mut s = s.borrow_mut();
             s.retry = 0;
+            s.inbox_pages.clear();
             (s.live, s.tickets.clone(), s.queue, s.activity.clone(), s.notification_id)
         });
         if let Some(live) = live {
@@ -422,7 +413,17 @@ mod socket {
                 live.notification_id.set(notification.id);
             }
             ServerMessage::Error { message } => leptos::logging::warn!("live: {message}"),
-            ServerMessage::ChatInbox { status, chats } => chat_inbox(live, status, chats),
+            ServerMessage::ChatInbox { status, chats, more } => {
+                // A long inbox comes in pages, back to back: show it once it is whole.
+                let whole = STATE.with(|s| {
+                    let mut s = s.borrow_mut();
+                    s.inbox_pages.extend(chats);
+                    (!more).then(|| std::mem::take(&mut s.inbox_pages))
+                });
+                if let Some(chats) = whole {
+                    chat_inbox(live, status, chats);
+                }
+            }
             ServerMessage::ChatMessage { number, message } => chat_message(live, number, message),
             ServerMessage::ChatAck { client_id, .. } => live.chat_outbox.update(|outbox| outbox.retain(|o| o.client_id != client_id)),
             ServerMessage::ChatTyping { number, typing } => live.chat_typing.update(|t| {

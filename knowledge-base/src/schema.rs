@@ -12,8 +12,9 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::PreTokenizedString;
 
-/// Bumped whenever the schema or the analysis changes: an index of another version is rebuilt.
-pub const VERSION: u32 = 1;
+/// Bumped whenever the schema, the analysis or what is indexed changes: an index of another
+/// version is rebuilt. 2: articles are indexed as plain text, without markdown syntax.
+pub const VERSION: u32 = 2;
 
 /// The fields, resolved once.
 #[derive(Debug, Clone, Copy)]

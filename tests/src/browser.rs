@@ -57,6 +57,8 @@ impl Browser {
                 ],
             }),
         );
+        // Keep the console, so tests can fail on any error a page logs.
+        caps.insert("goog:loggingPrefs".into(), serde_json::json!({ "browser": "ALL" }));
         self.profiles.push(profile);
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(caps)
@@ -209,6 +211,18 @@ impl Page {
         self.client.execute(script, Vec::new()).await.unwrap_or_else(|e| panic!("run script: {e}"))
     }
 
+    /// The errors the browser console logged since the last call (script errors, panics of the
+    /// wasm app, refused resources, Content-Security-Policy violations).
+    pub async fn console_errors(&self) -> Vec<String> {
+        let log = self.client.issue_cmd(BrowserLog).await.unwrap_or_else(|e| panic!("read the browser console: {e}"));
+        log.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["level"] == "SEVERE")
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     /// Waits until the page has hydrated (the wasm bundle has attached to the server's HTML).
     pub async fn wait_for_hydration(&self) {
         let deadline = Instant::now() + WAIT;
@@ -219,5 +233,19 @@ impl Page {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the page did not hydrate within {WAIT:?}");
+    }
+}
+
+/// ChromeDriver's command for the browser console log (not in the WebDriver standard).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
     }
 }

@@ -202,6 +202,16 @@ impl TestApp {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
+    /// The first column of every row of `sql`, as integers (for checking states no page shows).
+    pub async fn query_i64s(&self, sql: &str) -> Vec<i64> {
+        use frontdesk_core::db::Db;
+        match self.ctx.db() {
+            Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+            Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Waits (up to 10 s) until the SLA worker has evaluated the ticket's whole history and its
     /// stored due time satisfies `ok`; returns that due time.
     pub async fn sla_due_becomes(&self, id: i64, ok: impl Fn(Option<i64>) -> bool) -> Option<i64> {
@@ -226,10 +236,32 @@ impl TestApp {
     /// that much time had passed. Call it once the ticket's SLA state has settled; the alarms move
     /// last, so the SLA worker sees a consistent ticket when they fall due.
     pub async fn age_ticket(&self, id: i64, hours: i64) {
-        let ms = hours * 3_600_000;
-        self.execute(&format!("UPDATE tickets SET created_at = created_at - {ms}, updated_at = updated_at - {ms} WHERE id = {id}")).await;
-        self.execute(&format!("UPDATE ticket_events SET created_at = created_at - {ms} WHERE ticket_id = {id}")).await;
-        self.execute(&format!("UPDATE sla_alarms SET due_at = due_at - {ms}, started_at = started_at - {ms} WHERE ticket_id = {id}")).await;
+        self.age_ticket_by_minutes(id, hours * 60).await;
+    }
+
+    /// Moves a ticket's history (and its SLA alarms) `minutes` into the past.
+    /// In one transaction, so the SLA worker never sees the history moved and its alarms not yet.
+    pub async fn age_ticket_by_minutes(&self, id: i64, minutes: i64) {
+        use frontdesk_core::db::Db;
+        let ms = minutes * 60_000;
+        let statements = [
+            format!("UPDATE tickets SET created_at = created_at - {ms}, updated_at = updated_at - {ms} WHERE id = {id}"),
+            format!("UPDATE ticket_events SET created_at = created_at - {ms} WHERE ticket_id = {id}"),
+            format!("UPDATE sla_alarms SET due_at = due_at - {ms}, started_at = started_at - {ms} WHERE ticket_id = {id}"),
+        ];
+        macro_rules! in_one_transaction {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await.expect("a transaction");
+                for sql in &statements {
+                    sqlx::query(sql).execute(&mut *tx).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                }
+                tx.commit().await.expect("aged");
+            }};
+        }
+        match self.ctx.db() {
+            Db::Sqlite(pool) => in_one_transaction!(pool),
+            Db::Postgres(pool) => in_one_transaction!(pool),
+        }
     }
 
     /// The sign-in links in the outbox for `email`, newest first.
@@ -287,8 +319,15 @@ pub struct ApiClient {
 impl ApiClient {
     /// A client of the app at `base_url` (`http://host:port`).
     pub fn new(base_url: &str) -> Self {
+        Self::from_address(base_url, None)
+    }
+
+    /// A client whose requests come from `local` (another loopback address, such as 127.0.0.2,
+    /// stands for another machine).
+    pub fn from_address(base_url: &str, local: Option<std::net::IpAddr>) -> Self {
         let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
+            .local_address(local)
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             // A hung request fails its test with a message instead of stalling the whole run.

@@ -59,10 +59,16 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ApiError> {
 /// Ends the current session on the server and forgets its cookie.
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), ApiError> {
-    use super::server::{respond, session, session_error};
+    use super::server::{context, respond, session, session_error};
     respond(
         async {
-            session().await?.flush().await.map_err(session_error)?;
+            let session = session().await?;
+            let agent_id: Option<i64> = session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.map_err(session_error)?;
+            session.flush().await.map_err(session_error)?;
+            // Every live socket of this session closes now, not at its next handshake.
+            if let Some(agent_id) = agent_id {
+                context()?.hub().access_changed(agent_id);
+            }
             leptos_axum::redirect(SIGN_IN_PATH);
             Ok(())
         }

@@ -42,6 +42,13 @@ pub enum ApiError {
     /// The server failed; the details are in its log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// The server could not read the request (missing, duplicate or malformed fields, a body of
+    /// the wrong type); nothing was changed.
+    #[error("This request could not be read. Reload the page and try again.")]
+    BadRequest,
+    /// The request body is larger than the server accepts.
+    #[error("This request is too large.")]
+    TooLarge,
     /// The request never got a proper answer (network, encoding).
     #[error("Could not reach frontdesk. Check your connection and try again.")]
     Transport(ServerFnErrorErr),
@@ -61,6 +68,10 @@ impl FromServerFnError for ApiError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        #[cfg(feature = "ssr")]
+        if let Some(refused) = ssr::unreadable_request(&value) {
+            return refused;
+        }
         ApiError::Transport(value)
     }
 }
@@ -68,6 +79,7 @@ impl FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::ApiError;
+    use leptos::server_fn::error::ServerFnErrorErr;
     use axum::http::StatusCode;
     use frontdesk_core::error::Error;
 
@@ -82,9 +94,25 @@ mod ssr {
                 ApiError::Conflict(_) | ApiError::Stale(_) | ApiError::NewActivity(_) => StatusCode::CONFLICT,
                 ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-                ApiError::Transport(_) => StatusCode::BAD_REQUEST,
+                ApiError::BadRequest | ApiError::Transport(_) => StatusCode::BAD_REQUEST,
+                ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             }
         }
+    }
+
+    /// On the server, a request whose arguments could not be decoded: a client error in plain
+    /// words (serde's are logged at debug level, never sent), with its status set on the response.
+    pub(super) fn unreadable_request(error: &ServerFnErrorErr) -> Option<ApiError> {
+        let refused = match error {
+            ServerFnErrorErr::Deserialization(text) if text.contains("length limit") => ApiError::TooLarge,
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => ApiError::BadRequest,
+            _ => return None,
+        };
+        tracing::debug!(error = %error, "refused an unreadable server function request");
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(refused.status());
+        }
+        Some(refused)
     }
 
     impl From<Error> for ApiError {

@@ -89,7 +89,7 @@ pub async fn preview_kb_article(body: String) -> Result<String, ApiError> {
     respond(
         async {
             let (_, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::kb_editor::preview(&agent, &body)?)
+            Ok(frontdesk_core::kb_editor::preview(&agent, body).await?)
         }
         .await,
     )

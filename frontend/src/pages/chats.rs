@@ -9,7 +9,7 @@ use frontdesk_core::chat::{AgentStatus, Attachment, CannedResponse, ChatState, C
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{AcceptChat, EndChat, TransferChat, get_customer, list_agents, list_canned_responses, list_teams, load_chat};
+use crate::api::{AcceptChat, EndChat, TransferChat, get_customer, list_agents, list_canned_responses, list_teams};
 use crate::attachments::{AttachButton, AttachmentLink};
 use crate::components::ErrorNotice;
 use crate::live::Live;
@@ -386,8 +386,8 @@ fn ChatActions(number: i64, on_close: impl Fn() + Copy + Send + Sync + 'static) 
                 <select name="to" id=format!("transfer-{number}")>
                     <option value="">"Transfer to…"</option>
                     <Transition>
-                        {move || agents.get().and_then(Result::ok).map(|list| list.into_iter().filter(|a| a.active).map(|a| view! {
-                            <option value=format!("agent:{}", a.id)>{a.name}</option>
+                        {move || agents.get().and_then(Result::ok).map(|list| list.iter().filter(|a| a.active).map(|a| view! {
+                            <option value=format!("agent:{}", a.id)>{a.picker_label(&list)}</option>
                         }).collect_view())}
                         {move || teams.get().and_then(Result::ok).map(|list| list.into_iter().map(|t| view! {
                             <option value=format!("team:{}", t.id)>{format!("Team {}", t.name)}</option>
@@ -435,10 +435,9 @@ fn CustomerCard(contact_id: i64, site: String) -> impl IntoView {
     }
 }
 
-/// A chat ticket's whole transcript, on the ticket page.
+/// A chat ticket's whole transcript, on the ticket page (which loads it).
 #[component]
-pub fn ChatTranscript(number: i64) -> impl IntoView {
-    let chat = Resource::new(move || number, load_chat);
+pub fn ChatTranscript(chat: Resource<Result<frontdesk_core::chat::ChatDetail, crate::api::ApiError>>) -> impl IntoView {
     view! {
         <section class="card chat-record" aria-label="Chat transcript" id="chat-record">
             <h2>"Chat transcript"</h2>

@@ -68,6 +68,11 @@ pub fn CustomerPage() -> impl IntoView {
                         <div>
                             <h1 id="customer-name">{c.name.clone()}</h1>
                             <p class="muted" id="customer-emails">{c.emails.join(", ")}</p>
+                            {c.unverified_email.clone().map(|email| view! {
+                                <p class="muted" id="customer-unverified-email" title="Typed into the chat widget; not proven to be theirs">
+                                    {email}" (unverified)"
+                                </p>
+                            })}
                             <p class="muted" id="customer-organization">
                                 {match c.organization.clone() {
                                     Some(o) => view! { <a href=format!("/app/organizations/{}", o.id)>{o.name}</a> }.into_any(),
@@ -109,7 +114,7 @@ pub fn CustomerPage() -> impl IntoView {
                                 {c.fields.clone().into_iter().map(|f| view! { <CustomField field=f value/> }).collect_view()}
                                 <div class="field">
                                     <label for="customer-notes">"Notes"</label>
-                                    <textarea id="customer-notes" name="notes" rows="4">{c.notes.clone()}</textarea>
+                                    <textarea id="customer-notes" name="notes" rows="4">{crate::components::textarea_text(c.notes.clone())}</textarea>
                                     <p class="field-error">{move || action_error(value, "notes").get()}</p>
                                 </div>
                                 <button type="submit" class="primary" id="save-customer">"Save"</button>

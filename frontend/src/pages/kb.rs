@@ -108,6 +108,22 @@ pub fn KbEditorPage() -> impl IntoView {
         },
     );
     let categories = Resource::new(move || saved.get(), |_| list_kb_categories());
+    // The preview is made with the page, not inside the form once the article has loaded: a
+    // resource made inside a resolved Suspense gets one id on the server and another in the
+    // browser, and the page then fails to hydrate. Until the agent types, it shows the stored body.
+    let edited = RwSignal::new(None::<String>);
+    let settled = debounced(Signal::derive(move || edited.get().unwrap_or_default()), PREVIEW_AFTER);
+    let preview = Resource::new(
+        move || (id.get(), saved.get(), edited.with(Option::is_some).then(|| settled.get())),
+        |(id, _, typed)| async move {
+            let body = match (typed, id.and_then(|id| id.parse::<i64>().ok())) {
+                (Some(body), _) => body,
+                (None, Some(id)) => load_kb_article(id).await.map(|a| a.draft.body).unwrap_or_default(),
+                (None, None) => String::new(),
+            };
+            if body.trim().is_empty() { Ok(String::new()) } else { preview_kb_article(body).await }
+        },
+    );
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading the article…"</p> }>
             {move || Suspend::new(async move {
@@ -116,7 +132,7 @@ pub fn KbEditorPage() -> impl IntoView {
                     Ok(None) => view! {
                         <Title text="New article · frontdesk"/>
                         <header class="page-header"><h1>"New article"</h1></header>
-                        <ArticleForm id=None draft=ArticleDraft { locale: "en".into(), status: ArticleStatus::Draft.as_str().into(), ..ArticleDraft::default() } categories save/>
+                        <ArticleForm id=None draft=ArticleDraft { locale: "en".into(), status: ArticleStatus::Draft.as_str().into(), ..ArticleDraft::default() } categories save edited preview/>
                     }
                         .into_any(),
                     Ok(Some(a)) => view! {
@@ -127,7 +143,7 @@ pub fn KbEditorPage() -> impl IntoView {
                                 <a class="button" id="view-published" href=format!("/help/articles/{}", a.draft.slug) target="_blank" rel="noopener">"View in the help center"</a>
                             })}
                         </header>
-                        <ArticleForm id=Some(a.id) draft=a.draft.clone() categories save/>
+                        <ArticleForm id=Some(a.id) draft=a.draft.clone() categories save edited preview/>
                         <History article=a/>
                     }
                         .into_any(),
@@ -148,14 +164,18 @@ pub fn KbEditorPage() -> impl IntoView {
 
 /// The article form with the markdown beside its live preview.
 #[component]
-fn ArticleForm(id: Option<i64>, draft: ArticleDraft, categories: Vec<String>, save: ServerAction<SaveKbArticle>) -> impl IntoView {
+fn ArticleForm(
+    id: Option<i64>,
+    draft: ArticleDraft,
+    categories: Vec<String>,
+    save: ServerAction<SaveKbArticle>,
+    /// The body as the agent typed it (`None` until they do).
+    edited: RwSignal<Option<String>>,
+    /// The rendered preview of the body.
+    preview: Resource<Result<String, ApiError>>,
+) -> impl IntoView {
     let result = move || save.value().get();
     let error = move |field: &'static str| action_error(result, field);
-    let typed = RwSignal::new(draft.body.clone());
-    let settled = debounced(typed.into(), PREVIEW_AFTER);
-    let preview = Resource::new(move || settled.get(), |body| async move {
-        if body.trim().is_empty() { Ok(String::new()) } else { preview_kb_article(body).await }
-    });
     let body_error = error("body");
     view! {
         <ActionForm action=save attr:id="article-form" attr:class="article-form">
@@ -190,7 +210,7 @@ fn ArticleForm(id: Option<i64>, draft: ArticleDraft, categories: Vec<String>, sa
             <div class="editor-panes">
                 <div class="field" class:invalid=move || body_error.get().is_some()>
                     <label for="field-body">"Body (Markdown)"</label>
-                    <textarea id="field-body" name="body" rows="22" on:input=move |ev| typed.set(event_target_value(&ev))>{draft.body}</textarea>
+                    <textarea id="field-body" name="body" rows="22" on:input=move |ev| edited.set(Some(event_target_value(&ev)))>{crate::components::textarea_text(draft.body)}</textarea>
                     <p class="field-error" id="field-body-error">{move || body_error.get()}</p>
                 </div>
                 <div class="field">

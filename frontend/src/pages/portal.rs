@@ -54,13 +54,13 @@ pub fn PortalHome() -> impl IntoView {
                             .into_any(),
                         Err(ApiError::Unauthenticated) => view! {
                             <h1>"Follow your requests"</h1>
-                            <p class="lead">"We send you a sign-in link by email. It works once, for 30 minutes."</p>
+                            <p class="lead">"Ask for a sign-in link here. It works once, for 30 minutes. Email delivery is not set up yet, so our team sends the link to you."</p>
                             <section class="card">
                                 <ActionForm action=request_link>
                                     <Field label="Your email" name="email" kind="email" autocomplete="email" error=action_error(link_value, "email")/>
                                     <p class="form-error" role="alert">{move || action_error(link_value, "*").get()}</p>
                                     <p class="form-success" role="status">
-                                        {move || matches!(link_value(), Some(Ok(()))).then_some("If that email has requests with us, a sign-in link is on its way.")}
+                                        {move || matches!(link_value(), Some(Ok(()))).then_some("If that email has requests with us, a sign-in link is ready: our team will send it to you.")}
                                     </p>
                                     <button type="submit" class="primary">"Send me a link"</button>
                                 </ActionForm>
@@ -122,7 +122,7 @@ pub fn PortalNewRequest() -> impl IntoView {
                 Some(Ok(number)) => view! {
                     <section class="card" id="request-received">
                         <h2>{format!("Request #{number} received")}</h2>
-                        <p>"We sent you an email with a link to follow it and to answer us."</p>
+                        <p>"Our team has it and will answer you. Keep this number to refer to your request."</p>
                     </section>
                 }
                     .into_any(),

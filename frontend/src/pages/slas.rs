@@ -307,7 +307,7 @@ fn CalendarFields(saved: RwSignal<u64>, calendar: Option<CalendarRow>, prefix: &
             <p class="field-error">{error("hours".into())}</p>
             <div class="field">
                 <label for=format!("{key}-holidays")>"Holidays (one per line: 2026-12-25 or 2026-12-24..2026-12-26)"</label>
-                <textarea id=format!("{key}-holidays") name="holidays" rows="3">{holidays}</textarea>
+                <textarea id=format!("{key}-holidays") name="holidays" rows="3">{holidays.map(crate::components::textarea_text)}</textarea>
                 <p class="field-error">{error("holidays".into())}</p>
             </div>
             <div class="field">

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, ticket_sla};
+use crate::api::{AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, load_chat, ticket_sla};
 use crate::components::{ErrorNotice, SlaBadge, action_error};
 use crate::keyboard::on_shortcut;
 use crate::live::Live;
@@ -51,6 +51,18 @@ pub fn TicketPage() -> impl IntoView {
     });
     let agents = Resource::new(|| (), |()| list_agents());
     let teams = Resource::new(|| (), |()| list_teams());
+    // A chat's transcript (not found for other tickets). Made here with the page, not once the
+    // ticket has loaded: a resource made inside a resolved Suspense gets one id on the server
+    // and another in the browser, and the page then fails to hydrate.
+    let transcript = Resource::new(
+        move || (number.get(), number.get().map(|n| live.seq(n))),
+        |(number, _)| async move {
+            match number {
+                Some(n) => load_chat(n).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     let update_error = move || match update.value().get() {
         Some(Err(e)) => Some(e.to_string()),
         _ => None,
@@ -97,7 +109,7 @@ pub fn TicketPage() -> impl IntoView {
                     <div class="ticket-layout">
                         <div class="thread">
                             <ol class="messages" id="thread">{thread}</ol>
-                            {(t.channel == frontdesk_core::ticket::Channel::Chat).then(|| view! { <super::chats::ChatTranscript number=t.number/> })}
+                            {(t.channel == frontdesk_core::ticket::Channel::Chat).then(|| view! { <super::chats::ChatTranscript chat=transcript/> })}
                         </div>
                         <aside class="card ticket-fields">
                             <h2>"Details"</h2>
@@ -120,9 +132,9 @@ pub fn TicketPage() -> impl IntoView {
                                     <label for="ticket-assignee">"Assignee"</label>
                                     <select id="ticket-assignee" name="assignee_id">
                                         <option value="" selected=t.assignee.is_none()>"Unassigned"</option>
-                                        {agents.into_iter().filter(|a| a.active).map(|a| {
+                                        {agents.iter().filter(|a| a.active).map(|a| {
                                             let selected = t.assignee.as_ref().is_some_and(|x| x.id == a.id);
-                                            view! { <option value=a.id.to_string() selected=selected>{a.name}</option> }
+                                            view! { <option value=a.id.to_string() selected=selected>{a.picker_label(&agents)}</option> }
                                         }).collect_view()}
                                     </select>
                                 </div>

@@ -116,10 +116,10 @@ fn FilterBar(
                     view! {
                         <select name="assignee_id" aria-label="Assignee">
                             <option value="">"Anyone"</option>
-                            {list.into_iter().map(|a| {
+                            {list.iter().map(|a| {
                                 let id = a.id.to_string();
                                 let is = selected(filters.get_untracked().assignee_id, &id);
-                                view! { <option value=id selected=is>{a.name}</option> }
+                                view! { <option value=id selected=is>{a.picker_label(&list)}</option> }
                             }).collect_view()}
                         </select>
                     }
@@ -188,7 +188,7 @@ fn BulkBar(
                             <select name="assignee_id" aria-label="Assign to">
                                 <option value="">"Assign…"</option>
                                 <option value="none">"Unassigned"</option>
-                                {list.into_iter().filter(|a| a.active).map(|a| view! { <option value=a.id.to_string()>{a.name}</option> }).collect_view()}
+                                {list.iter().filter(|a| a.active).map(|a| view! { <option value=a.id.to_string()>{a.picker_label(&list)}</option> }).collect_view()}
                             </select>
                         }
                     })}

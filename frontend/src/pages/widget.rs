@@ -329,7 +329,7 @@ fn check_name(name: &str) -> Option<String> {
 
 fn check_email(email: &str, required: bool) -> Option<String> {
     if email.is_empty() {
-        return required.then(|| "Please give your email so we can reply.".to_owned());
+        return required.then(|| "Please give your email so we can reach you.".to_owned());
     }
     (!looks_like_email(email)).then(|| "That doesn't look like an email address.".to_owned())
 }
@@ -427,7 +427,7 @@ fn ChatPanel(config: FrameConfig, settings: PanelSettings) -> impl IntoView {
                     Mode::PreChat => view! { <PreChatForm panel ask_email=ask_email()/> }.into_any(),
                     Mode::Offline => view! { <OfflineForm panel/> }.into_any(),
                     Mode::Left(number) => view! {
-                        <p id="fd-left" class="fd-thanks" role="status">{format!("Thanks! We got your message (#{number}).")}</p>
+                        <p id="fd-left" class="fd-thanks" role="status">{format!("Thanks! We got your message (#{number}). Our team will get back to you.")}</p>
                     }
                         .into_any(),
                     Mode::Compose => view! { <Composer panel/> }.into_any(),
@@ -699,7 +699,7 @@ fn OfflineForm(panel: Panel) -> impl IntoView {
             ev.prevent_default();
             submit();
         }>
-            <p class="fd-lead">"We're away right now. Leave a message and we'll reply by email."</p>
+            <p class="fd-lead">"We're away right now. Leave a message and our team will get back to you."</p>
             <Input id="fd-offline-name" label="Name" name="name" autocomplete="name" value=name error=name_error/>
             <Input id="fd-offline-email" label="Email" name="email" kind="email" autocomplete="email" value=email error=email_error/>
             <MessageInput id="fd-offline-body" value=body error=body_error submit/>

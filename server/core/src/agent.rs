@@ -74,11 +74,23 @@ impl Email {
             return Err(invalid());
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
-        let domain_ok = domain.contains('.')
-            && !domain.starts_with('.')
-            && !domain.ends_with('.')
-            && !domain.contains('@');
-        if local.is_empty() || local.len() > 64 || !domain_ok {
+        // The WHATWG rule every browser applies to `type=email` (unquoted local parts, host-name
+        // labels), with letters beyond ASCII allowed for international addresses.
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+            && local.chars().all(|c| c.is_alphanumeric() || ".!#$%&'*+/=?^_`{|}~-".contains(c));
+        let label_ok = |label: &str| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        };
+        let domain_ok = domain.contains('.') && domain.split('.').all(label_ok);
+        if !local_ok || !domain_ok {
             return Err(invalid());
         }
         Ok(Self(email))
@@ -94,14 +106,29 @@ impl Email {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PersonName(String);
 
+impl Agent {
+    /// The agent's name as a picker shows it among `all`: with their email when another agent
+    /// has the same name, so two agents called alike can be told apart.
+    pub fn picker_label(&self, all: &[Agent]) -> String {
+        if all.iter().any(|other| other.id != self.id && other.name == self.name) {
+            format!("{} ({})", self.name, self.email)
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
 impl PersonName {
+    /// The longest name, in characters.
+    pub const MAX_CHARS: usize = 100;
+
     /// Validates a name typed into a form.
     pub fn parse(input: &str) -> Result<Self, FieldError> {
         let name = input.trim();
         if name.is_empty() {
             return Err(FieldError::new("name", "Enter a name."));
         }
-        if name.chars().count() > 100 {
+        if name.chars().count() > Self::MAX_CHARS {
             return Err(FieldError::new("name", "Use at most 100 characters."));
         }
         if name.chars().any(char::is_control) {
@@ -199,6 +226,34 @@ mod tests {
         for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn markup_and_quoting_characters_are_refused_everywhere_an_email_is_typed() {
+        for bad in ["<svg/onload=alert(1)>@x.test", "\"a\"@x.test", "a(b)@x.test", "a;b@x.test", "a..b@x.test", "a@x_y.test", "a@-x.test", "a\0@x.test"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        for good in ["o'brien+tag@mail.example.co.uk", "josé@exämple.test", "a_b-c.d@x-y.test"] {
+            assert!(Email::parse(good).is_ok(), "{good:?} should be accepted");
+        }
+    }
+
+    #[test]
+    fn agents_with_the_same_name_are_told_apart_by_email_in_pickers() {
+        let agent = |id: i64, name: &str, email: &str| Agent {
+            id,
+            email: email.into(),
+            name: name.into(),
+            role: Role::Agent,
+            active: true,
+            chat_capacity: 3,
+            created_at: Timestamp::from_unix_millis(0),
+        };
+        let all = [agent(1, "Sam Lee", "sam@a.example"), agent(2, "Sam Lee", "sam@b.example"), agent(3, "Ada", "ada@a.example")];
+
+        assert_eq!(all[0].picker_label(&all), "Sam Lee (sam@a.example)");
+        assert_eq!(all[1].picker_label(&all), "Sam Lee (sam@b.example)");
+        assert_eq!(all[2].picker_label(&all), "Ada");
     }
 
     #[test]

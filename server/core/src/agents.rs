@@ -103,7 +103,9 @@ pub async fn change_role(ctx: &AppContext, actor: &Agent, agent_id: i64, role: R
         subject_id: agent_id,
         detail: json!({ "from": target.role, "to": role }),
     };
-    update_agent(ctx.db(), agent_id, "role = $2", role.as_str().to_owned(), &event).await
+    let changed = update_agent(ctx.db(), agent_id, "role = $2", role.as_str().to_owned(), &event).await?;
+    ctx.hub().access_changed(agent_id);
+    Ok(changed)
 }
 
 /// Deactivates or reactivates an agent (admins only, never themselves). Deactivation ends all of
@@ -121,7 +123,9 @@ pub async fn set_active(ctx: &AppContext, actor: &Agent, agent_id: i64, active: 
         subject_id: agent_id,
         detail: json!({}),
     };
-    update_agent(ctx.db(), agent_id, "active = $2", active, &event).await
+    let changed = update_agent(ctx.db(), agent_id, "active = $2", active, &event).await?;
+    ctx.hub().access_changed(agent_id);
+    Ok(changed)
 }
 
 /// Sets how many live chats routing gives an agent at once (admins only), then routes waiting

@@ -9,45 +9,46 @@ use crate::agents;
 use crate::context::AppContext;
 use crate::error::{Error, Result};
 use crate::password;
-use crate::rate_limit::{RateLimiter, RetryAfter};
+use crate::rate_limit::{Backoff, RateLimiter, RetryAfter};
 
-/// Failed sign-ins allowed per account, and per client IP, within [`SignInLimits::WINDOW`].
+/// Sign-in throttles: growing delays per account and client address pair, so that a stranger
+/// guessing one account slows only themselves (never a hard lock of the account that anyone
+/// could trigger), and a cap on failures per address across accounts.
 #[derive(Debug)]
 pub struct SignInLimits {
-    per_account: RateLimiter,
+    per_pair: Backoff,
     per_ip: RateLimiter,
 }
 
 impl SignInLimits {
-    /// The window the limits count over.
+    /// The window the per-address limit counts over, and the longest delay for a pair.
     pub const WINDOW: Duration = Duration::from_secs(15 * 60);
-    /// Failures per account (known or not) before sign-in is refused for the window.
-    pub const PER_ACCOUNT: usize = 5;
+    /// Failures per account and address before each further one doubles the wait (1 s, 2 s, ...).
+    pub const FREE_PER_PAIR: u32 = 5;
     /// Failures per IP address, across accounts, before sign-in is refused for the window.
     pub const PER_IP: usize = 20;
 }
 
 impl Default for SignInLimits {
     fn default() -> Self {
-        Self {
-            per_account: RateLimiter::new(Self::PER_ACCOUNT, Self::WINDOW),
-            per_ip: RateLimiter::new(Self::PER_IP, Self::WINDOW),
-        }
+        Self { per_pair: Backoff::new(Self::FREE_PER_PAIR, Self::WINDOW), per_ip: RateLimiter::new(Self::PER_IP, Self::WINDOW) }
     }
 }
 
 /// Checks an email and password. Unknown emails, wrong passwords and deactivated accounts all
 /// fail with [`Error::InvalidCredentials`] after the same amount of work; too many failures from
-/// one IP or for one account fail with [`Error::RateLimited`] before any password is checked.
+/// one IP, or too many in a row for one account from one IP, fail with [`Error::RateLimited`]
+/// before any password is checked.
 pub async fn sign_in(ctx: &AppContext, email: &str, password: &str, ip: IpAddr) -> Result<Agent> {
     let limits = ctx.sign_in_limits();
     let account = email.trim().to_lowercase();
     let ip = ip.to_string();
+    let pair = format!("{account} {ip}");
     let now = Instant::now();
     limits
         .per_ip
         .check(&ip, now)
-        .and_then(|()| limits.per_account.check(&account, now))
+        .and_then(|()| limits.per_pair.check(&pair, now))
         .map_err(|wait: RetryAfter| Error::RateLimited { retry_after_secs: wait.secs() })?;
 
     let found = agents::find_credentials(ctx.db(), &account).await?;
@@ -55,14 +56,23 @@ pub async fn sign_in(ctx: &AppContext, email: &str, password: &str, ip: IpAddr) 
     let password_ok = password::verify(password.to_owned(), hash).await?;
     match agent {
         Some(agent) if password_ok && agent.active => {
-            limits.per_account.reset(&account);
+            limits.per_pair.reset(&pair);
             Ok(agent)
         }
         _ => {
             limits.per_ip.record(&ip, now);
-            limits.per_account.record(&account, now);
+            limits.per_pair.record(&pair, now);
             Err(Error::InvalidCredentials)
         }
+    }
+}
+
+/// The active agent still signed in on the stored session `session_id`: for connections that
+/// outlive the request that opened them (live sockets), checked again with current data.
+pub async fn still_signed_in(ctx: &AppContext, session_id: &str, agent_id: i64) -> Result<Agent> {
+    match ctx.sessions().agent_of(session_id).await? {
+        Some(id) if id == agent_id => session_agent(ctx, agent_id).await,
+        _ => Err(Error::Unauthenticated),
     }
 }
 

@@ -18,8 +18,31 @@ pub const WIDGET_PROTOCOL_VERSION: u32 = 1;
 /// The longest chat message, in characters.
 pub const MAX_CHAT_MESSAGE_CHARS: usize = 4_000;
 
-/// The largest socket message a widget may send, in bytes; a larger one closes that socket.
-pub const MAX_WIDGET_FRAME_BYTES: usize = 16 * 1024;
+/// The longest file name kept for an attachment, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 200;
+
+/// The longest content type kept for an attachment (RFC 6838's limit); longer ones are stored as
+/// `application/octet-stream`.
+pub const MAX_CONTENT_TYPE_CHARS: usize = 127;
+
+/// The most bytes one character can take in the protocol's JSON (a control character is
+/// written `\u001f`).
+const MAX_JSON_BYTES_PER_CHAR: usize = 6;
+
+/// Field names, numbers and times around the text of one frame.
+const FRAME_ENVELOPE_BYTES: usize = 1024;
+
+/// The largest frame about one chat message, in either direction: its body, the longest name,
+/// client id, file name and content type, every character at its longest in JSON. Every limit on
+/// what is accepted is chosen so that what is echoed fits in this (checked by a unit test that
+/// serializes the worst case).
+pub const MAX_CHAT_FRAME_BYTES: usize = MAX_JSON_BYTES_PER_CHAR
+    * (MAX_CHAT_MESSAGE_CHARS + crate::agent::PersonName::MAX_CHARS + MAX_CLIENT_ID_CHARS + MAX_FILE_NAME_CHARS + MAX_CONTENT_TYPE_CHARS)
+    + FRAME_ENVELOPE_BYTES;
+
+/// The largest socket message a widget may send, in bytes; a larger one closes that socket. The
+/// longest legal message (or left message, with the longest name and email) fits.
+pub const MAX_WIDGET_FRAME_BYTES: usize = MAX_CHAT_FRAME_BYTES;
 
 /// The largest attachment, in bytes.
 pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;

@@ -72,6 +72,7 @@ struct ContactRow {
     id: i64,
     name: String,
     phone: Option<String>,
+    unverified_email: Option<String>,
     notes: String,
     created_at: Timestamp,
     merged_into_id: Option<i64>,
@@ -87,7 +88,7 @@ pub async fn get(ctx: &AppContext, actor: &Agent, id: i64) -> Result<Contact> {
 
 async fn load(db: &Db, id: i64) -> Result<Contact> {
     let row: ContactRow = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT c.id, c.name, c.phone, c.notes, c.created_at, c.merged_into_id,
+        "SELECT c.id, c.name, c.phone, c.unverified_email, c.notes, c.created_at, c.merged_into_id,
                 o.id AS organization_id, o.name AS organization_name
          FROM contacts c LEFT JOIN organizations o ON o.id = c.organization_id WHERE c.id = $1"
     )
@@ -119,6 +120,7 @@ async fn load(db: &Db, id: i64) -> Result<Contact> {
         id: row.id,
         name: row.name,
         emails,
+        unverified_email: row.unverified_email,
         fields,
         phone: row.phone,
         organization: row.organization_id.zip(row.organization_name).map(|(id, name)| PersonRef { id, name }),

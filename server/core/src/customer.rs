@@ -15,6 +15,9 @@ pub struct Contact {
     pub name: String,
     /// Every email address, primary (oldest) first.
     pub emails: Vec<String>,
+    /// An email the customer typed into the chat widget: unproven, so it never links them to a
+    /// profile that owns that address (nor claims it for this one).
+    pub unverified_email: Option<String>,
     /// Phone number, as typed.
     pub phone: Option<String>,
     /// The organization they belong to.

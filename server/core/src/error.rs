@@ -69,11 +69,47 @@ impl Error {
         Self::Invalid(vec![FieldError::new(field, message)])
     }
 
+    /// What a client may be told of this error, as a short code and a sentence. Server-side
+    /// failures (database, internal) are logged here with their whole source chain and told as
+    /// one plain sentence, so no driver text, path or internal message ever reaches a client.
+    pub fn to_client(&self) -> (&'static str, String) {
+        let code = match self {
+            Self::Unauthenticated | Self::InvalidCredentials => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Invalid(_) => "invalid",
+            Self::Conflict(_) | Self::Stale(_) | Self::NewActivity(_) => "conflict",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Database(_) | Self::Internal(_) => {
+                self.log();
+                return ("internal", INTERNAL_MESSAGE.to_owned());
+            }
+        };
+        (code, self.to_string())
+    }
+
+    /// Logs a server-side failure at ERROR with its source chain (client errors are not logged).
+    pub fn log(&self) {
+        if matches!(self, Self::Database(_) | Self::Internal(_)) {
+            let mut chain = self.to_string();
+            let mut source = std::error::Error::source(self);
+            while let Some(cause) = source {
+                chain.push_str(": ");
+                chain.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            tracing::error!(error = %chain, "request failed");
+        }
+    }
+
     /// Whether the database refused the write because a unique value already exists.
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, Self::Database(e) if e.as_database_error().is_some_and(|d| d.is_unique_violation()))
     }
 }
+
+/// What clients are told when the server failed; the cause is in the log.
+pub const INTERNAL_MESSAGE: &str = "Something went wrong on our side. Please try again.";
 
 /// The result of a service call.
 #[cfg(feature = "store")]

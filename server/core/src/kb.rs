@@ -364,7 +364,7 @@ pub async fn help_article(ctx: &AppContext, slug: &str) -> Result<HelpArticle> {
     Ok(HelpArticle {
         slug,
         title,
-        html: crate::markdown::to_safe_html(&body),
+        html: crate::markdown::render(body).await?,
         category: category.zip(category_slug),
         tags: serde_json::from_str(&tags).unwrap_or_default(),
         updated_at,

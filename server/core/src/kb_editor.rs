@@ -113,12 +113,12 @@ pub async fn categories(ctx: &AppContext, actor: &Agent) -> Result<Vec<String>> 
 }
 
 /// `markdown` rendered exactly as the help centre publishes it: sanitized HTML.
-pub fn preview(actor: &Agent, markdown: &str) -> Result<String> {
+pub async fn preview(actor: &Agent, markdown: String) -> Result<String> {
     authorize(actor, ArticleAction::View)?;
     if markdown.len() > MAX_BODY_BYTES {
         return Err(too_large());
     }
-    Ok(crate::markdown::to_safe_html(markdown))
+    crate::markdown::render(markdown).await
 }
 
 fn too_large() -> Error {

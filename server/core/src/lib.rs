@@ -24,6 +24,7 @@ pub mod customer;
 pub mod error;
 pub mod found;
 pub mod help;
+pub mod html;
 pub mod live;
 pub mod mail;
 pub mod sla_report;

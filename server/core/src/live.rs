@@ -17,8 +17,15 @@ use crate::time::Timestamp;
 /// The protocol version; the client sends it in the socket URL (`/api/live?v=1`).
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// The largest message a client may send, in bytes; a larger one closes that socket.
-pub const MAX_CLIENT_MESSAGE_BYTES: usize = 16 * 1024;
+/// The largest message a client may send, in bytes; a larger one closes that socket. The
+/// longest legal chat message fits.
+pub const MAX_CLIENT_MESSAGE_BYTES: usize = crate::chat::MAX_CHAT_FRAME_BYTES;
+
+/// The largest frame the server sends an agent's console: longer lists (the chat inbox) are sent
+/// as several pages of at most this size.
+pub const MAX_SERVER_FRAME_BYTES: usize = 32 * 1024;
+
+const _: () = assert!(crate::chat::MAX_CHAT_FRAME_BYTES <= MAX_SERVER_FRAME_BYTES);
 
 /// What an agent is doing on a ticket.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -166,12 +173,16 @@ pub enum ServerMessage {
         /// The notification.
         notification: Notification,
     },
-    /// The chat inbox changed (sent on subscribing and after every change).
+    /// The chat inbox changed (sent on subscribing and after every change), in pages that each
+    /// fit in one frame: the inbox is complete at the first page with `more == false`.
     ChatInbox {
         /// This agent's status.
         status: AgentStatus,
-        /// The queue, then this agent's chats.
+        /// The queue, then this agent's chats (this page of them).
         chats: Vec<ChatSummary>,
+        /// More pages of this inbox follow at once.
+        #[serde(default)]
+        more: bool,
     },
     /// A stored message of a followed chat, in seq order, never twice.
     ChatMessage {
@@ -245,6 +256,12 @@ mod hub {
             /// The agent.
             agent_id: i64,
         },
+        /// A session of agent `agent_id` ended, or the agent was deactivated or changed role:
+        /// their sockets check again whether their session still holds.
+        AccessChanged {
+            /// The agent.
+            agent_id: i64,
+        },
     }
 
     /// The in-process fan-out: one broadcast channel for all notices (each socket filters by its
@@ -277,6 +294,11 @@ mod hub {
         /// Announces that an agent has new stored notifications.
         pub fn notified(&self, agent_id: i64) {
             let _ = self.notices.send(Notice::Notifications { agent_id });
+        }
+
+        /// Announces that an agent's access changed (sign-out, deactivation, new role).
+        pub fn access_changed(&self, agent_id: i64) {
+            let _ = self.notices.send(Notice::AccessChanged { agent_id });
         }
 
         /// Records what one connection's agent is doing on a ticket (`Left` removes it).

@@ -15,7 +15,6 @@ use crate::db::{Db, on_pool};
 use crate::error::{Error, Result};
 use crate::found::{FoundItem, SearchQuery};
 use crate::mail::OutboxEmail;
-use crate::markdown;
 use crate::password::token_hash as hash;
 use crate::rate_limit::RateLimiter;
 use crate::ticket::{Channel, CustomerMessage, CustomerTicket, MessageBody, MessageKind, Priority, Status, Subject};
@@ -189,7 +188,7 @@ pub async fn get_ticket(ctx: &AppContext, contact_id: i64, number: i64) -> Resul
             .map(|m| CustomerMessage {
                 author: m.author.name,
                 from_customer: !m.by_agent,
-                body_html: markdown::to_safe_html(&m.body),
+                body_html: m.body_html,
                 created_at: m.created_at,
             })
             .collect(),

@@ -1,6 +1,6 @@
-//! In-memory sliding-window rate limits, keyed by whatever the caller limits (an IP address, an
-//! account). Memory is bounded: each key keeps at most `limit` instants, and stale keys are swept
-//! when the table grows past its cap.
+//! In-memory rate limits, keyed by whatever the caller limits (an IP address, an account and
+//! address pair): sliding windows ([`RateLimiter`]) and growing delays ([`Backoff`]). Memory is
+//! bounded: each key keeps a few numbers, and stale keys are swept when a table grows past its cap.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -78,9 +78,88 @@ impl RateLimiter {
     }
 }
 
+/// Growing delays per key: after `free` failures in a row, the next attempt waits one second, and
+/// each further failure doubles the wait (up to `max`). A key is forgotten after `max` without
+/// a failure, or at once on [`Backoff::reset`]. Nobody is ever locked out for longer than `max`,
+/// and only the keys that failed wait.
+#[derive(Debug)]
+pub struct Backoff {
+    free: u32,
+    max: Duration,
+    max_keys: usize,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Backoff {
+    /// `free` failures without delay, then delays doubling from one second up to `max`.
+    pub fn new(free: u32, max: Duration) -> Self {
+        Self { free, max, max_keys: 100_000, failures: Mutex::default() }
+    }
+
+    /// The wait after `count` failures in a row: none for the first `free`, then 1 s, 2 s, ...
+    fn delay(&self, count: u32) -> Duration {
+        match count.checked_sub(self.free) {
+            None => Duration::ZERO,
+            Some(extra) => Duration::from_secs(1u64 << extra.min(20)).min(self.max),
+        }
+    }
+
+    /// Refuses while `key` must still wait after its last failure; counts nothing.
+    pub fn check(&self, key: &str, now: Instant) -> Result<(), RetryAfter> {
+        let failures = self.lock();
+        let Some(&(count, last)) = failures.get(key) else { return Ok(()) };
+        let ready = last + self.delay(count);
+        if now < ready { Err(RetryAfter(ready - now)) } else { Ok(()) }
+    }
+
+    /// Counts one failure for `key`.
+    pub fn record(&self, key: &str, now: Instant) {
+        let mut failures = self.lock();
+        if failures.len() >= self.max_keys && !failures.contains_key(key) {
+            let max = self.max;
+            failures.retain(|_, (_, last)| now.duration_since(*last) < max);
+        }
+        let entry = failures.entry(key.to_owned()).or_insert((0, now));
+        if now.duration_since(entry.1) >= self.max {
+            entry.0 = 0;
+        }
+        *entry = (entry.0.saturating_add(1), now);
+    }
+
+    /// Forgets `key`, e.g. after a successful sign-in.
+    pub fn reset(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u32, Instant)>> {
+        self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_lets_free_failures_through_then_doubles_the_wait_up_to_its_cap() {
+        let backoff = Backoff::new(2, Duration::from_secs(10));
+        let t0 = Instant::now();
+        for i in 0..2 {
+            assert_eq!(backoff.check("pair", t0), Ok(()), "free attempt {i}");
+            backoff.record("pair", t0);
+        }
+        assert_eq!(backoff.check("pair", t0), Err(RetryAfter(Duration::from_secs(1))));
+        backoff.record("pair", t0);
+        assert_eq!(backoff.check("pair", t0), Err(RetryAfter(Duration::from_secs(2))));
+        for _ in 0..10 {
+            backoff.record("pair", t0);
+        }
+        assert_eq!(backoff.check("pair", t0), Err(RetryAfter(Duration::from_secs(10))), "capped");
+        assert_eq!(backoff.check("other", t0), Ok(()));
+        assert_eq!(backoff.check("pair", t0 + Duration::from_secs(10)), Ok(()));
+        backoff.reset("pair");
+        assert_eq!(backoff.check("pair", t0), Ok(()));
+    }
 
     #[test]
     fn the_limit_applies_within_the_window_and_lifts_after_it() {

@@ -156,6 +156,12 @@ async fn load_articles(db: &Db, ids: &[i64]) -> Result<Vec<ArticleDoc>> {
     let (params, list) = id_list(db, ids);
     let sql = format!("SELECT id, title, body, locale, status, slug, tags, updated_at FROM kb_articles WHERE id IN ({list})");
     let rows: Vec<ArticleRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    // Articles are indexed as the text a reader sees, so snippets show no markdown syntax.
+    let rows = tokio::task::spawn_blocking(move || {
+        rows.into_iter().map(|(id, title, body, locale, status, slug, tags, updated_at)| (id, title, crate::markdown::to_plain_text(&body), locale, status, slug, tags, updated_at)).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("reading articles as text failed: {e}")))?;
     Ok(rows
         .into_iter()
         .map(|(id, title, body, locale, status, slug, tags, updated_at)| ArticleDoc {
@@ -171,12 +177,13 @@ async fn load_articles(db: &Db, ids: &[i64]) -> Result<Vec<ArticleDoc>> {
         .collect())
 }
 
-type TicketRow = (i64, i64, String, String, i64, Option<i64>, i64);
+type TicketRow = (i64, i64, String, String, i64, Option<i64>, i64, String);
 
 async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
     let (params, list) = id_list(db, ids);
     let sql = format!(
-        "SELECT id, number, subject, status, requester_id, resolution_message_id, updated_at FROM tickets WHERE id IN ({list})"
+        "SELECT t.id, t.number, t.subject, t.status, t.requester_id, t.resolution_message_id, t.updated_at, c.name
+         FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.id IN ({list})"
     );
     let rows: Vec<TicketRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     let (params, list) = id_list(db, ids);
@@ -200,7 +207,7 @@ async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
     }
     Ok(rows
         .into_iter()
-        .map(|(id, number, subject, status, requester_id, resolution_id, updated_at)| {
+        .map(|(id, number, subject, status, requester_id, resolution_id, updated_at, requester)| {
             let thread = threads.remove(&id).unwrap_or_default();
             let chat = chats.remove(&id).unwrap_or_default();
             let joined = |kind: &str| thread.iter().filter(|m| m.1 == kind).map(|m| m.2.as_str()).collect::<Vec<_>>().join("\n\n");
@@ -216,7 +223,10 @@ async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
                 subject,
                 replies,
                 notes: joined("note"),
-                resolution: resolution_id.and_then(|r| thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone())).or(chat_resolution),
+                resolution: resolution_id
+                    .and_then(|r| thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone()))
+                    .or(chat_resolution)
+                    .map(|text| reusable_answer(&text, &[&requester])),
                 status,
                 requester_id,
                 tags: tags.remove(&id).unwrap_or_default(),
@@ -276,7 +286,8 @@ fn item(hit: Hit, audience: Audience) -> FoundItem {
         number,
         status: hit.status,
         snippet_html: hit.snippet,
-        resolution: hit.resolution,
+        // Indexed answers are already cleaned; this also cleans those indexed before that was so.
+        resolution: hit.resolution.map(|text| reusable_answer(&text, &[])),
     }
 }
 
@@ -341,4 +352,147 @@ async fn record_miss(ctx: &AppContext, text: &str) -> Result<()> {
     .execute(pool)
     .await.map(drop))?;
     Ok(())
+}
+
+/// A past answer as another customer may be sent it: without its greeting ("Hello Lucas,"), its
+/// sign-off and signature ("Best regards, ..."), the names of the person it answered, and the
+/// email addresses and phone numbers in it.
+fn reusable_answer(text: &str, names: &[&str]) -> String {
+    const GREETINGS: [&str; 14] = [
+        "hi", "hello", "hey", "dear", "good morning", "good afternoon", "good evening", "greetings", "bonjour", "hallo", "hola",
+        "guten tag", "moin", "ciao",
+    ];
+    const SIGN_OFFS: [&str; 14] = [
+        "best", "best regards", "kind regards", "regards", "warm regards", "thanks", "thank you", "many thanks", "cheers",
+        "sincerely", "yours", "all the best", "viele grüße", "cordialement",
+    ];
+    let lines: Vec<&str> = text.lines().collect();
+    let mut start = 0;
+    while start < lines.len() && lines[start].trim().is_empty() {
+        start += 1;
+    }
+    if let Some(first) = lines.get(start) {
+        let lower = first.trim().to_lowercase();
+        let greets = GREETINGS.iter().any(|g| lower == *g || lower.starts_with(&format!("{g} ")) || lower.starts_with(&format!("{g},")) || lower.starts_with(&format!("{g}!")));
+        if greets && lower.chars().count() <= 60 {
+            start += 1;
+        }
+    }
+    let mut end = lines.len();
+    for (i, line) in lines.iter().enumerate().skip(start) {
+        let lower = line.trim().trim_end_matches([',', '.', '!']).to_lowercase();
+        if line.trim_end() == "--" || line.trim_end() == "-- " || SIGN_OFFS.contains(&lower.as_str()) {
+            end = i;
+            break;
+        }
+    }
+    let mut kept = lines[start..end.max(start)].join("\n").trim().to_owned();
+    for name in names.iter().filter(|n| !n.trim().is_empty()) {
+        for part in std::iter::once(name.trim()).chain(name.split_whitespace().filter(|p| p.chars().count() >= 3)) {
+            kept = replace_word(&kept, part, "there");
+        }
+    }
+    redact_phones(&redact_lines(&kept))
+}
+
+/// Runs of digits and phone punctuation holding at least seven digits, replaced by `[phone]`.
+fn redact_phones(text: &str) -> String {
+    let is_part = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '(' | ')' | ' ');
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit() || chars[i] == '+' || chars[i] == '(';
+        let preceded_by_word = i > 0 && chars[i - 1].is_alphanumeric();
+        if starts && !preceded_by_word {
+            let mut j = i;
+            while j < chars.len() && is_part(chars[j]) {
+                j += 1;
+            }
+            // Trailing spaces and punctuation belong to the sentence, not the number.
+            while j > i && !chars[j - 1].is_ascii_digit() {
+                j -= 1;
+            }
+            let run: String = chars[i..j].iter().collect();
+            let digits = run.chars().filter(char::is_ascii_digit).count();
+            let date = run.len() == 10 && run.chars().enumerate().all(|(k, c)| if k == 4 || k == 7 { c == '-' } else { c.is_ascii_digit() });
+            if digits >= 7 && !date {
+                out.push_str("[phone]");
+                i = j;
+                continue;
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+/// Each line with its email addresses replaced by a placeholder.
+fn redact_lines(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let mut out = String::with_capacity(line.len());
+            for (i, word) in line.split(' ').enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(&redact_contact(word));
+            }
+            out
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A word that is an email address, replaced; any other word as it is.
+fn redact_contact(word: &str) -> String {
+    let core = word.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ',' | '.' | ';' | ':' | '!' | '?' | '"' | '\''));
+    if core.contains('@') && core.contains('.') && !core.starts_with('@') {
+        return word.replace(core, "[email]");
+    }
+    word.to_owned()
+}
+
+/// `text` with whole-word, case-insensitive occurrences of `word` replaced.
+fn replace_word(text: &str, word: &str, with: &str) -> String {
+    let lower_text = text.to_lowercase();
+    let lower_word = word.to_lowercase();
+    if lower_word.is_empty() || lower_text.len() != text.len() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (at, _) in lower_text.match_indices(&lower_word) {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        if at < last || before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric) {
+            continue;
+        }
+        out.push_str(&text[last..at]);
+        out.push_str(with);
+        last = at + word.len();
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+#[cfg(test)]
+mod reuse_tests {
+    use super::reusable_answer;
+
+    #[test]
+    fn a_reused_answer_loses_the_greeting_sign_off_name_and_contact_details() {
+        let reply = "Hello Lucas Schmidt,\n\nRestart the router, then call 0170 1234567 or write to lucas@example.com.\nLucas, it should work then.\n\nBest regards,\nAda\nSupport team";
+
+        let reused = reusable_answer(reply, &["Lucas Schmidt"]);
+
+        assert_eq!(reused, "Restart the router, then call [phone] or write to [email].\nthere, it should work then.");
+    }
+
+    #[test]
+    fn an_answer_without_greeting_or_signature_is_kept_whole() {
+        let reply = "Open Settings > Billing.\n\nThen choose **Download invoice**.";
+        assert_eq!(reusable_answer(reply, &[]), reply);
+    }
 }

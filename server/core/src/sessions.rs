@@ -41,6 +41,18 @@ impl DbSessionStore {
         .await)
     }
 
+    /// The agent signed in on the unexpired session `id`, if that session still exists.
+    pub async fn agent_of(&self, id: &str) -> Result<Option<i64>, sqlx::Error> {
+        on_pool!(&self.db, |pool| sqlx::query_scalar(
+            "SELECT agent_id FROM sessions WHERE id = $1 AND expires_at > $2"
+        )
+        .bind(id)
+        .bind(Timestamp::now())
+        .fetch_optional(pool)
+        .await)
+        .map(Option::flatten)
+    }
+
     /// Writes the record; `on_conflict` says what happens when its id exists. Returns whether a
     /// row was written.
     async fn write(&self, record: &Record, on_conflict: &str) -> session_store::Result<bool> {

@@ -596,11 +596,28 @@ fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(St
         let due = case_by_ticket(&mut params, "id", chunk, |e| Param::OptInt(e.evaluation.next_due()));
         let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
         statements.push((format!("UPDATE tickets SET sla_due_at = {due} WHERE id IN ({list})"), params));
-        for table in ["sla_alarms", "ticket_sla_clocks"] {
-            let (params, list) = id_list(db, &ids);
-            let unfired = if table == "sla_alarms" { " AND fired_at IS NULL" } else { "" };
-            statements.push((format!("DELETE FROM {table} WHERE ticket_id IN ({list}){unfired}"), params));
-        }
+        let (params, list) = id_list(db, &ids);
+        statements.push((format!("DELETE FROM ticket_sla_clocks WHERE ticket_id IN ({list})"), params));
+        // Unfired alarms are set again below, except a warning already due whose clock still
+        // runs or breached: it fires late, or is recorded as skipped when its breach is due too
+        // ([`fire`]), just as when frontdesk was stopped with the ticket untouched.
+        let mut params = Params::in_order(db);
+        let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
+        let now_param = params.int(now.unix_millis());
+        let counting: Vec<String> = chunk
+            .iter()
+            .flat_map(|e| e.evaluation.clocks.iter().filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Breached)).map(move |c| (e.facts.id, c)))
+            .map(|(id, c)| {
+                let (id, metric, started) = (params.int(id), params.push(Param::Text(c.metric.as_str().to_owned())), params.int(c.started_at));
+                format!("(ticket_id = {id} AND metric = {metric} AND started_at = {started})")
+            })
+            .collect();
+        let keep = if counting.is_empty() {
+            String::new()
+        } else {
+            format!(" AND NOT (kind = 'warning' AND due_at <= {now_param} AND ({}))", counting.join(" OR "))
+        };
+        statements.push((format!("DELETE FROM sla_alarms WHERE ticket_id IN ({list}) AND fired_at IS NULL{keep}"), params));
         let policies = chunk
             .iter()
             .map(|e| vec![Param::Int(e.facts.id), Param::OptInt(e.policy.as_ref().map(|p| p.id)), Param::Int(e.facts.last_seq), Param::Int(now.unix_millis())]);
@@ -705,6 +722,26 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
         if claimed == 0 {
             return Ok(None);
         }
+        // One rule for warnings that fall due late (frontdesk was stopped, or the ticket was
+        // re-evaluated after its breach): when the clock's breach is due too, the warning is not
+        // sent but recorded as skipped, since the breach came first.
+        if kind == "warning" {
+            let breach_due: Option<i64> = sqlx::query_scalar(
+                "SELECT due_at FROM sla_alarms WHERE ticket_id = $1 AND metric = $2 AND started_at = $3 AND kind = 'breach'",
+            )
+            .bind(ticket_id)
+            .bind(metric)
+            .bind(started_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if breach_due.is_some_and(|breach| breach <= now.unix_millis()) {
+                let detail = json!({ "metric": metric, "due_at": due_at, "reason": "breach_came_first" });
+                let seq = tickets::append_event(&mut *tx, ticket_id, Author::System, "sla_warning_skipped", detail, true, now).await?;
+                let number: i64 = sqlx::query_scalar("SELECT number FROM tickets WHERE id = $1").bind(ticket_id).fetch_one(&mut *tx).await?;
+                tx.commit().await?;
+                return Ok(Some((number, seq, Vec::new())));
+            }
+        }
         let event = if kind == "breach" { "sla_breached" } else { "sla_warning" };
         let mut seq = tickets::append_event(&mut *tx, ticket_id, Author::System, event, json!({ "metric": metric, "due_at": due_at }), true, now).await?;
         let (number, priority, subject): (i64, String, String) =
@@ -722,6 +759,12 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
             }
         }
         if let Some(team) = actions.team_id {
+            let before: Option<(i64, String)> = sqlx::query_as(
+                "SELECT g.id, g.name FROM tickets t JOIN teams g ON g.id = t.team_id WHERE t.id = $1",
+            )
+            .bind(ticket_id)
+            .fetch_optional(&mut *tx)
+            .await?;
             let moved = sqlx::query("UPDATE tickets SET team_id = $2, version = version + 1 WHERE id = $1 AND (team_id IS NULL OR team_id <> $2)")
                 .bind(ticket_id)
                 .bind(team)
@@ -729,7 +772,9 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
                 .await?
                 .rows_affected();
             if moved == 1 {
-                seq = tickets::append_event(&mut *tx, ticket_id, Author::System, "team_changed", json!({ "to": team }), false, now).await?;
+                // The same shape as an agent's move: `from` the team it left (or null), `to` its id.
+                let from = before.map(|(id, name)| crate::ticket::PersonRef { id, name });
+                seq = tickets::append_event(&mut *tx, ticket_id, Author::System, "team_changed", json!({ "from": from, "to": team }), false, now).await?;
             }
         }
         let label = Metric::from_name(metric).map_or_else(|| metric.to_owned(), |m| m.label().to_owned());

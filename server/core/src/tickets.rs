@@ -351,9 +351,10 @@ pub(crate) async fn insert_ticket(ctx: &AppContext, new: &NewTicket, agent_id: O
     let db = ctx.db();
     let requester_id = contacts::find_or_create_by_email(db, &new.requester_email, &new.requester_name).await?;
     let author = agent_id.map_or(Author::Contact(requester_id), Author::Agent);
+    let body_html = markdown::render(new.body.as_str().to_owned()).await?;
     on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
-        let created = insert_ticket_rows(&mut *tx, requester_id, &new.draft(), author, Timestamp::now()).await?;
+        let created = insert_ticket_rows(&mut *tx, requester_id, &new.draft(&body_html), author, Timestamp::now()).await?;
         tx.commit().await?;
         ctx.hub().ticket_changed(created.number, created.seq);
         Ok::<_, Error>(created.id)
@@ -377,14 +378,16 @@ pub(crate) struct Inserted {
 pub(crate) struct Draft<'a> {
     pub subject: &'a Subject,
     pub body: &'a MessageBody,
+    /// The body rendered by [`markdown::render`].
+    pub body_html: &'a str,
     pub priority: Priority,
     pub channel: Channel,
     pub tags: &'a [Tag],
 }
 
 impl NewTicket {
-    pub(crate) fn draft(&self) -> Draft<'_> {
-        Draft { subject: &self.subject, body: &self.body, priority: self.priority, channel: self.channel, tags: &self.tags }
+    pub(crate) fn draft<'a>(&'a self, body_html: &'a str) -> Draft<'a> {
+        Draft { subject: &self.subject, body: &self.body, body_html, priority: self.priority, channel: self.channel, tags: &self.tags }
     }
 }
 
@@ -431,7 +434,7 @@ where
             .execute(&mut *conn)
             .await?;
     }
-    let message_id = insert_message(&mut *conn, id, author, MessageKind::Reply, new.body, now).await?;
+    let message_id = insert_message(&mut *conn, id, author, MessageKind::Reply, new.body, new.body_html, now).await?;
     let created = json!({
         "number": number, "subject": new.subject.as_str(), "priority": new.priority,
         "channel": new.channel, "tags": new.tags,
@@ -505,10 +508,11 @@ pub(crate) async fn post_message(ctx: &AppContext, id: i64, author: Author, kind
         (Author::Contact(_), _) => &[Status::Pending, Status::OnHold, Status::Solved],
         (Author::System, _) => &[],
     };
+    let body_html = markdown::render(body.as_str().to_owned()).await?;
     let now = Timestamp::now();
     on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
-        let message_id = insert_message(&mut *tx, id, author, kind, body, now).await?;
+        let message_id = insert_message(&mut *tx, id, author, kind, body, &body_html, now).await?;
         let (before, number): (String, i64) = sqlx::query_as(
             "UPDATE tickets SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING status, number",
         )
@@ -817,13 +821,14 @@ pub(crate) async fn load_detail(db: &Db, id: i64) -> Result<TicketDetail> {
         author_name: String,
         by_agent: bool,
         body: String,
+        body_html: Option<String>,
         created_at: Timestamp,
     }
     let summary_sql = format!("{SUMMARY_SELECT} WHERE t.id = $1");
     let row: SummaryRow = on_pool!(db, |pool| sqlx::query_as(&summary_sql).bind(id).fetch_optional(pool).await)?
         .ok_or(Error::NotFound("ticket"))?;
     let messages: Vec<MessageRow> = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT m.id, m.kind, m.body, m.created_at,
+        "SELECT m.id, m.kind, m.body, m.body_html, m.created_at,
                 COALESCE(a.id, c.id) AS author_id, COALESCE(a.name, c.name) AS author_name,
                 (m.author_agent_id IS NOT NULL) AS by_agent
          FROM ticket_messages m
@@ -840,6 +845,20 @@ pub(crate) async fn load_detail(db: &Db, id: i64) -> Result<TicketDetail> {
     .await)?;
     let tags = load_tags(db, &[id]).await?.remove(&id).unwrap_or_default();
     let resolution_message_id = row.resolution_message_id;
+    // Messages written before their HTML was stored are rendered now, off the async threads.
+    let messages = if messages.iter().any(|m| m.body_html.is_none()) {
+        tokio::task::spawn_blocking(move || {
+            let mut messages = messages;
+            for m in messages.iter_mut().filter(|m| m.body_html.is_none()) {
+                m.body_html = Some(markdown::to_safe_html(&m.body));
+            }
+            messages
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("rendering messages failed: {e}")))?
+    } else {
+        messages
+    };
     Ok(TicketDetail {
         ticket: row.into_summary(tags),
         messages: messages
@@ -849,7 +868,7 @@ pub(crate) async fn load_detail(db: &Db, id: i64) -> Result<TicketDetail> {
                 kind: m.kind,
                 author: PersonRef { id: m.author_id, name: m.author_name },
                 by_agent: m.by_agent,
-                body_html: markdown::to_safe_html(&m.body),
+                body_html: m.body_html.unwrap_or_default(),
                 body: m.body,
                 created_at: m.created_at,
             })
@@ -908,13 +927,14 @@ where
     Ok(seq)
 }
 
-/// Inserts one message by `author`; returns its id.
+/// Inserts one message by `author` with its rendered HTML; returns its id.
 pub(crate) async fn insert_message<'c, C, DB>(
     conn: &'c mut C,
     ticket_id: i64,
     author: Author,
     kind: MessageKind,
     body: &MessageBody,
+    body_html: &str,
     at: Timestamp,
 ) -> sqlx::Result<i64>
 where
@@ -929,14 +949,15 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     sqlx::query_scalar(
-        "INSERT INTO ticket_messages (ticket_id, kind, author_agent_id, author_contact_id, body, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO ticket_messages (ticket_id, kind, author_agent_id, author_contact_id, body, body_html, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
     .bind(ticket_id)
     .bind(kind.as_str().to_owned())
     .bind(author.agent_id())
     .bind(author.contact_id())
     .bind(body.as_str().to_owned())
+    .bind(body_html.to_owned())
     .bind(at)
     .fetch_one(&mut *conn)
     .await

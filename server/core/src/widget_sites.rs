@@ -280,8 +280,10 @@ pub async fn start_visitor(ctx: &AppContext, site_token: &str, hello: Hello, ip:
         }
         (_, _, Some(user)) => {
             ctx.chat_limits().check_new_visitor(ip)?;
-            let contact_id = identity_contact(ctx, &site, &user, &hello.name, &hello.email).await?;
-            insert_visitor(ctx.db(), &site, contact_id, Some(user)).await
+            let contact_id = identity_contact(ctx, &site, &user, &hello.name).await?;
+            let session = insert_visitor(ctx.db(), &site, contact_id, Some(user)).await?;
+            let visitor = remember_details(ctx, session.visitor, &None, &hello.email).await?;
+            Ok(VisitorSession { token: session.token, visitor })
         }
         _ => {
             ctx.chat_limits().check_new_visitor(ip)?;
@@ -317,50 +319,42 @@ pub async fn visitor_by_token(db: &Db, site: &WidgetSite, token: &str) -> Result
     Ok(Visitor { id, site_id: site.id, contact_id, external_id, name })
 }
 
-/// Saves a name or email the visitor typed in the pre-chat form on their profile. An email
-/// another profile already owns is not taken over: typing it proves nothing.
+/// Saves a name or email the visitor typed in the pre-chat form on their own profile. The email
+/// is kept as unverified: typing an address proves nothing, so it never links the visitor to the
+/// profile that owns it, nor claims it for theirs.
 pub(crate) async fn remember_details(ctx: &AppContext, mut visitor: Visitor, name: &Option<String>, email: &Option<String>) -> Result<Visitor> {
-    let now = Timestamp::now();
-    if let Some(name) = name.as_deref().and_then(|n| PersonName::parse(n).ok()).filter(|n| n.as_str() != visitor.name) {
-        on_pool!(ctx.db(), |pool| sqlx::query("UPDATE contacts SET name = $2, updated_at = $3 WHERE id = $1")
-            .bind(visitor.contact_id)
-            .bind(name.as_str())
-            .bind(now)
-            .execute(pool)
-            .await
-            .map(|_| ()))?;
-        visitor.name = name.as_str().to_owned();
+    let name = name.as_deref().and_then(|n| PersonName::parse(n).ok()).filter(|n| n.as_str() != visitor.name);
+    let email = email.as_deref().and_then(|e| Email::parse(e).ok());
+    if name.is_none() && email.is_none() {
+        return Ok(visitor);
     }
-    if let Some(email) = email.as_deref().and_then(|e| Email::parse(e).ok()) {
-        on_pool!(ctx.db(), |pool| sqlx::query(
-            "INSERT INTO contact_emails (email, contact_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (email) DO NOTHING"
-        )
-        .bind(email.as_str())
-        .bind(visitor.contact_id)
-        .bind(now)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
+    on_pool!(ctx.db(), |pool| sqlx::query(
+        "UPDATE contacts SET name = COALESCE($2, name), unverified_email = COALESCE($3, unverified_email), updated_at = $4 WHERE id = $1"
+    )
+    .bind(visitor.contact_id)
+    .bind(name.as_ref().map(PersonName::as_str))
+    .bind(email.as_ref().map(Email::as_str))
+    .bind(Timestamp::now())
+    .execute(pool)
+    .await
+    .map(|_| ()))?;
+    if let Some(name) = name {
+        visitor.name = name.as_str().to_owned();
     }
     Ok(visitor)
 }
 
-/// The profile of a verified user of the site: linked once, then always the same.
-async fn identity_contact(ctx: &AppContext, site: &WidgetSite, user: &str, name: &Option<String>, email: &Option<String>) -> Result<i64> {
+/// The profile of a verified user of the site: linked once, then always the same. Only the user
+/// id is signed, so a new user gets a profile of their own; the email they send is stored on it
+/// as unverified and never finds an existing profile (whose conversations it would open).
+async fn identity_contact(ctx: &AppContext, site: &WidgetSite, user: &str, name: &Option<String>) -> Result<i64> {
     let db = ctx.db();
     let find = "SELECT contact_id FROM chat_identities WHERE site_id = $1 AND external_id = $2";
     if let Some(id) = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(site.id).bind(user).fetch_optional(pool).await)? {
         return crate::contacts::canonical_id(db, id).await;
     }
     let name = name.as_deref().and_then(|n| PersonName::parse(n).ok());
-    // The host site vouches for its user's email, so it finds their existing profile.
-    let contact_id = match email.as_deref().and_then(|e| Email::parse(e).ok()) {
-        Some(email) => {
-            let name = name.unwrap_or_else(|| PersonName::parse(email.as_str()).unwrap_or_else(|_| default_name()));
-            crate::contacts::find_or_create_by_email(db, &email, &name).await?
-        }
-        None => anonymous_contact(db, name.as_ref()).await?,
-    };
+    let contact_id = anonymous_contact(db, name.as_ref()).await?;
     on_pool!(db, |pool| sqlx::query(
         "INSERT INTO chat_identities (site_id, external_id, contact_id) VALUES ($1, $2, $3) ON CONFLICT (site_id, external_id) DO NOTHING"
     )

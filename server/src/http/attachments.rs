@@ -104,10 +104,12 @@ pub(super) async fn download(State(ctx): State<AppContext>, Path(id): Path<i64>,
     };
     match found.await {
         Ok((attachment, data)) => {
+            // Never a script: a page of ours that loads an attachment as one gets nothing to run.
+            let content_type = if attachment.content_type.contains("script") { "application/octet-stream".to_owned() } else { attachment.content_type };
             let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
             (
                 [
-                    (header::CONTENT_TYPE, attachment.content_type),
+                    (header::CONTENT_TYPE, content_type),
                     (header::CONTENT_DISPOSITION, disposition),
                     (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
                     (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),

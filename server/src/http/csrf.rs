@@ -1,39 +1,76 @@
 //! Cross-site request forgery protection for every state-changing request.
 //!
-//! Browsers say where a request comes from: `Sec-Fetch-Site` (all current browsers) or, failing
-//! that, `Origin`. A POST, PUT, PATCH or DELETE is refused unless it is same-origin. Requests
-//! without either header do not come from a browser page (curl, scripts, the CLI) and cannot
-//! carry a victim's cookies by forgery, so they pass. Together with `SameSite=Lax` session cookies
-//! this needs no token in forms, so pages work without JavaScript.
+//! Browsers say where a request comes from: `Origin` (on every POST and WebSocket handshake) and
+//! `Sec-Fetch-Site`. A POST, PUT, PATCH or DELETE is refused unless its `Origin` is frontdesk's
+//! own public URL (`--public-url`: scheme, host and port), or, without `Origin`, it is same-origin
+//! by Fetch Metadata and addressed to the public host. The `Host` header alone is never trusted:
+//! a forged Host and Origin pair (DNS rebinding before first-run setup) is refused. When the public
+//! URL is a loopback address, the other loopback names on the same port count as the same place.
+//! Requests without either header do not come from a browser page (curl, scripts, the CLI) and
+//! cannot carry a victim's cookies by forgery, so they pass. Together with `SameSite=Lax` session
+//! cookies this needs no token in forms, so pages work without JavaScript.
 
-use axum::extract::Request;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use frontdesk_core::AppContext;
 
 /// Refuses cross-origin state-changing requests with 403.
-pub(super) async fn refuse_cross_origin_writes(request: Request, next: Next) -> Response {
+pub(super) async fn refuse_cross_origin_writes(State(ctx): State<AppContext>, request: Request, next: Next) -> Response {
     let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
-    if safe || is_same_origin(request.headers()) {
+    if safe || is_same_origin(request.headers(), &ctx.settings().public_url) {
         return next.run(request).await;
     }
     tracing::warn!(method = %request.method(), path = %request.uri().path(), "refused a cross-origin request");
     (StatusCode::FORBIDDEN, "Cross-origin request refused.").into_response()
 }
 
-/// Whether a browser says the request comes from our own pages (non-browser clients pass).
-pub(super) fn is_same_origin(headers: &HeaderMap) -> bool {
+/// Whether a browser says the request comes from our own pages at `public_url` (non-browser
+/// clients pass).
+pub(super) fn is_same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let Some(own) = Place::parse(public_url) else { return false };
+    if let Some(origin) = text(header::ORIGIN) {
+        return Place::parse(origin).is_some_and(|origin| own.same_as(&origin));
+    }
     if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
         // "none" is a navigation the user started (typed URL, bookmark).
-        return site == "same-origin" || site == "none";
+        let host = text(header::HOST).and_then(|host| Place::parse(&format!("{}://{host}", own.scheme)));
+        return (site == "same-origin" || site == "none") && host.is_some_and(|host| own.same_as(&host));
     }
-    match text(header::ORIGIN) {
-        None => true,
-        Some(origin) => {
-            let authority = origin.split_once("://").map(|(_, rest)| rest);
-            authority.is_some_and(|a| Some(a) == text(header::HOST))
-        }
+    true
+}
+
+/// A web origin: scheme, host and port.
+#[derive(Debug, PartialEq, Eq)]
+struct Place {
+    scheme: String,
+    host: String,
+    port: u16,
+}
+
+impl Place {
+    fn parse(url: &str) -> Option<Self> {
+        let uri: Uri = url.parse().ok()?;
+        let scheme = uri.scheme_str()?.to_ascii_lowercase();
+        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        let port = uri.port_u16().or(match scheme.as_str() {
+            "http" => Some(80),
+            "https" => Some(443),
+            _ => None,
+        })?;
+        Some(Self { scheme, host, port })
+    }
+
+    fn is_loopback(&self) -> bool {
+        self.host == "localhost" || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+    }
+
+    /// The same place, where every loopback name stands for a loopback public URL.
+    fn same_as(&self, other: &Place) -> bool {
+        let same_host = self.host == other.host || (self.is_loopback() && other.is_loopback());
+        same_host && self.scheme == other.scheme && self.port == other.port
     }
 }
 
@@ -49,22 +86,37 @@ mod tests {
             .collect()
     }
 
+    const PUBLIC: &str = "https://help.example.com";
+    const LOCAL: &str = "http://127.0.0.1:8080";
+
     #[test]
-    fn fetch_metadata_decides_when_present() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site"), ("origin", "http://a"), ("host", "a")])));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site")])));
+    fn the_origin_must_be_the_public_url_whatever_the_host_header_says() {
+        assert!(is_same_origin(&headers(&[("origin", "https://help.example.com"), ("host", "help.example.com")]), PUBLIC));
+        assert!(is_same_origin(&headers(&[("origin", "https://HELP.example.com:443")]), PUBLIC));
+        assert!(!is_same_origin(&headers(&[("origin", "http://help.example.com"), ("host", "help.example.com")]), PUBLIC), "scheme");
+        assert!(!is_same_origin(&headers(&[("origin", "https://help.example.com:8443")]), PUBLIC), "port");
+        assert!(!is_same_origin(&headers(&[("origin", "http://rebound.evil:8080"), ("host", "rebound.evil:8080"), ("sec-fetch-site", "same-origin")]), LOCAL), "rebinding");
+        assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:8080")]), LOCAL));
     }
 
     #[test]
-    fn origin_must_match_host_without_fetch_metadata() {
-        assert!(is_same_origin(&headers(&[("origin", "http://127.0.0.1:8080"), ("host", "127.0.0.1:8080")])));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:8080")])));
-        assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:8080")])));
+    fn loopback_names_are_one_place_for_a_loopback_public_url() {
+        assert!(is_same_origin(&headers(&[("origin", "http://localhost:8080")]), LOCAL));
+        assert!(is_same_origin(&headers(&[("origin", "http://[::1]:8080")]), LOCAL));
+        assert!(!is_same_origin(&headers(&[("origin", "http://localhost:9090")]), LOCAL));
+        assert!(!is_same_origin(&headers(&[("origin", "http://localhost")]), PUBLIC));
+    }
+
+    #[test]
+    fn fetch_metadata_without_origin_needs_same_origin_and_the_public_host() {
+        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin"), ("host", "help.example.com")]), PUBLIC));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-origin"), ("host", "rebound.evil")]), PUBLIC));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site"), ("host", "help.example.com")]), PUBLIC));
+        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), PUBLIC));
     }
 
     #[test]
     fn requests_without_browser_headers_pass() {
-        assert!(is_same_origin(&HeaderMap::new()));
+        assert!(is_same_origin(&HeaderMap::new(), PUBLIC));
     }
 }

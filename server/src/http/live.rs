@@ -1,16 +1,21 @@
 //! `GET /api/live`: the agents' WebSocket. Authenticated by the session cookie at the handshake,
 //! refused from other origins (cross-site WebSocket hijacking), every subscription authorized by
-//! the tickets service. Messages are small JSON ([`frontdesk_core::live`]); anything malformed or
-//! oversized closes that socket only.
+//! the tickets service with current data: the session and the agent are checked again before each
+//! subscription or action, and whenever the agent's access changes (sign-out, deactivation, a new
+//! role), which closes the socket. Messages are small JSON ([`frontdesk_core::live`]); anything
+//! malformed or oversized closes that socket only; errors reach the client only as safe words
+//! ([`Error::to_client`]); every close the server starts is logged with its reason.
 
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::agent::Agent;
-use frontdesk_core::live::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES, Notice, PresenceEntry, ServerMessage};
+use frontdesk_core::chat::{AgentStatus, ChatSummary};
+use frontdesk_core::live::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SERVER_FRAME_BYTES, Notice, PresenceEntry, ServerMessage};
 use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
-use frontdesk_core::{AppContext, notifications, tickets};
+use frontdesk_core::error::Error;
+use frontdesk_core::{AppContext, auth, notifications, tickets};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
@@ -20,8 +25,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tower_sessions::Session;
 
-/// Outgoing buffer per connection: small, so a slow client cannot hold much memory.
-const WRITE_BUFFER_BYTES: usize = 32 * 1024;
+/// Outgoing buffer per connection: small, so a slow client cannot hold much memory, and larger
+/// than any frame the server produces (longer lists are paged to [`MAX_SERVER_FRAME_BYTES`]).
+const WRITE_BUFFER_BYTES: usize = 2 * MAX_SERVER_FRAME_BYTES;
 /// Chat notices waiting for this socket, from all its chats together (an agent follows many;
 /// past this the socket is dropped and resumes by replay).
 const CHAT_NOTICE_BUFFER: usize = 1024;
@@ -33,25 +39,29 @@ pub(super) async fn upgrade(
     session: Session,
     headers: HeaderMap,
 ) -> Response {
-    if !super::csrf::is_same_origin(&headers) {
+    if !super::csrf::is_same_origin(&headers, &ctx.settings().public_url) {
         return (StatusCode::FORBIDDEN, "Cross-origin WebSocket refused.").into_response();
     }
-    let Some(agent) = super::session_agent(&ctx, &session).await else {
+    let (Some(agent), Some(session_id)) = (super::session_agent(&ctx, &session).await, session.id()) else {
         return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
     };
+    let session_id = session_id.to_string();
     upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| Connection::new(ctx, agent).run(socket))
+        .on_upgrade(move |socket| Connection::new(ctx, agent, session_id).run(socket))
 }
 
 /// One agent's socket and what it follows.
 struct Connection {
     id: u64,
     ctx: AppContext,
+    /// The agent as of the last check ([`Connection::recheck`]).
     agent: Agent,
+    /// The stored session the socket was opened with: it ends when the session does.
+    session_id: String,
     /// Subscribed tickets and the last sequence number sent for each.
     tickets: HashMap<i64, i64>,
     queue: bool,
@@ -88,12 +98,13 @@ enum End {
 }
 
 impl Connection {
-    fn new(ctx: AppContext, agent: Agent) -> Self {
+    fn new(ctx: AppContext, agent: Agent, session_id: String) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Self {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             ctx,
             agent,
+            session_id,
             tickets: HashMap::new(),
             queue: false,
             notifications: None,
@@ -109,6 +120,9 @@ impl Connection {
         let end = loop {
             let step = tokio::select! {
                 incoming = stream.next() => match incoming {
+                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes()) => {
+                        send(&mut sink, &ServerMessage::Error { message: super::input::NUL_REFUSED.into() }).await
+                    }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
                         Ok(message) => self.handle(message, &mut sink).await,
                         Err(_) => Err(End::Refuse(close_code::INVALID, "malformed message")),
@@ -146,13 +160,38 @@ impl Connection {
             chats::console_closed(&self.ctx, self.agent.id).await;
         }
         if let End::Refuse(code, reason) = end {
+            tracing::info!(connection = self.id, agent_id = self.agent.id, code, reason, "closing an agent's live socket");
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = sink.send(Message::Close(Some(frame))).await;
         }
         self.ctx.hub().forget_connection(self.id);
     }
 
+    /// Checks with current data that the socket's session still exists and its agent is active
+    /// in the same role; refreshes the agent, or ends the socket.
+    async fn recheck(&mut self) -> Result<(), End> {
+        match auth::still_signed_in(&self.ctx, &self.session_id, self.agent.id).await {
+            Ok(agent) if agent.role == self.agent.role => {
+                self.agent = agent;
+                Ok(())
+            }
+            Ok(_) => Err(End::Refuse(close_code::POLICY, "your role changed, reconnect")),
+            Err(Error::Unauthenticated) => Err(End::Refuse(close_code::POLICY, "session ended")),
+            Err(e) => {
+                e.log();
+                Err(End::Refuse(close_code::ERROR, "server error, reconnect"))
+            }
+        }
+    }
+
     async fn handle(&mut self, message: ClientMessage, sink: &mut Sink) -> Result<(), End> {
+        let touches_data = !matches!(
+            message,
+            ClientMessage::UnsubscribeTicket { .. } | ClientMessage::UnsubscribeChat { .. } | ClientMessage::ChatTyping { .. } | ClientMessage::Presence { .. }
+        );
+        if touches_data {
+            self.recheck().await?;
+        }
         match message {
             ClientMessage::SubscribeTicket { number, after_seq } => {
                 // Subscribed to the hub before reading: nothing can fall between replay and live.
@@ -162,7 +201,7 @@ impl Connection {
                         self.send_events(number, events, sink).await?;
                         self.send_presence(number, sink).await
                     }
-                    Err(e) => send(sink, &ServerMessage::Error { message: format!("cannot follow ticket {number}: {e}") }).await,
+                    Err(e) => send_error(sink, &e).await,
                 }
             }
             ClientMessage::UnsubscribeTicket { number } => {
@@ -181,17 +220,19 @@ impl Connection {
             ClientMessage::SubscribeChats => {
                 if self.inbox.is_none() {
                     self.inbox = Some(self.ctx.chat_hub().inbox_subscribe());
-                    self.ctx.chat_hub().agent_connected(self.agent.id);
+                    if let Err(e) = chats::console_opened(&self.ctx, &self.agent).await {
+                        send_error(sink, &e).await?;
+                    }
                 }
                 self.send_inbox(sink).await
             }
             ClientMessage::SetChatStatus { status } => match chats::set_status(&self.ctx, &self.agent, status).await {
                 Ok(()) => self.send_inbox(sink).await,
-                Err(e) => send_error(sink, format!("cannot change your status: {e}")).await,
+                Err(e) => send_error(sink, &e).await,
             },
             ClientMessage::SubscribeChat { number, after_seq } => match chats::agent_follow(&self.ctx, &self.agent, number).await {
                 Ok(chat) => self.follow_chat(chat, after_seq, sink).await,
-                Err(e) => send_error(sink, format!("cannot follow chat {number}: {e}")).await,
+                Err(e) => send_error(sink, &e).await,
             },
             ClientMessage::UnsubscribeChat { number } => {
                 self.chats.remove(&number);
@@ -203,7 +244,7 @@ impl Connection {
                     self.send_chat_message(number, &message, sink).await?;
                     send(sink, &ServerMessage::ChatAck { number, client_id, seq }).await
                 }
-                Err(e) => send_error(sink, format!("cannot send in chat {number}: {e}")).await,
+                Err(e) => send_error(sink, &e).await,
             },
             ClientMessage::ChatTyping { number, typing } => {
                 if let Some(followed) = self.chats.get(&number) {
@@ -215,7 +256,7 @@ impl Connection {
             ClientMessage::ChatRead { number, seq } => match self.chats.get(&number) {
                 Some(followed) => match chats::agent_read(&self.ctx, &self.agent, followed.cursor.chat(), seq.min(followed.cursor.last_seq())).await {
                     Ok(()) => Ok(()),
-                    Err(e) => send_error(sink, format!("cannot mark chat {number} read: {e}")).await,
+                    Err(e) => send_error(sink, &e).await,
                 },
                 None => Ok(()),
             },
@@ -243,8 +284,10 @@ impl Connection {
                 }
                 match self.tickets.get(&number) {
                     Some(last) if seq > *last => {
-                        let events = tickets::events_since(&self.ctx, &self.agent, number, *last).await.unwrap_or_default();
-                        self.send_events(number, events, sink).await
+                        match tickets::events_since(&self.ctx, &self.agent, number, *last).await {
+                            Ok(events) => self.send_events(number, events, sink).await,
+                            Err(e) => send_error(sink, &e).await,
+                        }
                     }
                     _ => Ok(()),
                 }
@@ -253,13 +296,18 @@ impl Connection {
             Notice::Presence { .. } => Ok(()),
             Notice::Notifications { agent_id } if agent_id == self.agent.id => self.send_notifications(sink).await,
             Notice::Notifications { .. } => Ok(()),
+            Notice::AccessChanged { agent_id } if agent_id == self.agent.id => self.recheck().await,
+            Notice::AccessChanged { .. } => Ok(()),
         }
     }
 
     /// Sends the stored notifications after the last one sent, if the client follows them.
     async fn send_notifications(&mut self, sink: &mut Sink) -> Result<(), End> {
         let Some(after_id) = self.notifications else { return Ok(()) };
-        let fresh = notifications::since(&self.ctx, &self.agent, after_id).await.unwrap_or_default();
+        let fresh = match notifications::since(&self.ctx, &self.agent, after_id).await {
+            Ok(fresh) => fresh,
+            Err(e) => return send_error(sink, &e).await,
+        };
         for notification in fresh {
             self.notifications = Some(notification.id);
             send(sink, &ServerMessage::Notification { notification }).await?;
@@ -329,9 +377,13 @@ impl Connection {
         match chats::inbox(&self.ctx, &self.agent).await {
             Ok(list) => {
                 let status = self.ctx.chat_hub().status(self.agent.id);
-                send(sink, &ServerMessage::ChatInbox { status, chats: list }).await
+                // Back to back in this one branch: no other frame lands between the pages.
+                for page in inbox_pages(status, list) {
+                    send(sink, &page).await?;
+                }
+                Ok(())
             }
-            Err(e) => send_error(sink, format!("cannot load your chats: {e}")).await,
+            Err(e) => send_error(sink, &e).await,
         }
     }
 
@@ -339,6 +391,26 @@ impl Connection {
         let agents = self.ctx.hub().presence(number, self.agent.id);
         send(sink, &ServerMessage::Presence { number, agents }).await
     }
+}
+
+/// The inbox as frames of at most [`MAX_SERVER_FRAME_BYTES`]; the last says `more: false`.
+fn inbox_pages(status: AgentStatus, chats: Vec<ChatSummary>) -> Vec<ServerMessage> {
+    const ENVELOPE_BYTES: usize = 128;
+    let mut pages: Vec<Vec<ChatSummary>> = vec![Vec::new()];
+    let mut bytes = ENVELOPE_BYTES;
+    for chat in chats {
+        let size = serde_json::to_vec(&chat).map_or(MAX_SERVER_FRAME_BYTES, |json| json.len()) + 1;
+        if bytes + size > MAX_SERVER_FRAME_BYTES && pages.last().is_some_and(|page| !page.is_empty()) {
+            pages.push(Vec::new());
+            bytes = ENVELOPE_BYTES;
+        }
+        bytes += size;
+        if let Some(page) = pages.last_mut() {
+            page.push(chat);
+        }
+    }
+    let last = pages.len() - 1;
+    pages.into_iter().enumerate().map(|(i, chats)| ServerMessage::ChatInbox { status, chats, more: i < last }).collect()
 }
 
 /// The next inbox change; pending forever while the console does not follow the inbox.
@@ -356,11 +428,56 @@ async fn send_chat_messages(number: i64, messages: Vec<frontdesk_core::chat::Cha
     Ok(())
 }
 
-async fn send_error(sink: &mut Sink, message: String) -> Result<(), End> {
+/// Tells the client, in safe words, why a request failed; the socket stays open.
+async fn send_error(sink: &mut Sink, e: &Error) -> Result<(), End> {
+    let (_, message) = e.to_client();
     send(sink, &ServerMessage::Error { message }).await
 }
 
 async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
-    let text = serde_json::to_string(message).map_err(|_| End::Gone)?;
-    sink.send(Message::Text(text.into())).await.map_err(|_| End::Gone)
+    super::send_json(sink, message, "an agent's live socket").await.map_err(|()| End::Gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inbox_pages;
+    use frontdesk_core::chat::{AgentStatus, ChatState, ChatSummary};
+    use frontdesk_core::live::{MAX_SERVER_FRAME_BYTES, ServerMessage};
+
+    fn summary(number: i64) -> ChatSummary {
+        let name = "😀".repeat(100);
+        ChatSummary {
+            number,
+            state: ChatState::Queued,
+            contact_id: 1,
+            customer: name.clone(),
+            site: name.clone(),
+            agent_id: Some(1),
+            agent: Some(name),
+            last_seq: i64::MAX,
+            agent_read_seq: i64::MAX,
+            visitor_read_seq: i64::MAX,
+            preview: "\u{1}".repeat(140),
+            queued_at: frontdesk_core::time::Timestamp::from_unix_millis(i64::MAX),
+        }
+    }
+
+    #[test]
+    fn a_long_inbox_goes_in_pages_that_each_fit_a_frame_and_add_up_to_the_whole() {
+        let chats: Vec<ChatSummary> = (1..=300).map(summary).collect();
+
+        let pages = inbox_pages(AgentStatus::Online, chats.clone());
+
+        assert!(pages.len() > 1);
+        let mut seen = Vec::new();
+        for (i, page) in pages.iter().enumerate() {
+            let bytes = serde_json::to_string(page).expect("JSON").len();
+            assert!(bytes <= MAX_SERVER_FRAME_BYTES, "page {i}: {bytes} bytes");
+            let ServerMessage::ChatInbox { chats, more, .. } = page else { panic!("an inbox page") };
+            assert_eq!(*more, i + 1 < pages.len());
+            seen.extend(chats.iter().map(|c| c.number));
+        }
+        assert_eq!(seen, (1..=300).collect::<Vec<_>>());
+        assert_eq!(inbox_pages(AgentStatus::Away, Vec::new()).len(), 1, "an empty inbox is one page");
+    }
 }

@@ -1,15 +1,17 @@
 //! The HTTP surface, as one table of contents: which routers exist and which layers wrap them.
 //!
 //! Layers, outermost first: request id (set, then echoed in the response), request tracing, a
-//! body size cap, cross-origin refusal for state-changing requests ([`csrf`]), refusal to be
+//! body size cap, refusal of NUL characters in text ([`input`]), cross-origin refusal for state-changing requests ([`csrf`]), refusal to be
 //! framed by other sites (except the chat widget's panel, which names its sites), then sessions for
 //! the pages and server functions. Health checks sit outside the session layer: probes should
 //! not create sessions.
 
 mod attachments;
+mod csp;
 mod csrf;
 mod health;
 mod help;
+mod input;
 mod live;
 mod reports;
 mod widget;
@@ -70,24 +72,29 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
 
     let state = AppState { ctx: ctx.clone(), leptos: leptos.clone() };
-    let provide_services = move || provide_context(ctx.clone());
+    let provide_services = move || {
+        provide_context(ctx.clone());
+        csp::use_request_nonce();
+    };
     let pages = Router::new()
         .route("/api/live", axum::routing::get(live::upgrade))
         .route("/app/reports/sla.csv", axum::routing::get(reports::sla_csv))
         .route("/api/chat/attachments/{id}", axum::routing::get(attachments::download))
         .route("/api/chat/{number}/attachments", axum::routing::post(attachments::agent_upload).layer(attachments::upload_limit()))
         .route("/help/sitemap.xml", axum::routing::get(help::sitemap))
+        .route("/favicon.svg", axum::routing::get(favicon))
+        .route("/favicon.ico", axum::routing::get(favicon))
         .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(csp::use_request_nonce, shell))
         .with_state(state.clone())
         .layer(sessions);
 
     let request_id = HeaderName::from_static("x-request-id");
     Router::new()
         .merge(health::router(state.ctx.clone()))
-        .merge(widget::router(state.ctx))
+        .merge(widget::router(state.ctx.clone()))
         .merge(pages)
         .layer(
             ServiceBuilder::new()
@@ -99,7 +106,9 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
                 )
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-                .layer(axum::middleware::from_fn(csrf::refuse_cross_origin_writes))
+                .layer(axum::middleware::from_fn(input::refuse_nul_text))
+                .layer(axum::middleware::from_fn_with_state(state.ctx.clone(), csrf::refuse_cross_origin_writes))
+                .layer(axum::middleware::from_fn(csp::page_policy))
                 .layer(axum::middleware::from_fn(deny_framing)),
         )
 }
@@ -115,6 +124,33 @@ async fn deny_framing(request: axum::extract::Request, next: axum::middleware::N
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     response
+}
+
+/// Sends one JSON frame on a socket (`socket` names it for the log). A frame that cannot be sent
+/// ends that socket; why is logged.
+async fn send_json<T: serde::Serialize>(
+    sink: &mut futures_util::stream::SplitSink<axum::extract::ws::WebSocket, axum::extract::ws::Message>,
+    message: &T,
+    socket: &'static str,
+) -> Result<(), ()> {
+    use futures_util::SinkExt;
+    let text = serde_json::to_string(message).map_err(|e| tracing::error!(error = %e, socket, "a frame could not be encoded"))?;
+    let bytes = text.len();
+    sink.send(axum::extract::ws::Message::Text(text.into()))
+        .await
+        .map_err(|e| tracing::info!(bytes, error = %e, socket, "closing a socket: a frame could not be sent"))
+}
+
+/// frontdesk's icon (browsers ask for `/favicon.ico` on every page; the pages link the SVG).
+async fn favicon() -> impl axum::response::IntoResponse {
+    const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2f5bd3"/><path d="M9 10h14v9H15l-4 4v-4H9z" fill="#fff"/></svg>"##;
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "image/svg+xml"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
 }
 
 /// The active agent signed in on this session, if any.

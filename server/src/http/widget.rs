@@ -31,8 +31,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 
 /// The loader script.
 const WIDGET_JS: &str = include_str!("widget.js");
-/// Outgoing buffer per connection: small, so idle and slow clients hold little memory.
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Outgoing buffer per connection: small, so idle and slow clients hold little memory, and just
+/// larger than the largest frame the server sends a visitor (a frame header and a pong more).
+const WRITE_BUFFER_BYTES: usize = frontdesk_core::chat::MAX_CHAT_FRAME_BYTES + 256;
 /// Incoming buffer per connection, grown only while a larger message arrives.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 
@@ -124,7 +125,7 @@ async fn upgrade(upgrade: WebSocketUpgrade, State(ctx): State<AppContext>, heade
     };
     // The panel runs on our own origin; a site may also open the socket from its own pages.
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let allowed = origin.is_some_and(|o| widget_sites::allows_origin(&site, o)) || (origin.is_some() && super::csrf::is_same_origin(&headers));
+    let allowed = origin.is_some_and(|o| widget_sites::allows_origin(&site, o)) || (origin.is_some() && super::csrf::is_same_origin(&headers, &ctx.settings().public_url));
     if !allowed {
         tracing::warn!(origin = origin.unwrap_or("-"), site = site.id, "refused a widget socket from an origin the site does not allow");
         return (StatusCode::FORBIDDEN, "This origin may not open this site's chat.").into_response();
@@ -188,6 +189,9 @@ impl VisitorConnection {
         let end = loop {
             let step = tokio::select! {
                 incoming = stream.next(), if self.answers.len() < MAX_IN_FLIGHT => match incoming {
+                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes()) => {
+                        send(&mut sink, &VisitorEvent::Error { code: "invalid".into(), message: super::input::NUL_REFUSED.into() }).await
+                    }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<VisitorRequest>(text.as_str()) {
                         Ok(request) => self.handle(request, &mut sink).await,
                         Err(_) => Err(End::Refuse(close_code::INVALID, "malformed message")),
@@ -217,6 +221,7 @@ impl VisitorConnection {
             }
         };
         if let End::Refuse(code, reason) = end {
+            tracing::info!(visitor_id = self.visitor.id, site_id = self.site.id, code, reason, "closing a widget socket");
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = sink.send(Message::Close(Some(frame))).await;
         }
@@ -363,22 +368,64 @@ async fn next_notice(chat: &mut Option<Followed>) -> Result<ChatNotice, RecvErro
 
 /// Tells the client why a request was refused; the socket stays open.
 async fn refuse(sink: &mut Sink, e: &Error) -> Result<(), End> {
-    let code = match e {
-        Error::RateLimited { .. } => "rate_limited",
-        Error::Invalid(_) => "invalid",
-        Error::NotFound(_) => "not_found",
-        Error::Conflict(_) => "conflict",
-        Error::Forbidden | Error::Unauthenticated => "forbidden",
-        other => {
-            tracing::error!(error = %other, "a widget request failed");
-            "internal"
-        }
+    let (code, message) = match e.to_client() {
+        ("unauthenticated", message) => ("forbidden", message),
+        other => other,
     };
-    let message = if code == "internal" { "Something went wrong; try again.".to_owned() } else { e.to_string() };
     send(sink, &VisitorEvent::Error { code: code.to_owned(), message }).await
 }
 
 async fn send(sink: &mut Sink, event: &VisitorEvent) -> Result<(), End> {
-    let text = serde_json::to_string(event).map_err(|_| End::Gone)?;
-    sink.send(Message::Text(text.into())).await.map_err(|_| End::Gone)
+    super::send_json(sink, event, "a widget socket").await.map_err(|()| End::Gone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WRITE_BUFFER_BYTES;
+    use frontdesk_core::agent::PersonName;
+    use frontdesk_core::chat::*;
+    use frontdesk_core::time::Timestamp;
+
+    /// The characters that take the most bytes in JSON, each tried for every text field.
+    const WORST: [char; 4] = ['\u{1}', '"', '\\', '😀'];
+
+    fn repeat(c: char, n: usize) -> String {
+        std::iter::repeat_n(c, n).collect()
+    }
+
+    #[test]
+    fn the_largest_message_the_server_echoes_fits_what_it_can_send() {
+        for c in WORST {
+            let message = ChatMessage {
+                seq: i64::MIN,
+                client_id: repeat('~', MAX_CLIENT_ID_CHARS),
+                sender: Sender::Visitor,
+                author: repeat(c, PersonName::MAX_CHARS),
+                body: repeat(c, MAX_CHAT_MESSAGE_CHARS),
+                attachment: Some(Attachment {
+                    id: i64::MIN,
+                    file_name: repeat(c, MAX_FILE_NAME_CHARS),
+                    content_type: repeat(c, MAX_CONTENT_TYPE_CHARS),
+                    size: i64::MIN,
+                }),
+                created_at: Timestamp::from_unix_millis(i64::MIN),
+            };
+            let bytes = serde_json::to_string(&VisitorEvent::Message { number: i64::MIN, message }).expect("JSON").len();
+            assert!(bytes <= MAX_CHAT_FRAME_BYTES && bytes + 14 <= WRITE_BUFFER_BYTES, "{c:?}: {bytes} bytes");
+        }
+    }
+
+    #[test]
+    fn the_longest_legal_left_message_fits_what_a_widget_may_send() {
+        for c in WORST {
+            let request = VisitorRequest::LeaveMessage {
+                client_id: repeat('~', MAX_CLIENT_ID_CHARS),
+                name: repeat(c, PersonName::MAX_CHARS),
+                email: repeat(c, 256),
+                body: repeat(c, MAX_CHAT_MESSAGE_CHARS),
+            };
+            let bytes = serde_json::to_string(&request).expect("JSON").len();
+            assert!(bytes <= MAX_WIDGET_FRAME_BYTES, "{c:?}: {bytes} bytes");
+        }
+    }
 }

@@ -825,7 +825,7 @@ async fn agent(url: String, login: AgentLogin, log: Arc<AgentLog>, clock: Clock)
         let mut followed = HashSet::new();
         loop {
             match Frame::<ServerMessage>::from(stream.next().await) {
-                Frame::Message(ServerMessage::ChatInbox { status, chats }) => {
+                Frame::Message(ServerMessage::ChatInbox { status, chats, .. }) => {
                     if status == AgentStatus::Online && !online {
                         online = true;
                         log.ready.fetch_add(1, Ordering::Relaxed);
@@ -1033,7 +1033,7 @@ mod baseline {
                     frame = stream.next() => match frame {
                         Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
                             Ok(ClientMessage::SubscribeChats | ClientMessage::SetChatStatus { .. }) => {
-                                let inbox = ServerMessage::ChatInbox { status: frontdesk_core::chat::AgentStatus::Online, chats: Vec::new() };
+                                let inbox = ServerMessage::ChatInbox { status: frontdesk_core::chat::AgentStatus::Online, chats: Vec::new(), more: false };
                                 send_json(&mut sink, &inbox).await?;
                             }
                             _ => {}

@@ -23,7 +23,7 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sign_in_is_rate_limited_per_account_even_with_the_right_password() {
+async fn sign_in_from_one_address_is_slowed_per_account_even_with_the_right_password() {
     let app = spawn_app().await;
     app.create_admin("ada@example.com", "Ada").await;
     let client = app.client();
@@ -47,6 +47,24 @@ async fn sign_in_is_rate_limited_per_account_even_with_the_right_password() {
         client.sign_in("ghost@example.com", "guess").await;
     }
     assert_eq!(client.sign_in("ghost@example.com", "guess").await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_guessing_an_account_cannot_lock_its_owner_out() {
+    let app = spawn_app().await;
+    app.create_admin("ada@example.com", "Ada").await;
+    let stranger = frontdesk_tests::ApiClient::from_address(&app.base_url, Some("127.0.0.2".parse().expect("an address")));
+
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(stranger.sign_in("ada@example.com", "guess").await.status());
+    }
+    let owner = app.client();
+    let signed_in = owner.sign_in("ada@example.com", PASSWORD).await.status();
+
+    assert!(statuses[..5].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
+    assert!(statuses[5..].contains(&StatusCode::TOO_MANY_REQUESTS), "the stranger is slowed: {statuses:?}");
+    assert!(owner.session_cookie().is_some(), "the owner signs in from their own address: {signed_in}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,6 +142,28 @@ async fn sign_out_ends_the_session_on_the_server() {
 
     let replayed = app.client().call_with_session(&cookie, "list_agents").await;
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebound_name_with_matching_host_and_origin_cannot_run_first_run_setup() {
+    let app = spawn_app().await;
+    let port = app.base_url.rsplit(':').next().expect("a port").to_owned();
+    let rebound = format!("rebound.evil.example:{port}");
+
+    let answer = app
+        .client()
+        .http
+        .post(format!("{}/api/set_up", app.base_url))
+        .header("host", &rebound)
+        .header("origin", format!("http://{rebound}"))
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("name", "Mallory"), ("email", "mallory@evil.example"), ("password", "a long enough password")])
+        .send()
+        .await
+        .expect("answered");
+
+    assert_eq!(answer.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.query_i64s("SELECT COUNT(*) FROM agents").await, [0], "no admin was created");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,4 +332,28 @@ async fn pages_redirect_by_state_and_unknown_paths_are_404() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert!(missing.text().await.unwrap_or_default().contains("Page not found"));
     assert!(html("/login").await.expect("answered").headers().contains_key("x-request-id"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_sends_a_strict_script_policy_whose_nonce_only_its_own_scripts_carry() {
+    let app = spawn_app().await;
+    app.create_admin("ada@example.com", "Ada").await;
+
+    let mut nonces = Vec::new();
+    for path in ["/help", "/login", "/portal"] {
+        let page = app.client().get(path).await;
+        let policies: Vec<String> = page.headers().get_all("content-security-policy").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
+        let body = page.text().await.expect("the page");
+        let scripts = policies.iter().find(|p| p.contains("script-src")).unwrap_or_else(|| panic!("{path}: a script policy in {policies:?}"));
+        for directive in ["object-src 'none'", "base-uri 'none'", "form-action 'self'", "'wasm-unsafe-eval'"] {
+            assert!(scripts.contains(directive), "{path}: {directive} in {scripts}");
+        }
+        let nonce = scripts.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce").to_owned();
+        assert!(nonce.len() >= 16, "{path}: {nonce}");
+        assert!(body.contains(&format!("nonce=\"{nonce}\"")), "{path}: the hydration scripts carry the nonce");
+        assert!(policies.iter().any(|p| p.contains("frame-ancestors")), "{path}: framing is still refused");
+        nonces.push(nonce);
+    }
+    nonces.dedup();
+    assert_eq!(nonces.len(), 3, "a new nonce for every response");
 }

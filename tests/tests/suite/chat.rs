@@ -210,6 +210,38 @@ async fn a_verified_user_sees_their_chat_on_another_device_and_an_anonymous_visi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_user_id_with_someone_elses_email_never_reaches_their_conversations() {
+    let (app, site) = app_with_site(true).await;
+    let client = app.client();
+    let start = async |user: &str, email: &str| -> String {
+        let hash = identity_hash(&site.identity_secret, user);
+        let body = json!({ "site": site.public_token, "user_id": user, "user_hash": hash, "name": "Grace", "email": email });
+        let answer: serde_json::Value = client.start_visitor(body).await.json().await.expect("JSON");
+        answer["token"].as_str().expect("a token").to_owned()
+    };
+    let grace = start("user-42", "grace@example.com").await;
+    let mut socket = resume(&app, &site, &grace, 0).await;
+    socket.send(&send("g-1", "My card number is private")).await;
+    let (_, _, number) = ack(&mut socket).await;
+
+    // Another user of the shop signs their own id but sends Grace's email.
+    let mallory = start("user-99", "grace@example.com").await;
+    let mut stranger = connect_widget(&app.base_url, &site.public_token, &mallory, Some(SHOP)).await.expect("opens");
+    stranger.send(&VisitorRequest::Resume { number: None, after_seq: 0 }).await;
+    let welcome = stranger.next_matching(|e| if let VisitorEvent::Welcome { welcome } = e { Some(welcome) } else { None }).await;
+    stranger.send(&VisitorRequest::Resume { number: Some(number), after_seq: 0 }).await;
+    let refused = stranger.next_matching(|e| if let VisitorEvent::Error { code, .. } = e { Some(code) } else { None }).await;
+    let owners: Vec<i64> = app.query_i64s("SELECT contact_id FROM chat_visitors ORDER BY id").await;
+    let claimed: Vec<i64> = app.query_i64s("SELECT contact_id FROM contact_emails WHERE email = 'grace@example.com'").await;
+
+    assert!(welcome.chat.is_none(), "the stranger sees no chat: {:?}", welcome.chat);
+    assert_eq!(refused, "not_found");
+    assert_eq!(owners.len(), 2);
+    assert_ne!(owners[0], owners[1], "each signed user id has a profile of its own");
+    assert!(claimed.is_empty(), "a typed email claims no address: {claimed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_cannot_follow_another_visitors_chat() {
     let (app, site) = app_with_site(false).await;
     let (_, mut alice) = visitor(&app, &site).await;
@@ -619,4 +651,101 @@ async fn a_solved_chats_transcript_is_searchable_with_what_the_agent_said_as_its
 
     assert!(found_ticket(&by_visitor_words), "the visitor's later message is indexed");
     assert_eq!(hit.resolution.as_deref(), Some(reply));
+}
+
+/// Opens a queued chat from a new visitor with the longest name, straight through the services.
+async fn open_chat(app: &TestApp, site: &WidgetSite, i: usize) -> i64 {
+    use frontdesk_core::{chats, widget_sites};
+    let hello = widget_sites::Hello { name: Some("😀".repeat(100)), ..widget_sites::Hello::default() };
+    let ip = std::net::IpAddr::from([127, 0, 0, (i % 250) as u8 + 1]);
+    let session = widget_sites::start_visitor(&app.ctx, &site.public_token, hello, ip).await.expect("a visitor");
+    let sending = chats::visitor_send(&app.ctx, &session.visitor, None, &format!("c-{i}"), &"😀".repeat(140), None).await.expect("sent");
+    sending.stored().await.expect("stored").0.number
+}
+
+/// Reads inbox pages until a whole inbox that `accept` takes has arrived.
+async fn whole_inbox(live: &mut LiveClient, accept: impl Fn(AgentStatus, &[frontdesk_core::chat::ChatSummary]) -> bool) -> Vec<i64> {
+    let mut pages = Vec::new();
+    loop {
+        let (status, chats, more) = live.next_matching(|m| if let ServerMessage::ChatInbox { status, chats, more } = m { Some((status, chats, more)) } else { None }).await;
+        pages.extend(chats);
+        if !more {
+            if accept(status, &pages) {
+                return pages.iter().map(|c| c.number).collect();
+            }
+            pages.clear();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_with_300_open_chats_stays_connected_and_sees_them_all() {
+    let (app, site) = app_with_site(false).await;
+    let mut numbers = std::collections::BTreeSet::new();
+    for i in 0..300 {
+        numbers.insert(open_chat(&app, &site, i).await);
+    }
+    app.execute("UPDATE agents SET chat_capacity = 0").await;
+
+    let mut console = online_agent(&app, "ada@example.com").await;
+    let first = whole_inbox(&mut console, |_, chats| chats.len() >= 300).await;
+    let extra = open_chat(&app, &site, 300).await;
+    let again = whole_inbox(&mut console, |_, chats| chats.iter().any(|c| c.number == extra)).await;
+
+    assert_eq!(first.into_iter().collect::<std::collections::BTreeSet<_>>(), numbers);
+    assert_eq!(again.len(), 301, "the same socket, still connected, sees the new one too");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_longest_message_in_4_byte_characters_from_the_longest_name_is_acked_and_replayed() {
+    let (app, site) = app_with_site(false).await;
+    let (name, body) = ("😀".repeat(100), "😀".repeat(frontdesk_core::chat::MAX_CHAT_MESSAGE_CHARS));
+    let started: serde_json::Value = app.client().start_visitor(json!({ "site": site.public_token, "name": name })).await.json().await.expect("JSON");
+    let token = started["token"].as_str().expect("a token").to_owned();
+    let mut socket = resume(&app, &site, &token, 0).await;
+    let id = "c".repeat(frontdesk_core::chat::MAX_CLIENT_ID_CHARS);
+
+    socket.send(&send(&id, &body)).await;
+    let echoed = message(&mut socket).await;
+    let (acked, seq, _) = ack(&mut socket).await;
+    drop(socket);
+    let mut replays = Vec::new();
+    for _ in 0..2 {
+        let mut again = connect_widget(&app.base_url, &site.public_token, &token, Some(SHOP)).await.expect("opens");
+        again.send(&VisitorRequest::Resume { number: None, after_seq: 0 }).await;
+        replays.push(message(&mut again).await);
+    }
+
+    assert_eq!((acked, seq, echoed.body.chars().count()), (id, 1, body.chars().count()));
+    for replayed in replays {
+        assert_eq!((replayed.seq, replayed.author.as_str(), replayed.body.as_str()), (1, name.as_str(), body.as_str()));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_the_console_makes_an_agent_available_unless_they_chose_away() {
+    let (app, _) = app_with_site(false).await;
+    let client = app.client();
+    client.sign_in("ada@example.com", PASSWORD).await;
+    let cookie = client.session_cookie().expect("signed in");
+    let open_console = async || {
+        let mut live = connect(&app.base_url, Some(&cookie), None).await.expect("the live socket opens");
+        live.send(&ClientMessage::SubscribeChats).await;
+        let status = live.next_matching(|m| if let ServerMessage::ChatInbox { status, .. } = m { Some(status) } else { None }).await;
+        (live, status)
+    };
+
+    let (mut first, on_open) = open_console().await;
+    first.send(&ClientMessage::SetChatStatus { status: AgentStatus::Away }).await;
+    first.next_matching(|m| matches!(m, ServerMessage::ChatInbox { status: AgentStatus::Away, .. }).then_some(())).await;
+    drop(first);
+    let (mut second, after_away) = open_console().await;
+    second.send(&ClientMessage::SetChatStatus { status: AgentStatus::Offline }).await;
+    second.next_matching(|m| matches!(m, ServerMessage::ChatInbox { status: AgentStatus::Offline, .. }).then_some(())).await;
+    drop(second);
+    let (_third, after_offline) = open_console().await;
+
+    assert_eq!(on_open, AgentStatus::Online, "a first console opens available");
+    assert_eq!(after_away, AgentStatus::Away, "away is kept across consoles");
+    assert_eq!(after_offline, AgentStatus::Online, "going offline ends when the console opens again");
 }

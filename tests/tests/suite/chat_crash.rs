@@ -164,3 +164,23 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
         assert!(acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))), "everything acked before the kill survived");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_commit_an_ack_waits_for_reaches_the_disk_before_the_ack() {
+    let app = frontdesk_tests::spawn_app().await;
+
+    // SQLite: the write-ahead log is synced at every commit (2 = FULL), so an acked message
+    // survives a power loss, not only a crash of frontdesk. PostgreSQL: commits wait for the WAL.
+    let durable = match app.ctx.db() {
+        frontdesk_core::db::Db::Sqlite(pool) => {
+            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("the pragma");
+            level == 2
+        }
+        frontdesk_core::db::Db::Postgres(pool) => {
+            let setting: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(pool).await.expect("the setting");
+            setting != "off" && setting != "local"
+        }
+    };
+
+    assert!(durable, "acked writes must be synced");
+}

@@ -149,3 +149,57 @@ async fn following_an_unknown_ticket_is_an_error_message_not_a_closed_socket() {
     assert!(matches!(live.next().await, ServerMessage::Error { message } if message.contains("not found")));
     live.send(&ClientMessage::SubscribeQueue).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_closes_that_sessions_live_socket() {
+    let app = spawn_app().await;
+    let ada = app.create_admin("ada@example.com", "Ada").await;
+    let ticket = app.create_ticket(&ada, "carol@customer.example", "Printer").await;
+    let (client, cookie) = signed_in(&app, "ada@example.com").await;
+    let mut live = open(&app, &cookie).await;
+    live.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 100 }).await;
+    live.send(&ClientMessage::SubscribeQueue).await;
+    live.next_matching(|m| matches!(m, ServerMessage::Presence { .. }).then_some(())).await;
+
+    client.call("sign_out", &[]).await;
+    let code = live.closed().await;
+
+    assert_eq!(code, Some(1008), "closed as a policy violation: the session ended");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivating_or_demoting_an_agent_closes_their_live_sockets() {
+    let app = spawn_app().await;
+    let ada = app.create_admin("ada@example.com", "Ada").await;
+    let bob = app.create_agent(&ada, "bob@example.com", "Bob", Role::Admin).await;
+    let cid = app.create_agent(&ada, "cid@example.com", "Cid", Role::Agent).await;
+    let (admin, _) = signed_in(&app, "ada@example.com").await;
+    let (_, bob_cookie) = signed_in(&app, "bob@example.com").await;
+    let (_, cid_cookie) = signed_in(&app, "cid@example.com").await;
+    let mut bob_live = open(&app, &bob_cookie).await;
+    let mut cid_live = open(&app, &cid_cookie).await;
+    bob_live.send(&ClientMessage::SubscribeQueue).await;
+    cid_live.send(&ClientMessage::SubscribeQueue).await;
+
+    admin.call("change_agent_role", &[("agent_id", &bob.id.to_string()), ("role", "agent")]).await;
+    admin.call("set_agent_active", &[("agent_id", &cid.id.to_string()), ("active", "false")]).await;
+
+    assert_eq!(bob_live.closed().await, Some(1008), "a demoted agent reconnects with the new role");
+    assert_eq!(cid_live.closed().await, Some(1008), "a deactivated agent is gone");
+    assert!(connect(&app.base_url, Some(&cid_cookie), None).await.is_err(), "and cannot reconnect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_failure_reaches_the_live_socket_only_as_safe_words() {
+    let app = spawn_app().await;
+    let ada = app.create_admin("ada@example.com", "Ada").await;
+    let ticket = app.create_ticket(&ada, "carol@customer.example", "Printer").await;
+    let (_, cookie) = signed_in(&app, "ada@example.com").await;
+    let mut live = open(&app, &cookie).await;
+    app.execute("ALTER TABLE ticket_events RENAME TO ticket_events_gone").await;
+
+    live.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 0 }).await;
+    let message = live.next_matching(|m| if let ServerMessage::Error { message } = m { Some(message) } else { None }).await;
+
+    assert_eq!(message, frontdesk_core::error::INTERNAL_MESSAGE);
+}

@@ -3,6 +3,7 @@
 //! with its own database; see the harness in `tests/src/lib.rs`.
 
 mod auth_http;
+mod bad_input;
 mod browser;
 mod chat;
 mod chat_browser;
@@ -18,3 +19,4 @@ mod search;
 mod slas;
 mod teams;
 mod tickets;
+mod xss_sweep;

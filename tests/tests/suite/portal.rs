@@ -168,3 +168,53 @@ async fn a_customer_cannot_read_or_answer_another_customers_ticket_by_any_route(
     assert_eq!(dave["messages"].as_array().map(Vec::len), Some(1), "nothing was added to Dave's ticket");
     assert_eq!(dave["ticket"]["status"], "new");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_markdown_renders_shallow_html_while_the_server_stays_ready() {
+    let app = spawn_app().await;
+    let ada = agent(&app).await;
+    let hostile = format!("{}boom", ">".repeat(65_000));
+    let submit_hostile = |i: usize| {
+        let (client, hostile) = (app.client(), hostile.clone());
+        async move {
+            let email = format!("mallory{i}@example.com");
+            let form = [("name", "Mallory"), ("email", email.as_str()), ("subject", "Quoted"), ("body", hostile.as_str())];
+            json(client.call("portal_submit", &form).await, StatusCode::OK).await.as_i64().expect("a ticket number")
+        }
+    };
+    let readiness = async {
+        let mut slowest = std::time::Duration::ZERO;
+        for _ in 0..20 {
+            let started = std::time::Instant::now();
+            assert_eq!(app.client().get("/readyz").await.status(), StatusCode::OK);
+            slowest = slowest.max(started.elapsed());
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        slowest
+    };
+
+    let (numbers, slowest) = futures_util::join!(futures_util::future::join_all((0..4).map(submit_hostile)), readiness);
+    let mut details = Vec::new();
+    for number in &numbers {
+        details.push(ada.call("get_ticket", &[("number", &number.to_string())]).await);
+    }
+
+    // Generous: a stalled server took 20 s; a healthy one answers in milliseconds.
+    assert!(slowest < std::time::Duration::from_secs(2), "/readyz took {slowest:?} while hostile messages arrived");
+    for detail in details {
+        let detail = json(detail, StatusCode::OK).await;
+        let html = detail["messages"][0]["body_html"].as_str().expect("rendered HTML");
+        assert!(html.matches("<blockquote>").count() <= frontdesk_core::markdown::MAX_NESTING, "{} levels", html.matches("<blockquote>").count());
+        assert!(html.contains("boom"), "the text is kept");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_promises_no_email_while_no_email_is_sent() {
+    let app = spawn_app().await;
+
+    let page = app.client().get("/portal").await.text().await.expect("the page");
+
+    assert!(!page.contains("by email"), "no email channel yet: {page}");
+    assert!(page.contains("Email delivery is not set up yet"), "it says what happens instead");
+}

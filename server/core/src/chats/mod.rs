@@ -425,7 +425,8 @@ async fn start_chat(ctx: &AppContext, visitor: &Visitor, first: &str) -> Result<
 async fn open_chat_ticket(ctx: &AppContext, visitor: &Visitor, subject: &str, first: &str, state: ChatState) -> Result<ChatRef> {
     let subject = Subject::parse(subject).map_err(|e| Error::Internal(e.message))?;
     let body = MessageBody::parse(if first.is_empty() { "(a file)" } else { first }).map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
-    let draft = Draft { subject: &subject, body: &body, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
+    let body_html = crate::markdown::render(body.as_str().to_owned()).await?;
+    let draft = Draft { subject: &subject, body: &body, body_html: &body_html, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
     let now = Timestamp::now();
     let ended_at = (state == ChatState::Ended).then_some(now);
     let created = on_pool!(ctx.db(), |pool| async {
@@ -673,8 +674,11 @@ fn summary(row: ChatRow, preview: String) -> ChatSummary {
     }
 }
 
-/// The agent's chat inbox: the queue, then their own live chats, then their chats ended in the
-/// last day.
+/// The most chats an inbox lists (the queue first): the live socket sends them in pages.
+const MAX_INBOX: usize = 2_000;
+
+/// The agent's chat inbox: their own live chats, the queue, then their chats ended in the last
+/// day (up to [`MAX_INBOX`], so an agent never loses sight of their own chats).
 pub async fn inbox(ctx: &AppContext, actor: &Agent) -> Result<Vec<ChatSummary>> {
     /// A chat with the text of its latest message that is not frontdesk's own.
     #[derive(sqlx::FromRow)]
@@ -690,7 +694,7 @@ pub async fn inbox(ctx: &AppContext, actor: &Agent) -> Result<Vec<ChatSummary>> 
             (SELECT m.body FROM chat_messages m WHERE m.chat_id = c.ticket_id AND m.sender <> 'system' ORDER BY m.seq DESC LIMIT 1) AS preview
          {CHAT_FROM}
          WHERE c.state = 'queued' OR (c.agent_id = $1 AND (c.state = 'active' OR c.ended_at > $2))
-         ORDER BY CASE c.state WHEN 'queued' THEN 0 WHEN 'active' THEN 1 ELSE 2 END, c.queued_at, c.ticket_id LIMIT 200"
+         ORDER BY CASE c.state WHEN 'active' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, c.queued_at, c.ticket_id LIMIT {MAX_INBOX}"
     );
     let rows: Vec<InboxRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(since).fetch_all(pool).await)?;
     Ok(rows.into_iter().map(|row| summary(row.chat, preview(row.preview.as_deref().unwrap_or_default()))).collect())
@@ -874,6 +878,18 @@ pub async fn end(ctx: &AppContext, actor: &Agent, number: i64, solve: bool) -> R
 /// returns their live chats to the queue.
 pub async fn set_status(ctx: &AppContext, actor: &Agent, status: AgentStatus) -> Result<()> {
     authorize(actor)?;
+    let stored = match status {
+        AgentStatus::Online => "online",
+        AgentStatus::Away => "away",
+        AgentStatus::Offline => "offline",
+    };
+    // Stored first: a failed write changes nothing, in memory either.
+    on_pool!(ctx.db(), |pool| sqlx::query("UPDATE agents SET chat_status = $2 WHERE id = $1")
+        .bind(actor.id)
+        .bind(stored)
+        .execute(pool)
+        .await
+        .map(drop))?;
     ctx.chat_hub().set_status(actor.id, status);
     if status == AgentStatus::Offline {
         requeue_chats_of(ctx, actor.id).await?;
@@ -896,6 +912,21 @@ async fn live_chats_of(db: &Db, agent_id: i64) -> Result<Vec<i64>> {
         .bind(agent_id)
         .fetch_all(pool)
         .await)?)
+}
+
+/// An agent opened a chat console: they are available for chats, unless they chose away (the
+/// choice is stored, so it outlives consoles, reloads and restarts).
+pub async fn console_opened(ctx: &AppContext, actor: &Agent) -> Result<()> {
+    authorize(actor)?;
+    let chosen: String = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT chat_status FROM agents WHERE id = $1")
+        .bind(actor.id)
+        .fetch_one(pool)
+        .await)?;
+    let status = if chosen == "away" { AgentStatus::Away } else { AgentStatus::Online };
+    ctx.chat_hub().set_status(actor.id, status);
+    ctx.chat_hub().agent_connected(actor.id);
+    presence_changed(ctx, actor.id).await?;
+    route(ctx).await
 }
 
 /// An agent's console closed. When it was their last one and none reopens within the grace
@@ -959,7 +990,7 @@ async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<Attachment> {
 /// A file name safe to store and to send back in a header: no paths, no control characters.
 fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(200).collect();
+    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(crate::chat::MAX_FILE_NAME_CHARS).collect();
     if cleaned.trim().is_empty() { "file".to_owned() } else { cleaned.trim().to_owned() }
 }
 
@@ -968,7 +999,7 @@ fn clean_content_type(content_type: &str) -> String {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     let token = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
     match essence.split_once('/') {
-        Some((kind, sub)) if token(kind) && token(sub) => essence,
+        Some((kind, sub)) if token(kind) && token(sub) && essence.len() <= crate::chat::MAX_CONTENT_TYPE_CHARS => essence,
         _ => "application/octet-stream".to_owned(),
     }
 }

@@ -1,0 +1,73 @@
+//! One rule for all text input: no NUL characters, whoever sends them and however encoded (raw,
+//! `%00` in forms, `\u0000` in JSON). PostgreSQL refuses them, SQLite would store them and pages
+//! would cut text at them, so they are refused at the door with a 400 (HTTP) or an error message
+//! (sockets) before any service sees them. Form and JSON bodies are checked; uploads are bytes, not
+//! text, and pass.
+
+use axum::body::Body;
+use futures_util::StreamExt;
+use axum::extract::Request;
+use axum::http::{Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// How much of a too-large body is read (and dropped) before answering, so that a client still
+/// sending it gets the 413 instead of a reset connection.
+const DRAIN_LIMIT_BYTES: usize = 16 * 1024 * 1024;
+
+/// What clients are told.
+pub(super) const NUL_REFUSED: &str = "Text may not contain NUL characters.";
+
+/// Whether text (a form body, JSON, a socket frame) carries a NUL character in any encoding.
+pub(super) fn has_nul(text: &[u8]) -> bool {
+    text.contains(&0)
+        || text.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00"))
+        || text.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+}
+
+/// Refuses form and JSON bodies that carry a NUL character; passes everything else unchanged.
+pub(super) async fn refuse_nul_text(request: Request, next: Next) -> Response {
+    let writes = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let text = content_type.starts_with("application/x-www-form-urlencoded") || content_type.starts_with("application/json");
+    // An upload's body is the file itself, whatever type it says.
+    let upload = request.uri().path().ends_with("/attachments");
+    if !writes || !text || upload {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let mut body = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut total = 0usize;
+    while let Some(chunk) = body.next().await {
+        let Ok(chunk) = chunk else { return (StatusCode::BAD_REQUEST, "The request body could not be read.").into_response() };
+        total += chunk.len();
+        if total <= super::MAX_BODY_BYTES {
+            bytes.extend_from_slice(&chunk);
+        } else if total > DRAIN_LIMIT_BYTES {
+            break;
+        }
+    }
+    // Read to its end (up to a bound) so the client, still sending, gets this answer.
+    if total > super::MAX_BODY_BYTES {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "This request is too large.").into_response();
+    }
+    if has_nul(&bytes) {
+        return (StatusCode::BAD_REQUEST, NUL_REFUSED).into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul;
+
+    #[test]
+    fn nul_is_found_raw_form_encoded_and_json_escaped() {
+        assert!(has_nul(b"name=a\0b"));
+        assert!(has_nul(b"name=a%00b"));
+        assert!(has_nul(br#"{"body":"a\u0000b"}"#));
+        assert!(!has_nul(b"name=a%20b&body=100%25"));
+        assert!(!has_nul(br#"{"body":"\u00e9"}"#));
+    }
+}
