@@ -93,6 +93,9 @@
     "#frontdesk-widget .fd-label{display:none}",
     "#frontdesk-widget .fd-preview{max-width:calc(100vw - 40px)}",
     "#frontdesk-widget.fd-left .fd-panel,#frontdesk-widget.fd-right .fd-panel{inset:0;width:100vw;height:100vh;height:100dvh;max-height:none;border-radius:0}",
+    // The open panel covers the screen and has its own close button: the launcher would sit on
+    // top of the panel's Send button.
+    "#frontdesk-widget .fd-launcher[aria-expanded=true]{display:none}",
     "}",
   ].join("\n");
 

@@ -419,3 +419,26 @@ async fn a_visitor_finds_a_help_article_by_a_misspelled_search() {
     page.wait_for_path("/help/articles/managing-agents").await;
     page.wait_for_text("#help-article h1", "Adding, changing and deactivating agents").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_queue_uses_a_wide_screen_and_sign_out_stays_in_reach_on_a_short_one() {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    for i in 0..5 {
+        app.create_ticket(&admin, &format!("customer{i}@example.com"), &format!("A rather long subject about an invoice that was paid twice, number {i}")).await;
+    }
+    let mut browser = Browser::start().await;
+    let page = browser.open().await;
+    page.client.set_window_size(1400, 900).await.expect("a wide, short window");
+    page.sign_in(&app.base_url, "ada@example.com", PASSWORD).await;
+
+    page.goto(&format!("{}/app/tickets?view=open", app.base_url)).await;
+    page.wait_for_hydration().await;
+    page.find("#tickets tbody tr").await;
+    let scroll = page.eval("let e = document.querySelector('#tickets'); while (e && getComputedStyle(e).overflowX === 'visible') e = e.parentElement; return e ? [e.scrollWidth, e.clientWidth] : [0, 0]").await;
+    let sign_out = page.eval("const r = document.querySelector('#sign-out').getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]").await;
+
+    let number = |v: &serde_json::Value, i: usize| v[i].as_f64().unwrap_or(f64::NAN);
+    assert!(number(&scroll, 0) <= number(&scroll, 1), "the queue needs no horizontal scrolling at 1400 px: {scroll}");
+    assert!(number(&sign_out, 0) >= 0.0 && number(&sign_out, 1) <= number(&sign_out, 2), "Sign out is on screen at 900 px: {sign_out}");
+}

@@ -145,3 +145,25 @@ const PNG_1X1: &[u8] = &[
     0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
     0x82,
 ];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_phone_the_open_panel_fills_the_screen_and_nothing_covers_its_send_button() {
+    let app = spawn_app().await;
+    let admin = app.create_admin("ada@example.com", "Ada").await;
+    let (listener, shop) = host_site().await;
+    let site = app.create_widget_site(&admin, &shop, false).await;
+    serve(listener, shop_html(&app.base_url, &site.public_token));
+    let mut browser = Browser::start().await;
+    let visitor = browser.open().await;
+    visitor.client.set_window_size(390, 844).await.expect("a phone-sized window");
+
+    visitor.goto(&shop).await;
+    open_panel(&visitor).await;
+    let send = visitor.find("#fd-offline button[type=submit]").await;
+    let (x, y, width, height) = send.rectangle().await.expect("where Send is");
+    visitor.client.enter_parent_frame().await.expect("back to the shop");
+    let (cx, cy) = (x + width / 2.0, y + height / 2.0);
+    let on_top = visitor.eval(&format!("const e = document.elementFromPoint({cx}, {cy}); return e ? e.className : null")).await;
+
+    assert_eq!(on_top, serde_json::json!("fd-frame"), "the panel's Send button at ({cx}, {cy}) is what a tap there reaches");
+}

@@ -160,7 +160,7 @@ async fn no_payload_in_any_field_runs_or_breaks_any_page_an_admin_opens() {
 
     let mut paths: Vec<String> = [
         "/app",
-        "/app/tickets?view=all",
+        "/app/tickets?view=open",
         "/app/chats",
         "/app/search?q=script",
         "/app/kb",
