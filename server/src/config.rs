@@ -218,6 +218,9 @@ pub enum ConfigError {
     /// The database URL is not usable.
     #[error(transparent)]
     Database(#[from] frontdesk_core::db::DbError),
+    /// `--public-url` is not an absolute http(s) address.
+    #[error("invalid public URL '{0}': expected an address like https://help.example.com")]
+    PublicUrl(String),
 }
 
 /// Everything frontdesk needs to start, validated.
@@ -276,12 +279,17 @@ impl Config {
         let database_url = global.database_url.clone().or(file.database_url);
         let database = DatabaseTarget::from_config(database_url.as_deref(), &data_dir)?;
         ensure_writable_dir(&data_dir)?;
+        let public_url = serve.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let absolute = public_url.parse::<axum::http::Uri>().is_ok_and(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
+        if !absolute {
+            return Err(ConfigError::PublicUrl(public_url));
+        }
         Ok(Self {
             listen,
             database,
             data_dir,
             secure_cookies: serve.secure_cookies || file.secure_cookies.unwrap_or(false),
-            public_url: serve.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}")),
+            public_url,
             site_dir: serve.site_dir.clone().or(file.site_dir).unwrap_or_else(default_site_dir),
             log_format: global.log_format.or(file.log_format).unwrap_or_default(),
             chat,

@@ -42,7 +42,7 @@ impl Default for SignInLimits {
 pub async fn sign_in(ctx: &AppContext, email: &str, password: &str, ip: IpAddr) -> Result<Agent> {
     let limits = ctx.sign_in_limits();
     let account = email.trim().to_lowercase();
-    let ip = ip.to_string();
+    let ip = address_key(ip);
     let pair = format!("{account} {ip}");
     let now = Instant::now();
     limits
@@ -63,6 +63,18 @@ pub async fn sign_in(ctx: &AppContext, email: &str, password: &str, ip: IpAddr) 
             limits.per_ip.record(&ip, now);
             limits.per_pair.record(&pair, now);
             Err(Error::InvalidCredentials)
+        }
+    }
+}
+
+/// The key limits count an address under: an IPv6 address by its /64 network (one machine
+/// usually holds a whole /64), an IPv4 address as it is.
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
         }
     }
 }

@@ -8,12 +8,15 @@
 //! plain text. Callers on the async threads use [`render`], which runs on the blocking pool;
 //! ticket messages are rendered once, when written, and the HTML is stored beside them.
 
-use pulldown_cmark::{Event, Options, Parser, html};
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 use std::borrow::Cow;
 
 /// The deepest nesting of block quotes and lists rendered as such; deeper markers become text
 /// of the deepest level. Mail threads quote a few levels deep; nothing legitimate needs more.
 pub const MAX_NESTING: usize = 16;
+/// Leading whitespace past this many columns (a tab counts four) is cut to it: lists also nest
+/// by indentation, and nothing legitimate is indented further.
+const MAX_INDENT_COLUMNS: usize = 64;
 /// Raw HTML tags past this many in one document are shown as text instead of being parsed.
 pub const MAX_RAW_HTML_TAGS: usize = 512;
 /// Input past this size is not parsed as markdown at all (articles are at most 512 KiB).
@@ -40,9 +43,17 @@ pub fn to_safe_html(markdown: &str) -> String {
         raw_tags += tag.matches('<').count();
         raw_tags > MAX_RAW_HTML_TAGS
     };
-    let parser = Parser::new_ext(&markdown, options).map(|event| match event {
-        Event::Html(tag) | Event::InlineHtml(tag) if too_many_tags(&tag) => Event::Text(tag),
-        other => other,
+    // Containers past the limit (however they nested) are left out of the HTML, their text kept.
+    let mut open: Vec<bool> = Vec::new();
+    let parser = Parser::new_ext(&markdown, options).filter_map(|event| match event {
+        Event::Html(tag) | Event::InlineHtml(tag) if too_many_tags(&tag) => Some(Event::Text(tag)),
+        Event::Start(tag @ (Tag::BlockQuote(_) | Tag::List(_) | Tag::Item)) => {
+            let kept = open.iter().filter(|k| **k).count() < 2 * MAX_NESTING;
+            open.push(kept);
+            kept.then_some(Event::Start(tag))
+        }
+        Event::End(end @ (TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)) => open.pop().unwrap_or(true).then_some(Event::End(end)),
+        other => Some(other),
     });
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
     html::push_html(&mut unsafe_html, parser);
@@ -75,11 +86,16 @@ pub fn to_plain_text(markdown: &str) -> String {
 /// The markdown with every line's container markers (`>` and list markers at the start of the
 /// line) past [`MAX_NESTING`] removed; borrowed when nothing is that deep.
 fn limit_nesting(markdown: &str) -> Cow<'_, str> {
-    if !markdown.lines().any(|line| too_deep(line).is_some()) {
+    if !markdown.lines().any(|line| indent_columns(line).0 > MAX_INDENT_COLUMNS || too_deep(line).is_some()) {
         return Cow::Borrowed(markdown);
     }
     let mut out = String::with_capacity(markdown.len());
     for line in markdown.split_inclusive('\n') {
+        let line = match indent_columns(line) {
+            (columns, bytes) if columns > MAX_INDENT_COLUMNS => Cow::Owned(format!("{}{}", " ".repeat(MAX_INDENT_COLUMNS), &line[bytes..])),
+            _ => Cow::Borrowed(line),
+        };
+        let line = line.as_ref();
         match too_deep(line) {
             Some(cut) => {
                 out.push_str(&line[..cut.keep]);
@@ -89,6 +105,19 @@ fn limit_nesting(markdown: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The width of a line's leading whitespace in columns (a tab counts four), and its length in bytes.
+fn indent_columns(line: &str) -> (usize, usize) {
+    let mut columns = 0;
+    for (i, b) in line.bytes().enumerate() {
+        match b {
+            b' ' => columns += 1,
+            b'\t' => columns += 4,
+            _ => return (columns, i),
+        }
+    }
+    (columns, line.len())
 }
 
 /// Where a line's container prefix passes [`MAX_NESTING`]: keep `..keep`, drop up to `resume`.
@@ -204,6 +233,23 @@ mod tests {
             ("setext lines", fill("a\n=\n")),
             ("hard breaks", fill("a  \n")),
         ]
+    }
+
+    #[test]
+    fn lists_nested_by_indentation_are_bounded_too() {
+        let input: String = (0..120).map(|k| format!("{}{}x\n", "\t".repeat(8 * k), "- ".repeat(16))).collect();
+        let html = to_safe_html(&input);
+        let (mut depth, mut deepest) = (0usize, 0usize);
+        for (i, _) in html.match_indices("ul>") {
+            if html[..i].ends_with("</") {
+                depth = depth.saturating_sub(1);
+            } else if html[..i].ends_with('<') {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+        }
+        assert!(deepest <= 2 * MAX_NESTING, "{deepest} lists deep");
+        assert!(html.contains('x'), "the text is kept");
     }
 
     #[test]

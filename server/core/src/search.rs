@@ -374,7 +374,10 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
     if let Some(first) = lines.get(start) {
         let lower = first.trim().to_lowercase();
         let greets = GREETINGS.iter().any(|g| lower == *g || lower.starts_with(&format!("{g} ")) || lower.starts_with(&format!("{g},")) || lower.starts_with(&format!("{g}!")));
-        if greets && lower.chars().count() <= 60 {
+        // A greeting line is short and stands alone ("Hello Lucas,"); "Hi, restart the router."
+        // is an answer that happens to start with a greeting.
+        let alone = lower.ends_with([',', '!', ':']) || GREETINGS.contains(&lower.as_str());
+        if greets && alone && lower.chars().count() <= 60 {
             start += 1;
         }
     }
@@ -387,6 +390,7 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
         }
     }
     let mut kept = lines[start..end.max(start)].join("\n").trim().to_owned();
+    // The person's name as written in it (case-sensitive: "Will Page" leaves "the page" alone).
     for name in names.iter().filter(|n| !n.trim().is_empty()) {
         for part in std::iter::once(name.trim()).chain(name.split_whitespace().filter(|p| p.chars().count() >= 3)) {
             kept = replace_word(&kept, part, "there");
@@ -397,7 +401,7 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
 
 /// Runs of digits and phone punctuation holding at least seven digits, replaced by `[phone]`.
 fn redact_phones(text: &str) -> String {
-    let is_part = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '(' | ')' | ' ');
+    let is_part = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '.' | '(' | ')' | ' ');
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -415,8 +419,7 @@ fn redact_phones(text: &str) -> String {
             }
             let run: String = chars[i..j].iter().collect();
             let digits = run.chars().filter(char::is_ascii_digit).count();
-            let date = run.len() == 10 && run.chars().enumerate().all(|(k, c)| if k == 4 || k == 7 { c == '-' } else { c.is_ascii_digit() });
-            if digits >= 7 && !date {
+            if digits >= 7 && !starts_like_a_date(&run) {
                 out.push_str("[phone]");
                 i = j;
                 continue;
@@ -454,27 +457,35 @@ fn redact_contact(word: &str) -> String {
     word.to_owned()
 }
 
-/// `text` with whole-word, case-insensitive occurrences of `word` replaced.
+/// `text` with whole-word occurrences of `word` (as written) replaced.
 fn replace_word(text: &str, word: &str, with: &str) -> String {
-    let lower_text = text.to_lowercase();
-    let lower_word = word.to_lowercase();
-    if lower_word.is_empty() || lower_text.len() != text.len() {
+    if word.is_empty() {
         return text.to_owned();
     }
     let mut out = String::with_capacity(text.len());
     let mut last = 0;
-    for (at, _) in lower_text.match_indices(&lower_word) {
+    for (at, found) in text.match_indices(word) {
         let before = text[..at].chars().next_back();
-        let after = text[at + word.len()..].chars().next();
+        let after = text[at + found.len()..].chars().next();
         if at < last || before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric) {
             continue;
         }
         out.push_str(&text[last..at]);
         out.push_str(with);
-        last = at + word.len();
+        last = at + found.len();
     }
     out.push_str(&text[last..]);
     out
+}
+
+/// Whether a run of digits and punctuation starts like a date (`2024-01-15`, `15/01/2024`,
+/// `1.2.2024`), which is no phone number.
+fn starts_like_a_date(run: &str) -> bool {
+    let groups: Vec<&str> = run.splitn(4, ['-', '/', '.']).take(3).collect();
+    let digits = |g: &str, min: usize, max: usize| (min..=max).contains(&g.len()) && g.chars().all(|c| c.is_ascii_digit());
+    groups.len() == 3
+        && ((digits(groups[0], 4, 4) && digits(groups[1], 1, 2) && groups[2].get(..2).is_some_and(|g| digits(g, 2, 2)))
+            || (digits(groups[0], 1, 2) && digits(groups[1], 1, 2) && groups[2].get(..4).is_some_and(|g| digits(g, 4, 4))))
 }
 
 #[cfg(test)]
@@ -488,6 +499,12 @@ mod reuse_tests {
         let reused = reusable_answer(reply, &["Lucas Schmidt"]);
 
         assert_eq!(reused, "Restart the router, then call [phone] or write to [email].\nthere, it should work then.");
+    }
+
+    #[test]
+    fn names_dates_and_greeting_words_in_sentences_survive() {
+        let reply = "Hi, restart the router.\nIt will reload the page on 2024-01-15 10:30 or 15/01/2024; O\u{212A} then.";
+        assert_eq!(reusable_answer(reply, &["Will Page", "O\u{212A}"]), "Hi, restart the router.\nIt will reload the page on 2024-01-15 10:30 or 15/01/2024; there then.");
     }
 
     #[test]

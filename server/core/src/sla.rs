@@ -606,7 +606,13 @@ fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(St
         let now_param = params.int(now.unix_millis());
         let counting: Vec<String> = chunk
             .iter()
-            .flat_map(|e| e.evaluation.clocks.iter().filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Breached)).map(move |c| (e.facts.id, c)))
+            .flat_map(|e| {
+                let warns = e.policy.as_ref().is_some_and(|p| p.warn_percent > 0);
+                // Breached, or still running past its warning point (a warning point still ahead
+                // is set again below, at its new time).
+                let late = move |c: &&sla_clock::Clock| warns && (c.status == ClockStatus::Breached || (c.status == ClockStatus::Running && c.warn_at.is_none()));
+                e.evaluation.clocks.iter().filter(late).map(move |c| (e.facts.id, c))
+            })
             .map(|(id, c)| {
                 let (id, metric, started) = (params.int(id), params.push(Param::Text(c.metric.as_str().to_owned())), params.int(c.started_at));
                 format!("(ticket_id = {id} AND metric = {metric} AND started_at = {started})")

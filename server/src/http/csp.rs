@@ -31,7 +31,7 @@ pub(super) async fn page_policy(mut request: Request, next: Next) -> Response {
     if html {
         let policy = format!(
             "default-src 'self'; script-src 'nonce-{nonce}' 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; form-action 'self'"
+             img-src 'self' data: blob: https:; object-src 'none'; base-uri 'none'; form-action 'self'"
         );
         if let Ok(value) = HeaderValue::from_str(&policy) {
             response.headers_mut().append(header::CONTENT_SECURITY_POLICY, value);

@@ -30,20 +30,29 @@ pub(super) async fn refuse_cross_origin_writes(State(ctx): State<AppContext>, re
 /// clients pass).
 pub(super) fn is_same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     let text = |name| headers.get(name).and_then(|v: &header::HeaderValue| v.to_str().ok());
-    let Some(own) = Place::parse(public_url) else { return false };
-    if let Some(origin) = text(header::ORIGIN) {
+    let origin = text(header::ORIGIN);
+    let fetch_site = text(header::HeaderName::from_static("sec-fetch-site"));
+    if origin.is_none() && fetch_site.is_none() {
+        return true;
+    }
+    let Some(mut own) = Place::parse(public_url) else { return false };
+    let host = text(header::HOST).and_then(|host| Place::parse(&format!("{}://{host}", own.scheme)));
+    if own.is_unspecified() {
+        // Listening on every address with no public URL set: the best that is known is the
+        // address the request was sent to (set `--public-url` to close this gap).
+        let Some(host) = host.clone() else { return false };
+        own = host;
+    }
+    if let Some(origin) = origin {
         return Place::parse(origin).is_some_and(|origin| own.same_as(&origin));
     }
-    if let Some(site) = text(header::HeaderName::from_static("sec-fetch-site")) {
-        // "none" is a navigation the user started (typed URL, bookmark).
-        let host = text(header::HOST).and_then(|host| Place::parse(&format!("{}://{host}", own.scheme)));
-        return (site == "same-origin" || site == "none") && host.is_some_and(|host| own.same_as(&host));
-    }
-    true
+    // "none" is a navigation the user started (typed URL, bookmark).
+    let site = fetch_site.unwrap_or_default();
+    (site == "same-origin" || site == "none") && host.is_some_and(|host| own.same_as(&host))
 }
 
 /// A web origin: scheme, host and port.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Place {
     scheme: String,
     host: String,
@@ -61,6 +70,10 @@ impl Place {
             _ => None,
         })?;
         Some(Self { scheme, host, port })
+    }
+
+    fn is_unspecified(&self) -> bool {
+        self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified())
     }
 
     fn is_loopback(&self) -> bool {
@@ -118,5 +131,13 @@ mod tests {
     #[test]
     fn requests_without_browser_headers_pass() {
         assert!(is_same_origin(&HeaderMap::new(), PUBLIC));
+        assert!(is_same_origin(&HeaderMap::new(), "not a url"));
+    }
+
+    #[test]
+    fn listening_everywhere_without_a_public_url_falls_back_to_the_host_asked_for() {
+        const ANY: &str = "http://0.0.0.0:8080";
+        assert!(is_same_origin(&headers(&[("origin", "http://10.1.2.3:8080"), ("host", "10.1.2.3:8080")]), ANY));
+        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "10.1.2.3:8080")]), ANY));
     }
 }

@@ -120,7 +120,7 @@ impl Connection {
         let end = loop {
             let step = tokio::select! {
                 incoming = stream.next() => match incoming {
-                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes()) => {
+                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes(), false) => {
                         send(&mut sink, &ServerMessage::Error { message: super::input::NUL_REFUSED.into() }).await
                     }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
@@ -219,9 +219,11 @@ impl Connection {
             }
             ClientMessage::SubscribeChats => {
                 if self.inbox.is_none() {
-                    self.inbox = Some(self.ctx.chat_hub().inbox_subscribe());
-                    if let Err(e) = chats::console_opened(&self.ctx, &self.agent).await {
-                        send_error(sink, &e).await?;
+                    let inbox = self.ctx.chat_hub().inbox_subscribe();
+                    // Counted as an open console only once it is one (`console_closed` undoes it).
+                    match chats::console_opened(&self.ctx, &self.agent).await {
+                        Ok(()) => self.inbox = Some(inbox),
+                        Err(e) => return send_error(sink, &e).await,
                     }
                 }
                 self.send_inbox(sink).await

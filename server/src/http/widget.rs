@@ -189,7 +189,7 @@ impl VisitorConnection {
         let end = loop {
             let step = tokio::select! {
                 incoming = stream.next(), if self.answers.len() < MAX_IN_FLIGHT => match incoming {
-                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes()) => {
+                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes(), false) => {
                         send(&mut sink, &VisitorEvent::Error { code: "invalid".into(), message: super::input::NUL_REFUSED.into() }).await
                     }
                     Some(Ok(Message::Text(text))) => match serde_json::from_str::<VisitorRequest>(text.as_str()) {

@@ -147,7 +147,7 @@ const PNG_1X1: &[u8] = &[
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_a_phone_the_open_panel_fills_the_screen_and_nothing_covers_its_send_button() {
+async fn on_a_phone_nothing_covers_the_panels_send_button_and_no_email_is_promised() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let (listener, shop) = host_site().await;
@@ -160,10 +160,12 @@ async fn on_a_phone_the_open_panel_fills_the_screen_and_nothing_covers_its_send_
     visitor.goto(&shop).await;
     open_panel(&visitor).await;
     let send = visitor.find("#fd-offline button[type=submit]").await;
+    let promise = visitor.find("#fd-offline .fd-lead").await.text().await.unwrap_or_default();
     let (x, y, width, height) = send.rectangle().await.expect("where Send is");
     visitor.client.enter_parent_frame().await.expect("back to the shop");
     let (cx, cy) = (x + width / 2.0, y + height / 2.0);
     let on_top = visitor.eval(&format!("const e = document.elementFromPoint({cx}, {cy}); return e ? e.className : null")).await;
 
     assert_eq!(on_top, serde_json::json!("fd-frame"), "the panel's Send button at ({cx}, {cy}) is what a tap there reaches");
+    assert!(!promise.contains("email"), "no email is sent yet, so none is promised: {promise}");
 }

@@ -56,6 +56,17 @@ fn an_unparseable_database_url_exits_with_one_line() {
 }
 
 #[test]
+fn a_public_url_without_a_scheme_exits_with_one_line() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let dir = data.path().to_str().expect("utf-8 path");
+
+    let output = frontdesk(&["serve", "--data-dir", dir, "--public-url", "help.example.com"], "");
+
+    assert_fails_with_one_line(&output, "invalid public URL");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
 fn an_unknown_database_scheme_exits_with_one_line() {
     let data = tempfile::tempdir().expect("temp dir");
     let output = frontdesk(&["migrate", "--data-dir", data.path().to_str().expect("utf-8"), "--database-url", "mysql://x/y"], "");

@@ -925,8 +925,11 @@ pub async fn console_opened(ctx: &AppContext, actor: &Agent) -> Result<()> {
     let status = if chosen == "away" { AgentStatus::Away } else { AgentStatus::Online };
     ctx.chat_hub().set_status(actor.id, status);
     ctx.chat_hub().agent_connected(actor.id);
-    presence_changed(ctx, actor.id).await?;
-    route(ctx).await
+    // Connected now, whatever follows: the caller counts this console as open.
+    if let Err(e) = presence_changed(ctx, actor.id).await.and(route(ctx).await) {
+        tracing::warn!(error = %e, agent_id = actor.id, "could not route chats after a console opened");
+    }
+    Ok(())
 }
 
 /// An agent's console closed. When it was their last one and none reopens within the grace
