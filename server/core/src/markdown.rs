@@ -23,7 +23,6 @@ pub const MAX_RAW_HTML_TAGS: usize = 512;
 pub const MAX_INPUT_BYTES: usize = 512 * 1024;
 
 /// Renders markdown to sanitized HTML on the blocking thread pool, off the async threads.
-#[cfg(feature = "store")]
 pub async fn render(markdown: String) -> crate::error::Result<String> {
     tokio::task::spawn_blocking(move || to_safe_html(&markdown))
         .await
@@ -43,16 +42,23 @@ pub fn to_safe_html(markdown: &str) -> String {
         raw_tags += tag.matches('<').count();
         raw_tags > MAX_RAW_HTML_TAGS
     };
-    // Containers past the limit (however they nested) are left out of the HTML, their text kept.
+    // Containers past the limit (however they nested) are left out of the HTML, their text kept:
+    // `open` says for each open container whether it was kept, `kept` counts those that were.
     let mut open: Vec<bool> = Vec::new();
+    let mut kept = 0usize;
     let parser = Parser::new_ext(&markdown, options).filter_map(|event| match event {
         Event::Html(tag) | Event::InlineHtml(tag) if too_many_tags(&tag) => Some(Event::Text(tag)),
         Event::Start(tag @ (Tag::BlockQuote(_) | Tag::List(_) | Tag::Item)) => {
-            let kept = open.iter().filter(|k| **k).count() < 2 * MAX_NESTING;
-            open.push(kept);
-            kept.then_some(Event::Start(tag))
+            let keep = kept < 2 * MAX_NESTING;
+            kept += usize::from(keep);
+            open.push(keep);
+            keep.then_some(Event::Start(tag))
         }
-        Event::End(end @ (TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)) => open.pop().unwrap_or(true).then_some(Event::End(end)),
+        Event::End(end @ (TagEnd::BlockQuote(_) | TagEnd::List(_) | TagEnd::Item)) => {
+            let keep = open.pop().unwrap_or(true);
+            kept -= usize::from(keep && kept > 0);
+            keep.then_some(Event::End(end))
+        }
         other => Some(other),
     });
     let mut unsafe_html = String::with_capacity(markdown.len() * 3 / 2);
@@ -67,7 +73,6 @@ pub fn to_safe_html(markdown: &str) -> String {
 /// The text a reader sees in rendered markdown, without its syntax: paragraphs, list items and
 /// headings on lines of their own (for search snippets). Bounded like [`to_safe_html`].
 pub fn to_plain_text(markdown: &str) -> String {
-    use pulldown_cmark::TagEnd;
     let markdown = if markdown.len() > MAX_INPUT_BYTES { &markdown[..markdown.floor_char_boundary(MAX_INPUT_BYTES)] } else { markdown };
     let markdown = limit_nesting(markdown);
     let mut text = String::with_capacity(markdown.len());
