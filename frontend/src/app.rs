@@ -8,9 +8,12 @@ use leptos_router::{SsrMode, path};
 use crate::api::{HOME_PATH, SIGN_IN_PATH, SignOut, Viewer, load_viewer};
 use crate::components::ErrorNotice;
 use crate::pages::{
-    AgentHome, AgentSearchPage, AgentsPage, CannedResponsesPage, ChatsPage, WidgetSitesPage, ContentGapsPage, HelpArticlePage, HelpSearchPage, HelpCategoryPage, HelpHome, KbEditorPage, KbListPage, NotificationsLink, NotificationsPage, SlaReportPage, CustomerFieldsPage, CustomerPage, DuplicatesPage, MergeCustomersPage, NewTicketPage, NotFound,
-    OrganizationPage, OrganizationsPage, OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage,
-    SignInPage, SlasPage, TeamsPage, TicketPage, TicketsPage, WidgetFrame,
+    AgentHome, AgentSearchPage, AgentsPage, CannedResponsesPage, ChatsPage, ContentGapsPage,
+    CustomerFieldsPage, CustomerPage, DuplicatesPage, HelpArticlePage, HelpCategoryPage, HelpHome,
+    HelpSearchPage, KbEditorPage, KbListPage, MergeCustomersPage, NewTicketPage, NotFound,
+    NotificationsLink, NotificationsPage, OrganizationPage, OrganizationsPage, OutboxPage,
+    PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage, SignInPage,
+    SlaReportPage, SlasPage, TeamsPage, TicketPage, TicketsPage, WidgetFrame, WidgetSitesPage,
 };
 
 /// The page the server renders around the app: head, hydration scripts, body.
@@ -135,7 +138,10 @@ fn ShortcutHelp(on_close: impl Fn() + Send + Sync + 'static) -> impl IntoView {
 /// Moves focus to the search box in the navigation (the `/` shortcut).
 fn focus_global_search(event: &leptos::ev::KeyboardEvent) {
     use leptos::wasm_bindgen::JsCast;
-    if let Some(field) = document().get_element_by_id("global-search").and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+    if let Some(field) = document()
+        .get_element_by_id("global-search")
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
         event.prevent_default();
         let _ = field.focus();
     }

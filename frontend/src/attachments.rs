@@ -9,7 +9,10 @@ use leptos::prelude::*;
 /// A sent file: a thumbnail for images, and its name and size as a download link.
 #[component]
 pub fn AttachmentLink(file: Attachment, href: String) -> impl IntoView {
-    let image = matches!(file.content_type.as_str(), "image/png" | "image/jpeg" | "image/gif" | "image/webp");
+    let image = matches!(
+        file.content_type.as_str(),
+        "image/png" | "image/jpeg" | "image/gif" | "image/webp"
+    );
     let thumbnail = image.then(|| view! { <img class="attachment-image" src=href.clone() alt=file.file_name.clone() loading="lazy"/> });
     let download = file.file_name.clone();
     view! {
@@ -33,12 +36,19 @@ pub fn size_label(bytes: i64) -> String {
 
 /// A paperclip button that picks one file; `on_pick` gets it (in the browser).
 #[component]
-pub fn AttachButton(id: &'static str, on_pick: impl Fn(web_sys::File) + Send + Sync + 'static) -> impl IntoView {
+pub fn AttachButton(
+    id: &'static str,
+    on_pick: impl Fn(web_sys::File) + Send + Sync + 'static,
+) -> impl IntoView {
     let on_change = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            let Some(input) =
+                ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+            else {
+                return;
+            };
             let file = input.files().and_then(|files| files.get(0));
             // Picking the same file again must fire `change` again.
             input.set_value("");
@@ -59,9 +69,13 @@ pub fn AttachButton(id: &'static str, on_pick: impl Fn(web_sys::File) + Send + S
 }
 
 /// Why a file cannot be sent, before uploading it.
-#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "checked in the browser"))]
+#[cfg_attr(
+    not(any(feature = "hydrate", test)),
+    expect(dead_code, reason = "checked in the browser")
+)]
 pub fn check_size(size: f64) -> Option<String> {
-    (size > MAX_ATTACHMENT_BYTES as f64).then(|| format!("Files can be at most {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024))
+    (size > MAX_ATTACHMENT_BYTES as f64)
+        .then(|| format!("Files can be at most {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024))
 }
 
 /// Uploads `file` to `url` (same origin, with cookies); the stored attachment, or the server's
@@ -78,16 +92,27 @@ pub async fn upload(url: &str, file: &web_sys::File) -> Result<Attachment, Strin
     let name: String = web_sys::js_sys::encode_uri_component(&file.name()).into();
     headers.set("x-file-name", &name).map_err(failed)?;
     let content_type = file.type_();
-    headers.set("content-type", if content_type.is_empty() { "application/octet-stream" } else { &content_type }).map_err(failed)?;
+    headers
+        .set(
+            "content-type",
+            if content_type.is_empty() { "application/octet-stream" } else { &content_type },
+        )
+        .map_err(failed)?;
     let init = web_sys::RequestInit::new();
     init.set_method("POST");
     init.set_headers(&headers);
     init.set_body(file);
-    let response = JsFuture::from(window().fetch_with_str_and_init(url, &init)).await.map_err(failed)?;
+    let response =
+        JsFuture::from(window().fetch_with_str_and_init(url, &init)).await.map_err(failed)?;
     let response: web_sys::Response = response.dyn_into().map_err(failed)?;
-    let text = JsFuture::from(response.text().map_err(failed)?).await.map_err(failed)?.as_string().unwrap_or_default();
+    let text = JsFuture::from(response.text().map_err(failed)?)
+        .await
+        .map_err(failed)?
+        .as_string()
+        .unwrap_or_default();
     if response.ok() {
-        serde_json::from_str(&text).map_err(|_| "The server's answer was not understood.".to_owned())
+        serde_json::from_str(&text)
+            .map_err(|_| "The server's answer was not understood.".to_owned())
     } else if text.is_empty() || response.status() >= 500 {
         Err("The file could not be sent. Try again.".to_owned())
     } else {

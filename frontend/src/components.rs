@@ -126,7 +126,11 @@ pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSign
             timer.clear();
         }
         let changed = value != settled.get_untracked();
-        pending.set_value(changed.then(|| set_timeout_with_handle(move || set_settled.set(value), delay).ok()).flatten());
+        pending.set_value(
+            changed
+                .then(|| set_timeout_with_handle(move || set_settled.set(value), delay).ok())
+                .flatten(),
+        );
     });
     settled
 }
@@ -149,7 +153,9 @@ pub fn now_ms() -> i64 {
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 }
 

@@ -3,8 +3,8 @@
 
 use leptos::ev;
 use leptos::prelude::*;
-use send_wrapper::SendWrapper;
 use leptos::wasm_bindgen::JsCast;
+use send_wrapper::SendWrapper;
 
 /// The shortcuts, as shown in the help overlay.
 pub const SHORTCUTS: [(&str, &str); 7] = [

@@ -276,7 +276,8 @@ mod socket {
     }
 
     pub fn set_activity(number: i64, activity: Activity) {
-        let changed = STATE.with(|s| s.borrow_mut().activity.insert(number, activity) != Some(activity));
+        let changed =
+            STATE.with(|s| s.borrow_mut().activity.insert(number, activity) != Some(activity));
         if changed {
             send(&ClientMessage::Presence { number, activity });
         }
@@ -295,9 +296,12 @@ mod socket {
 
     fn connect() {
         let location = window().location();
-        let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+        let scheme =
+            if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
         let host = location.host().unwrap_or_default();
-        let Ok(socket) = WebSocket::new(&format!("{scheme}://{host}/api/live?v={PROTOCOL_VERSION}")) else {
+        let Ok(socket) =
+            WebSocket::new(&format!("{scheme}://{host}/api/live?v={PROTOCOL_VERSION}"))
+        else {
             return reconnect_later();
         };
         let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| opened());
@@ -383,7 +387,9 @@ mod socket {
 
     /// The inbox: an alert for each chat that is new to this agent (queued, or just given to them).
     fn chat_inbox(live: super::Live, status: AgentStatus, chats: Vec<ChatSummary>) {
-        let known = live.chat_inbox.with_untracked(|old| old.iter().map(|c| (c.number, c.agent_id)).collect::<Vec<_>>());
+        let known = live
+            .chat_inbox
+            .with_untracked(|old| old.iter().map(|c| (c.number, c.agent_id)).collect::<Vec<_>>());
         let first_load = known.is_empty();
         for chat in chats.iter().filter(|c| c.state != frontdesk_core::chat::ChatState::Ended) {
             if !first_load && !known.contains(&(chat.number, chat.agent_id)) {
@@ -425,7 +431,9 @@ mod socket {
                 }
             }
             ServerMessage::ChatMessage { number, message } => chat_message(live, number, message),
-            ServerMessage::ChatAck { client_id, .. } => live.chat_outbox.update(|outbox| outbox.retain(|o| o.client_id != client_id)),
+            ServerMessage::ChatAck { client_id, .. } => {
+                live.chat_outbox.update(|outbox| outbox.retain(|o| o.client_id != client_id))
+            }
             ServerMessage::ChatTyping { number, typing } => live.chat_typing.update(|t| {
                 t.insert(number, typing);
             }),
@@ -460,7 +468,10 @@ mod alerts {
     //! notification (once the agent allowed them).
 
     use leptos::prelude::*;
-    use web_sys::{AudioContext, Notification, NotificationOptions, NotificationPermission, OscillatorType, VisibilityState};
+    use web_sys::{
+        AudioContext, Notification, NotificationOptions, NotificationPermission, OscillatorType,
+        VisibilityState,
+    };
 
     /// Asks for permission to show notifications (call from a click).
     pub fn ask_permission() {
@@ -490,7 +501,9 @@ mod alerts {
         tone.frequency().set_value(880.0);
         gain.gain().set_value(0.1);
         let now = audio.current_time();
-        let _ = tone.connect_with_audio_node(&gain).and_then(|_| gain.connect_with_audio_node(&audio.destination()));
+        let _ = tone
+            .connect_with_audio_node(&gain)
+            .and_then(|_| gain.connect_with_audio_node(&audio.destination()));
         let _ = tone.start();
         let _ = tone.stop_with_when(now + 0.2);
     }

@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
 use tantivy::tokenizer::{
-    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
-    Token,
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer,
+    StopWordFilter, TextAnalyzer, Token,
 };
 
 /// A language the index analyzes text in.
@@ -71,7 +71,8 @@ impl Lang {
         match self {
             Lang::Plain => base.build(),
             Lang::Stemmed(code) => {
-                let language = STEMMED.iter().find(|(c, _)| *c == code).map_or(Language::English, |(_, l)| *l);
+                let language =
+                    STEMMED.iter().find(|(c, _)| *c == code).map_or(Language::English, |(_, l)| *l);
                 match StopWordFilter::new(language) {
                     Some(stop) => base.filter(stop).filter(Stemmer::new(language)).build(),
                     None => base.filter(Stemmer::new(language)).build(),
@@ -107,7 +108,10 @@ mod tests {
 
     #[test]
     fn english_text_is_stemmed_folded_and_stripped_of_stop_words() {
-        assert_eq!(texts(Lang::ENGLISH, "The Passwords were Résumés"), ["password", "were", "resum"]);
+        assert_eq!(
+            texts(Lang::ENGLISH, "The Passwords were Résumés"),
+            ["password", "were", "resum"]
+        );
     }
 
     #[test]

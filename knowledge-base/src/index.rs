@@ -75,12 +75,17 @@ impl SearchIndex {
     /// were in the way), and says whether it holds every document.
     pub fn open(dir: &Path) -> Result<(SearchIndex, IndexState)> {
         let (schema, fields) = schema::build();
-        let opened = Index::open_in_dir(dir).ok().filter(|index| index.schema() == schema).and_then(|index| {
-            let state = index.load_metas().ok()?.payload;
-            Some((index, state))
-        });
+        let opened = Index::open_in_dir(dir)
+            .ok()
+            .filter(|index| index.schema() == schema)
+            .and_then(|index| {
+                let state = index.load_metas().ok()?.payload;
+                Some((index, state))
+            });
         let (index, state) = match opened {
-            Some((index, Some(state))) if state == payload(IndexState::Complete) => (index, IndexState::Complete),
+            Some((index, Some(state))) if state == payload(IndexState::Complete) => {
+                (index, IndexState::Complete)
+            }
             Some((index, _)) => (index, IndexState::NeedsRebuild),
             None => {
                 if dir.exists() {
@@ -104,7 +109,14 @@ impl SearchIndex {
         index.set_default_multithread_executor()?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let writer = writer_when_free(&index)?;
-        let this = SearchIndex { fields, reader, writer: Mutex::new(writer), langs: RwLock::default(), effort: Effort::default(), dir };
+        let this = SearchIndex {
+            fields,
+            reader,
+            writer: Mutex::new(writer),
+            langs: RwLock::default(),
+            effort: Effort::default(),
+            dir,
+        };
         this.load_langs()?;
         Ok(this)
     }
@@ -194,8 +206,13 @@ impl SearchIndex {
         let mut keys = Vec::new();
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             for doc in segment.doc_ids_alive() {
-                let stored: TantivyDocument = searcher.doc(tantivy::DocAddress::new(ord as u32, doc))?;
-                if let Some(key) = stored.get_first(self.fields.key).and_then(|v| v.as_str()).and_then(DocKey::decode) {
+                let stored: TantivyDocument =
+                    searcher.doc(tantivy::DocAddress::new(ord as u32, doc))?;
+                if let Some(key) = stored
+                    .get_first(self.fields.key)
+                    .and_then(|v| v.as_str())
+                    .and_then(DocKey::decode)
+                {
                     keys.push(key);
                 }
             }

@@ -15,10 +15,16 @@ use std::ops::Bound;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::columnar::StrColumn;
 use tantivy::index::SegmentReader;
-use tantivy::query::{BooleanQuery, BoostQuery, DfaWrapper, EnableScoring, FuzzyTermQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, DfaWrapper, EnableScoring, FuzzyTermQuery, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
+};
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
-use tantivy::{COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocSet, Score, Searcher, TantivyDocument, TERMINATED, Term};
+use tantivy::{
+    COLLECT_BLOCK_BUFFER_LEN, DocAddress, DocSet, Score, Searcher, TERMINATED, TantivyDocument,
+    Term,
+};
 
 /// Who is searching: decides which documents and fields the query may touch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,14 +196,27 @@ struct WordClauses {
 
 impl WordClauses {
     /// `text` (in `docs` documents) in each of `fields`, its boosts scaled by `factor`.
-    fn add(&mut self, text: &str, docs: u64, fields: &[(Field, f32)], factor: f32, may_be_common: bool) {
-        let terms = fields.iter().map(|&(field, boost)| boosted(word_term(field, text), boost * factor));
+    fn add(
+        &mut self,
+        text: &str,
+        docs: u64,
+        fields: &[(Field, f32)],
+        factor: f32,
+        may_be_common: bool,
+    ) {
+        let terms =
+            fields.iter().map(|&(field, boost)| boosted(word_term(field, text), boost * factor));
         if may_be_common && docs >= self.common_at {
             self.common.extend(terms);
         } else {
             self.rarer_found |= docs > 0;
             self.rarer.extend(terms);
-            self.rarer_in_text.extend(fields.iter().take(2).map(|&(field, boost)| boosted(word_term(field, text), boost * factor)));
+            self.rarer_in_text.extend(
+                fields
+                    .iter()
+                    .take(2)
+                    .map(|&(field, boost)| boosted(word_term(field, text), boost * factor)),
+            );
         }
     }
 }
@@ -235,19 +254,29 @@ impl SearchIndex {
     /// Up to `limit` words of the titles and bodies that `automaton` accepts, other than
     /// `except`, the commonest first, with how many documents hold each: what a misspelled word
     /// or a word's start stands for.
-    fn expansions(&self, searcher: &Searcher, automaton: &DfaWrapper, except: &str, limit: usize) -> Result<Vec<(String, u64)>> {
+    fn expansions(
+        &self,
+        searcher: &Searcher,
+        automaton: &DfaWrapper,
+        except: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, u64)>> {
         let mut found: HashMap<Vec<u8>, u64> = HashMap::new();
         for segment in searcher.segment_readers() {
             for field in [self.fields.title, self.fields.body] {
                 let inverted = segment.inverted_index(field)?;
                 let mut terms = inverted.terms().search(automaton).into_stream()?;
                 while terms.advance() {
-                    *found.entry(terms.key().to_vec()).or_default() += u64::from(terms.value().doc_freq);
+                    *found.entry(terms.key().to_vec()).or_default() +=
+                        u64::from(terms.value().doc_freq);
                 }
             }
         }
-        let mut found: Vec<(String, u64)> =
-            found.into_iter().filter_map(|(word, docs)| String::from_utf8(word).ok().map(|word| (word, docs))).filter(|(word, _)| word != except).collect();
+        let mut found: Vec<(String, u64)> = found
+            .into_iter()
+            .filter_map(|(word, docs)| String::from_utf8(word).ok().map(|word| (word, docs)))
+            .filter(|(word, _)| word != except)
+            .collect();
         found.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         found.truncate(limit);
         Ok(found)
@@ -258,7 +287,12 @@ impl SearchIndex {
     }
 
     /// The query for the typed words; `None` when there are none.
-    fn text_query(&self, searcher: &Searcher, request: &SearchRequest, audience: Audience) -> Result<Option<TextQuery>> {
+    fn text_query(
+        &self,
+        searcher: &Searcher,
+        request: &SearchRequest,
+        audience: Audience,
+    ) -> Result<Option<TextQuery>> {
         let langs = self.langs();
         let f = &self.fields;
         // A word the index knows well is taken as typed; typo tolerance is for the rest.
@@ -273,7 +307,13 @@ impl SearchIndex {
         };
         let fields = self.text_fields(audience);
         let mut terms_by_lang: HashMap<Lang, Vec<String>> = HashMap::new();
-        let mut words = WordClauses { rarer: Vec::new(), rarer_in_text: Vec::new(), common: Vec::new(), rarer_found: false, common_at: common };
+        let mut words = WordClauses {
+            rarer: Vec::new(),
+            rarer_in_text: Vec::new(),
+            common: Vec::new(),
+            rarer_found: false,
+            common_at: common,
+        };
         let mut phrases: Vec<Box<dyn Query>> = Vec::new();
         let pieces = pieces(&request.text);
         let last = pieces.len().saturating_sub(1);
@@ -295,8 +335,18 @@ impl SearchIndex {
                             words.add(&token.text, docs, &fields, 1.0, may_be_common);
                             if len >= 4 && docs < rare {
                                 let distance = if len >= 8 { 2 } else { 1 };
-                                let automaton = FuzzyTermQuery::new(Term::from_field_text(f.body, &token.text), distance, true).automaton()?;
-                                for (near, docs) in self.expansions(searcher, &automaton, &token.text, TYPO_EXPANSIONS)? {
+                                let automaton = FuzzyTermQuery::new(
+                                    Term::from_field_text(f.body, &token.text),
+                                    distance,
+                                    true,
+                                )
+                                .automaton()?;
+                                for (near, docs) in self.expansions(
+                                    searcher,
+                                    &automaton,
+                                    &token.text,
+                                    TYPO_EXPANSIONS,
+                                )? {
                                     words.add(&near, docs, &fields, FUZZY_FACTOR, may_be_common);
                                 }
                             }
@@ -306,14 +356,24 @@ impl SearchIndex {
                     if i == last && typing {
                         let prefix = folded(word);
                         if !prefix.is_empty() {
-                            let automaton = FuzzyTermQuery::new_prefix(Term::from_field_text(f.body, &prefix), 0, true).automaton()?;
-                            for (completed, docs) in self.expansions(searcher, &automaton, "", PREFIX_EXPANSIONS)? {
+                            let automaton = FuzzyTermQuery::new_prefix(
+                                Term::from_field_text(f.body, &prefix),
+                                0,
+                                true,
+                            )
+                            .automaton()?;
+                            for (completed, docs) in
+                                self.expansions(searcher, &automaton, "", PREFIX_EXPANSIONS)?
+                            {
                                 words.add(&completed, docs, &fields[..2], FUZZY_FACTOR, false);
                             }
                         }
                     }
-                    if word.trim_start_matches('#').chars().all(|c| c.is_ascii_digit()) && !word.is_empty() {
-                        let number = || boosted(raw_term(f.link, word.trim_start_matches('#')), 10.0);
+                    if word.trim_start_matches('#').chars().all(|c| c.is_ascii_digit())
+                        && !word.is_empty()
+                    {
+                        let number =
+                            || boosted(raw_term(f.link, word.trim_start_matches('#')), 10.0);
                         words.rarer_found = true;
                         words.rarer.push(number());
                         words.rarer_in_text.push(number());
@@ -323,13 +383,20 @@ impl SearchIndex {
                     let mut variants: Vec<Box<dyn Query>> = Vec::new();
                     for &lang in &langs {
                         let toks = tokens(lang, phrase);
-                        terms_by_lang.entry(lang).or_default().extend(toks.iter().map(|t| t.text.clone()));
+                        terms_by_lang
+                            .entry(lang)
+                            .or_default()
+                            .extend(toks.iter().map(|t| t.text.clone()));
                         for &(field, boost) in &fields {
                             let query: Box<dyn Query> = match toks.as_slice() {
                                 [] => continue,
                                 [one] => word_term(field, &one.text),
                                 many => Box::new(PhraseQuery::new_with_offset(
-                                    many.iter().map(|t| (t.position, Term::from_field_text(field, &t.text))).collect(),
+                                    many.iter()
+                                        .map(|t| {
+                                            (t.position, Term::from_field_text(field, &t.text))
+                                        })
+                                        .collect(),
                                 )),
                             };
                             variants.push(boosted(query, boost));
@@ -346,7 +413,13 @@ impl SearchIndex {
         // the half of a large index that holds them would find nothing better. One flat union of
         // every word's terms scores the same as a union per word, and lets block-WAND skip
         // documents that cannot reach the top hits.
-        let WordClauses { rarer: mut should, rarer_in_text, common: mut common_words, rarer_found, .. } = words;
+        let WordClauses {
+            rarer: mut should,
+            rarer_in_text,
+            common: mut common_words,
+            rarer_found,
+            ..
+        } = words;
         let mut must = phrases;
         let mut rarer = None;
         if !rarer_found || !must.is_empty() {
@@ -357,17 +430,26 @@ impl SearchIndex {
             must.push(rarer_words);
             should = common_words;
         }
-        let clauses: Vec<(Occur, Box<dyn Query>)> = must.into_iter().map(|q| (Occur::Must, q)).chain(should.into_iter().map(|q| (Occur::Should, q))).collect();
+        let clauses: Vec<(Occur, Box<dyn Query>)> = must
+            .into_iter()
+            .map(|q| (Occur::Must, q))
+            .chain(should.into_iter().map(|q| (Occur::Should, q)))
+            .collect();
         if clauses.is_empty() {
             return Ok(None);
         }
-        Ok(Some(TextQuery { query: Box::new(BooleanQuery::new(clauses)), rarer, terms: terms_by_lang }))
+        Ok(Some(TextQuery {
+            query: Box::new(BooleanQuery::new(clauses)),
+            rarer,
+            terms: terms_by_lang,
+        }))
     }
 
     /// Which documents `audience` may see, as a query to require.
     fn visible(&self, audience: Audience) -> Option<Box<dyn Query>> {
         let f = &self.fields;
-        let published = || all(vec![raw_term(f.kind, Kind::Article.as_str()), raw_term(f.status, "published")]);
+        let published =
+            || all(vec![raw_term(f.kind, Kind::Article.as_str()), raw_term(f.status, "published")]);
         match audience {
             Audience::Agent => None,
             Audience::Public => Some(published()),
@@ -375,7 +457,10 @@ impl SearchIndex {
                 published(),
                 all(vec![
                     raw_term(f.kind, Kind::Ticket.as_str()),
-                    Box::new(TermQuery::new(Term::from_field_i64(f.owner, contact), IndexRecordOption::Basic)),
+                    Box::new(TermQuery::new(
+                        Term::from_field_i64(f.owner, contact),
+                        IndexRecordOption::Basic,
+                    )),
                 ]),
             ])),
         }
@@ -387,7 +472,9 @@ impl SearchIndex {
         if let Some(kind) = request.kind {
             out.push(raw_term(f.kind, kind.as_str()));
         }
-        for (field, value) in [(f.status, &request.status), (f.tag, &request.tag), (f.locale, &request.locale)] {
+        for (field, value) in
+            [(f.status, &request.status), (f.tag, &request.tag), (f.locale, &request.locale)]
+        {
             if let Some(value) = value {
                 out.push(raw_term(field, value));
             }
@@ -398,7 +485,10 @@ impl SearchIndex {
                 Some(v) if inclusive => Bound::Included(Term::from_field_i64(f.updated, v)),
                 Some(v) => Bound::Excluded(Term::from_field_i64(f.updated, v)),
             };
-            out.push(Box::new(RangeQuery::new(bound(request.updated_from, true), bound(request.updated_before, false))));
+            out.push(Box::new(RangeQuery::new(
+                bound(request.updated_from, true),
+                bound(request.updated_before, false),
+            )));
         }
         out
     }
@@ -406,7 +496,11 @@ impl SearchIndex {
     /// Searches as `audience`. Blank text finds nothing.
     pub fn search(&self, request: &SearchRequest, audience: Audience) -> Result<Results> {
         let searcher = self.searcher();
-        let Some(TextQuery { query, rarer, terms }) = self.text_query(&searcher, request, audience)? else { return Ok(Results::default()) };
+        let Some(TextQuery { query, rarer, terms }) =
+            self.text_query(&searcher, request, audience)?
+        else {
+            return Ok(Results::default());
+        };
         let limit = request.limit.clamp(1, 100);
         let visible = self.visible(audience);
         let filters = self.filters(request);
@@ -421,14 +515,17 @@ impl SearchIndex {
         };
         // The counts per filter value are taken before the filters.
         let effort = self.effort;
-        let (matches, counts) = count_matches(&searcher, &*scoped(query.box_clone(), false), effort.count_exactly)?;
+        let (matches, counts) =
+            count_matches(&searcher, &*scoped(query.box_clone(), false), effort.count_exactly)?;
         let ranking = scoped(query, true);
-        let total = if filters.is_empty() { matches } else { searcher.search(&*ranking, &Count)? as u64 };
+        let total =
+            if filters.is_empty() { matches } else { searcher.search(&*ranking, &Count)? as u64 };
         // A plain union of words skips what cannot reach the top hits; with common words that
         // only rank, many matches are ranked from the best candidates of the rarer words.
         let top = match rarer {
             Some(rarer) if total > effort.rank_every_match_up_to => {
-                let best = TopDocs::with_limit(effort.ranked_candidates.max(limit)).order_by_score();
+                let best =
+                    TopDocs::with_limit(effort.ranked_candidates.max(limit)).order_by_score();
                 rank(&searcher, &*ranking, searcher.search(&*scoped(rarer, true), &best)?, limit)?
             }
             _ => searcher.search(&*ranking, &TopDocs::with_limit(limit).order_by_score())?,
@@ -450,7 +547,8 @@ impl SearchIndex {
         let docs = searcher.num_docs().max(1) as f32;
         let mut weighted = Vec::new();
         for (text, tf) in freq {
-            let df = searcher.doc_freq(&Term::from_field_text(f.body, &text))? + searcher.doc_freq(&Term::from_field_text(f.title, &text))?;
+            let df = searcher.doc_freq(&Term::from_field_text(f.body, &text))?
+                + searcher.doc_freq(&Term::from_field_text(f.title, &text))?;
             if df == 0 {
                 continue;
             }
@@ -465,36 +563,58 @@ impl SearchIndex {
         let top = weighted[0].1;
         let mut words = Vec::new();
         for (text, weight) in &weighted {
-            for (field, boost) in [(f.title, TITLE_BOOST), (f.body, 1.0), (f.resolution, RESOLUTION_BOOST)] {
-                let q: Box<dyn Query> = Box::new(TermQuery::new(Term::from_field_text(field, text), IndexRecordOption::WithFreqs));
+            for (field, boost) in
+                [(f.title, TITLE_BOOST), (f.body, 1.0), (f.resolution, RESOLUTION_BOOST)]
+            {
+                let q: Box<dyn Query> = Box::new(TermQuery::new(
+                    Term::from_field_text(field, text),
+                    IndexRecordOption::WithFreqs,
+                ));
                 words.push(boosted(q, boost * weight / top));
             }
         }
         let answers = any(vec![
-            all(vec![raw_term(f.kind, Kind::Ticket.as_str()), any(DONE_STATUSES.iter().map(|s| raw_term(f.status, s)).collect())]),
-            all(vec![raw_term(f.kind, Kind::Article.as_str()), any(vec![raw_term(f.status, "published"), raw_term(f.status, "internal")])]),
+            all(vec![
+                raw_term(f.kind, Kind::Ticket.as_str()),
+                any(DONE_STATUSES.iter().map(|s| raw_term(f.status, s)).collect()),
+            ]),
+            all(vec![
+                raw_term(f.kind, Kind::Article.as_str()),
+                any(vec![raw_term(f.status, "published"), raw_term(f.status, "internal")]),
+            ]),
         ]);
         let mut clauses = vec![(Occur::Must, any(words)), (Occur::Must, answers)];
         if let Some(exclude) = similar.exclude {
             clauses.push((Occur::MustNot, raw_term(f.key, &exclude.encode())));
         }
         let query = BooleanQuery::new(clauses);
-        let top_docs = searcher.search(&query, &TopDocs::with_limit(similar.limit.clamp(1, 50)).order_by_score())?;
-        let terms = HashMap::from([(Lang::ENGLISH, weighted.into_iter().map(|(t, _)| t).collect())]);
+        let top_docs = searcher
+            .search(&query, &TopDocs::with_limit(similar.limit.clamp(1, 50)).order_by_score())?;
+        let terms =
+            HashMap::from([(Lang::ENGLISH, weighted.into_iter().map(|(t, _)| t).collect())]);
         self.hits(&searcher, &top_docs, &terms, Audience::Agent)
     }
 
-    fn hits(&self, searcher: &Searcher, top: &[(Score, DocAddress)], terms: &HashMap<Lang, Vec<String>>, audience: Audience) -> Result<Vec<Hit>> {
+    fn hits(
+        &self,
+        searcher: &Searcher,
+        top: &[(Score, DocAddress)],
+        terms: &HashMap<Lang, Vec<String>>,
+        audience: Audience,
+    ) -> Result<Vec<Hit>> {
         let f = &self.fields;
         let mut hits = Vec::with_capacity(top.len());
         for &(score, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let text = |field: Field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let text = |field: Field| {
+                doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned()
+            };
             let Some(key) = DocKey::decode(&text(f.key)) else { continue };
             let locale = text(f.locale);
             let lang = Lang::of_locale(&locale);
             let words = terms.get(&lang).map_or(&[][..], Vec::as_slice);
-            let resolution = Some(text(f.resolution_text)).filter(|r| audience == Audience::Agent && !r.is_empty());
+            let resolution = Some(text(f.resolution_text))
+                .filter(|r| audience == Audience::Agent && !r.is_empty());
             let source = resolution.clone().unwrap_or_else(|| text(f.body_text));
             hits.push(Hit {
                 key,
@@ -534,7 +654,12 @@ impl Default for Effort {
 }
 
 /// `candidates`, which all match `query`, scored by it: the best `limit`, best first.
-fn rank(searcher: &Searcher, query: &dyn Query, candidates: Vec<(Score, DocAddress)>, limit: usize) -> Result<Vec<(Score, DocAddress)>> {
+fn rank(
+    searcher: &Searcher,
+    query: &dyn Query,
+    candidates: Vec<(Score, DocAddress)>,
+    limit: usize,
+) -> Result<Vec<(Score, DocAddress)>> {
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let mut by_segment: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
     for (_, address) in candidates {
@@ -561,7 +686,8 @@ fn rank(searcher: &Searcher, query: &dyn Query, candidates: Vec<(Score, DocAddre
 /// `source` cut around the words, escaped, with matches in `<b>`; its start when none match.
 fn snippet(lang: Lang, words: &[String], source: &str) -> String {
     let terms: BTreeMap<String, Score> = words.iter().map(|w| (w.clone(), 1.0)).collect();
-    let generator = SnippetGenerator::new(terms, lang.analyzer(), Field::from_field_id(0), SNIPPET_CHARS);
+    let generator =
+        SnippetGenerator::new(terms, lang.analyzer(), Field::from_field_id(0), SNIPPET_CHARS);
     let found = generator.snippet(source);
     if !found.is_empty() {
         return found.to_html();
@@ -590,15 +716,21 @@ const COUNT_WINDOW: u32 = 512;
 /// words cheap).
 fn count_matches(searcher: &Searcher, query: &dyn Query, exactly: u64) -> Result<(u64, Counts)> {
     let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
-    let docs_in_all: u64 = searcher.segment_readers().iter().map(|s| u64::from(s.max_doc())).sum::<u64>().max(1);
+    let docs_in_all: u64 =
+        searcher.segment_readers().iter().map(|s| u64::from(s.max_doc())).sum::<u64>().max(1);
     let fruits = searcher.index().search_executor().map(
         |reader: &SegmentReader| {
             let max_doc = reader.max_doc();
-            let mut counts = SegmentCounts::new(reader, (exactly * u64::from(max_doc)).div_ceil(docs_in_all).max(1))?;
+            let mut counts = SegmentCounts::new(
+                reader,
+                (exactly * u64::from(max_doc)).div_ceil(docs_in_all).max(1),
+            )?;
             let mut scorer = weight.scorer(reader, 1.0)?;
             // One by one, up to this segment's share.
             let mut doc = scorer.doc();
-            while doc != TERMINATED && counts.matches + (counts.pending.len() as u64) < counts.exactly {
+            while doc != TERMINATED
+                && counts.matches + (counts.pending.len() as u64) < counts.exactly
+            {
                 counts.push(reader, doc, 1);
                 doc = scorer.advance();
             }
@@ -606,7 +738,11 @@ fn count_matches(searcher: &Searcher, query: &dyn Query, exactly: u64) -> Result
             // Then one window in `every`, each match standing for `every` (for what is left of
             // the segment, when that is less).
             let remaining = u64::from(max_doc.saturating_sub(doc));
-            let every = if doc == TERMINATED { 1 } else { (counts.matches * remaining).div_ceil(u64::from(doc.max(1)) * counts.exactly).max(1) };
+            let every = if doc == TERMINATED {
+                1
+            } else {
+                (counts.matches * remaining).div_ceil(u64::from(doc.max(1)) * counts.exactly).max(1)
+            };
             let every = u32::try_from(every).unwrap_or(u32::MAX);
             let mut start = doc;
             while start < max_doc {
@@ -630,7 +766,12 @@ fn count_matches(searcher: &Searcher, query: &dyn Query, exactly: u64) -> Result
     for (segment_matches, fruit) in fruits {
         matches += segment_matches;
         total.estimated |= fruit.estimated;
-        for (into, from) in [(&mut total.kind, fruit.kind), (&mut total.status, fruit.status), (&mut total.locale, fruit.locale), (&mut total.tag, fruit.tag)] {
+        for (into, from) in [
+            (&mut total.kind, fruit.kind),
+            (&mut total.status, fruit.status),
+            (&mut total.locale, fruit.locale),
+            (&mut total.tag, fruit.tag),
+        ] {
             for (value, n) in from {
                 *into.entry(value).or_default() += n;
             }
@@ -666,8 +807,17 @@ impl SegmentCounts {
         for name in COUNTED {
             columns.push(segment.fast_fields().str(name)?);
         }
-        let counts = columns.iter().map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
-        Ok(SegmentCounts { columns, counts, matches: 0, exactly, scaled: false, pending: Vec::with_capacity(COLLECT_BLOCK_BUFFER_LEN), ords: Vec::new() })
+        let counts =
+            columns.iter().map(|c| vec![0; c.as_ref().map_or(0, |c| c.num_terms())]).collect();
+        Ok(SegmentCounts {
+            columns,
+            counts,
+            matches: 0,
+            exactly,
+            scaled: false,
+            pending: Vec::with_capacity(COLLECT_BLOCK_BUFFER_LEN),
+            ords: Vec::new(),
+        })
     }
 
     /// Counts `doc` (unless deleted) for `weight` matches.
@@ -718,7 +868,13 @@ impl SegmentCounts {
         }
         let mut named = named.into_iter();
         let mut next = || named.next().unwrap_or_default();
-        let counts = Counts { kind: next(), status: next(), locale: next(), tag: next(), estimated: self.scaled };
+        let counts = Counts {
+            kind: next(),
+            status: next(),
+            locale: next(),
+            tag: next(),
+            estimated: self.scaled,
+        };
         (self.matches, counts)
     }
 }

@@ -39,8 +39,9 @@ pub struct Fields {
 /// Builds the schema and its fields.
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = TextOptions::default()
-        .set_indexing_options(TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqsAndPositions));
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default().set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let raw = STRING | STORED | FAST;
     let fields = Fields {
         key: b.add_text_field("key", STRING | STORED),

@@ -1,7 +1,7 @@
 //! The index on its own: visibility, matching, counts, similar tickets, and the index state.
 
-use crate::*;
 use crate::query::Effort;
+use crate::*;
 
 fn article(id: i64, title: &str, body: &str, status: &str, locale: &str) -> Doc {
     Doc::Article(ArticleDoc {
@@ -16,7 +16,14 @@ fn article(id: i64, title: &str, body: &str, status: &str, locale: &str) -> Doc 
     })
 }
 
-fn ticket(id: i64, requester_id: i64, subject: &str, replies: &str, notes: &str, resolution: Option<&str>) -> Doc {
+fn ticket(
+    id: i64,
+    requester_id: i64,
+    subject: &str,
+    replies: &str,
+    notes: &str,
+    resolution: Option<&str>,
+) -> Doc {
     Doc::Ticket(TicketDoc {
         id,
         number: 1000 + id,
@@ -34,12 +41,44 @@ fn ticket(id: i64, requester_id: i64, subject: &str, replies: &str, notes: &str,
 fn sample() -> SearchIndex {
     let index = SearchIndex::in_memory().expect("index");
     let docs = vec![
-        article(1, "Resetting your password", "Open the sign-in page and choose Forgot password.", "published", "en"),
+        article(
+            1,
+            "Resetting your password",
+            "Open the sign-in page and choose Forgot password.",
+            "published",
+            "en",
+        ),
         article(2, "Refund policy draft", "Refunds are granted within thirty days.", "draft", "en"),
-        article(3, "Escalation playbook", "Internal: escalate refunds to the billing team.", "internal", "en"),
-        article(4, "Rechnungen herunterladen", "Alle Rechnungen finden Sie im Kundenkonto.", "published", "de"),
-        ticket(10, 7, "Cannot export invoices", "The export button does nothing.", "Customer is on the legacy plan, secret discount", None),
-        ticket(11, 8, "Invoice export broken", "Export fails with a timeout.", "", Some("Clear the browser cache and export again; large exports are emailed.")),
+        article(
+            3,
+            "Escalation playbook",
+            "Internal: escalate refunds to the billing team.",
+            "internal",
+            "en",
+        ),
+        article(
+            4,
+            "Rechnungen herunterladen",
+            "Alle Rechnungen finden Sie im Kundenkonto.",
+            "published",
+            "de",
+        ),
+        ticket(
+            10,
+            7,
+            "Cannot export invoices",
+            "The export button does nothing.",
+            "Customer is on the legacy plan, secret discount",
+            None,
+        ),
+        ticket(
+            11,
+            8,
+            "Invoice export broken",
+            "Export fails with a timeout.",
+            "",
+            Some("Clear the browser cache and export again; large exports are emailed."),
+        ),
     ];
     index.write(&docs, &[], IndexState::Complete).expect("write");
     index
@@ -50,7 +89,12 @@ fn keys(results: &Results) -> Vec<String> {
 }
 
 fn search(index: &SearchIndex, text: &str, audience: Audience) -> Results {
-    index.search(&SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() }, audience).expect("search")
+    index
+        .search(
+            &SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() },
+            audience,
+        )
+        .expect("search")
 }
 
 #[test]
@@ -86,7 +130,12 @@ fn quoted_words_must_appear_as_a_phrase() {
 #[test]
 fn the_last_word_typed_matches_as_a_prefix_while_typing() {
     let index = sample();
-    let request = SearchRequest { text: "passw".into(), as_you_type: true, limit: 5, ..SearchRequest::default() };
+    let request = SearchRequest {
+        text: "passw".into(),
+        as_you_type: true,
+        limit: 5,
+        ..SearchRequest::default()
+    };
     assert_eq!(keys(&index.search(&request, Audience::Public).expect("search")), ["article:1"]);
 }
 
@@ -99,7 +148,12 @@ fn german_articles_are_stemmed_in_german() {
 #[test]
 fn filters_narrow_the_hits_and_counts_cover_every_value() {
     let index = sample();
-    let request = SearchRequest { text: "export invoices refunds".into(), kind: Some(Kind::Ticket), limit: 10, ..SearchRequest::default() };
+    let request = SearchRequest {
+        text: "export invoices refunds".into(),
+        kind: Some(Kind::Ticket),
+        limit: 10,
+        ..SearchRequest::default()
+    };
     let results = index.search(&request, Audience::Agent).expect("search");
     assert_eq!(results.total, 2);
     assert_eq!(results.counts.kind.get("article"), Some(&2));
@@ -112,17 +166,31 @@ fn filters_narrow_the_hits_and_counts_cover_every_value() {
 #[test]
 fn snippets_highlight_the_words_and_escape_the_text() {
     let index = SearchIndex::in_memory().expect("index");
-    let doc = article(1, "Scripts", "Never paste <script>alert(1)</script> into the widget settings.", "published", "en");
+    let doc = article(
+        1,
+        "Scripts",
+        "Never paste <script>alert(1)</script> into the widget settings.",
+        "published",
+        "en",
+    );
     index.write(&[doc], &[], IndexState::Complete).expect("write");
     let hit = &search(&index, "widget", Audience::Public).hits[0];
     assert!(hit.snippet.contains("<b>widget</b>"), "{}", hit.snippet);
-    assert!(hit.snippet.contains("&lt;script&gt;") && !hit.snippet.contains("<script>"), "{}", hit.snippet);
+    assert!(
+        hit.snippet.contains("&lt;script&gt;") && !hit.snippet.contains("<script>"),
+        "{}",
+        hit.snippet
+    );
 }
 
 #[test]
 fn similar_finds_solved_tickets_with_their_resolution_and_leaves_out_the_ticket_itself() {
     let index = sample();
-    let similar = Similar { text: "Cannot export invoices. The export button does nothing.", exclude: Some(DocKey { kind: Kind::Ticket, id: 10 }), limit: 5 };
+    let similar = Similar {
+        text: "Cannot export invoices. The export button does nothing.",
+        exclude: Some(DocKey { kind: Kind::Ticket, id: 10 }),
+        limit: 5,
+    };
     let hits = index.similar(&similar).expect("similar");
     assert_eq!(hits[0].key.encode(), "ticket:11");
     assert!(hits[0].resolution.as_deref().is_some_and(|r| r.contains("Clear the browser cache")));
@@ -132,11 +200,20 @@ fn similar_finds_solved_tickets_with_their_resolution_and_leaves_out_the_ticket_
 #[test]
 fn replacing_and_removing_documents_keeps_one_copy_per_key() {
     let index = sample();
-    index.write(&[article(1, "Changing your password", "Settings, then Security.", "published", "en")], &[DocKey { kind: Kind::Article, id: 4 }], IndexState::Complete).expect("write");
+    index
+        .write(
+            &[article(1, "Changing your password", "Settings, then Security.", "published", "en")],
+            &[DocKey { kind: Kind::Article, id: 4 }],
+            IndexState::Complete,
+        )
+        .expect("write");
     let mut all = index.keys().expect("keys").into_iter().map(DocKey::encode).collect::<Vec<_>>();
     all.sort();
     assert_eq!(all, ["article:1", "article:2", "article:3", "ticket:10", "ticket:11"]);
-    assert_eq!(search(&index, "changing", Audience::Public).hits[0].title, "Changing your password");
+    assert_eq!(
+        search(&index, "changing", Audience::Public).hits[0].title,
+        "Changing your password"
+    );
 }
 
 #[test]
@@ -145,7 +222,9 @@ fn an_index_is_complete_only_after_a_complete_commit_and_garbage_is_replaced() {
     let path = dir.path().join("index");
     let (index, state) = SearchIndex::open(&path).expect("open");
     assert_eq!(state, IndexState::NeedsRebuild);
-    index.write(&[article(1, "One", "Body", "published", "en")], &[], IndexState::NeedsRebuild).expect("write");
+    index
+        .write(&[article(1, "One", "Body", "published", "en")], &[], IndexState::NeedsRebuild)
+        .expect("write");
     drop(index);
     assert_eq!(SearchIndex::open(&path).expect("open").1, IndexState::NeedsRebuild);
     let (index, _) = SearchIndex::open(&path).expect("open");
@@ -165,10 +244,23 @@ fn an_index_is_complete_only_after_a_complete_commit_and_garbage_is_replaced() {
 fn in_a_large_index_a_common_word_ranks_but_only_rarer_words_make_a_match() {
     let index = SearchIndex::in_memory().expect("index");
     let docs: Vec<Doc> = (0..6000)
-        .map(|id| ticket(id, 1, if id % 600 == 0 { "Printer out of toner" } else { "Printer offline" }, "The printer stopped.", "", None))
+        .map(|id| {
+            ticket(
+                id,
+                1,
+                if id % 600 == 0 { "Printer out of toner" } else { "Printer offline" },
+                "The printer stopped.",
+                "",
+                None,
+            )
+        })
         .collect();
     index.write(&docs, &[], IndexState::Complete).expect("write");
-    assert_eq!(search(&index, "printer", Audience::Agent).total, 6000, "alone, a common word still finds everything");
+    assert_eq!(
+        search(&index, "printer", Audience::Agent).total,
+        6000,
+        "alone, a common word still finds everything"
+    );
     let both = search(&index, "printer toner", Audience::Agent);
     assert_eq!(both.total, 10, "with a rarer word, only its documents match");
     assert!(both.hits.iter().all(|h| h.title.contains("toner")));
@@ -184,7 +276,14 @@ fn common_and_rare() -> SearchIndex {
         .map(|id| match id {
             id if id % 3000 == 1 => ticket(id, 1, "Replace the toner", "Open the cover.", "", None),
             id if id % 3000 == 2 => ticket(id, 1, "Other", &long, "", None),
-            id if id % 10 == 0 => ticket(id, 1, "Alpha beta gamma", &format!("Restart the printer.{}", " Then wait.".repeat((id / 10 % 13) as usize)), "", Some("Restart it.")),
+            id if id % 10 == 0 => ticket(
+                id,
+                1,
+                "Alpha beta gamma",
+                &format!("Restart the printer.{}", " Then wait.".repeat((id / 10 % 13) as usize)),
+                "",
+                Some("Restart it."),
+            ),
             id if id % 5 == 0 => ticket(id, 1, "Alpha beta gamma", "Nothing else.", "", None),
             id => ticket(id, 1, "Other", "Nothing else.", "", None),
         })
@@ -194,8 +293,16 @@ fn common_and_rare() -> SearchIndex {
 }
 
 fn hits_of(index: &SearchIndex, text: &str) -> (u64, Vec<(DocKey, i64)>) {
-    let results = index.search(&SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() }, Audience::Agent).expect("search");
-    (results.total, results.hits.iter().map(|h| (h.key, (h.score * 1000.0).round() as i64)).collect())
+    let results = index
+        .search(
+            &SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() },
+            Audience::Agent,
+        )
+        .expect("search");
+    (
+        results.total,
+        results.hits.iter().map(|h| (h.key, (h.score * 1000.0).round() as i64)).collect(),
+    )
 }
 
 #[test]
@@ -203,7 +310,16 @@ fn common_words_rank_only_the_documents_that_hold_a_rarer_word() {
     let index = common_and_rare();
     let (total, hits) = hits_of(&index, "alpha beta gamma toner");
     assert_eq!((total, hits.len()), (20, 10));
-    let titles: Vec<String> = index.search(&SearchRequest { text: "alpha toner".into(), limit: 10, ..SearchRequest::default() }, Audience::Agent).expect("search").hits.into_iter().map(|h| h.title).collect();
+    let titles: Vec<String> = index
+        .search(
+            &SearchRequest { text: "alpha toner".into(), limit: 10, ..SearchRequest::default() },
+            Audience::Agent,
+        )
+        .expect("search")
+        .hits
+        .into_iter()
+        .map(|h| h.title)
+        .collect();
     assert!(titles.iter().all(|t| t == "Replace the toner"), "{titles:?}");
 }
 
@@ -223,11 +339,24 @@ fn ranking_the_best_candidates_of_many_matches_finds_the_same_top_hits_as_rankin
 #[test]
 fn many_matches_are_counted_from_a_sample_marked_estimated_and_few_exactly() {
     let mut index = common_and_rare();
-    let exact = index.search(&SearchRequest { text: "alpha".into(), limit: 5, ..SearchRequest::default() }, Audience::Agent).expect("search");
+    let exact = index
+        .search(
+            &SearchRequest { text: "alpha".into(), limit: 5, ..SearchRequest::default() },
+            Audience::Agent,
+        )
+        .expect("search");
     index.effort = Effort { count_exactly: 600, ..Effort::default() };
-    let sampled = index.search(&SearchRequest { text: "alpha".into(), limit: 5, ..SearchRequest::default() }, Audience::Agent).expect("search");
+    let sampled = index
+        .search(
+            &SearchRequest { text: "alpha".into(), limit: 5, ..SearchRequest::default() },
+            Audience::Agent,
+        )
+        .expect("search");
 
-    assert_eq!((exact.total, exact.counts.status["solved"], exact.counts.estimated), (6000, 3000, false));
+    assert_eq!(
+        (exact.total, exact.counts.status["solved"], exact.counts.estimated),
+        (6000, 3000, false)
+    );
     assert!(sampled.counts.estimated);
     assert!((5400..=6600).contains(&sampled.total), "about 6,000: {}", sampled.total);
     let solved = sampled.counts.status["solved"];

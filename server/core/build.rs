@@ -9,10 +9,18 @@ fn main() {
     let articles = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../knowledge-base/articles");
     println!("cargo:rerun-if-changed={}", articles.display());
     let mut files: Vec<_> = std::fs::read_dir(&articles)
-        .map(|entries| entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "md")).collect())
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "md"))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
-    let mut out = String::from("/// The starter knowledge base: `(file name, text)` of each article.\npub const STARTER_ARTICLES: &[(&str, &str)] = &[\n");
+    let mut out = String::from(
+        "/// The starter knowledge base: `(file name, text)` of each article.\npub const STARTER_ARTICLES: &[(&str, &str)] = &[\n",
+    );
     for path in &files {
         let path = path.canonicalize().unwrap_or_else(|_| path.clone());
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

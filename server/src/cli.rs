@@ -6,7 +6,9 @@ use frontdesk_core::{AppContext, Settings, agents};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::config::{AdminCommand, Cli, Command, Config, KbCommand, SearchCommand, SeedArgs, ServeArgs};
+use crate::config::{
+    AdminCommand, Cli, Command, Config, KbCommand, SearchCommand, SeedArgs, ServeArgs,
+};
 use crate::{Application, telemetry};
 
 /// Runs the command line and turns the outcome into an exit code: 0 on success, 2 for a
@@ -34,8 +36,12 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Admin { command: AdminCommand::Create { email, name } }) => {
                 create_admin(config, &email, &name).await
             }
-            Some(Command::Kb { command: KbCommand::Import { dir } }) => kb_import(config, &dir).await,
-            Some(Command::Search { command: SearchCommand::Reindex }) => search_reindex(config).await,
+            Some(Command::Kb { command: KbCommand::Import { dir } }) => {
+                kb_import(config, &dir).await
+            }
+            Some(Command::Search { command: SearchCommand::Reindex }) => {
+                search_reindex(config).await
+            }
         }
     });
     match outcome {
@@ -65,7 +71,8 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result<()> {
     let password = read_password()?;
     let new = NewAgent::parse(email, name, Role::Admin, &password).map_err(|errors| {
-        let problems: Vec<_> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        let problems: Vec<_> =
+            errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         anyhow::anyhow!("{}", problems.join("; "))
     })?;
     let db = config.database.connect().await?;
@@ -81,12 +88,16 @@ async fn search_reindex(config: Config) -> anyhow::Result<()> {
     let db = config.database.connect().await?;
     db.migrate().await?;
     let ctx = AppContext::new(db, Settings::default());
-    frontdesk_core::search::open(&ctx, &dir)
-        .await
-        .with_context(|| format!("cannot open the search index in {} (is frontdesk running? stop it first)", dir.display()))?;
+    frontdesk_core::search::open(&ctx, &dir).await.with_context(|| {
+        format!(
+            "cannot open the search index in {} (is frontdesk running? stop it first)",
+            dir.display()
+        )
+    })?;
     let started = std::time::Instant::now();
     let bar = Progress::new("documents", started);
-    let written = frontdesk_core::search::rebuild(&ctx, &|done, total| bar.show(done, total)).await?;
+    let written =
+        frontdesk_core::search::rebuild(&ctx, &|done, total| bar.show(done, total)).await?;
     eprintln!();
     println!("Indexed {written} documents in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
@@ -155,7 +166,12 @@ struct Progress {
 
 impl Progress {
     fn new(unit: &'static str, started: std::time::Instant) -> Self {
-        Self { unit, started, terminal: std::io::stderr().is_terminal(), tenth: std::sync::atomic::AtomicU64::new(u64::MAX) }
+        Self {
+            unit,
+            started,
+            terminal: std::io::stderr().is_terminal(),
+            tenth: std::sync::atomic::AtomicU64::new(u64::MAX),
+        }
     }
 
     fn show(&self, done: u64, total: u64) {
@@ -164,9 +180,16 @@ impl Progress {
         let fraction = if total == 0 { 1.0 } else { done as f64 / total as f64 };
         if self.terminal {
             let filled = ((fraction * 30.0).round() as usize).min(30);
-            eprint!("\r[{}{}] {:>3.0}% {done}/{total} {unit}, {rate:.0}/s ", "#".repeat(filled), " ".repeat(30 - filled), fraction * 100.0);
+            eprint!(
+                "\r[{}{}] {:>3.0}% {done}/{total} {unit}, {rate:.0}/s ",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                fraction * 100.0
+            );
             std::io::stderr().flush().ok();
-        } else if self.tenth.swap((fraction * 10.0) as u64, std::sync::atomic::Ordering::Relaxed) != (fraction * 10.0) as u64 {
+        } else if self.tenth.swap((fraction * 10.0) as u64, std::sync::atomic::Ordering::Relaxed)
+            != (fraction * 10.0) as u64
+        {
             eprintln!("{:>3.0}% {done}/{total} {unit}, {rate:.0}/s", fraction * 100.0);
         }
     }
@@ -176,14 +199,19 @@ impl Progress {
 fn read_password() -> anyhow::Result<String> {
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("Password (at least {} characters): ", frontdesk_core::agent::NewPassword::MIN_CHARS);
+        eprint!(
+            "Password (at least {} characters): ",
+            frontdesk_core::agent::NewPassword::MIN_CHARS
+        );
         std::io::stderr().flush().ok();
     }
     let mut line = String::new();
     stdin.lock().read_line(&mut line).context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\r', '\n']).to_owned();
     if password.is_empty() {
-        bail!("no password on standard input: pipe one in, e.g. `echo \"$PASSWORD\" | frontdesk admin create ...`");
+        bail!(
+            "no password on standard input: pipe one in, e.g. `echo \"$PASSWORD\" | frontdesk admin create ...`"
+        );
     }
     Ok(password)
 }

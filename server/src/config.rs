@@ -269,7 +269,8 @@ impl Config {
             None => FileConfig::default(),
         };
         let chat = chat_settings(serve, &file);
-        let listen_text = serve.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen_text =
+            serve.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen = listen_text.parse().map_err(|_| ConfigError::Listen(listen_text.clone()))?;
         let data_dir = global
             .data_dir
@@ -279,8 +280,14 @@ impl Config {
         let database_url = global.database_url.clone().or(file.database_url);
         let database = DatabaseTarget::from_config(database_url.as_deref(), &data_dir)?;
         ensure_writable_dir(&data_dir)?;
-        let public_url = serve.public_url.clone().or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
-        let absolute = public_url.parse::<axum::http::Uri>().is_ok_and(|uri| matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some());
+        let public_url = serve
+            .public_url
+            .clone()
+            .or(file.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let absolute = public_url.parse::<axum::http::Uri>().is_ok_and(|uri| {
+            matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some()
+        });
         if !absolute {
             return Err(ConfigError::PublicUrl(public_url));
         }
@@ -300,7 +307,10 @@ impl Config {
 fn chat_settings(serve: &ServeArgs, file: &FileConfig) -> frontdesk_core::chats::ChatSettings {
     let defaults = frontdesk_core::chats::ChatSettings::default();
     frontdesk_core::chats::ChatSettings {
-        messages_per_minute: serve.chat_messages_per_minute.or(file.chat_messages_per_minute).unwrap_or(defaults.messages_per_minute),
+        messages_per_minute: serve
+            .chat_messages_per_minute
+            .or(file.chat_messages_per_minute)
+            .unwrap_or(defaults.messages_per_minute),
         visitors_per_ip_per_minute: serve
             .chat_visitors_per_ip_per_minute
             .or(file.chat_visitors_per_ip_per_minute)
@@ -321,7 +331,8 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
 
 /// Creates the directory if needed and proves it is writable by writing a file into it.
 fn ensure_writable_dir(dir: &Path) -> Result<(), ConfigError> {
-    let error = |e: std::io::Error| ConfigError::DataDir { path: dir.to_owned(), reason: e.to_string() };
+    let error =
+        |e: std::io::Error| ConfigError::DataDir { path: dir.to_owned(), reason: e.to_string() };
     std::fs::create_dir_all(dir).map_err(error)?;
     let probe = dir.join(".frontdesk-write-test");
     std::fs::write(&probe, b"ok").map_err(error)?;
@@ -332,10 +343,8 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), ConfigError> {
 /// the binary is `target/<profile>/frontdesk`).
 fn default_site_dir() -> PathBuf {
     let exe_dir = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf));
-    let candidates = exe_dir
-        .iter()
-        .flat_map(|dir| [dir.join("site"), dir.join("../site")])
-        .collect::<Vec<_>>();
+    let candidates =
+        exe_dir.iter().flat_map(|dir| [dir.join("site"), dir.join("../site")]).collect::<Vec<_>>();
     candidates
         .iter()
         .find(|dir| dir.join("pkg").is_dir())
@@ -363,7 +372,10 @@ mod tests {
     fn a_bad_listen_address_names_itself() {
         let serve = ServeArgs { listen: Some("localhost".into()), ..ServeArgs::default() };
         let err = Config::resolve(&GlobalArgs::default(), &serve).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some("invalid listen address 'localhost': expected IP:PORT, like 127.0.0.1:8080"));
+        assert_eq!(
+            err.as_deref(),
+            Some("invalid listen address 'localhost': expected IP:PORT, like 127.0.0.1:8080")
+        );
     }
 
     #[test]

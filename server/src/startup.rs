@@ -38,7 +38,14 @@ impl Application {
             0 => config.public_url.replace(":0", &format!(":{}", listener.local_addr()?.port())),
             _ => config.public_url.clone(),
         };
-        let ctx = AppContext::new(db, Settings { secure_cookies: config.secure_cookies, public_url, chat: config.chat.clone() });
+        let ctx = AppContext::new(
+            db,
+            Settings {
+                secure_cookies: config.secure_cookies,
+                public_url,
+                chat: config.chat.clone(),
+            },
+        );
         if let Some(report) = frontdesk_core::kb::load_starter(&ctx).await? {
             tracing::info!(articles = report.created, "loaded the starter knowledge base");
         }
@@ -62,7 +69,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then lets open requests finish and closes the database.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
         tracing::info!(%addr, database = self.ctx.db().backend_name(), "frontdesk is listening on http://{addr}");
         let cleanup = tokio::spawn(delete_expired_sessions(self.ctx.clone()));

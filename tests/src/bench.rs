@@ -17,9 +17,15 @@ pub async fn seed_once(ctx: &AppContext, plan: SeedPlan) -> Result<()> {
         return Ok(());
     }
     if existing > 0 {
-        bail!("the benchmark database holds {existing} tickets, fewer than the {} asked for; remove it or pass a fresh database", plan.tickets);
+        bail!(
+            "the benchmark database holds {existing} tickets, fewer than the {} asked for; remove it or pass a fresh database",
+            plan.tickets
+        );
     }
-    eprintln!("seeding {} tickets and {} customers (once; kept for later runs)...", plan.tickets, plan.customers);
+    eprintln!(
+        "seeding {} tickets and {} customers (once; kept for later runs)...",
+        plan.tickets, plan.customers
+    );
     let started = Instant::now();
     seed::seed(ctx, plan, |done, total| {
         if done % 100_000 == 0 || done == total {
@@ -36,11 +42,20 @@ pub async fn seed_once(ctx: &AppContext, plan: SeedPlan) -> Result<()> {
 /// `postgres` database to do so.
 pub async fn create_database(url: &str) -> Result<()> {
     use sqlx::Connection;
-    let Some((server, name)) = url.split('?').next().and_then(|u| u.rsplit_once('/')) else { bail!("{url} names no database") };
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await.with_context(|| format!("connecting to {server}"))?;
-    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&mut admin).await?;
+    let Some((server, name)) = url.split('?').next().and_then(|u| u.rsplit_once('/')) else {
+        bail!("{url} names no database")
+    };
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .with_context(|| format!("connecting to {server}"))?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut admin)
+        .await?;
     if exists.is_none() {
-        sqlx::query(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""))).execute(&mut admin).await?;
+        sqlx::query(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")))
+            .execute(&mut admin)
+            .await?;
     }
     Ok(())
 }
@@ -95,12 +110,17 @@ impl Question {
 
 /// The questions of a relevance set's `questions.tsv` (`question<TAB>slug,slug`).
 pub fn read_questions(path: &Path) -> Result<Vec<Question>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
         .filter(|line| !line.trim().is_empty())
         .map(|line| {
-            let (question, slugs) = line.split_once('\t').with_context(|| format!("no tab in {line:?}"))?;
-            Ok(Question { text: question.trim().to_owned(), answers: slugs.split(',').map(|s| s.trim().to_owned()).collect() })
+            let (question, slugs) =
+                line.split_once('\t').with_context(|| format!("no tab in {line:?}"))?;
+            Ok(Question {
+                text: question.trim().to_owned(),
+                answers: slugs.split(',').map(|s| s.trim().to_owned()).collect(),
+            })
         })
         .collect()
 }

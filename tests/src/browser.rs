@@ -31,7 +31,9 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("chromedriver starts (run the tests with `cargo xtask test`, which installs it)");
+            .expect(
+                "chromedriver starts (run the tests with `cargo xtask test`, which installs it)",
+            );
         let url = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + WAIT;
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
@@ -83,7 +85,9 @@ impl Drop for Browser {
 }
 
 fn chromium_path() -> String {
-    let found = Command::new("sh").args(["-c", "command -v chromium || command -v chromium-browser"]).output();
+    let found = Command::new("sh")
+        .args(["-c", "command -v chromium || command -v chromium-browser"])
+        .output();
     found
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().to_owned())
@@ -128,7 +132,10 @@ impl Page {
     /// Chooses a file in a file input, as a person picking it in the file dialog.
     pub async fn choose_file(&self, css: &str, path: &std::path::Path) {
         let input = self.find(css).await;
-        input.send_keys(&path.to_string_lossy()).await.unwrap_or_else(|e| panic!("choose a file in `{css}`: {e}"));
+        input
+            .send_keys(&path.to_string_lossy())
+            .await
+            .unwrap_or_else(|e| panic!("choose a file in `{css}`: {e}"));
     }
 
     /// Clicks an element. If the page re-rendered it between finding and clicking (a stale
@@ -137,7 +144,9 @@ impl Page {
         for _ in 0..5 {
             match self.find(css).await.click().await {
                 Ok(()) => return,
-                Err(e) if e.to_string().contains("stale element") => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(e) if e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
                 Err(e) => panic!("click `{css}`: {e}"),
             }
         }
@@ -165,9 +174,11 @@ impl Page {
     /// (for people reviewing what the tests see); does nothing otherwise.
     pub async fn screenshot(&self, name: &str) {
         let Some(dir) = std::env::var_os("FRONTDESK_SCREENSHOT_DIR") else { return };
-        let png = self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        let png =
+            self.client.screenshot().await.unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
         std::fs::create_dir_all(&dir).expect("screenshot directory");
-        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).expect("write screenshot");
+        std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png)
+            .expect("write screenshot");
     }
 
     /// Waits until the URL's path is `path`.
@@ -214,7 +225,11 @@ impl Page {
     /// The errors the browser console logged since the last call (script errors, panics of the
     /// wasm app, refused resources, Content-Security-Policy violations).
     pub async fn console_errors(&self) -> Vec<String> {
-        let log = self.client.issue_cmd(BrowserLog).await.unwrap_or_else(|e| panic!("read the browser console: {e}"));
+        let log = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .unwrap_or_else(|e| panic!("read the browser console: {e}"));
         log.as_array()
             .into_iter()
             .flatten()
@@ -227,7 +242,9 @@ impl Page {
     pub async fn wait_for_hydration(&self) {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
-            if self.eval("return document.documentElement.dataset.hydrated === 'true'").await == serde_json::Value::Bool(true) {
+            if self.eval("return document.documentElement.dataset.hydrated === 'true'").await
+                == serde_json::Value::Bool(true)
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -241,7 +258,11 @@ impl Page {
 struct BrowserLog;
 
 impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
     }
 

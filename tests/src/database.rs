@@ -27,10 +27,16 @@ impl TestDatabase {
         };
         static NEXT: AtomicU32 = AtomicU32::new(0);
         static SWEPT: OnceCell<()> = OnceCell::const_new();
-        let mut admin = PgConnection::connect(&server_url).await.expect("connect to the test PostgreSQL server");
+        let mut admin = PgConnection::connect(&server_url)
+            .await
+            .expect("connect to the test PostgreSQL server");
         SWEPT.get_or_init(|| drop_abandoned(&server_url)).await;
-        let name = format!("fd_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create a test database");
+        let name =
+            format!("fd_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut admin)
+            .await
+            .expect("create a test database");
         let url = with_database(&server_url, &name);
         Self { url: Some(url), server_url: Some(server_url), name }
     }
@@ -43,7 +49,8 @@ impl TestDatabase {
     /// Drops the database now, ending its connections (PostgreSQL only).
     pub async fn drop_now(&self) {
         let Some(server_url) = &self.server_url else { return };
-        let mut admin = PgConnection::connect(server_url).await.expect("connect to the test PostgreSQL server");
+        let mut admin =
+            PgConnection::connect(server_url).await.expect("connect to the test PostgreSQL server");
         sqlx::query(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name))
             .execute(&mut admin)
             .await
@@ -53,7 +60,8 @@ impl TestDatabase {
 
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(server_url: &str, name: &str) -> String {
-    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) =
+        server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let host_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
     let mut url = format!("{}/{name}", &base[..host_end]);
@@ -67,15 +75,18 @@ fn with_database(server_url: &str, name: &str) -> String {
 /// Drops test databases whose process is gone.
 async fn drop_abandoned(server_url: &str) {
     let Ok(mut admin) = PgConnection::connect(server_url).await else { return };
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'fd\\_test\\_%'")
-        .fetch_all(&mut admin)
-        .await
-        .unwrap_or_default();
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'fd\\_test\\_%'")
+            .fetch_all(&mut admin)
+            .await
+            .unwrap_or_default();
     for name in names {
         let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
         let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
         if !alive {
-            let _ignored = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await;
+            let _ignored = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
         }
     }
 }
@@ -86,8 +97,14 @@ mod tests {
 
     #[test]
     fn the_database_name_is_replaced_in_urls() {
-        assert_eq!(with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
         assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

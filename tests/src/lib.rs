@@ -14,8 +14,8 @@ pub mod database;
 pub mod live;
 
 use frontdesk_core::AppContext;
-use frontdesk_core::found::Found;
 use frontdesk_core::agent::{Agent, NewAgent, Role};
+use frontdesk_core::found::Found;
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use reqwest::cookie::{CookieStore, Jar};
@@ -55,7 +55,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
     let data_dir = tempfile::tempdir().expect("create a temporary data directory");
     let database = TestDatabase::create().await;
-    let mut serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
+    let mut serve = ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        site_dir: Some(site_dir()),
+        ..ServeArgs::default()
+    };
     configure(&mut serve);
     start(data_dir, database, serve).await
 }
@@ -71,13 +75,24 @@ async fn start(data_dir: TempDir, database: TestDatabase, serve: ServeArgs) -> T
     let port = app.local_addr().expect("a bound port").port();
     let ctx = app.context().clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app.run_until(async { stopped.await.ok(); }));
-    TestApp { base_url: format!("http://127.0.0.1:{port}"), ctx, database, data_dir, server: Some((stop, running)) }
+    let running = tokio::spawn(app.run_until(async {
+        stopped.await.ok();
+    }));
+    TestApp {
+        base_url: format!("http://127.0.0.1:{port}"),
+        ctx,
+        database,
+        data_dir,
+        server: Some((stop, running)),
+    }
 }
 
 /// A benchmark's database: PostgreSQL at `url`, or a SQLite file in `data_dir` (created),
 /// migrated, with the services around it.
-pub async fn bench_context(url: Option<&str>, data_dir: &std::path::Path) -> anyhow::Result<AppContext> {
+pub async fn bench_context(
+    url: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<AppContext> {
     std::fs::create_dir_all(data_dir)?;
     if let Some(url) = url.filter(|u| u.starts_with("postgres")) {
         bench::create_database(url).await?;
@@ -111,16 +126,27 @@ fn workspace_root() -> PathBuf {
 impl TestApp {
     /// Stops frontdesk (gracefully, as on SIGTERM), runs `while_stopped` on a connection of its
     /// own to the same database, and starts frontdesk again on the same data.
-    pub async fn restart(mut self, while_stopped: impl AsyncFnOnce(&frontdesk_core::db::Db)) -> TestApp {
+    pub async fn restart(
+        mut self,
+        while_stopped: impl AsyncFnOnce(&frontdesk_core::db::Db),
+    ) -> TestApp {
         if let Some((stop, running)) = self.server.take() {
             stop.send(()).ok();
             running.await.expect("the server task").expect("a clean shutdown");
         }
-        let target = frontdesk_core::db::DatabaseTarget::from_config(self.database.url.as_deref(), self.data_dir.path()).expect("the same database");
+        let target = frontdesk_core::db::DatabaseTarget::from_config(
+            self.database.url.as_deref(),
+            self.data_dir.path(),
+        )
+        .expect("the same database");
         let db = target.connect().await.expect("connect while stopped");
         while_stopped(&db).await;
         db.close().await;
-        let serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(site_dir()), ..ServeArgs::default() };
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            site_dir: Some(site_dir()),
+            ..ServeArgs::default()
+        };
         // The old context holds the search index's writer lock: let it go first.
         let TestApp { ctx, data_dir, database, .. } = self;
         drop(ctx);
@@ -134,9 +160,20 @@ impl TestApp {
     }
 
     /// Creates a widget site, as `by` (an admin), allowing `origins` (one per line).
-    pub async fn create_widget_site(&self, by: &Agent, origins: &str, enforce_identity: bool) -> frontdesk_core::chat::WidgetSite {
-        let settings = frontdesk_core::widget_sites::SiteSettings::parse("Shop", origins, enforce_identity, "Hi! How can we help?", true)
-            .expect("valid site settings");
+    pub async fn create_widget_site(
+        &self,
+        by: &Agent,
+        origins: &str,
+        enforce_identity: bool,
+    ) -> frontdesk_core::chat::WidgetSite {
+        let settings = frontdesk_core::widget_sites::SiteSettings::parse(
+            "Shop",
+            origins,
+            enforce_identity,
+            "Hi! How can we help?",
+            true,
+        )
+        .expect("valid site settings");
         frontdesk_core::widget_sites::create(&self.ctx, by, settings).await.expect("site created")
     }
 
@@ -147,7 +184,12 @@ impl TestApp {
     }
 
     /// Creates a ticket from `customer_email`, as `by`, through the core service.
-    pub async fn create_ticket(&self, by: &Agent, customer_email: &str, subject: &str) -> frontdesk_core::ticket::TicketDetail {
+    pub async fn create_ticket(
+        &self,
+        by: &Agent,
+        customer_email: &str,
+        subject: &str,
+    ) -> frontdesk_core::ticket::TicketDetail {
         use frontdesk_core::agent::{Email, PersonName};
         use frontdesk_core::ticket::{Channel, MessageBody, Priority, Subject};
         let new = frontdesk_core::tickets::NewTicket {
@@ -166,7 +208,16 @@ impl TestApp {
     pub async fn solve_with_reply(&self, by: &Agent, number: i64, reply: &str) {
         use frontdesk_core::ticket::{MessageBody, MessageKind, Status};
         let body = MessageBody::parse(reply).expect("a valid body");
-        let detail = frontdesk_core::tickets::add_message(&self.ctx, by, number, MessageKind::Reply, body, None).await.expect("reply");
+        let detail = frontdesk_core::tickets::add_message(
+            &self.ctx,
+            by,
+            number,
+            MessageKind::Reply,
+            body,
+            None,
+        )
+        .await
+        .expect("reply");
         let changes = frontdesk_core::tickets::TicketChanges {
             version: detail.ticket.version,
             status: Some(Status::Solved),
@@ -178,12 +229,19 @@ impl TestApp {
 
     /// Searches for `q` as an agent until `ok` holds or `within` has passed; returns the last
     /// result and how long it took.
-    pub async fn agent_search_until(&self, q: &str, within: Duration, ok: impl Fn(&Found) -> bool) -> (Found, Duration) {
+    pub async fn agent_search_until(
+        &self,
+        q: &str,
+        within: Duration,
+        ok: impl Fn(&Found) -> bool,
+    ) -> (Found, Duration) {
         let admin = self.any_admin().await;
         let query = frontdesk_core::found::SearchQuery { q: q.into(), ..Default::default() };
         let started = std::time::Instant::now();
         loop {
-            let found = frontdesk_core::search::search_as_agent(&self.ctx, &admin, &query).await.expect("search");
+            let found = frontdesk_core::search::search_as_agent(&self.ctx, &admin, &query)
+                .await
+                .expect("search");
             if ok(&found) || started.elapsed() > within {
                 return (found, started.elapsed());
             }
@@ -245,15 +303,24 @@ impl TestApp {
         use frontdesk_core::db::Db;
         let ms = minutes * 60_000;
         let statements = [
-            format!("UPDATE tickets SET created_at = created_at - {ms}, updated_at = updated_at - {ms} WHERE id = {id}"),
-            format!("UPDATE ticket_events SET created_at = created_at - {ms} WHERE ticket_id = {id}"),
-            format!("UPDATE sla_alarms SET due_at = due_at - {ms}, started_at = started_at - {ms} WHERE ticket_id = {id}"),
+            format!(
+                "UPDATE tickets SET created_at = created_at - {ms}, updated_at = updated_at - {ms} WHERE id = {id}"
+            ),
+            format!(
+                "UPDATE ticket_events SET created_at = created_at - {ms} WHERE ticket_id = {id}"
+            ),
+            format!(
+                "UPDATE sla_alarms SET due_at = due_at - {ms}, started_at = started_at - {ms} WHERE ticket_id = {id}"
+            ),
         ];
         macro_rules! in_one_transaction {
             ($pool:expr) => {{
                 let mut tx = $pool.begin().await.expect("a transaction");
                 for sql in &statements {
-                    sqlx::query(sql).execute(&mut *tx).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                    sqlx::query(sql)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap_or_else(|e| panic!("{sql}: {e}"));
                 }
                 tx.commit().await.expect("aged");
             }};
@@ -266,22 +333,33 @@ impl TestApp {
 
     /// The sign-in links in the outbox for `email`, newest first.
     pub async fn portal_links(&self, email: &str) -> Vec<String> {
-        let admin = frontdesk_core::agents::list(&self.ctx, &self.any_admin().await).await.expect("agents");
+        let admin =
+            frontdesk_core::agents::list(&self.ctx, &self.any_admin().await).await.expect("agents");
         let admin = admin.into_iter().find(|a| a.is_admin()).expect("an admin");
         frontdesk_core::portal::outbox(&self.ctx, &admin)
             .await
             .expect("outbox")
             .into_iter()
             .filter(|e| e.to_email == email)
-            .filter_map(|e| e.body.lines().find(|l| l.contains("/portal/sign-in/")).map(|l| l.trim().to_owned()))
+            .filter_map(|e| {
+                e.body.lines().find(|l| l.contains("/portal/sign-in/")).map(|l| l.trim().to_owned())
+            })
             .collect()
     }
 
     /// Some admin (the first).
     pub async fn any_admin(&self) -> Agent {
         let id: i64 = match self.ctx.db() {
-            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1").fetch_one(pool).await,
-            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1").fetch_one(pool).await,
+            frontdesk_core::db::Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1")
+                    .fetch_one(pool)
+                    .await
+            }
+            frontdesk_core::db::Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1")
+                    .fetch_one(pool)
+                    .await
+            }
         }
         .expect("an admin exists");
         frontdesk_core::agents::find(self.ctx.db(), id).await.expect("query").expect("admin")
@@ -298,7 +376,10 @@ impl TestApp {
         match &self.database.url {
             None => {
                 for suffix in ["", "-wal", "-shm"] {
-                    let file = self.data_dir.path().join(format!("{}{suffix}", frontdesk_core::db::SQLITE_FILE_NAME));
+                    let file = self
+                        .data_dir
+                        .path()
+                        .join(format!("{}{suffix}", frontdesk_core::db::SQLITE_FILE_NAME));
                     std::fs::remove_file(file).ok();
                 }
             }
@@ -367,7 +448,12 @@ impl ApiClient {
 
     /// Starts or resumes a widget visitor: `POST /api/widget/visitor` with a JSON body.
     pub async fn start_visitor(&self, body: serde_json::Value) -> reqwest::Response {
-        self.http.post(format!("{}/api/widget/visitor", self.base_url)).json(&body).send().await.expect("visitor endpoint answered")
+        self.http
+            .post(format!("{}/api/widget/visitor", self.base_url))
+            .json(&body)
+            .send()
+            .await
+            .expect("visitor endpoint answered")
     }
 
     /// A new anonymous visitor's token on the site `site`.
@@ -387,15 +473,19 @@ impl ApiClient {
     pub fn session_cookie(&self) -> Option<String> {
         let url = self.base_url.parse().expect("a valid base URL");
         let header = self.jar.cookies(&url)?;
-        header.to_str().ok()?.split("; ").find_map(|pair| {
-            pair.strip_prefix("frontdesk_session=").map(str::to_owned)
-        })
+        header
+            .to_str()
+            .ok()?
+            .split("; ")
+            .find_map(|pair| pair.strip_prefix("frontdesk_session=").map(str::to_owned))
     }
 }
 
 /// The message a server function's "invalid fields" answer gives for `field`, if any.
 pub fn field_error(answer: &serde_json::Value, field: &str) -> Option<String> {
-    answer["Invalid"].as_array()?.iter().find(|e| e["field"] == field)?["message"].as_str().map(str::to_owned)
+    answer["Invalid"].as_array()?.iter().find(|e| e["field"] == field)?["message"]
+        .as_str()
+        .map(str::to_owned)
 }
 
 /// The real `frontdesk serve` as a child process on port 0, for tests that signal or kill it.
@@ -415,7 +505,13 @@ impl ServerProcess {
         use std::io::BufRead;
         let mut command = std::process::Command::new(frontdesk_binary());
         command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir.to_str().expect("utf-8")])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data-dir",
+                data_dir.to_str().expect("utf-8"),
+            ])
             .env_remove("DATABASE_URL")
             .stderr(std::process::Stdio::piped());
         if let Some(url) = database_url {
@@ -426,7 +522,11 @@ impl ServerProcess {
         let address = log
             .by_ref()
             .map_while(Result::ok)
-            .find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned()))
+            .find_map(|line| {
+                line.split("listening on http://")
+                    .nth(1)
+                    .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+            })
             .expect("a 'listening on' log line");
         ServerProcess { child, address, log }
     }
@@ -438,7 +538,10 @@ impl ServerProcess {
 
     /// Sends `signal` (`TERM`, `KILL`) to the process.
     pub fn signal(&self, signal: &str) {
-        let sent = std::process::Command::new("kill").args([&format!("-{signal}"), &self.child.id().to_string()]).status().expect("kill runs");
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
         assert!(sent.success(), "kill -{signal} failed");
     }
 }

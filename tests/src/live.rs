@@ -3,10 +3,10 @@
 
 use frontdesk_core::chat::{VisitorEvent, VisitorRequest};
 use frontdesk_core::live::{ClientMessage, ServerMessage};
+use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
-use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -36,7 +36,10 @@ pub async fn connect(
     let url = format!("{}/api/live?v=1", base_url.replacen("http://", "ws://", 1));
     let mut request = url.into_client_request()?;
     if let Some(session) = session {
-        request.headers_mut().insert("cookie", format!("frontdesk_session={session}").parse().expect("a header value"));
+        request.headers_mut().insert(
+            "cookie",
+            format!("frontdesk_session={session}").parse().expect("a header value"),
+        );
     }
     if let Some(origin) = origin {
         request.headers_mut().insert("origin", origin.parse().expect("a header value"));
@@ -46,8 +49,16 @@ pub async fn connect(
 }
 
 /// Opens `/api/widget/ws` for the visitor holding `token` on the site `site`, from `origin`.
-pub async fn connect_widget(base_url: &str, site: &str, token: &str, origin: Option<&str>) -> Result<WidgetClient, tungstenite::Error> {
-    let url = format!("{}/api/widget/ws?v=1&site={site}&visitor={token}", base_url.replacen("http://", "ws://", 1));
+pub async fn connect_widget(
+    base_url: &str,
+    site: &str,
+    token: &str,
+    origin: Option<&str>,
+) -> Result<WidgetClient, tungstenite::Error> {
+    let url = format!(
+        "{}/api/widget/ws?v=1&site={site}&visitor={token}",
+        base_url.replacen("http://", "ws://", 1)
+    );
     let mut request = url.into_client_request()?;
     if let Some(origin) = origin {
         request.headers_mut().insert("origin", origin.parse().expect("a header value"));
@@ -74,7 +85,10 @@ impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
             let frame = tokio::time::timeout(wait, self.socket.next()).await.ok()??;
             match frame {
                 Ok(Message::Text(text)) => {
-                    return Some(serde_json::from_str(text.as_str()).unwrap_or_else(|e| panic!("bad server message {text}: {e}")));
+                    return Some(
+                        serde_json::from_str(text.as_str())
+                            .unwrap_or_else(|e| panic!("bad server message {text}: {e}")),
+                    );
                 }
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
                 _ => return None,
@@ -92,7 +106,8 @@ impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
         let deadline = tokio::time::Instant::now() + MESSAGE_WAIT;
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            let message = self.next_within(left).await.expect("the expected server message in time");
+            let message =
+                self.next_within(left).await.expect("the expected server message in time");
             if let Some(found) = pick(message) {
                 return found;
             }
@@ -102,7 +117,10 @@ impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
     /// Waits for the server to close the socket; returns the close code if it sent one.
     pub async fn closed(&mut self) -> Option<u16> {
         loop {
-            match tokio::time::timeout(MESSAGE_WAIT, self.socket.next()).await.expect("the socket closes in time") {
+            match tokio::time::timeout(MESSAGE_WAIT, self.socket.next())
+                .await
+                .expect("the socket closes in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return None,

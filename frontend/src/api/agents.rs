@@ -1,5 +1,8 @@
 //! Managing agent accounts (admins), and listing them (everyone signed in).
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::agent::Agent;
 use leptos::prelude::*;
@@ -21,7 +24,12 @@ pub async fn list_agents() -> Result<Vec<Agent>, ApiError> {
 
 /// Adds an agent with an initial password (admins only).
 #[server(prefix = "/api", endpoint = "create_agent")]
-pub async fn create_agent(name: String, email: String, role: String, password: String) -> Result<Agent, ApiError> {
+pub async fn create_agent(
+    name: String,
+    email: String,
+    role: String,
+    password: String,
+) -> Result<Agent, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::agent::{NewAgent, Role};
     respond(
@@ -64,13 +72,19 @@ pub async fn set_agent_active(agent_id: i64, active: bool) -> Result<Agent, ApiE
 
 /// Sets how many live chats an agent takes at once (admins only).
 #[server(prefix = "/api", endpoint = "set_agent_chat_capacity")]
-pub async fn set_agent_chat_capacity(agent_id: i64, chat_capacity: String) -> Result<Agent, ApiError> {
+pub async fn set_agent_chat_capacity(
+    agent_id: i64,
+    chat_capacity: String,
+) -> Result<Agent, ApiError> {
     use super::server::{respond, signed_in_agent};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let capacity = chat_capacity.trim().parse::<i64>().map_err(|_| {
-                frontdesk_core::error::Error::invalid("chat_capacity", "Give a whole number of chats.")
+                frontdesk_core::error::Error::invalid(
+                    "chat_capacity",
+                    "Give a whole number of chats.",
+                )
             })?;
             Ok(frontdesk_core::agents::set_chat_capacity(&ctx, &actor, agent_id, capacity).await?)
         }
@@ -98,7 +112,8 @@ pub async fn create_team(name: String) -> Result<frontdesk_core::agent::Team, Ap
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
+            let name = frontdesk_core::agent::PersonName::parse(&name)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
             Ok(frontdesk_core::teams::create(&ctx, &actor, &name).await?)
         }
         .await,

@@ -1,5 +1,8 @@
 //! Signing in and out, first-run setup, and who is signed in.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::agent::Agent;
 use leptos::prelude::*;
@@ -46,7 +49,8 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ApiError> {
     respond(
         async {
             let ctx = context()?;
-            let agent = frontdesk_core::auth::sign_in(&ctx, &email, &password, client_ip().await?).await?;
+            let agent =
+                frontdesk_core::auth::sign_in(&ctx, &email, &password, client_ip().await?).await?;
             start_session(&session().await?, &agent).await?;
             tracing::info!(agent_id = agent.id, "agent signed in");
             leptos_axum::redirect(HOME_PATH);
@@ -63,7 +67,8 @@ pub async fn sign_out() -> Result<(), ApiError> {
     respond(
         async {
             let session = session().await?;
-            let agent_id: Option<i64> = session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.map_err(session_error)?;
+            let agent_id: Option<i64> =
+                session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.map_err(session_error)?;
             session.flush().await.map_err(session_error)?;
             // Every live socket of this session closes now, not at its next handshake.
             if let Some(agent_id) = agent_id {
@@ -84,7 +89,8 @@ pub async fn set_up(name: String, email: String, password: String) -> Result<(),
     respond(
         async {
             let ctx = context()?;
-            let new = NewAgent::parse(&email, &name, Role::Admin, &password).map_err(ApiError::Invalid)?;
+            let new = NewAgent::parse(&email, &name, Role::Admin, &password)
+                .map_err(ApiError::Invalid)?;
             let admin = frontdesk_core::agents::set_up_first_admin(&ctx, new).await?;
             start_session(&session().await?, &admin).await?;
             tracing::info!(agent_id = admin.id, "first admin created by setup");

@@ -2,7 +2,10 @@
 //! chats, canned responses, and the widget sites admins set up. The rules live in
 //! `frontdesk_core::chats`, `frontdesk_core::canned` and `frontdesk_core::widget_sites`; live
 //! traffic (messages, typing, the inbox) goes over the agents' socket, not through here.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::chat::{CannedResponse, ChatDetail, ChatSummary, WidgetSite};
 use leptos::prelude::*;
@@ -48,7 +51,12 @@ pub async fn transfer_chat(number: i64, to: String) -> Result<ChatSummary, ApiEr
                 Some(("team", id)) => id.parse().ok().map(TransferTo::Team),
                 _ => None,
             };
-            let target = target.ok_or_else(|| ApiError::Invalid(vec![frontdesk_core::error::FieldError::new("to", "Choose an agent or a team.")]))?;
+            let target = target.ok_or_else(|| {
+                ApiError::Invalid(vec![frontdesk_core::error::FieldError::new(
+                    "to",
+                    "Choose an agent or a team.",
+                )])
+            })?;
             Ok(frontdesk_core::chats::transfer(&ctx, &agent, number, target).await?)
         }
         .await,
@@ -83,7 +91,12 @@ pub async fn list_canned_responses() -> Result<Vec<CannedResponse>, ApiError> {
 
 /// Adds (`id` empty) or changes a canned response.
 #[server(prefix = "/api", endpoint = "save_canned_response")]
-pub async fn save_canned_response(id: String, shortcut: String, title: String, body: String) -> Result<CannedResponse, ApiError> {
+pub async fn save_canned_response(
+    id: String,
+    shortcut: String,
+    title: String,
+    body: String,
+) -> Result<CannedResponse, ApiError> {
     use super::server::{respond, signed_in_agent};
     respond(
         async {
@@ -92,7 +105,8 @@ pub async fn save_canned_response(id: String, shortcut: String, title: String, b
                 "" => None,
                 id => Some(id.parse().map_err(|_| ApiError::NotFound)?),
             };
-            let draft = frontdesk_core::canned::CannedDraft::parse(&shortcut, &title, &body).map_err(ApiError::Invalid)?;
+            let draft = frontdesk_core::canned::CannedDraft::parse(&shortcut, &title, &body)
+                .map_err(ApiError::Invalid)?;
             Ok(frontdesk_core::canned::save(&ctx, &agent, id, draft).await?)
         }
         .await,
@@ -126,7 +140,10 @@ pub async fn list_widget_sites() -> Result<Vec<WidgetSite>, ApiError> {
 }
 
 /// Creates (`id` empty) or changes a widget site; `allowed_origins` is one origin per line.
-#[allow(clippy::too_many_arguments, reason = "one argument per form field; #[server] copies this onto a generated item that is fine, where #[expect] would go unfulfilled")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per form field; #[server] copies this onto a generated item that is fine, where #[expect] would go unfulfilled"
+)]
 #[server(prefix = "/api", endpoint = "save_widget_site")]
 pub async fn save_widget_site(
     id: String,
@@ -141,11 +158,25 @@ pub async fn save_widget_site(
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
-            let settings = SiteSettings::parse(&name, &allowed_origins, enforce_identity.is_some(), &greeting, ask_email.is_some())
-                .map_err(ApiError::Invalid)?;
+            let settings = SiteSettings::parse(
+                &name,
+                &allowed_origins,
+                enforce_identity.is_some(),
+                &greeting,
+                ask_email.is_some(),
+            )
+            .map_err(ApiError::Invalid)?;
             Ok(match id.trim() {
                 "" => widget_sites::create(&ctx, &agent, settings).await?,
-                id => widget_sites::update(&ctx, &agent, id.parse().map_err(|_| ApiError::NotFound)?, settings).await?,
+                id => {
+                    widget_sites::update(
+                        &ctx,
+                        &agent,
+                        id.parse().map_err(|_| ApiError::NotFound)?,
+                        settings,
+                    )
+                    .await?
+                }
             })
         }
         .await,

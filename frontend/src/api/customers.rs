@@ -1,10 +1,15 @@
 //! Customer profiles: the profile, its timeline, likely duplicates, editing and merging.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
-use frontdesk_core::customer::{Contact, ContactField, Duplicate, DuplicatePair, Organization, TimelinePage};
+use frontdesk_core::customer::{
+    Contact, ContactField, Duplicate, DuplicatePair, Organization, TimelinePage,
+};
 use frontdesk_core::ticket::PersonRef;
-use std::collections::HashMap;
 use leptos::prelude::*;
+use std::collections::HashMap;
 
 use super::ApiError;
 
@@ -32,8 +37,15 @@ pub async fn customer_timeline(id: i64, cursor: Option<String>) -> Result<Timeli
             let cursor = match cursor.as_deref().filter(|c| !c.is_empty()) {
                 None => None,
                 Some(text) => {
-                    let parsed = text.split_once('.').and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?)));
-                    let (at, id) = parsed.ok_or_else(|| ApiError::Invalid(vec![frontdesk_core::error::FieldError::new("cursor", "Invalid cursor.")]))?;
+                    let parsed = text
+                        .split_once('.')
+                        .and_then(|(t, i)| Some((t.parse().ok()?, i.parse().ok()?)));
+                    let (at, id) = parsed.ok_or_else(|| {
+                        ApiError::Invalid(vec![frontdesk_core::error::FieldError::new(
+                            "cursor",
+                            "Invalid cursor.",
+                        )])
+                    })?;
                     Some((Timestamp::from_unix_millis(at), id))
                 }
             };
@@ -73,15 +85,20 @@ pub async fn update_customer(
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
+            let name = frontdesk_core::agent::PersonName::parse(&name)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
             let organization_id = match organization_id.as_deref().map(str::trim) {
                 None => None,
                 Some("") => Some(None),
                 Some(v) => Some(Some(v.parse().map_err(|_| {
-                    ApiError::Invalid(vec![frontdesk_core::error::FieldError::new("organization_id", "There is no such organization.")])
+                    ApiError::Invalid(vec![frontdesk_core::error::FieldError::new(
+                        "organization_id",
+                        "There is no such organization.",
+                    )])
                 })?)),
             };
-            let mut fields: Vec<(String, String)> = fields.unwrap_or_default().into_iter().collect();
+            let mut fields: Vec<(String, String)> =
+                fields.unwrap_or_default().into_iter().collect();
             fields.sort();
             let change = ContactUpdate { name, phone, notes, organization_id, fields };
             Ok(frontdesk_core::contacts::update(&ctx, &actor, id, &change).await?)
@@ -150,7 +167,12 @@ pub async fn list_organizations(query: Option<String>) -> Result<Vec<Organizatio
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::organizations::list(&ctx, &actor, query.as_deref().unwrap_or_default()).await?)
+            Ok(frontdesk_core::organizations::list(
+                &ctx,
+                &actor,
+                query.as_deref().unwrap_or_default(),
+            )
+            .await?)
         }
         .await,
     )
@@ -179,8 +201,15 @@ pub async fn create_organization(name: String, domains: String) -> Result<Organi
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
-            let organization = organizations::create(&ctx, &actor, &name, &organizations::parse_domains(&domains)?).await?;
+            let name = frontdesk_core::agent::PersonName::parse(&name)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
+            let organization = organizations::create(
+                &ctx,
+                &actor,
+                &name,
+                &organizations::parse_domains(&domains)?,
+            )
+            .await?;
             leptos_axum::redirect(&format!("/app/organizations/{}", organization.id));
             Ok(organization)
         }
@@ -190,14 +219,26 @@ pub async fn create_organization(name: String, domains: String) -> Result<Organi
 
 /// Renames an organization and replaces its domains.
 #[server(prefix = "/api", endpoint = "update_organization")]
-pub async fn update_organization(id: i64, name: String, domains: String) -> Result<Organization, ApiError> {
+pub async fn update_organization(
+    id: i64,
+    name: String,
+    domains: String,
+) -> Result<Organization, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::organizations;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name).map_err(|e| ApiError::Invalid(vec![e]))?;
-            Ok(organizations::update(&ctx, &actor, id, &name, &organizations::parse_domains(&domains)?).await?)
+            let name = frontdesk_core::agent::PersonName::parse(&name)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
+            Ok(organizations::update(
+                &ctx,
+                &actor,
+                id,
+                &name,
+                &organizations::parse_domains(&domains)?,
+            )
+            .await?)
         }
         .await,
     )
@@ -224,7 +265,10 @@ pub async fn merge_customers(
             let keep = |field: &str, value: &str| match value {
                 "survivor" => Ok(Keep::Survivor),
                 "merged" => Ok(Keep::Merged),
-                _ => Err(ApiError::Invalid(vec![frontdesk_core::error::FieldError::new(field, "Choose survivor or merged.")])),
+                _ => Err(ApiError::Invalid(vec![frontdesk_core::error::FieldError::new(
+                    field,
+                    "Choose survivor or merged.",
+                )])),
             };
             let choices = MergeChoices {
                 name: keep("name", &name)?,
@@ -233,7 +277,9 @@ pub async fn merge_customers(
                 notes: keep("notes", &notes)?,
                 fields: keep("fields", fields.as_deref().unwrap_or("survivor"))?,
             };
-            let survivor = frontdesk_core::contacts::merge(&ctx, &actor, survivor_id, merged_id, choices).await?;
+            let survivor =
+                frontdesk_core::contacts::merge(&ctx, &actor, survivor_id, merged_id, choices)
+                    .await?;
             leptos_axum::redirect(&format!("/app/customers/{}", survivor.id));
             Ok(survivor)
         }

@@ -31,7 +31,9 @@ pub enum ApiError {
     #[error("This ticket changed since you opened it. Review the changes and try again.")]
     Stale(Box<frontdesk_core::ticket::TicketDetail>),
     /// Others wrote on the ticket while the agent was composing; nothing was sent.
-    #[error("New messages arrived while you were writing. Read them, then send anyway if your reply still fits.")]
+    #[error(
+        "New messages arrived while you were writing. Read them, then send anyway if your reply still fits."
+    )]
     NewActivity(Vec<frontdesk_core::ticket::Message>),
     /// Too many attempts.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
@@ -58,7 +60,9 @@ impl ApiError {
     /// The message for one form field, if that field is invalid.
     pub fn field(&self, name: &str) -> Option<String> {
         match self {
-            ApiError::Invalid(errors) => errors.iter().find(|e| e.field == name).map(|e| e.message.clone()),
+            ApiError::Invalid(errors) => {
+                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
+            }
             _ => None,
         }
     }
@@ -79,19 +83,23 @@ impl FromServerFnError for ApiError {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::ApiError;
-    use leptos::server_fn::error::ServerFnErrorErr;
     use axum::http::StatusCode;
     use frontdesk_core::error::Error;
+    use leptos::server_fn::error::ServerFnErrorErr;
 
     impl ApiError {
         /// The HTTP status this error is sent with.
         pub fn status(&self) -> StatusCode {
             match self {
-                ApiError::Unauthenticated | ApiError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+                ApiError::Unauthenticated | ApiError::InvalidCredentials => {
+                    StatusCode::UNAUTHORIZED
+                }
                 ApiError::Forbidden => StatusCode::FORBIDDEN,
                 ApiError::NotFound => StatusCode::NOT_FOUND,
                 ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                ApiError::Conflict(_) | ApiError::Stale(_) | ApiError::NewActivity(_) => StatusCode::CONFLICT,
+                ApiError::Conflict(_) | ApiError::Stale(_) | ApiError::NewActivity(_) => {
+                    StatusCode::CONFLICT
+                }
                 ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
                 ApiError::BadRequest | ApiError::Transport(_) => StatusCode::BAD_REQUEST,
@@ -104,8 +112,12 @@ mod ssr {
     /// words (serde's are logged at debug level, never sent), with its status set on the response.
     pub(super) fn unreadable_request(error: &ServerFnErrorErr) -> Option<ApiError> {
         let refused = match error {
-            ServerFnErrorErr::Deserialization(text) if text.contains("length limit") => ApiError::TooLarge,
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => ApiError::BadRequest,
+            ServerFnErrorErr::Deserialization(text) if text.contains("length limit") => {
+                ApiError::TooLarge
+            }
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => ApiError::BadRequest,
             _ => return None,
         };
         tracing::debug!(error = %error, "refused an unreadable server function request");
@@ -126,7 +138,9 @@ mod ssr {
                 Error::Conflict(message) => ApiError::Conflict(message),
                 Error::Stale(current) => ApiError::Stale(current),
                 Error::NewActivity(messages) => ApiError::NewActivity(messages),
-                Error::RateLimited { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
+                Error::RateLimited { retry_after_secs } => {
+                    ApiError::RateLimited { retry_after_secs }
+                }
                 Error::Database(_) | Error::Internal(_) => {
                     tracing::error!(error = %error, "server function failed");
                     ApiError::Internal

@@ -1,5 +1,8 @@
 //! The public help centre: published knowledge-base articles by category. No sign-in.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::help::{HelpArticle, HelpCategory};
 use leptos::prelude::*;

@@ -1,7 +1,10 @@
 //! The agents' knowledge-base editor: the article list, one article with its revisions, saving,
 //! and the live markdown preview. Signed-in agents only; the rules live in
 //! `frontdesk_core::kb_editor`.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::article::{ArticleSummary, EditableArticle};
 use leptos::prelude::*;
@@ -54,7 +57,10 @@ pub async fn list_kb_categories() -> Result<Vec<String>, ApiError> {
 
 /// Creates (`id` empty) or changes an article; returns its id. The slug of a new article may be
 /// left empty (it is made from the title); `tags` are comma-separated.
-#[allow(clippy::too_many_arguments, reason = "one argument per form field; #[server] copies this onto a generated item that is fine, where #[expect] would go unfulfilled")]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one argument per form field; #[server] copies this onto a generated item that is fine, where #[expect] would go unfulfilled"
+)]
 #[server(prefix = "/api", endpoint = "save_kb_article")]
 pub async fn save_kb_article(
     id: String,

@@ -11,11 +11,11 @@ mod kb;
 mod notifications;
 mod portal;
 mod search;
+#[cfg(feature = "ssr")]
+mod server;
 mod slas;
 mod tickets;
 mod widget;
-#[cfg(feature = "ssr")]
-mod server;
 
 pub use agents::*;
 pub use auth::*;

@@ -1,5 +1,8 @@
 //! The signed-in agent's notifications (SLA warnings and breaches on their tickets).
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::live::Notification;
 use leptos::prelude::*;

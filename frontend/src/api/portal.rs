@@ -1,7 +1,10 @@
 //! The customer portal's server functions: the public request form, sign-in links, and the
 //! customer's own tickets. Every function that reads tickets takes the contact from the session,
 //! never from the request.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::mail::OutboxEmail;
 use frontdesk_core::ticket::CustomerTicket;
@@ -15,7 +18,12 @@ pub const PORTAL_PATH: &str = "/portal";
 /// Opens a request from the public form; the customer gets a sign-in link to follow it.
 /// Returns the ticket number.
 #[server(prefix = "/api", endpoint = "portal_submit")]
-pub async fn portal_submit(name: String, email: String, subject: String, body: String) -> Result<i64, ApiError> {
+pub async fn portal_submit(
+    name: String,
+    email: String,
+    subject: String,
+    body: String,
+) -> Result<i64, ApiError> {
     use super::server::{client_ip, context, respond};
     use frontdesk_core::agent::{Email, PersonName};
     use frontdesk_core::portal::{self, PortalRequest};
@@ -23,9 +31,20 @@ pub async fn portal_submit(name: String, email: String, subject: String, body: S
     respond(
         async {
             let ctx = context()?;
-            let request = match (PersonName::parse(&name), Email::parse(&email), Subject::parse(&subject), MessageBody::parse(&body)) {
-                (Ok(name), Ok(email), Ok(subject), Ok(body)) => PortalRequest { name, email, subject, body },
-                (a, b, c, d) => return Err(ApiError::Invalid([a.err(), b.err(), c.err(), d.err()].into_iter().flatten().collect())),
+            let request = match (
+                PersonName::parse(&name),
+                Email::parse(&email),
+                Subject::parse(&subject),
+                MessageBody::parse(&body),
+            ) {
+                (Ok(name), Ok(email), Ok(subject), Ok(body)) => {
+                    PortalRequest { name, email, subject, body }
+                }
+                (a, b, c, d) => {
+                    return Err(ApiError::Invalid(
+                        [a.err(), b.err(), c.err(), d.err()].into_iter().flatten().collect(),
+                    ));
+                }
             };
             Ok(portal::submit_request(&ctx, request, client_ip().await?).await?)
         }
@@ -40,7 +59,8 @@ pub async fn portal_request_link(email: String) -> Result<(), ApiError> {
     respond(
         async {
             let ctx = context()?;
-            let email = frontdesk_core::agent::Email::parse(&email).map_err(|e| ApiError::Invalid(vec![e]))?;
+            let email = frontdesk_core::agent::Email::parse(&email)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
             Ok(frontdesk_core::portal::request_link(&ctx, &email, client_ip().await?).await?)
         }
         .await,
@@ -96,7 +116,8 @@ pub async fn portal_reply(number: i64, body: String) -> Result<CustomerTicket, A
     respond(
         async {
             let (ctx, contact_id) = signed_in_contact().await?;
-            let body = frontdesk_core::ticket::MessageBody::parse(&body).map_err(|e| ApiError::Invalid(vec![e]))?;
+            let body = frontdesk_core::ticket::MessageBody::parse(&body)
+                .map_err(|e| ApiError::Invalid(vec![e]))?;
             Ok(frontdesk_core::portal::reply(&ctx, contact_id, number, body).await?)
         }
         .await,

@@ -1,6 +1,9 @@
 //! Search: the agents' global search and similar-ticket panel, the public help-centre search
 //! (a signed-in customer also finds their own tickets), article feedback, and what to write next.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::found::{ContentGap, Found, FoundItem, SearchQuery};
 use leptos::prelude::*;
@@ -28,8 +31,11 @@ pub async fn search_help(query: SearchQuery) -> Result<Found, ApiError> {
         async {
             let ctx = context()?;
             ctx.portal_limits().check_search(client_ip().await?)?;
-            let contact: Option<i64> =
-                session().await?.get(frontdesk_core::sessions::CONTACT_ID_KEY).await.map_err(session_error)?;
+            let contact: Option<i64> = session()
+                .await?
+                .get(frontdesk_core::sessions::CONTACT_ID_KEY)
+                .await
+                .map_err(session_error)?;
             Ok(frontdesk_core::search::search_public(&ctx, contact, &query).await?)
         }
         .await,

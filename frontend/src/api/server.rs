@@ -44,21 +44,26 @@ pub(crate) async fn signed_in_agent() -> Result<(AppContext, Agent), ApiError> {
 /// The signed-in customer's contact id (portal), or [`ApiError::Unauthenticated`].
 pub(crate) async fn signed_in_contact() -> Result<(AppContext, i64), ApiError> {
     let ctx = context()?;
-    let contact_id: Option<i64> = session().await?.get(CONTACT_ID_KEY).await.map_err(session_error)?;
+    let contact_id: Option<i64> =
+        session().await?.get(CONTACT_ID_KEY).await.map_err(session_error)?;
     contact_id.map(|id| (ctx, id)).ok_or(ApiError::Unauthenticated)
 }
 
 /// Starts a customer session for `contact_id` under a new session id.
-pub(crate) async fn start_customer_session(session: &Session, contact_id: i64) -> Result<(), ApiError> {
+pub(crate) async fn start_customer_session(
+    session: &Session,
+    contact_id: i64,
+) -> Result<(), ApiError> {
     session.cycle_id().await.map_err(session_error)?;
     session.insert(CONTACT_ID_KEY, contact_id).await.map_err(session_error)
 }
 
 /// The client's IP address, for rate limits.
 pub(crate) async fn client_ip() -> Result<std::net::IpAddr, ApiError> {
-    let axum::extract::ConnectInfo(peer) = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .map_err(ApiError::from_server_fn_error)?;
+    let axum::extract::ConnectInfo(peer) =
+        leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .await
+            .map_err(ApiError::from_server_fn_error)?;
     Ok(peer.ip())
 }
 

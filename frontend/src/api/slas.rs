@@ -1,5 +1,8 @@
 //! SLA settings: business-hours calendars and policies (admins), and the due-time preview.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -84,8 +87,15 @@ pub struct SlaSettings {
 }
 
 /// The weekday keys of the calendar form, Monday first.
-pub const WEEKDAY_FIELDS: [(&str, &str); 7] =
-    [("mon", "Monday"), ("tue", "Tuesday"), ("wed", "Wednesday"), ("thu", "Thursday"), ("fri", "Friday"), ("sat", "Saturday"), ("sun", "Sunday")];
+pub const WEEKDAY_FIELDS: [(&str, &str); 7] = [
+    ("mon", "Monday"),
+    ("tue", "Tuesday"),
+    ("wed", "Wednesday"),
+    ("thu", "Thursday"),
+    ("fri", "Friday"),
+    ("sat", "Saturday"),
+    ("sun", "Sunday"),
+];
 
 /// Parses `09:00-12:00, 13:00-17:00` into minute intervals; empty means closed.
 pub fn parse_hours(text: &str) -> Result<Vec<(u16, u16)>, String> {
@@ -98,7 +108,9 @@ pub fn parse_hours(text: &str) -> Result<Vec<(u16, u16)>, String> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|part| {
-            let (from, to) = part.split_once('-').ok_or_else(|| format!("'{part}' is not a range like 09:00-17:00."))?;
+            let (from, to) = part
+                .split_once('-')
+                .ok_or_else(|| format!("'{part}' is not a range like 09:00-17:00."))?;
             match (minute(from), minute(to)) {
                 (Some(from), Some(to)) => Ok((from, to)),
                 _ => Err(format!("'{part}' is not a range like 09:00-17:00.")),
@@ -110,7 +122,11 @@ pub fn parse_hours(text: &str) -> Result<Vec<(u16, u16)>, String> {
 /// `[start, end)` minutes as `09:00-17:00, ...`.
 pub fn format_hours(intervals: &[(u16, u16)]) -> String {
     let clock = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-    intervals.iter().map(|&(a, b)| format!("{}-{}", clock(a), clock(b))).collect::<Vec<_>>().join(", ")
+    intervals
+        .iter()
+        .map(|&(a, b)| format!("{}-{}", clock(a), clock(b)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Parses one holiday per line: `2026-12-25` or `2026-12-24..2026-12-26`.
@@ -153,22 +169,39 @@ pub async fn list_slas() -> Result<SlaSettings, ApiError> {
             let (ctx, actor) = signed_in_agent().await?;
             let calendars = sla::list_calendars(&ctx, &actor).await?;
             let policies = sla::list_policies(&ctx, &actor).await?;
-            let teams: Vec<(i64, String)> = frontdesk_core::teams::list(&ctx, &actor).await?.into_iter().map(|t| (t.id, t.name)).collect();
+            let teams: Vec<(i64, String)> = frontdesk_core::teams::list(&ctx, &actor)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect();
             let calendar_name = |id: Option<i64>| {
-                id.and_then(|id| calendars.iter().find(|c| c.id == id)).map_or_else(|| "24/7".to_owned(), |c| c.name.clone())
+                id.and_then(|id| calendars.iter().find(|c| c.id == id))
+                    .map_or_else(|| "24/7".to_owned(), |c| c.name.clone())
             };
-            let team_name = |id: i64| teams.iter().find(|t| t.0 == id).map_or_else(|| format!("team {id}"), |t| t.1.clone());
+            let team_name = |id: i64| {
+                teams
+                    .iter()
+                    .find(|t| t.0 == id)
+                    .map_or_else(|| format!("team {id}"), |t| t.1.clone())
+            };
             let mut rows = Vec::with_capacity(policies.len());
             for p in &policies {
                 let mut organizations = Vec::new();
                 for id in &p.conditions.organization_ids {
-                    organizations.push(frontdesk_core::organizations::get(&ctx, &actor, *id).await.map_or_else(|_| format!("#{id}"), |o| o.name));
+                    organizations.push(
+                        frontdesk_core::organizations::get(&ctx, &actor, *id)
+                            .await
+                            .map_or_else(|_| format!("#{id}"), |o| o.name),
+                    );
                 }
                 let mut targets = HashMap::new();
                 for (priority, set) in Priority::ALL.iter().zip(p.targets) {
                     for metric in Metric::ALL {
                         if let Some(ms) = set.of(metric) {
-                            targets.insert(format!("{}_{}", metric.as_str(), priority.as_str()), hours_number(ms));
+                            targets.insert(
+                                format!("{}_{}", metric.as_str(), priority.as_str()),
+                                hours_number(ms),
+                            );
                         }
                     }
                 }
@@ -181,10 +214,24 @@ pub async fn list_slas() -> Result<SlaSettings, ApiError> {
                 }
                 let mut applies_to = sla::describe_conditions(&p.conditions);
                 if !p.conditions.team_ids.is_empty() {
-                    applies_to = applies_to.replace("in one of its teams", &format!("team is {}", p.conditions.team_ids.iter().map(|id| team_name(*id)).collect::<Vec<_>>().join(" or ")));
+                    applies_to = applies_to.replace(
+                        "in one of its teams",
+                        &format!(
+                            "team is {}",
+                            p.conditions
+                                .team_ids
+                                .iter()
+                                .map(|id| team_name(*id))
+                                .collect::<Vec<_>>()
+                                .join(" or ")
+                        ),
+                    );
                 }
                 if !organizations.is_empty() {
-                    applies_to = applies_to.replace("requester in one of its organizations", &format!("requester at {}", organizations.join(" or ")));
+                    applies_to = applies_to.replace(
+                        "requester in one of its organizations",
+                        &format!("requester at {}", organizations.join(" or ")),
+                    );
                 }
                 rows.push(PolicyRow {
                     id: p.id,
@@ -194,14 +241,37 @@ pub async fn list_slas() -> Result<SlaSettings, ApiError> {
                     targets: p
                         .targets
                         .iter()
-                        .map(|t| Metric::ALL.iter().map(|m| format!("{} {}", m.label().to_lowercase(), hours_text(t.of(*m)))).collect::<Vec<_>>().join(" · "))
+                        .map(|t| {
+                            Metric::ALL
+                                .iter()
+                                .map(|m| {
+                                    format!("{} {}", m.label().to_lowercase(), hours_text(t.of(*m)))
+                                })
+                                .collect::<Vec<_>>()
+                                .join(" · ")
+                        })
                         .collect(),
-                    pauses: p.pause_statuses.iter().map(|s| s.label()).collect::<Vec<_>>().join(", "),
+                    pauses: p
+                        .pause_statuses
+                        .iter()
+                        .map(|s| s.label())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     at_breach: at_breach.join(", "),
                     form: PolicyForm {
                         calendar_id: p.calendar_id,
-                        priorities: p.conditions.priorities.iter().map(|x| x.as_str().to_owned()).collect(),
-                        channels: p.conditions.channels.iter().map(|x| x.as_str().to_owned()).collect(),
+                        priorities: p
+                            .conditions
+                            .priorities
+                            .iter()
+                            .map(|x| x.as_str().to_owned())
+                            .collect(),
+                        channels: p
+                            .conditions
+                            .channels
+                            .iter()
+                            .map(|x| x.as_str().to_owned())
+                            .collect(),
                         tags: p.conditions.tags.join(", "),
                         team_ids: p.conditions.team_ids.clone(),
                         organizations: organizations.join(", "),
@@ -222,7 +292,11 @@ pub async fn list_slas() -> Result<SlaSettings, ApiError> {
                     name: c.name,
                     time_zone: c.time_zone,
                     hours: c.hours.iter().map(|d| format_hours(d)).collect(),
-                    holidays: c.holidays.iter().map(|(a, b)| if a == b { a.clone() } else { format!("{a}..{b}") }).collect(),
+                    holidays: c
+                        .holidays
+                        .iter()
+                        .map(|(a, b)| if a == b { a.clone() } else { format!("{a}..{b}") })
+                        .collect(),
                 })
                 .collect();
             Ok(SlaSettings { calendars, policies, teams })
@@ -254,13 +328,26 @@ pub async fn save_sla_calendar(
             for (day, (key, label)) in WEEKDAY_FIELDS.iter().enumerate() {
                 match parse_hours(hours.get(*key).map_or("", String::as_str)) {
                     Ok(intervals) => week[day] = intervals,
-                    Err(message) => problems.push(FieldError::new(&format!("hours[{key}]"), format!("{label}: {message}"))),
+                    Err(message) => problems.push(FieldError::new(
+                        &format!("hours[{key}]"),
+                        format!("{label}: {message}"),
+                    )),
                 }
             }
             let mut holidays = parse_holidays(&holidays);
-            match ical.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(frontdesk_core::ical::holidays) {
-                Some(Ok(days)) => holidays.extend(days.into_iter().map(|(a, b)| (a.to_string(), b.to_string()))),
-                Some(Err(e)) => problems.push(FieldError::new("ical", format!("The iCalendar file cannot be read: {e}."))),
+            match ical
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(frontdesk_core::ical::holidays)
+            {
+                Some(Ok(days)) => {
+                    holidays.extend(days.into_iter().map(|(a, b)| (a.to_string(), b.to_string())))
+                }
+                Some(Err(e)) => problems.push(FieldError::new(
+                    "ical",
+                    format!("The iCalendar file cannot be read: {e}."),
+                )),
                 None => {}
             }
             if !problems.is_empty() {
@@ -269,7 +356,13 @@ pub async fn save_sla_calendar(
             holidays.sort();
             holidays.dedup();
             let id = parse_id(&id)?.unwrap_or(0);
-            let def = CalendarDef { id, name, time_zone: time_zone.trim().to_owned(), hours: week, holidays };
+            let def = CalendarDef {
+                id,
+                name,
+                time_zone: time_zone.trim().to_owned(),
+                hours: week,
+                holidays,
+            };
             Ok(sla::save_calendar(&ctx, &actor, &def).await?.id)
         }
         .await,
@@ -323,7 +416,9 @@ pub async fn save_sla_policy(
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let invalid = |field: &str, message: &str| ApiError::Invalid(vec![FieldError::new(field, message)]);
+            let invalid = |field: &str, message: &str| {
+                ApiError::Invalid(vec![FieldError::new(field, message)])
+            };
             let one = |e: FieldError| ApiError::Invalid(vec![e]);
             let mut set: [Targets; 4] = Default::default();
             for (i, p) in Priority::ALL.iter().enumerate() {
@@ -333,9 +428,15 @@ pub async fn save_sla_policy(
                     if text.is_empty() {
                         continue;
                     }
-                    let hours: f64 = text.parse().ok().filter(|h: &f64| h.is_finite() && *h > 0.0).ok_or_else(|| {
-                        ApiError::Invalid(vec![FieldError::new(&format!("targets[{key}]"), format!("'{text}' is not a number of hours."))])
-                    })?;
+                    let hours: f64 =
+                        text.parse().ok().filter(|h: &f64| h.is_finite() && *h > 0.0).ok_or_else(
+                            || {
+                                ApiError::Invalid(vec![FieldError::new(
+                                    &format!("targets[{key}]"),
+                                    format!("'{text}' is not a number of hours."),
+                                )])
+                            },
+                        )?;
                     let ms = Some((hours * 3_600_000.0).round() as i64);
                     match metric {
                         Metric::FirstResponse => set[i].first_response = ms,
@@ -344,13 +445,36 @@ pub async fn save_sla_policy(
                     }
                 }
             }
-            let calendar_id = parse_id(&calendar_id).map_err(|_| invalid("calendar_id", "There is no such calendar."))?;
-            let team_id = |text: &str| text.parse::<i64>().map_err(|_| invalid("teams", "There is no such team."));
-            let list = |text: &str| text.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect::<Vec<_>>();
-            let organization_ids = frontdesk_core::organizations::ids_by_names(&ctx, &actor, &list(&organizations), "organizations").await?;
+            let calendar_id = parse_id(&calendar_id)
+                .map_err(|_| invalid("calendar_id", "There is no such calendar."))?;
+            let team_id = |text: &str| {
+                text.parse::<i64>().map_err(|_| invalid("teams", "There is no such team."))
+            };
+            let list = |text: &str| {
+                text.split(',')
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            };
+            let organization_ids = frontdesk_core::organizations::ids_by_names(
+                &ctx,
+                &actor,
+                &list(&organizations),
+                "organizations",
+            )
+            .await?;
             let conditions = Conditions {
-                priorities: ticked(priorities).iter().map(|p| p.parse()).collect::<Result<_, _>>().map_err(one)?,
-                channels: ticked(channels).iter().map(|c| c.parse()).collect::<Result<_, _>>().map_err(one)?,
+                priorities: ticked(priorities)
+                    .iter()
+                    .map(|p| p.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(one)?,
+                channels: ticked(channels)
+                    .iter()
+                    .map(|c| c.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(one)?,
                 team_ids: ticked(teams).iter().map(|t| team_id(t)).collect::<Result<_, _>>()?,
                 tags: list(&tags.to_lowercase()),
                 organization_ids,
@@ -364,12 +488,22 @@ pub async fn save_sla_policy(
             }
             let warn_percent = match warn_percent.trim() {
                 "" => 0,
-                w => w.parse().map_err(|_| invalid("warn_percent", "Use a whole percentage below 100."))?,
+                w => w
+                    .parse()
+                    .map_err(|_| invalid("warn_percent", "Use a whole percentage below 100."))?,
             };
-            let breach_team = parse_id(&breach_team_id).map_err(|_| invalid("breach_team_id", "There is no such team."))?;
+            let breach_team = parse_id(&breach_team_id)
+                .map_err(|_| invalid("breach_team_id", "There is no such team."))?;
             let id = parse_id(&id)?;
             let position = match id {
-                Some(id) => sla::list_policies(&ctx, &actor).await?.into_iter().find(|p| p.id == id).ok_or(ApiError::NotFound)?.position,
+                Some(id) => {
+                    sla::list_policies(&ctx, &actor)
+                        .await?
+                        .into_iter()
+                        .find(|p| p.id == id)
+                        .ok_or(ApiError::NotFound)?
+                        .position
+                }
                 None => 0,
             };
             let def = PolicyDef {
@@ -381,7 +515,10 @@ pub async fn save_sla_policy(
                 targets: set,
                 pause_statuses,
                 warn_percent,
-                breach_actions: BreachActions { raise_priority: raise_priority.is_some(), team_id: breach_team },
+                breach_actions: BreachActions {
+                    raise_priority: raise_priority.is_some(),
+                    team_id: breach_team,
+                },
             };
             Ok(sla::save_policy(&ctx, &actor, &def).await?.id)
         }
@@ -418,7 +555,11 @@ pub async fn delete_sla_policy(id: i64) -> Result<(), ApiError> {
 /// The SLA compliance report over the UTC days `from..=to`, one row per `group_by` (policy,
 /// team or agent); admins only.
 #[server(prefix = "/api", endpoint = "sla_report")]
-pub async fn sla_report(from: String, to: String, group_by: String) -> Result<frontdesk_core::sla_report::SlaReport, ApiError> {
+pub async fn sla_report(
+    from: String,
+    to: String,
+    group_by: String,
+) -> Result<frontdesk_core::sla_report::SlaReport, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::sla_report;
     respond(
@@ -434,7 +575,10 @@ pub async fn sla_report(from: String, to: String, group_by: String) -> Result<fr
 /// When a ticket created now with `priority` would come due under policy `policy_id`:
 /// `(metric, local time)` per target.
 #[server(prefix = "/api", endpoint = "preview_sla")]
-pub async fn preview_sla(policy_id: i64, priority: String) -> Result<Vec<(String, String)>, ApiError> {
+pub async fn preview_sla(
+    policy_id: i64,
+    priority: String,
+) -> Result<Vec<(String, String)>, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::sla;
     respond(
@@ -442,7 +586,10 @@ pub async fn preview_sla(policy_id: i64, priority: String) -> Result<Vec<(String
             let (ctx, actor) = signed_in_agent().await?;
             let priority = priority.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
             let (zone, due) = sla::preview(&ctx, &actor, policy_id, priority).await?;
-            Ok(due.into_iter().map(|(metric, at)| (metric.label().to_owned(), sla::local_time(&zone, at))).collect())
+            Ok(due
+                .into_iter()
+                .map(|(metric, at)| (metric.label().to_owned(), sla::local_time(&zone, at)))
+                .collect())
         }
         .await,
     )
@@ -466,7 +613,10 @@ mod tests {
     fn holidays_are_single_days_or_ranges() {
         assert_eq!(
             parse_holidays("2026-12-25\n 2026-12-31..2027-01-01 \n"),
-            [("2026-12-25".to_owned(), "2026-12-25".to_owned()), ("2026-12-31".to_owned(), "2027-01-01".to_owned())]
+            [
+                ("2026-12-25".to_owned(), "2026-12-25".to_owned()),
+                ("2026-12-31".to_owned(), "2027-01-01".to_owned())
+            ]
         );
     }
 }

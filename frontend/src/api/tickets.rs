@@ -1,5 +1,8 @@
 //! Tickets: the queue, one ticket with its thread and history, creating, replying, changing.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use frontdesk_core::ticket::{TicketDetail, TicketSummary};
 use leptos::prelude::*;
@@ -43,12 +46,14 @@ pub async fn list_queue(
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
     use frontdesk_core::ticket::Tag;
-    use frontdesk_core::time::Timestamp;
     use frontdesk_core::tickets::{self, QueueCursor, QueueFilter, QueueSort, QueueView};
+    use frontdesk_core::time::Timestamp;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let invalid = |field: &str, message: &str| ApiError::Invalid(vec![FieldError::new(field, message)]);
+            let invalid = |field: &str, message: &str| {
+                ApiError::Invalid(vec![FieldError::new(field, message)])
+            };
             let one = |e: FieldError| ApiError::Invalid(vec![e]);
             let present = |v: Option<String>| v.filter(|v| !v.trim().is_empty());
             let view = match (view.as_str(), team_id) {
@@ -66,12 +71,16 @@ pub async fn list_queue(
                 Some("created") => QueueSort::Created,
                 Some("priority") => QueueSort::Priority,
                 Some("sla") => QueueSort::SlaDue,
-                Some(_) => return Err(invalid("sort", "Sort by updated, created, priority or sla.")),
+                Some(_) => {
+                    return Err(invalid("sort", "Sort by updated, created, priority or sla."));
+                }
             };
             let filter = QueueFilter {
                 status: present(status).map(|s| s.parse()).transpose().map_err(one)?,
                 priority: present(priority).map(|p| p.parse()).transpose().map_err(one)?,
-                assignee_id: present(assignee_id).map(|a| a.parse().map_err(|_| invalid("assignee_id", "Not a valid id."))).transpose()?,
+                assignee_id: present(assignee_id)
+                    .map(|a| a.parse().map_err(|_| invalid("assignee_id", "Not a valid id.")))
+                    .transpose()?,
                 team_id: None,
                 tag: present(tag).map(|t| Tag::parse(&t)).transpose().map_err(one)?,
                 requester_id,
@@ -85,7 +94,9 @@ pub async fn list_queue(
             let after = match present(cursor) {
                 None => None,
                 Some(text) => {
-                    let parsed = text.split_once('.').and_then(|(k, i)| Some((k.parse().ok()?, i.parse().ok()?)));
+                    let parsed = text
+                        .split_once('.')
+                        .and_then(|(k, i)| Some((k.parse().ok()?, i.parse().ok()?)));
                     let (key, id) = parsed.ok_or_else(|| invalid("cursor", "Invalid cursor."))?;
                     Some(QueueCursor { key, id })
                 }
@@ -161,7 +172,9 @@ pub async fn bulk_update_tickets(
                 .filter(|n| !n.trim().is_empty())
                 .map(|n| n.trim().parse::<i64>())
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|_| one(FieldError::new("numbers", "Ticket numbers are whole numbers.")))?;
+                .map_err(|_| {
+                    one(FieldError::new("numbers", "Ticket numbers are whole numbers."))
+                })?;
             if numbers.is_empty() {
                 return Err(one(FieldError::new("numbers", "Select at least one ticket.")));
             }
@@ -171,12 +184,17 @@ pub async fn bulk_update_tickets(
                 assignee_id: match assignee_id.as_deref().map(str::trim) {
                     None | Some("") => None,
                     Some("none") => Some(None),
-                    Some(id) => Some(Some(id.parse().map_err(|_| one(FieldError::new("assignee_id", "Not a valid id.")))?)),
+                    Some(id) => Some(Some(
+                        id.parse()
+                            .map_err(|_| one(FieldError::new("assignee_id", "Not a valid id.")))?,
+                    )),
                 },
                 add_tags: Tag::parse_list(add_tags.as_deref().unwrap_or_default()).map_err(one)?,
-                remove_tags: Tag::parse_list(remove_tags.as_deref().unwrap_or_default()).map_err(one)?,
+                remove_tags: Tag::parse_list(remove_tags.as_deref().unwrap_or_default())
+                    .map_err(one)?,
             };
-            let (updated, failed) = frontdesk_core::tickets::bulk_update(&ctx, &actor, &numbers, &changes).await?;
+            let (updated, failed) =
+                frontdesk_core::tickets::bulk_update(&ctx, &actor, &numbers, &changes).await?;
             Ok(BulkOutcome { updated, failed })
         }
         .await,
@@ -223,19 +241,27 @@ pub async fn create_ticket(
             let priority = priority.parse();
             let tags = Tag::parse_list(&tags);
             let new = match (email, name, subject, body, priority, tags) {
-                (Ok(requester_email), Ok(requester_name), Ok(subject), Ok(body), Ok(priority), Ok(tags)) => {
-                    frontdesk_core::tickets::NewTicket {
-                        requester_email,
-                        requester_name,
-                        subject,
-                        body,
-                        priority,
-                        channel: Channel::Api,
-                        tags,
-                    }
-                }
+                (
+                    Ok(requester_email),
+                    Ok(requester_name),
+                    Ok(subject),
+                    Ok(body),
+                    Ok(priority),
+                    Ok(tags),
+                ) => frontdesk_core::tickets::NewTicket {
+                    requester_email,
+                    requester_name,
+                    subject,
+                    body,
+                    priority,
+                    channel: Channel::Api,
+                    tags,
+                },
                 (a, b, c, d, e, f) => {
-                    let errors = [a.err(), b.err(), c.err(), d.err(), e.err(), f.err()].into_iter().flatten().collect();
+                    let errors = [a.err(), b.err(), c.err(), d.err(), e.err(), f.err()]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                     return Err(ApiError::Invalid(errors));
                 }
             };
@@ -263,7 +289,15 @@ pub async fn add_ticket_message(
             let (ctx, actor) = signed_in_agent().await?;
             let kind = kind.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
             let body = MessageBody::parse(&body).map_err(|e| ApiError::Invalid(vec![e]))?;
-            Ok(frontdesk_core::tickets::add_message(&ctx, &actor, number, kind, body, composing_since).await?)
+            Ok(frontdesk_core::tickets::add_message(
+                &ctx,
+                &actor,
+                number,
+                kind,
+                body,
+                composing_since,
+            )
+            .await?)
         }
         .await,
     )
@@ -292,7 +326,10 @@ pub async fn update_ticket(
         match value.as_deref().map(str::trim) {
             None => Ok(None),
             Some("") => Ok(Some(None)),
-            Some(text) => text.parse().map(|id| Some(Some(id))).map_err(|_| FieldError::new(field, "Not a valid id.")),
+            Some(text) => text
+                .parse()
+                .map(|id| Some(Some(id)))
+                .map_err(|_| FieldError::new(field, "Not a valid id.")),
         }
     }
     respond(
@@ -306,7 +343,8 @@ pub async fn update_ticket(
                 assignee_id: optional_id("assignee_id", assignee_id).map_err(one)?,
                 team_id: optional_id("team_id", team_id).map_err(one)?,
                 add_tags: Tag::parse_list(add_tags.as_deref().unwrap_or_default()).map_err(one)?,
-                remove_tags: Tag::parse_list(remove_tags.as_deref().unwrap_or_default()).map_err(one)?,
+                remove_tags: Tag::parse_list(remove_tags.as_deref().unwrap_or_default())
+                    .map_err(one)?,
                 resolution_message_id,
             };
             Ok(frontdesk_core::tickets::update(&ctx, &actor, number, changes).await?)
@@ -366,7 +404,13 @@ pub async fn ticket_sla(number: i64) -> Result<SlaView, ApiError> {
             let timeline = state
                 .timeline
                 .iter()
-                .map(|s| (sla::local_time(&zone, s.at), s.metric.label().to_owned(), format!("{:?}", s.step).to_lowercase()))
+                .map(|s| {
+                    (
+                        sla::local_time(&zone, s.at),
+                        s.metric.label().to_owned(),
+                        format!("{:?}", s.step).to_lowercase(),
+                    )
+                })
                 .collect();
             Ok(SlaView { policy: state.policy, reason: state.reason, clocks, timeline })
         }

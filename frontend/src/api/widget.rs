@@ -1,7 +1,10 @@
 //! The chat widget's panel (`/widget/frame`): the public settings it renders with, and the one
 //! header that decides who may embed it. The conversation itself goes over the widget socket
 //! (`server/src/http/widget.rs`), not through here.
-#![expect(missing_docs, reason = "#[server] generates an argument struct per function; the function is documented")]
+#![expect(
+    missing_docs,
+    reason = "#[server] generates an argument struct per function; the function is documented"
+)]
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

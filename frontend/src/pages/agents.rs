@@ -19,7 +19,14 @@ pub fn AgentsPage() -> impl IntoView {
     let set_active = ServerAction::<SetAgentActive>::new();
     let set_capacity = ServerAction::<SetAgentChatCapacity>::new();
     let agents = Resource::new(
-        move || (create.version().get(), change_role.version().get(), set_active.version().get(), set_capacity.version().get()),
+        move || {
+            (
+                create.version().get(),
+                change_role.version().get(),
+                set_active.version().get(),
+                set_capacity.version().get(),
+            )
+        },
         |_| list_agents(),
     );
     let created = move || create.value().get();

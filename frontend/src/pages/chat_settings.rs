@@ -6,7 +6,10 @@ use frontdesk_core::chat::{CannedResponse, WidgetSite};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{DeleteCannedResponse, SaveCannedResponse, SaveWidgetSite, list_canned_responses, list_widget_sites};
+use crate::api::{
+    DeleteCannedResponse, SaveCannedResponse, SaveWidgetSite, list_canned_responses,
+    list_widget_sites,
+};
 use crate::components::{ErrorNotice, Field, TextAreaField, action_error};
 
 /// The widget sites page (admins).
@@ -81,7 +84,10 @@ fn window_origin() -> String {
 pub fn CannedResponsesPage() -> impl IntoView {
     let save = ServerAction::<SaveCannedResponse>::new();
     let delete = ServerAction::<DeleteCannedResponse>::new();
-    let list = Resource::new(move || (save.version().get(), delete.version().get()), |_| list_canned_responses());
+    let list = Resource::new(
+        move || (save.version().get(), delete.version().get()),
+        |_| list_canned_responses(),
+    );
     let saved = move || save.value().get();
     view! {
         <Title text="Canned responses · frontdesk"/>

@@ -5,11 +5,15 @@
 //! customer's profile beside it.
 //! Everything live comes from the console's socket ([`Live`]); actions are server functions.
 
-use frontdesk_core::chat::{AgentStatus, Attachment, CannedResponse, ChatState, ChatSummary, Sender};
+use frontdesk_core::chat::{
+    AgentStatus, Attachment, CannedResponse, ChatState, ChatSummary, Sender,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{AcceptChat, EndChat, TransferChat, get_customer, list_agents, list_canned_responses, list_teams};
+use crate::api::{
+    AcceptChat, EndChat, TransferChat, get_customer, list_agents, list_canned_responses, list_teams,
+};
 use crate::attachments::{AttachButton, AttachmentLink};
 use crate::components::ErrorNotice;
 use crate::live::Live;
@@ -20,7 +24,13 @@ pub fn ChatsLink() -> impl IntoView {
     let live = expect_context::<Live>();
     let waiting = move || {
         live.chat_inbox.with(|chats| {
-            chats.iter().filter(|c| c.state == ChatState::Queued || (c.state == ChatState::Active && unread(&live, c) > 0)).count()
+            chats
+                .iter()
+                .filter(|c| {
+                    c.state == ChatState::Queued
+                        || (c.state == ChatState::Active && unread(&live, c) > 0)
+                })
+                .count()
         })
     };
     view! {
@@ -49,7 +59,13 @@ pub fn ChatsPage() -> impl IntoView {
     };
     // A chat routed to this agent opens by itself.
     Effect::new(move |_| {
-        let me = live.chat_inbox.with(|chats| chats.iter().filter(|c| c.state == ChatState::Active).map(|c| c.number).collect::<Vec<_>>());
+        let me = live.chat_inbox.with(|chats| {
+            chats
+                .iter()
+                .filter(|c| c.state == ChatState::Active)
+                .map(|c| c.number)
+                .collect::<Vec<_>>()
+        });
         for number in me {
             if !open.with_untracked(|tabs| tabs.contains(&number)) {
                 live.follow_chat(number);
@@ -108,7 +124,10 @@ fn summary(live: &Live, number: i64) -> Option<ChatSummary> {
 
 /// Unread messages in a chat: the newest seq received (or known) past what this agent read.
 fn unread(live: &Live, chat: &ChatSummary) -> i64 {
-    let newest = live.chat_messages.with(|all| all.get(&chat.number).and_then(|m| m.last()).map_or(0, |m| m.seq)).max(chat.last_seq);
+    let newest = live
+        .chat_messages
+        .with(|all| all.get(&chat.number).and_then(|m| m.last()).map_or(0, |m| m.seq))
+        .max(chat.last_seq);
     (newest - chat.agent_read_seq).max(0)
 }
 
@@ -120,7 +139,11 @@ fn tab_label(live: &Live, number: i64) -> String {
 #[component]
 fn StatusPicker() -> impl IntoView {
     let live = expect_context::<Live>();
-    let choices = [(AgentStatus::Online, "Online"), (AgentStatus::Away, "Away"), (AgentStatus::Offline, "Offline")];
+    let choices = [
+        (AgentStatus::Online, "Online"),
+        (AgentStatus::Away, "Away"),
+        (AgentStatus::Offline, "Offline"),
+    ];
     view! {
         <div class="chat-status" role="radiogroup" aria-label="Your chat status" id="chat-status">
             {choices.map(|(status, label)| view! {
@@ -147,7 +170,10 @@ fn Inbox(on_open: impl Fn(i64) + Copy + Send + Sync + 'static) -> impl IntoView 
             on_open(chat.number);
         }
     });
-    let section = move |state: ChatState| live.chat_inbox.with(|chats| chats.iter().filter(|c| c.state == state).cloned().collect::<Vec<_>>());
+    let section = move |state: ChatState| {
+        live.chat_inbox
+            .with(|chats| chats.iter().filter(|c| c.state == state).cloned().collect::<Vec<_>>())
+    };
     view! {
         <aside class="chat-inbox" aria-label="Chat inbox" id="chat-inbox">
             {move || accept.value().get().and_then(Result::err).map(|e| view! { <ErrorNotice error=e/> })}
@@ -202,11 +228,21 @@ fn Inbox(on_open: impl Fn(i64) + Copy + Send + Sync + 'static) -> impl IntoView 
 
 /// One open chat: transcript, composer, actions, and the customer beside it.
 #[component]
-fn ChatPane(number: i64, canned: Signal<Vec<CannedResponse>>, on_close: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn ChatPane(
+    number: i64,
+    canned: Signal<Vec<CannedResponse>>,
+    on_close: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let live = expect_context::<Live>();
     let chat = Memo::new(move |_| summary(&live, number));
-    let messages = Memo::new(move |_| live.chat_messages.with(|all| all.get(&number).cloned().unwrap_or_default()));
-    let pending = Memo::new(move |_| live.chat_outbox.with(|outbox| outbox.iter().filter(|o| o.number == number).cloned().collect::<Vec<_>>()));
+    let messages = Memo::new(move |_| {
+        live.chat_messages.with(|all| all.get(&number).cloned().unwrap_or_default())
+    });
+    let pending = Memo::new(move |_| {
+        live.chat_outbox.with(|outbox| {
+            outbox.iter().filter(|o| o.number == number).cloned().collect::<Vec<_>>()
+        })
+    });
     // Read receipts: everything shown while this tab is visible is read.
     Effect::new(move |_| {
         let newest = messages.with(|m| m.last().map(|m| m.seq));
@@ -215,7 +251,12 @@ fn ChatPane(number: i64, canned: Signal<Vec<CannedResponse>>, on_close: impl Fn(
             live.chat_read(number, seq);
         }
     });
-    let visitor_read = move || live.chat_visitor_read.with(|r| r.get(&number).copied()).or_else(|| chat.with(|c| c.as_ref().map(|c| c.visitor_read_seq))).unwrap_or(0);
+    let visitor_read = move || {
+        live.chat_visitor_read
+            .with(|r| r.get(&number).copied())
+            .or_else(|| chat.with(|c| c.as_ref().map(|c| c.visitor_read_seq)))
+            .unwrap_or(0)
+    };
     let typing = move || live.chat_typing.with(|t| t.get(&number).copied().unwrap_or(false));
     let mine = move || chat.with(|c| c.as_ref().is_some_and(|c| c.state == ChatState::Active));
     view! {
@@ -289,7 +330,12 @@ fn Composer(number: i64, canned: Signal<Vec<CannedResponse>>) -> impl IntoView {
         if prefix.contains(char::is_whitespace) {
             return Vec::new();
         }
-        canned.get().into_iter().filter(|c| c.shortcut.starts_with(prefix)).take(8).collect::<Vec<_>>()
+        canned
+            .get()
+            .into_iter()
+            .filter(|c| c.shortcut.starts_with(prefix))
+            .take(8)
+            .collect::<Vec<_>>()
     });
     let send = move || {
         let body = text.get_untracked().trim().to_owned();
@@ -361,7 +407,9 @@ fn send_file(live: Live, number: i64, file: web_sys::File, problem: RwSignal<Opt
     #[cfg(feature = "hydrate")]
     {
         leptos::task::spawn_local(async move {
-            match crate::attachments::upload(&format!("/api/chat/{number}/attachments"), &file).await {
+            match crate::attachments::upload(&format!("/api/chat/{number}/attachments"), &file)
+                .await
+            {
                 Ok(attachment) => live.send_chat(number, String::new(), Some(attachment)),
                 Err(reason) => problem.set(Some(reason)),
             }
@@ -437,7 +485,9 @@ fn CustomerCard(contact_id: i64, site: String) -> impl IntoView {
 
 /// A chat ticket's whole transcript, on the ticket page (which loads it).
 #[component]
-pub fn ChatTranscript(chat: Resource<Result<frontdesk_core::chat::ChatDetail, crate::api::ApiError>>) -> impl IntoView {
+pub fn ChatTranscript(
+    chat: Resource<Result<frontdesk_core::chat::ChatDetail, crate::api::ApiError>>,
+) -> impl IntoView {
     view! {
         <section class="card chat-record" aria-label="Chat transcript" id="chat-record">
             <h2>"Chat transcript"</h2>

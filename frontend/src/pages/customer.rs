@@ -9,8 +9,8 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{
-    ApiError, MergeCustomers, UpdateCustomer, customer_duplicates, customer_timeline, duplicate_pairs, get_customer,
-    list_organizations,
+    ApiError, MergeCustomers, UpdateCustomer, customer_duplicates, customer_timeline,
+    duplicate_pairs, get_customer, list_organizations,
 };
 use crate::components::{ErrorNotice, action_error};
 use crate::pages::tickets::StatusBadge;
@@ -32,19 +32,26 @@ async fn load_customer(id: Option<i64>) -> Result<Contact, ApiError> {
 pub fn CustomerPage() -> impl IntoView {
     let id = id_param("id");
     let update = ServerAction::<UpdateCustomer>::new();
-    let contact = Resource::new(move || (id.get(), update.version().get()), |(id, _)| load_customer(id));
-    let timeline = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => customer_timeline(id, None).await,
-            None => Err(ApiError::NotFound),
-        }
-    });
-    let duplicates = Resource::new(move || (id.get(), update.version().get()), |(id, _)| async move {
-        match id {
-            Some(id) => customer_duplicates(id).await,
-            None => Err(ApiError::NotFound),
-        }
-    });
+    let contact =
+        Resource::new(move || (id.get(), update.version().get()), |(id, _)| load_customer(id));
+    let timeline = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => customer_timeline(id, None).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
+    let duplicates = Resource::new(
+        move || (id.get(), update.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => customer_duplicates(id).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     let organizations = Resource::new(|| (), |()| list_organizations(None));
     let value = move || update.value().get();
     view! {
@@ -148,7 +155,10 @@ pub fn CustomerPage() -> impl IntoView {
 
 /// One custom field's input, typed, named `fields[KEY]`, with its error.
 #[component]
-fn CustomField(field: FieldValue, value: impl Fn() -> Option<Result<Contact, ApiError>> + Copy + Send + Sync + 'static) -> impl IntoView {
+fn CustomField(
+    field: FieldValue,
+    value: impl Fn() -> Option<Result<Contact, ApiError>> + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let FieldValue { field, value: current } = field;
     let id = format!("custom-{}", field.key);
     let name = format!("fields[{}]", field.key);
@@ -162,14 +172,15 @@ fn CustomField(field: FieldValue, value: impl Fn() -> Option<Result<Contact, Api
                 <option value="false" selected=current == "false">"No"</option>
             </select>
         }
-            .into_any(),
+        .into_any(),
         kind => {
             let (input_type, step) = match kind {
                 FieldKind::Number => ("number", Some("any")),
                 FieldKind::Date => ("date", None),
                 _ => ("text", None),
             };
-            view! { <input id=id.clone() name=name type=input_type step=step value=current/> }.into_any()
+            view! { <input id=id.clone() name=name type=input_type step=step value=current/> }
+                .into_any()
         }
     };
     view! {

@@ -12,7 +12,10 @@ use crate::components::{ErrorNotice, action_error};
 pub fn CustomerFieldsPage() -> impl IntoView {
     let define = ServerAction::<DefineContactField>::new();
     let remove = ServerAction::<RemoveContactField>::new();
-    let fields = Resource::new(move || (define.version().get(), remove.version().get()), |_| list_contact_fields());
+    let fields = Resource::new(
+        move || (define.version().get(), remove.version().get()),
+        |_| list_contact_fields(),
+    );
     let defined = move || define.value().get();
     view! {
         <Title text="Customer fields · frontdesk"/>

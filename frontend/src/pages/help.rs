@@ -87,7 +87,10 @@ pub fn HelpCategoryPage() -> impl IntoView {
 #[component]
 pub fn HelpArticlePage() -> impl IntoView {
     let params = use_params_map();
-    let article = Resource::new_blocking(move || params.read().get("slug").unwrap_or_default(), get_help_article);
+    let article = Resource::new_blocking(
+        move || params.read().get("slug").unwrap_or_default(),
+        get_help_article,
+    );
     view! {
         <PortalFrame>
             <Suspense>
@@ -152,7 +155,7 @@ fn NotFoundOr(error: ApiError) -> impl IntoView {
                 <h1>"We could not find that page"</h1>
                 <p><a href="/help">"Browse the help center"</a></p>
             }
-                .into_any()
+            .into_any()
         }
         other => view! { <ErrorNotice error=other/> }.into_any(),
     }

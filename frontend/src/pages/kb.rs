@@ -11,14 +11,18 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::api::{ApiError, SaveKbArticle, list_kb_articles, list_kb_categories, load_kb_article, preview_kb_article};
+use crate::api::{
+    ApiError, SaveKbArticle, list_kb_articles, list_kb_categories, load_kb_article,
+    preview_kb_article,
+};
 use crate::components::{ErrorNotice, Field, action_error, debounced, not_found_status};
 
 /// How long typing must pause before the preview is rendered again.
 const PREVIEW_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The list's status tabs: `(query value, label)`; empty shows every status.
-const STATUS_TABS: [(&str, &str); 4] = [("", "All"), ("draft", "Drafts"), ("internal", "Internal"), ("published", "Published")];
+const STATUS_TABS: [(&str, &str); 4] =
+    [("", "All"), ("draft", "Drafts"), ("internal", "Internal"), ("published", "Published")];
 
 /// `/app/kb`: every article, most recently changed first, by status.
 #[component]
@@ -112,13 +116,16 @@ pub fn KbEditorPage() -> impl IntoView {
     // resource made inside a resolved Suspense gets one id on the server and another in the
     // browser, and the page then fails to hydrate. Until the agent types, it shows the stored body.
     let edited = RwSignal::new(None::<String>);
-    let settled = debounced(Signal::derive(move || edited.get().unwrap_or_default()), PREVIEW_AFTER);
+    let settled =
+        debounced(Signal::derive(move || edited.get().unwrap_or_default()), PREVIEW_AFTER);
     let preview = Resource::new(
         move || (id.get(), saved.get(), edited.with(Option::is_some).then(|| settled.get())),
         |(id, _, typed)| async move {
             let body = match (typed, id.and_then(|id| id.parse::<i64>().ok())) {
                 (Some(body), _) => body,
-                (None, Some(id)) => load_kb_article(id).await.map(|a| a.draft.body).unwrap_or_default(),
+                (None, Some(id)) => {
+                    load_kb_article(id).await.map(|a| a.draft.body).unwrap_or_default()
+                }
                 (None, None) => String::new(),
             };
             if body.trim().is_empty() { Ok(String::new()) } else { preview_kb_article(body).await }

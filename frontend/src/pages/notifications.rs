@@ -13,7 +13,10 @@ use crate::live::Live;
 #[component]
 pub fn NotificationsLink() -> impl IntoView {
     let live = expect_context::<Live>();
-    let unread = Resource::new(move || (live.notification_id.get(), live.notifications_read.get()), |_| unread_notifications());
+    let unread = Resource::new(
+        move || (live.notification_id.get(), live.notifications_read.get()),
+        |_| unread_notifications(),
+    );
     view! {
         <a href="/app/notifications" id="notifications-link">
             "Notifications"
@@ -31,7 +34,10 @@ pub fn NotificationsLink() -> impl IntoView {
 pub fn NotificationsPage() -> impl IntoView {
     let live = expect_context::<Live>();
     let mark_read = ServerAction::<MarkNotificationsRead>::new();
-    let list = Resource::new(move || (live.notification_id.get(), live.notifications_read.get()), |_| list_notifications());
+    let list = Resource::new(
+        move || (live.notification_id.get(), live.notifications_read.get()),
+        |_| list_notifications(),
+    );
     Effect::new(move |_| {
         if matches!(mark_read.value().get(), Some(Ok(_))) {
             live.notifications_read.update(|n| *n += 1);

@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{ApiError, CreateOrganization, UpdateOrganization, get_organization, list_organizations};
+use crate::api::{
+    ApiError, CreateOrganization, UpdateOrganization, get_organization, list_organizations,
+};
 use crate::components::{ErrorNotice, action_error};
 
 /// The list of organizations, a search box and the form to create one.
@@ -75,12 +77,15 @@ pub fn OrganizationPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|v| v.parse::<i64>().ok()));
     let update = ServerAction::<UpdateOrganization>::new();
-    let organization = Resource::new(move || (id.get(), update.version().get()), |(id, _)| async move {
-        match id {
-            Some(id) => get_organization(id).await,
-            None => Err(ApiError::NotFound),
-        }
-    });
+    let organization = Resource::new(
+        move || (id.get(), update.version().get()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => get_organization(id).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     let value = move || update.value().get();
     view! {
         <Transition fallback=|| view! { <p class="loading">"Loading organization…"</p> }>

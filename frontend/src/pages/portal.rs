@@ -7,8 +7,8 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{
-    ApiError, PortalRedeem, PortalReply, PortalRequestLink, PortalSignOut, PortalSubmit, portal_ticket,
-    portal_tickets,
+    ApiError, PortalRedeem, PortalReply, PortalRequestLink, PortalSignOut, PortalSubmit,
+    portal_ticket, portal_tickets,
 };
 use crate::components::{ErrorNotice, Field, TextAreaField, action_error};
 use crate::pages::search::SuggestedArticles;
@@ -107,7 +107,10 @@ pub fn PortalNewRequest() -> impl IntoView {
     // Input events bubble up from both fields to the form's wrapper.
     let on_input = move |ev: leptos::ev::Event| {
         use leptos::wasm_bindgen::JsCast;
-        let name = ev.target().and_then(|t| t.dyn_into::<web_sys::Element>().ok()).and_then(|e| e.get_attribute("name"));
+        let name = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.get_attribute("name"));
         match name.as_deref() {
             Some("subject") => subject.set(event_target_value(&ev)),
             Some("body") => body.set(event_target_value(&ev)),
@@ -178,7 +181,8 @@ pub fn PortalSignIn() -> impl IntoView {
 #[component]
 pub fn PortalTicketPage() -> impl IntoView {
     let params = use_params_map();
-    let number = Memo::new(move |_| params.read().get("number").and_then(|n| n.parse::<i64>().ok()));
+    let number =
+        Memo::new(move |_| params.read().get("number").and_then(|n| n.parse::<i64>().ok()));
     let reply = ServerAction::<PortalReply>::new();
     let ticket = Resource::new(
         move || (number.get(), reply.version().get()),

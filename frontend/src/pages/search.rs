@@ -11,7 +11,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{ApiError, list_content_gaps, search_everything, search_help, similar_answers, suggest_articles};
+use crate::api::{
+    ApiError, list_content_gaps, search_everything, search_help, similar_answers, suggest_articles,
+};
 use crate::components::{ErrorNotice, debounced};
 use crate::pages::portal::PortalFrame;
 
@@ -36,7 +38,13 @@ fn query_from_url() -> Memo<SearchQuery> {
 
 /// One group of filter values with counts; the picked one is marked, and picking it again clears it.
 #[component]
-fn Facet(path: &'static str, label: &'static str, key: &'static str, counts: Vec<FacetCount>, estimated: bool) -> impl IntoView {
+fn Facet(
+    path: &'static str,
+    label: &'static str,
+    key: &'static str,
+    counts: Vec<FacetCount>,
+    estimated: bool,
+) -> impl IntoView {
     if counts.is_empty() {
         return None;
     }
@@ -90,9 +98,16 @@ const SUGGEST_AFTER: std::time::Duration = std::time::Duration::from_millis(250)
 #[component]
 pub fn SuggestedArticles(text: Signal<String>, #[prop(optional)] detailed: bool) -> impl IntoView {
     let settled = debounced(text, SUGGEST_AFTER);
-    let suggestions = Resource::new(move || settled.get(), |text| async move {
-        if text.trim().chars().count() < 3 { Ok(Vec::new()) } else { suggest_articles(text).await }
-    });
+    let suggestions = Resource::new(
+        move || settled.get(),
+        |text| async move {
+            if text.trim().chars().count() < 3 {
+                Ok(Vec::new())
+            } else {
+                suggest_articles(text).await
+            }
+        },
+    );
     view! {
         <Transition>
             {move || suggestions.get().and_then(Result::ok).filter(|items| !items.is_empty()).map(|items| view! {
@@ -116,7 +131,11 @@ pub fn SuggestedArticles(text: Signal<String>, #[prop(optional)] detailed: bool)
 
 /// The search form: a GET to `path`, so it works before (and without) hydration.
 #[component]
-fn SearchForm(path: &'static str, query: Memo<SearchQuery>, #[prop(optional)] suggest: bool) -> impl IntoView {
+fn SearchForm(
+    path: &'static str,
+    query: Memo<SearchQuery>,
+    #[prop(optional)] suggest: bool,
+) -> impl IntoView {
     let typed = RwSignal::new(query.get_untracked().q);
     view! {
         <form class="search-form" method="get" action=path role="search">
@@ -142,9 +161,12 @@ fn SearchForm(path: &'static str, query: Memo<SearchQuery>, #[prop(optional)] su
 #[component]
 pub fn AgentSearchPage() -> impl IntoView {
     let query = query_from_url();
-    let results = Resource::new(move || query.get(), |q| async move {
-        if q.q.trim().is_empty() { Ok(Found::default()) } else { search_everything(q).await }
-    });
+    let results = Resource::new(
+        move || query.get(),
+        |q| async move {
+            if q.q.trim().is_empty() { Ok(Found::default()) } else { search_everything(q).await }
+        },
+    );
     view! {
         <Title text="Search · frontdesk"/>
         <header class="page-header"><h1>"Search"</h1></header>
@@ -172,7 +194,8 @@ fn Results(path: &'static str, found: Found, query: SearchQuery, grouped: bool) 
     }
     let Found { items, total, kinds, statuses, locales, tags, counts_estimated: estimated } = found;
     let groups: Vec<(&'static str, Vec<FoundItem>)> = if grouped {
-        let (articles, tickets): (Vec<_>, Vec<_>) = items.into_iter().partition(|i| i.kind == "article");
+        let (articles, tickets): (Vec<_>, Vec<_>) =
+            items.into_iter().partition(|i| i.kind == "article");
         vec![("Articles", articles), ("Tickets", tickets)]
     } else {
         vec![("Results", items)]
@@ -204,9 +227,12 @@ fn Results(path: &'static str, found: Found, query: SearchQuery, grouped: bool) 
 #[component]
 pub fn HelpSearchPage() -> impl IntoView {
     let query = query_from_url();
-    let results = Resource::new_blocking(move || query.get(), |q| async move {
-        if q.q.trim().is_empty() { Ok(Found::default()) } else { search_help(q).await }
-    });
+    let results = Resource::new_blocking(
+        move || query.get(),
+        |q| async move {
+            if q.q.trim().is_empty() { Ok(Found::default()) } else { search_help(q).await }
+        },
+    );
     view! {
         <Title text="Search · Help center"/>
         <PortalFrame>
@@ -244,7 +270,11 @@ fn insert_into_composer(text: &str) {
     let Some(field) = document().get_element_by_id("composer-body") else { return };
     let Ok(field) = field.dyn_into::<web_sys::HtmlTextAreaElement>() else { return };
     let current = field.value();
-    let joined = if current.trim().is_empty() { text.to_owned() } else { format!("{}\n\n{text}", current.trim_end()) };
+    let joined = if current.trim().is_empty() {
+        text.to_owned()
+    } else {
+        format!("{}\n\n{text}", current.trim_end())
+    };
     field.set_value(&joined);
     if let Ok(event) = web_sys::Event::new("input") {
         let _ = field.dispatch_event(&event);
@@ -255,7 +285,9 @@ fn insert_into_composer(text: &str) {
 /// What an answer inserts: a solved ticket's resolution as a quote, or a link to an article.
 fn insertion(item: &FoundItem) -> String {
     match &item.resolution {
-        Some(resolution) => resolution.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n"),
+        Some(resolution) => {
+            resolution.lines().map(|l| format!("> {l}")).collect::<Vec<_>>().join("\n")
+        }
         None => {
             let origin = window().location().origin().unwrap_or_default();
             format!("[{}]({origin}{})", item.title.replace(['[', ']'], ""), item.url)
@@ -266,12 +298,15 @@ fn insertion(item: &FoundItem) -> String {
 /// On a ticket: solved tickets and articles like it, each insertable into the reply.
 #[component]
 pub fn SimilarAnswers(number: Memo<Option<i64>>) -> impl IntoView {
-    let answers = Resource::new(move || number.get(), |n| async move {
-        match n {
-            Some(n) => similar_answers(n).await,
-            None => Err(ApiError::NotFound),
-        }
-    });
+    let answers = Resource::new(
+        move || number.get(),
+        |n| async move {
+            match n {
+                Some(n) => similar_answers(n).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     view! {
         <section class="card similar" id="similar-answers">
             <h2>"Similar solved tickets and articles"</h2>

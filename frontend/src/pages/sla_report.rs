@@ -15,9 +15,14 @@ pub fn SlaReportPage() -> impl IntoView {
     let query = use_query_map();
     let params = Memo::new(move |_| {
         let q = query.read();
-        (q.get("from").unwrap_or_default(), q.get("to").unwrap_or_default(), q.get("group_by").unwrap_or_else(|| "policy".to_owned()))
+        (
+            q.get("from").unwrap_or_default(),
+            q.get("to").unwrap_or_default(),
+            q.get("group_by").unwrap_or_else(|| "policy".to_owned()),
+        )
     });
-    let report = Resource::new(move || params.get(), |(from, to, group_by)| sla_report(from, to, group_by));
+    let report =
+        Resource::new(move || params.get(), |(from, to, group_by)| sla_report(from, to, group_by));
     view! {
         <Title text="SLA compliance · frontdesk"/>
         <header class="page-header"><h1>"SLA compliance"</h1></header>
@@ -47,7 +52,10 @@ fn duration(ms: Option<i64>) -> String {
 
 #[component]
 fn ReportView(report: SlaReport) -> impl IntoView {
-    let csv = format!("/app/reports/sla.csv?from={}&to={}&group_by={}", report.from, report.to, report.group_by);
+    let csv = format!(
+        "/app/reports/sla.csv?from={}&to={}&group_by={}",
+        report.from, report.to, report.group_by
+    );
     let group_label = report.group_by.label();
     let rows: Vec<_> = report.rows.iter().cloned().chain([report.total.clone()]).collect();
     view! {

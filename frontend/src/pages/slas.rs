@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{
-    CalendarRow, DeleteSlaPolicy, MoveSlaPolicy, PolicyForm, PolicyRow, PreviewSla, SaveSlaCalendar, SaveSlaPolicy, WEEKDAY_FIELDS,
-    list_slas,
+    CalendarRow, DeleteSlaPolicy, MoveSlaPolicy, PolicyForm, PolicyRow, PreviewSla,
+    SaveSlaCalendar, SaveSlaPolicy, WEEKDAY_FIELDS, list_slas,
 };
 use crate::components::{ErrorNotice, action_error};
 
@@ -19,7 +19,10 @@ pub fn SlasPage() -> impl IntoView {
     let saved = RwSignal::new(0u64);
     let moved = ServerAction::<MoveSlaPolicy>::new();
     let deleted = ServerAction::<DeleteSlaPolicy>::new();
-    let settings = Resource::new(move || (saved.get(), moved.version().get(), deleted.version().get()), |_| list_slas());
+    let settings = Resource::new(
+        move || (saved.get(), moved.version().get(), deleted.version().get()),
+        |_| list_slas(),
+    );
     view! {
         <Title text="SLAs · frontdesk"/>
         <header class="page-header"><h1>"SLAs"</h1></header>
@@ -163,7 +166,14 @@ fn PolicyItem(
 /// The policy form, empty for a new policy or filled with an existing one's settings. Element
 /// ids start with `prefix` (and the policy id when editing).
 #[component]
-fn PolicyFields(saved: RwSignal<u64>, id: Option<i64>, name: String, form: PolicyForm, choices: Choices, prefix: &'static str) -> impl IntoView {
+fn PolicyFields(
+    saved: RwSignal<u64>,
+    id: Option<i64>,
+    name: String,
+    form: PolicyForm,
+    choices: Choices,
+    prefix: &'static str,
+) -> impl IntoView {
     let action = ServerAction::<SaveSlaPolicy>::new();
     let result = move || action.value().get();
     bump_when_saved(result, saved);
@@ -254,8 +264,14 @@ fn PolicyFields(saved: RwSignal<u64>, id: Option<i64>, name: String, form: Polic
 /// One calendar row, with its edit form.
 #[component]
 fn CalendarItem(calendar: CalendarRow, saved: RwSignal<u64>) -> impl IntoView {
-    let hours = calendar.hours.iter().map(|h| if h.is_empty() { "closed".to_owned() } else { h.clone() }).collect::<Vec<_>>().join(" · ");
-    let (name, zone, holidays) = (calendar.name.clone(), calendar.time_zone.clone(), calendar.holidays.join(", "));
+    let hours = calendar
+        .hours
+        .iter()
+        .map(|h| if h.is_empty() { "closed".to_owned() } else { h.clone() })
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let (name, zone, holidays) =
+        (calendar.name.clone(), calendar.time_zone.clone(), calendar.holidays.join(", "));
     let data_name = name.clone();
     view! {
         <tr data-calendar=data_name>
@@ -275,15 +291,25 @@ fn CalendarItem(calendar: CalendarRow, saved: RwSignal<u64>) -> impl IntoView {
 
 /// The calendar form, empty or filled with an existing calendar.
 #[component]
-fn CalendarFields(saved: RwSignal<u64>, calendar: Option<CalendarRow>, prefix: &'static str) -> impl IntoView {
+fn CalendarFields(
+    saved: RwSignal<u64>,
+    calendar: Option<CalendarRow>,
+    prefix: &'static str,
+) -> impl IntoView {
     let action = ServerAction::<SaveSlaCalendar>::new();
     let id = calendar.as_ref().map(|c| c.id);
     let result = move || action.value().get();
     bump_when_saved(result, saved);
     let error = move |field: String| move || action_error(result, field.clone()).get();
     let key = id.map_or_else(|| prefix.to_owned(), |id| format!("{prefix}-{id}"));
-    let hours: Vec<String> =
-        (0..7).map(|day| calendar.as_ref().map_or_else(|| if day < 5 { "09:00-17:00".to_owned() } else { String::new() }, |c| c.hours[day].clone())).collect();
+    let hours: Vec<String> = (0..7)
+        .map(|day| {
+            calendar.as_ref().map_or_else(
+                || if day < 5 { "09:00-17:00".to_owned() } else { String::new() },
+                |c| c.hours[day].clone(),
+            )
+        })
+        .collect();
     let name = calendar.as_ref().map(|c| c.name.clone());
     let zone = calendar.as_ref().map_or_else(|| "UTC".to_owned(), |c| c.time_zone.clone());
     let holidays = calendar.as_ref().map(|c| c.holidays.join("\n"));
@@ -325,7 +351,12 @@ fn CalendarFields(saved: RwSignal<u64>, calendar: Option<CalendarRow>, prefix: &
 
 /// The hidden id (empty for a new one) and the name field both forms start with.
 #[component]
-fn IdAndName(key: String, id: Option<i64>, #[prop(into)] name: Option<String>, error: Signal<Option<String>>) -> impl IntoView {
+fn IdAndName(
+    key: String,
+    id: Option<i64>,
+    #[prop(into)] name: Option<String>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     view! {
         <input type="hidden" name="id" value=id.map(|i| i.to_string()).unwrap_or_default()/>
         <div class="field">
@@ -338,7 +369,10 @@ fn IdAndName(key: String, id: Option<i64>, #[prop(into)] name: Option<String>, e
 
 /// Bumps `saved` each time a form's action succeeds, so the page reloads the settings (and
 /// keeps the form with its errors when it fails).
-fn bump_when_saved<T: 'static>(result: impl Fn() -> Option<Result<T, crate::api::ApiError>> + 'static, saved: RwSignal<u64>) {
+fn bump_when_saved<T: 'static>(
+    result: impl Fn() -> Option<Result<T, crate::api::ApiError>> + 'static,
+    saved: RwSignal<u64>,
+) {
     Effect::new(move |_| {
         if matches!(result(), Some(Ok(_))) {
             saved.update(|n| *n += 1);
@@ -352,11 +386,18 @@ fn read_file_into(event: leptos::ev::Event, target: String) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        let Some(input) = event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(input) =
+            event.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
         let Some(file) = input.files().and_then(|files| files.get(0)) else { return };
         leptos::task::spawn_local(async move {
             let Ok(text) = wasm_bindgen_futures::JsFuture::from(file.text()).await else { return };
-            if let Some(area) = document().get_element_by_id(&target).and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok()) {
+            if let Some(area) = document()
+                .get_element_by_id(&target)
+                .and_then(|e| e.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            {
                 area.set_value(&text.as_string().unwrap_or_default());
             }
         });

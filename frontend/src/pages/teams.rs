@@ -12,7 +12,8 @@ use crate::components::{ErrorNotice, Field, action_error};
 pub fn TeamsPage() -> impl IntoView {
     let create = ServerAction::<CreateTeam>::new();
     let member = ServerAction::<SetTeamMember>::new();
-    let teams = Resource::new(move || (create.version().get(), member.version().get()), |_| list_teams());
+    let teams =
+        Resource::new(move || (create.version().get(), member.version().get()), |_| list_teams());
     let agents = Resource::new(|| (), |()| list_agents());
     let created = move || create.value().get();
     view! {
@@ -42,7 +43,10 @@ pub fn TeamsPage() -> impl IntoView {
 #[component]
 fn TeamCard(team: Team, agents: Vec<Agent>, member: ServerAction<SetTeamMember>) -> impl IntoView {
     let team_id = team.id.to_string();
-    let others: Vec<Agent> = agents.into_iter().filter(|a| a.active && !team.members.iter().any(|m| m.id == a.id)).collect();
+    let others: Vec<Agent> = agents
+        .into_iter()
+        .filter(|a| a.active && !team.members.iter().any(|m| m.id == a.id))
+        .collect();
     let members = team
         .members
         .clone()

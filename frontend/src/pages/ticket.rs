@@ -9,24 +9,35 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::{AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, load_chat, ticket_sla};
+use crate::api::{
+    AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, load_chat,
+    ticket_sla,
+};
 use crate::components::{ErrorNotice, SlaBadge, action_error};
 use crate::keyboard::on_shortcut;
 use crate::live::Live;
-use leptos::wasm_bindgen::JsCast;
 use crate::pages::tickets::{PriorityBadge, StatusBadge};
+use leptos::wasm_bindgen::JsCast;
 
 /// The ticket page.
 #[component]
 pub fn TicketPage() -> impl IntoView {
     let params = use_params_map();
-    let number = Memo::new(move |_| params.read().get("number").and_then(|n| n.parse::<i64>().ok()));
+    let number =
+        Memo::new(move |_| params.read().get("number").and_then(|n| n.parse::<i64>().ok()));
     let live = expect_context::<Live>();
     let reply = ServerAction::<AddTicketMessage>::new();
     let update = ServerAction::<UpdateTicket>::new();
     // Refetched after our own actions and whenever the live socket reports a new event.
     let ticket = Resource::new(
-        move || (number.get(), reply.version().get(), update.version().get(), number.get().map(|n| live.seq(n))),
+        move || {
+            (
+                number.get(),
+                reply.version().get(),
+                update.version().get(),
+                number.get().map(|n| live.seq(n)),
+            )
+        },
         |(number, ..)| async move {
             match number {
                 Some(n) => get_ticket(n).await,
@@ -182,12 +193,15 @@ pub fn TicketPage() -> impl IntoView {
 /// pauses, resumes, met and breached targets in the policy's time zone.
 #[component]
 fn SlaPanel(number: Memo<Option<i64>>, live: Live) -> impl IntoView {
-    let sla = Resource::new(move || (number.get(), number.get().map(|n| live.seq(n))), |(number, _)| async move {
-        match number {
-            Some(n) => ticket_sla(n).await,
-            None => Err(ApiError::NotFound),
-        }
-    });
+    let sla = Resource::new(
+        move || (number.get(), number.get().map(|n| live.seq(n))),
+        |(number, _)| async move {
+            match number {
+                Some(n) => ticket_sla(n).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     view! {
         <h2>"SLA"</h2>
         <Suspense fallback=|| view! { <p class="loading">"…"</p> }>
@@ -227,7 +241,9 @@ fn SlaPanel(number: Memo<Option<i64>>, live: Live) -> impl IntoView {
 /// "Bob is replying", from the live socket.
 #[component]
 fn PresenceBanner(number: Memo<Option<i64>>, live: Live) -> impl IntoView {
-    let others = move || number.get().and_then(|n| live.presence.with(|p| p.get(&n).cloned())).unwrap_or_default();
+    let others = move || {
+        number.get().and_then(|n| live.presence.with(|p| p.get(&n).cloned())).unwrap_or_default()
+    };
     view! {
         <p class="presence" id="presence" aria-live="polite">
             {move || others().into_iter().map(|a| {
@@ -242,7 +258,12 @@ fn PresenceBanner(number: Memo<Option<i64>>, live: Live) -> impl IntoView {
 /// draft. The traffic cop: the form carries the sequence number shown when typing began; if
 /// someone wrote since, the server holds the message and the new messages are shown first.
 #[component]
-fn Composer(number: Memo<Option<i64>>, reply: ServerAction<AddTicketMessage>, shown_seq: RwSignal<i64>, live: Live) -> impl IntoView {
+fn Composer(
+    number: Memo<Option<i64>>,
+    reply: ServerAction<AddTicketMessage>,
+    shown_seq: RwSignal<i64>,
+    live: Live,
+) -> impl IntoView {
     let composing_since = RwSignal::new(None::<i64>);
     let form = NodeRef::<Form>::new();
     Effect::new(move |_| match reply.value().get() {

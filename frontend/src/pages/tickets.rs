@@ -8,9 +8,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{BulkUpdateTickets, QueuePage, list_agents, list_queue, list_teams, queue_counts};
-use leptos_router::components::Form;
 use crate::components::{ErrorNotice, SlaBadge, now_ms};
 use crate::keyboard::on_shortcut;
+use leptos_router::components::Form;
 
 /// The index of the queue row selected with the keyboard.
 #[derive(Clone, Copy)]
@@ -41,8 +41,12 @@ struct Filters {
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
 /// The SLA filter's choices: value, label, and how far from now the due time may be.
-const SLA_WINDOWS: [(&str, &str, i64); 4] =
-    [("overdue", "SLA breached", 0), ("1h", "SLA due within 1 hour", 3_600_000), ("4h", "SLA due within 4 hours", 4 * 3_600_000), ("24h", "SLA due within 24 hours", DAY_MS)];
+const SLA_WINDOWS: [(&str, &str, i64); 4] = [
+    ("overdue", "SLA breached", 0),
+    ("1h", "SLA due within 1 hour", 3_600_000),
+    ("4h", "SLA due within 4 hours", 4 * 3_600_000),
+    ("24h", "SLA due within 24 hours", DAY_MS),
+];
 
 impl Filters {
     fn from_query(query: &leptos_router::params::ParamsMap) -> Self {
@@ -63,7 +67,12 @@ impl Filters {
         }
     }
 
-    async fn fetch(self, view: String, team: Option<i64>, cursor: Option<String>) -> Result<QueuePage, crate::api::ApiError> {
+    async fn fetch(
+        self,
+        view: String,
+        team: Option<i64>,
+        cursor: Option<String>,
+    ) -> Result<QueuePage, crate::api::ApiError> {
         let id = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<i64>().ok());
         let day = |v: &Option<String>, extra: i64| {
             v.as_deref().and_then(Timestamp::start_of_utc_date).map(|t| t.unix_millis() + extra)
@@ -83,7 +92,10 @@ impl Filters {
             day(&self.created_to, DAY_MS),
             day(&self.updated_from, 0),
             day(&self.updated_to, DAY_MS),
-            self.sla.as_deref().and_then(|window| SLA_WINDOWS.iter().find(|w| w.0 == window)).map(|w| now_ms() + w.2),
+            self.sla
+                .as_deref()
+                .and_then(|window| SLA_WINDOWS.iter().find(|w| w.0 == window))
+                .map(|w| now_ms() + w.2),
         )
         .await
     }
@@ -224,10 +236,13 @@ pub fn TicketsPage() -> impl IntoView {
     let filters = Memo::new(move |_| Filters::from_query(&query.read()));
     let bulk = ServerAction::<BulkUpdateTickets>::new();
     let first_page = Resource::new(
-        move || (view.get(), team.get(), filters.get(), live.queue_tick.get(), bulk.version().get()),
+        move || {
+            (view.get(), team.get(), filters.get(), live.queue_tick.get(), bulk.version().get())
+        },
         |(view, team, f, ..)| f.fetch(view, team, None),
     );
-    let counts = Resource::new(move || (live.queue_tick.get(), bulk.version().get()), |_| queue_counts());
+    let counts =
+        Resource::new(move || (live.queue_tick.get(), bulk.version().get()), |_| queue_counts());
     let agents = Resource::new(|| (), |()| list_agents());
     let checked = RwSignal::new(Vec::<i64>::new());
     Effect::new(move |_| {
@@ -239,7 +254,8 @@ pub fn TicketsPage() -> impl IntoView {
     let more = RwSignal::new(Vec::<TicketSummary>::new());
     let next_cursor = RwSignal::new(None::<String>);
     let load_more = Action::new(move |cursor: &String| {
-        let (view, team, f, cursor) = (view.get_untracked(), team.get_untracked(), filters.get_untracked(), cursor.clone());
+        let (view, team, f, cursor) =
+            (view.get_untracked(), team.get_untracked(), filters.get_untracked(), cursor.clone());
         async move { f.fetch(view, team, Some(cursor)).await }
     });
     Effect::new(move |_| {
@@ -263,7 +279,9 @@ pub fn TicketsPage() -> impl IntoView {
             "j" if count > 0 => selected.update(|i| *i = (*i + 1).min(count - 1)),
             "k" => selected.update(|i| *i = i.saturating_sub(1)),
             "Enter" => {
-                if let Some(number) = numbers.with_untracked(|n| n.get(selected.get_untracked()).copied()) {
+                if let Some(number) =
+                    numbers.with_untracked(|n| n.get(selected.get_untracked()).copied())
+                {
                     navigate(&format!("/app/tickets/{number}"), Default::default());
                 }
             }

@@ -11,7 +11,10 @@
 //! site's public settings and the `frame-ancestors` policy that lets only the site's own pages
 //! embed it ([`widget_frame_settings`]). Everything a person typed is shown as text, never as HTML.
 
-use frontdesk_core::chat::{AgentStatus, Attachment, ChatMessage, ChatState, MAX_CHAT_MESSAGE_CHARS, Sender, VisitorChat, WidgetWelcome};
+use frontdesk_core::chat::{
+    AgentStatus, Attachment, ChatMessage, ChatState, MAX_CHAT_MESSAGE_CHARS, Sender, VisitorChat,
+    WidgetWelcome,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -42,7 +45,9 @@ impl FrameConfig {
             site: get("site").unwrap_or_default(),
             origin: get("origin").and_then(|o| valid_origin(&o)),
             dark: get("dark").as_deref() == Some("1"),
-            accent: get("color").filter(|c| valid_color(c)).unwrap_or_else(|| DEFAULT_ACCENT.to_owned()),
+            accent: get("color")
+                .filter(|c| valid_color(c))
+                .unwrap_or_else(|| DEFAULT_ACCENT.to_owned()),
         }
     }
 }
@@ -50,21 +55,32 @@ impl FrameConfig {
 /// `scheme://host[:port]` with nothing after it (how browsers spell `event.origin`).
 fn valid_origin(input: &str) -> Option<String> {
     let (scheme, host) = input.split_once("://")?;
-    let host_ok = !host.is_empty() && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     (matches!(scheme, "http" | "https") && host_ok).then(|| input.to_owned())
 }
 
 /// `#` followed by 3 or 6 hex digits.
 fn valid_color(input: &str) -> bool {
-    input.strip_prefix('#').is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    input
+        .strip_prefix('#')
+        .is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Dark or light text, whichever reads better on the accent.
 fn on_accent(accent: &str) -> &'static str {
     let hex = accent.trim_start_matches('#');
     let channel = |i: usize| -> f64 {
-        let digits = if hex.len() == 3 { hex.get(i..i + 1).map(|d| d.repeat(2)) } else { hex.get(2 * i..2 * i + 2).map(str::to_owned) };
-        let value = digits.and_then(|d| u8::from_str_radix(&d, 16).ok()).map_or(0.0, |v| f64::from(v) / 255.0);
+        let digits = if hex.len() == 3 {
+            hex.get(i..i + 1).map(|d| d.repeat(2))
+        } else {
+            hex.get(2 * i..2 * i + 2).map(str::to_owned)
+        };
+        let value = digits
+            .and_then(|d| u8::from_str_radix(&d, 16).ok())
+            .map_or(0.0, |v| f64::from(v) / 255.0);
         if value <= 0.039_28 { value / 12.92 } else { ((value + 0.055) / 1.055).powf(2.4) }
     };
     let luminance = 0.2126 * channel(0) + 0.7152 * channel(1) + 0.0722 * channel(2);
@@ -88,7 +104,10 @@ impl Line {
 }
 
 /// Adds a message in order; false when it was already there (replays never show one twice).
-#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "used by the browser side"))]
+#[cfg_attr(
+    not(any(feature = "hydrate", test)),
+    expect(dead_code, reason = "used by the browser side")
+)]
 fn insert_line(lines: &mut Vec<Line>, line: Line) -> bool {
     match lines.binary_search_by_key(&line.key(), Line::key) {
         Ok(_) => false,
@@ -100,7 +119,10 @@ fn insert_line(lines: &mut Vec<Line>, line: Line) -> bool {
 }
 
 /// The last seq received of chat `number`.
-#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "used by the browser side"))]
+#[cfg_attr(
+    not(any(feature = "hydrate", test)),
+    expect(dead_code, reason = "used by the browser side")
+)]
 fn last_seq(lines: &[Line], number: i64) -> i64 {
     lines.iter().rev().find(|l| l.number == number).map_or(0, |l| l.message.seq)
 }
@@ -111,14 +133,22 @@ fn seen_key(lines: &[Line], number: Option<i64>, agent_read_seq: i64) -> Option<
     lines
         .iter()
         .rev()
-        .find(|l| l.number == number && l.message.sender == Sender::Visitor && l.message.seq <= agent_read_seq)
+        .find(|l| {
+            l.number == number
+                && l.message.sender == Sender::Visitor
+                && l.message.seq <= agent_read_seq
+        })
         .map(Line::key)
 }
 
 /// Agent messages after the visitor's read mark: how many, and the latest one's text.
-#[cfg_attr(not(any(feature = "hydrate", test)), expect(dead_code, reason = "used by the browser side"))]
+#[cfg_attr(
+    not(any(feature = "hydrate", test)),
+    expect(dead_code, reason = "used by the browser side")
+)]
 fn unread(lines: &[Line], read_mark: (i64, i64)) -> (usize, Option<String>) {
-    let mut news = lines.iter().filter(|l| l.message.sender == Sender::Agent && l.key() > read_mark);
+    let mut news =
+        lines.iter().filter(|l| l.message.sender == Sender::Agent && l.key() > read_mark);
     let count = news.clone().count();
     (count, news.next_back().map(|l| l.message.body.clone()))
 }
@@ -228,7 +258,10 @@ impl Panel {
         let sending = self.outbox.with(|o| !o.is_empty());
         if !self.agents_online.get() && !chat_open && !sending {
             Mode::Offline
-        } else if self.known_name.with(Option::is_none) && self.chat.with(Option::is_none) && !sending {
+        } else if self.known_name.with(Option::is_none)
+            && self.chat.with(Option::is_none)
+            && !sending
+        {
             Mode::PreChat
         } else {
             Mode::Compose
@@ -246,24 +279,36 @@ impl Panel {
             return "Reconnecting…".to_owned();
         }
         self.chat.with(|chat| match chat {
-            Some(VisitorChat { state: ChatState::Queued, queue_position: Some(n), .. }) => format!("You're number {n} in line"),
-            Some(VisitorChat { state: ChatState::Queued, .. }) => "Waiting for an agent…".to_owned(),
+            Some(VisitorChat { state: ChatState::Queued, queue_position: Some(n), .. }) => {
+                format!("You're number {n} in line")
+            }
+            Some(VisitorChat { state: ChatState::Queued, .. }) => {
+                "Waiting for an agent…".to_owned()
+            }
             Some(VisitorChat { state: ChatState::Active, agent, agent_status, .. }) => {
                 let name = agent.as_deref().unwrap_or("an agent");
                 match agent_status {
-                    Some(AgentStatus::Away) => format!("You're chatting with {name}, who is away for a moment"),
-                    Some(AgentStatus::Offline) => format!("{name} lost connection; they'll be back or someone else will take over"),
+                    Some(AgentStatus::Away) => {
+                        format!("You're chatting with {name}, who is away for a moment")
+                    }
+                    Some(AgentStatus::Offline) => format!(
+                        "{name} lost connection; they'll be back or someone else will take over"
+                    ),
                     _ => format!("You're chatting with {name}"),
                 }
             }
-            Some(VisitorChat { state: ChatState::Ended, .. }) => "This chat has ended. Write again to start a new one.".to_owned(),
+            Some(VisitorChat { state: ChatState::Ended, .. }) => {
+                "This chat has ended. Write again to start a new one.".to_owned()
+            }
             None => String::new(),
         })
     }
 
     /// The chat whose read receipts count: the followed one, else the newest seen.
     fn current_number(self) -> Option<i64> {
-        self.chat.with(|c| c.as_ref().map(|c| c.number)).or_else(|| self.messages.with(|m| m.last().map(|l| l.number)))
+        self.chat
+            .with(|c| c.as_ref().map(|c| c.number))
+            .or_else(|| self.messages.with(|m| m.last().map(|l| l.number)))
     }
 
     /// Sends a message (queued in the outbox until acknowledged).
@@ -342,7 +387,9 @@ fn looks_like_email(email: &str) -> bool {
 fn check_body(body: &str) -> Option<String> {
     match body.chars().count() {
         0 => Some("Write a message.".to_owned()),
-        n if n > MAX_CHAT_MESSAGE_CHARS => Some(format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters.")),
+        n if n > MAX_CHAT_MESSAGE_CHARS => {
+            Some(format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters."))
+        }
         _ => None,
     }
 }
@@ -394,8 +441,11 @@ fn Unavailable(text: &'static str) -> impl IntoView {
 fn ChatPanel(config: FrameConfig, settings: PanelSettings) -> impl IntoView {
     let panel = Panel::new();
     let mode = Memo::new(move |_| panel.mode());
-    let style = format!("--fd-accent: {}; --fd-on-accent: {}", config.accent, on_accent(&config.accent));
-    let ask_email = move || panel.welcome.with(|w| w.as_ref().map(|w| w.ask_email)).unwrap_or(settings.ask_email);
+    let style =
+        format!("--fd-accent: {}; --fd-on-accent: {}", config.accent, on_accent(&config.accent));
+    let ask_email = move || {
+        panel.welcome.with(|w| w.as_ref().map(|w| w.ask_email)).unwrap_or(settings.ask_email)
+    };
     let greeting = settings.greeting.clone();
     #[cfg(feature = "hydrate")]
     {
@@ -512,8 +562,13 @@ fn StoredMessage(panel: Panel, message: ChatMessage, seen: Signal<bool>) -> impl
         Sender::Agent => "fd-msg fd-agent",
         Sender::System => "fd-msg fd-system",
     };
-    let author = (message.sender == Sender::Agent && !message.author.is_empty()).then_some(message.author);
-    let attachment = message.attachment.map(|file| move || panel.file_href(file.id).map(|href| view! { <AttachmentLink href file=file.clone()/> }));
+    let author =
+        (message.sender == Sender::Agent && !message.author.is_empty()).then_some(message.author);
+    let attachment = message.attachment.map(|file| {
+        move || {
+            panel.file_href(file.id).map(|href| view! { <AttachmentLink href file=file.clone()/> })
+        }
+    });
     view! {
         <li class=class data-seq=message.seq.to_string() title=message.created_at.display_utc()>
             {author.map(|name| view! { <span class="fd-author">{name}</span> })}
@@ -607,7 +662,12 @@ fn Input(
 
 /// A labelled message box with its error; Enter submits through `submit`.
 #[component]
-fn MessageInput(id: &'static str, value: RwSignal<String>, error: RwSignal<Option<String>>, submit: impl Fn() + Copy + 'static) -> impl IntoView {
+fn MessageInput(
+    id: &'static str,
+    value: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+    submit: impl Fn() + Copy + 'static,
+) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
         <div class="fd-field" class:fd-invalid=move || error.get().is_some()>
@@ -636,14 +696,23 @@ fn MessageInput(id: &'static str, value: RwSignal<String>, error: RwSignal<Optio
 /// asks, and the first message.
 #[component]
 fn PreChatForm(panel: Panel, ask_email: bool) -> impl IntoView {
-    let (name, email, body) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let (name_error, email_error, body_error) = (RwSignal::new(None), RwSignal::new(None), RwSignal::new(None));
+    let (name, email, body) =
+        (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (name_error, email_error, body_error) =
+        (RwSignal::new(None), RwSignal::new(None), RwSignal::new(None));
     let submit = move || {
-        let (n, e, b) = (name.get_untracked().trim().to_owned(), email.get_untracked().trim().to_owned(), body.get_untracked().trim().to_owned());
+        let (n, e, b) = (
+            name.get_untracked().trim().to_owned(),
+            email.get_untracked().trim().to_owned(),
+            body.get_untracked().trim().to_owned(),
+        );
         name_error.set(check_name(&n));
         email_error.set(check_email(&e, ask_email));
         body_error.set(check_body(&b));
-        if name_error.get_untracked().is_none() && email_error.get_untracked().is_none() && body_error.get_untracked().is_none() {
+        if name_error.get_untracked().is_none()
+            && email_error.get_untracked().is_none()
+            && body_error.get_untracked().is_none()
+        {
             panel.start_chat(n, e, b);
         }
     };
@@ -679,16 +748,24 @@ fn ArticleSuggestions(text: RwSignal<String>) -> impl IntoView {
 fn OfflineForm(panel: Panel) -> impl IntoView {
     let name = RwSignal::new(panel.known_name.get_untracked().unwrap_or_default());
     let (email, body) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let (name_error, email_error, body_error) = (RwSignal::new(None), RwSignal::new(None), RwSignal::new(None));
+    let (name_error, email_error, body_error) =
+        (RwSignal::new(None), RwSignal::new(None), RwSignal::new(None));
     let submit = move || {
         if panel.leave.get_untracked() == Leave::Sending {
             return;
         }
-        let (n, e, b) = (name.get_untracked().trim().to_owned(), email.get_untracked().trim().to_owned(), body.get_untracked().trim().to_owned());
+        let (n, e, b) = (
+            name.get_untracked().trim().to_owned(),
+            email.get_untracked().trim().to_owned(),
+            body.get_untracked().trim().to_owned(),
+        );
         name_error.set(check_name(&n));
         email_error.set(check_email(&e, true));
         body_error.set(check_body(&b));
-        if name_error.get_untracked().is_none() && email_error.get_untracked().is_none() && body_error.get_untracked().is_none() {
+        if name_error.get_untracked().is_none()
+            && email_error.get_untracked().is_none()
+            && body_error.get_untracked().is_none()
+        {
             panel.leave_message(n, e, b);
         }
     };
@@ -729,7 +806,9 @@ mod socket {
 
     use super::js::{self, Store};
     use super::{Leave, Line, Outgoing, Panel, insert_line, last_seq, unread};
-    use frontdesk_core::chat::{ChatState, Sender, VisitorEvent, VisitorRequest, WIDGET_PROTOCOL_VERSION};
+    use frontdesk_core::chat::{
+        ChatState, Sender, VisitorEvent, VisitorRequest, WIDGET_PROTOCOL_VERSION,
+    };
     use leptos::prelude::*;
     use serde::{Deserialize, Serialize};
     use serde_json::{Value, json};
@@ -842,12 +921,20 @@ mod socket {
             return;
         }
         let token = js::load(Store::Local, &token_key(&site));
-        let outbox: Vec<Outgoing> = js::load(Store::Session, &outbox_key(&site)).and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+        let outbox: Vec<Outgoing> = js::load(Store::Session, &outbox_key(&site))
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
         let read_mark = js::load(Store::Local, &read_key(&site))
-            .and_then(|t| t.split_once(':').and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?))))
+            .and_then(|t| {
+                t.split_once(':').and_then(|(n, s)| Some((n.parse().ok()?, s.parse().ok()?)))
+            })
             .unwrap_or((0, 0));
         // Opened on its own (not in a frame) the panel is always "open".
-        let framed = window().parent().ok().flatten().is_some_and(|p| !web_sys::js_sys::Object::is(p.as_ref(), window().as_ref()));
+        let framed = window()
+            .parent()
+            .ok()
+            .flatten()
+            .is_some_and(|p| !web_sys::js_sys::Object::is(p.as_ref(), window().as_ref()));
         with(|s| {
             s.site = site;
             s.parent = parent;
@@ -856,9 +943,14 @@ mod socket {
             s.open = !framed;
         });
         panel.outbox.set(outbox);
-        let _ = window_event_listener(leptos::ev::message, |event: MessageEvent| from_parent(&event));
-        let on_visibility = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| mark_read());
-        let _ = document().add_event_listener_with_callback("visibilitychange", on_visibility.as_ref().unchecked_ref());
+        let _ =
+            window_event_listener(leptos::ev::message, |event: MessageEvent| from_parent(&event));
+        let on_visibility =
+            Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| mark_read());
+        let _ = document().add_event_listener_with_callback(
+            "visibilitychange",
+            on_visibility.as_ref().unchecked_ref(),
+        );
         on_visibility.forget();
         post_parent(json!({ "frontdesk": "ready" }));
         begin();
@@ -872,8 +964,12 @@ mod socket {
         let (epoch, body) = with(|s| {
             let user = s.user.as_ref();
             let (name, email) = match &s.details {
-                Some((name, email)) => (Some(name.as_str()), Some(email.as_str()).filter(|e| !e.is_empty())),
-                None => (user.and_then(|u| u.name.as_deref()), user.and_then(|u| u.email.as_deref())),
+                Some((name, email)) => {
+                    (Some(name.as_str()), Some(email.as_str()).filter(|e| !e.is_empty()))
+                }
+                None => {
+                    (user.and_then(|u| u.name.as_deref()), user.and_then(|u| u.email.as_deref()))
+                }
             };
             let hello = Hello {
                 site: &s.site,
@@ -979,9 +1075,12 @@ mod socket {
     // --- the socket ----------------------------------------------------------------------
 
     fn connect() {
-        let Some((site, token)) = with(|s| s.token.clone().map(|t| (s.site.clone(), t))) else { return begin() };
+        let Some((site, token)) = with(|s| s.token.clone().map(|t| (s.site.clone(), t))) else {
+            return begin();
+        };
         let location = window().location();
-        let scheme = if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
+        let scheme =
+            if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
         let host = location.host().unwrap_or_default();
         let url = format!(
             "{scheme}://{host}/api/widget/ws?v={WIDGET_PROTOCOL_VERSION}&site={}&visitor={}",
@@ -995,7 +1094,8 @@ mod socket {
                 received(&text);
             }
         });
-        let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| closed(&event));
+        let on_close =
+            Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| closed(&event));
         socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
@@ -1027,7 +1127,8 @@ mod socket {
                 send(&VisitorRequest::Ping);
             },
             PING_EVERY,
-        ).ok();
+        )
+        .ok();
         with(|s| s.pinger = pinger);
     }
 
@@ -1075,7 +1176,9 @@ mod socket {
     fn send(request: &VisitorRequest) -> bool {
         let Ok(text) = serde_json::to_string(request) else { return false };
         let socket = with(|s| s.socket.clone().filter(|_| s.opened));
-        socket.is_some_and(|socket| socket.ready_state() == WebSocket::OPEN && socket.send_with_str(&text).is_ok())
+        socket.is_some_and(|socket| {
+            socket.ready_state() == WebSocket::OPEN && socket.send_with_str(&text).is_ok()
+        })
     }
 
     fn resend_outbox() {
@@ -1136,7 +1239,10 @@ mod socket {
                     settle(panel, &message.client_id);
                 }
                 let line = Line { number, message };
-                let fresh = panel.messages.try_update(|lines| insert_line(lines, line.clone())).unwrap_or(false);
+                let fresh = panel
+                    .messages
+                    .try_update(|lines| insert_line(lines, line.clone()))
+                    .unwrap_or(false);
                 if fresh && line.message.sender == Sender::Agent {
                     stop_agent_typing(panel);
                     if line.key() > with(|s| s.read_mark) {
@@ -1150,7 +1256,10 @@ mod socket {
                 saw_chat(number);
                 panel.error.set(None);
                 if let Some(sent) = settle(panel, &client_id) {
-                    post_event("message", json!({ "number": number, "seq": seq, "sender": "visitor", "text": sent.body }));
+                    post_event(
+                        "message",
+                        json!({ "number": number, "seq": seq, "sender": "visitor", "text": sent.body }),
+                    );
                 }
             }
             VisitorEvent::Chat { chat } => {
@@ -1162,7 +1271,9 @@ mod socket {
                 } else {
                     panel.agent_read_seq.set(chat.agent_read_seq);
                 }
-                if chat.state == ChatState::Ended && !(same && before.as_ref().is_some_and(|b| b.state == ChatState::Ended)) {
+                if chat.state == ChatState::Ended
+                    && !(same && before.as_ref().is_some_and(|b| b.state == ChatState::Ended))
+                {
                     post_event("chat-ended", json!({ "number": chat.number }));
                 }
                 if chat.state != ChatState::Active {
@@ -1173,19 +1284,28 @@ mod socket {
             VisitorEvent::Typing { typing } => {
                 if typing {
                     panel.agent_typing.set(true);
-                    let timer = set_timeout_with_handle(move || panel.agent_typing.set(false), Duration::from_millis(AGENT_TYPING_MS)).ok();
-                    if let Some(old) = with(|s| std::mem::replace(&mut s.agent_typing_timer, timer)) {
+                    let timer = set_timeout_with_handle(
+                        move || panel.agent_typing.set(false),
+                        Duration::from_millis(AGENT_TYPING_MS),
+                    )
+                    .ok();
+                    if let Some(old) = with(|s| std::mem::replace(&mut s.agent_typing_timer, timer))
+                    {
                         old.clear();
                     }
                 } else {
                     stop_agent_typing(panel);
                 }
             }
-            VisitorEvent::Read { seq } => panel.agent_read_seq.update(|read| *read = (*read).max(seq)),
+            VisitorEvent::Read { seq } => {
+                panel.agent_read_seq.update(|read| *read = (*read).max(seq))
+            }
             VisitorEvent::Availability { agents_online } => panel.agents_online.set(agents_online),
             VisitorEvent::MessageLeft { client_id, number } => {
                 let ours = with(|s| match &s.leave {
-                    Some(VisitorRequest::LeaveMessage { client_id: id, .. }) if *id == client_id => {
+                    Some(VisitorRequest::LeaveMessage { client_id: id, .. })
+                        if *id == client_id =>
+                    {
                         s.leave = None;
                         true
                     }
@@ -1256,14 +1376,17 @@ mod socket {
     /// read receipt. Either way the host page learns the unread count when it changes.
     fn mark_read() {
         let Some(panel) = panel() else { return };
-        let (open, number, read_mark, read_sent, site) = with(|s| (s.open, s.number, s.read_mark, s.read_sent, s.site.clone()));
+        let (open, number, read_mark, read_sent, site) =
+            with(|s| (s.open, s.number, s.read_mark, s.read_sent, s.site.clone()));
         if open && !document().hidden() {
             let newest = panel.messages.with_untracked(|m| m.last().map(Line::key));
             if let Some(newest) = newest.filter(|newest| *newest > read_mark) {
                 with(|s| s.read_mark = newest);
                 js::save(Store::Local, &read_key(&site), &format!("{}:{}", newest.0, newest.1));
             }
-            let has_agent_news = panel.messages.with_untracked(|m| m.iter().any(|l| l.message.sender == Sender::Agent && l.key() > read_sent));
+            let has_agent_news = panel.messages.with_untracked(|m| {
+                m.iter().any(|l| l.message.sender == Sender::Agent && l.key() > read_sent)
+            });
             if let Some(number) = number
                 && has_agent_news
             {
@@ -1304,7 +1427,9 @@ mod socket {
         let Some(query) = panel.files.get_untracked() else { return };
         panel.error.set(None);
         leptos::task::spawn_local(async move {
-            match crate::attachments::upload(&format!("/api/widget/attachments?{query}"), &file).await {
+            match crate::attachments::upload(&format!("/api/widget/attachments?{query}"), &file)
+                .await
+            {
                 Ok(attachment) => {
                     let outgoing = queue(panel, String::new(), Some(attachment));
                     send(&outgoing.request());
@@ -1345,14 +1470,16 @@ mod socket {
         if announce {
             send(&VisitorRequest::Typing { typing: true });
         }
-        let timer = set_timeout_with_handle(stop_typing, Duration::from_millis(TYPING_IDLE_MS)).ok();
+        let timer =
+            set_timeout_with_handle(stop_typing, Duration::from_millis(TYPING_IDLE_MS)).ok();
         if let Some(old) = with(|s| std::mem::replace(&mut s.typing_timer, timer)) {
             old.clear();
         }
     }
 
     fn stop_typing() {
-        let (was_typing, timer) = with(|s| (s.typing_since.take().is_some(), s.typing_timer.take()));
+        let (was_typing, timer) =
+            with(|s| (s.typing_since.take().is_some(), s.typing_timer.take()));
         if let Some(timer) = timer {
             timer.clear();
         }
@@ -1383,7 +1510,9 @@ mod socket {
     fn from_parent(event: &MessageEvent) {
         let Some(origin) = with(|s| s.parent.clone()) else { return };
         let Some(parent) = window().parent().ok().flatten() else { return };
-        let from_parent = event.source().is_some_and(|source| web_sys::js_sys::Object::is(source.as_ref(), parent.as_ref()));
+        let from_parent = event
+            .source()
+            .is_some_and(|source| web_sys::js_sys::Object::is(source.as_ref(), parent.as_ref()));
         if !from_parent || event.origin() != origin {
             return;
         }
@@ -1395,7 +1524,11 @@ mod socket {
             }
             Some("closed") => with(|s| s.open = false),
             Some("setUser") => {
-                let Ok(user) = serde_json::from_value::<User>(message.get("user").cloned().unwrap_or(Value::Null)) else { return };
+                let Ok(user) = serde_json::from_value::<User>(
+                    message.get("user").cloned().unwrap_or(Value::Null),
+                ) else {
+                    return;
+                };
                 with(|s| s.user = Some(user));
                 restart();
             }
@@ -1492,7 +1625,10 @@ mod js {
         Reflect::set(&init, &"headers".into(), &headers)?;
         Reflect::set(&init, &"body".into(), &body.into())?;
         Reflect::set(&init, &"credentials".into(), &"same-origin".into())?;
-        let response = JsFuture::from(call(&window(), "fetch", &[url.into(), init.into()])?.dyn_into::<Promise>()?).await?;
+        let response = JsFuture::from(
+            call(&window(), "fetch", &[url.into(), init.into()])?.dyn_into::<Promise>()?,
+        )
+        .await?;
         let status = get(&response, "status")?.as_f64().map_or(0, |s| s as u16);
         let text = JsFuture::from(call(&response, "text", &[])?.dyn_into::<Promise>()?).await?;
         Ok((status, text.as_string().unwrap_or_default()))
@@ -1503,9 +1639,12 @@ mod js {
     pub fn new_id() -> String {
         let mut bytes = [0u8; 16];
         let random = Uint8Array::new_with_length(10);
-        let filled = get(&window(), "crypto").and_then(|crypto| call(&crypto, "getRandomValues", &[random.clone().into()])).is_ok();
+        let filled = get(&window(), "crypto")
+            .and_then(|crypto| call(&crypto, "getRandomValues", &[random.clone().into()]))
+            .is_ok();
         for (i, byte) in bytes[6..].iter_mut().enumerate() {
-            *byte = if filled { random.get_index(i as u32) } else { (Math::random() * 256.0) as u8 };
+            *byte =
+                if filled { random.get_index(i as u32) } else { (Math::random() * 256.0) as u8 };
         }
         let millis = web_sys::js_sys::Date::now() as u64;
         bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
@@ -1558,7 +1697,12 @@ mod tests {
 
     #[test]
     fn seen_marks_the_last_visitor_message_the_agent_read() {
-        let lines = vec![line(5, 1, Sender::Visitor), line(5, 2, Sender::Visitor), line(5, 3, Sender::Agent), line(5, 4, Sender::Visitor)];
+        let lines = vec![
+            line(5, 1, Sender::Visitor),
+            line(5, 2, Sender::Visitor),
+            line(5, 3, Sender::Agent),
+            line(5, 4, Sender::Visitor),
+        ];
         assert_eq!(seen_key(&lines, Some(5), 3), Some((5, 2)));
         assert_eq!(seen_key(&lines, Some(5), 0), None);
         assert_eq!(seen_key(&lines, None, 9), None);
@@ -1566,7 +1710,8 @@ mod tests {
 
     #[test]
     fn unread_counts_agent_messages_after_the_mark() {
-        let lines = vec![line(5, 1, Sender::Agent), line(5, 2, Sender::Visitor), line(5, 3, Sender::Agent)];
+        let lines =
+            vec![line(5, 1, Sender::Agent), line(5, 2, Sender::Visitor), line(5, 3, Sender::Agent)];
         assert_eq!(unread(&lines, (0, 0)), (2, Some("m3".into())));
         assert_eq!(unread(&lines, (5, 1)), (1, Some("m3".into())));
         assert_eq!(unread(&lines, (5, 3)), (0, None));
@@ -1584,7 +1729,12 @@ mod tests {
         assert_eq!(config.origin.as_deref(), Some("https://shop.example.com"));
         assert!(config.dark);
         assert_eq!(config.accent, DEFAULT_ACCENT);
-        assert!(valid_color("#abc") && valid_color("#A1B2C3") && !valid_color("#abcd") && !valid_color("abc"));
+        assert!(
+            valid_color("#abc")
+                && valid_color("#A1B2C3")
+                && !valid_color("#abcd")
+                && !valid_color("abc")
+        );
         assert_eq!(valid_origin("javascript:alert(1)"), None);
         assert_eq!(valid_origin("https://shop.example.com/x"), None);
         assert_eq!(on_accent("#ffffff"), "#111827");
@@ -1600,7 +1750,10 @@ mod tests {
         assert!(check_email("ada@example", false).is_some());
         assert!(check_email("ada@example.com", true).is_none());
         assert!(check_email("a da@example.com", true).is_some());
-        assert!(check_email("<svg/onload=alert(1)>@x.test", true).is_some(), "the portal's rule, not a looser one");
+        assert!(
+            check_email("<svg/onload=alert(1)>@x.test", true).is_some(),
+            "the portal's rule, not a looser one"
+        );
         assert!(check_body("").is_some());
     }
 }

@@ -198,16 +198,20 @@ pub struct NewAgent {
 
 impl NewAgent {
     /// Validates every field and reports every problem at once.
-    pub fn parse(email: &str, name: &str, role: Role, password: &str) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(
+        email: &str,
+        name: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<Self, Vec<FieldError>> {
         let email = Email::parse(email);
         let name = PersonName::parse(name);
         let password = NewPassword::parse(password);
         match (email, name, password) {
             (Ok(email), Ok(name), Ok(password)) => Ok(Self { email, name, role, password }),
-            (email, name, password) => Err([email.err(), name.err(), password.err()]
-                .into_iter()
-                .flatten()
-                .collect()),
+            (email, name, password) => {
+                Err([email.err(), name.err(), password.err()].into_iter().flatten().collect())
+            }
         }
     }
 }
@@ -223,14 +227,24 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"] {
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
 
     #[test]
     fn markup_and_quoting_characters_are_refused_everywhere_an_email_is_typed() {
-        for bad in ["<svg/onload=alert(1)>@x.test", "\"a\"@x.test", "a(b)@x.test", "a;b@x.test", "a..b@x.test", "a@x_y.test", "a@-x.test", "a\0@x.test"] {
+        for bad in [
+            "<svg/onload=alert(1)>@x.test",
+            "\"a\"@x.test",
+            "a(b)@x.test",
+            "a;b@x.test",
+            "a..b@x.test",
+            "a@x_y.test",
+            "a@-x.test",
+            "a\0@x.test",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
         for good in ["o'brien+tag@mail.example.co.uk", "josé@exämple.test", "a_b-c.d@x-y.test"] {
@@ -249,7 +263,11 @@ mod tests {
             chat_capacity: 3,
             created_at: Timestamp::from_unix_millis(0),
         };
-        let all = [agent(1, "Sam Lee", "sam@a.example"), agent(2, "Sam Lee", "sam@b.example"), agent(3, "Ada", "ada@a.example")];
+        let all = [
+            agent(1, "Sam Lee", "sam@a.example"),
+            agent(2, "Sam Lee", "sam@b.example"),
+            agent(3, "Ada", "ada@a.example"),
+        ];
 
         assert_eq!(all[0].picker_label(&all), "Sam Lee (sam@a.example)");
         assert_eq!(all[1].picker_label(&all), "Sam Lee (sam@b.example)");

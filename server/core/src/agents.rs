@@ -38,13 +38,23 @@ pub fn authorize(actor: &Agent, action: AgentAction, target: Option<&Agent>) -> 
     }
     match action {
         AgentAction::List => Ok(()),
-        AgentAction::Create | AgentAction::ChangeRole | AgentAction::SetActive | AgentAction::SetChatCapacity if !actor.is_admin() => {
+        AgentAction::Create
+        | AgentAction::ChangeRole
+        | AgentAction::SetActive
+        | AgentAction::SetChatCapacity
+            if !actor.is_admin() =>
+        {
             Err(Error::Forbidden)
         }
-        AgentAction::ChangeRole | AgentAction::SetActive if target.is_some_and(|t| t.id == actor.id) => {
+        AgentAction::ChangeRole | AgentAction::SetActive
+            if target.is_some_and(|t| t.id == actor.id) =>
+        {
             Err(Error::Conflict("You cannot change your own role or deactivate yourself.".into()))
         }
-        AgentAction::Create | AgentAction::ChangeRole | AgentAction::SetActive | AgentAction::SetChatCapacity => Ok(()),
+        AgentAction::Create
+        | AgentAction::ChangeRole
+        | AgentAction::SetActive
+        | AgentAction::SetChatCapacity => Ok(()),
     }
 }
 
@@ -90,7 +100,12 @@ pub async fn create(ctx: &AppContext, actor: &Agent, new: NewAgent) -> Result<Ag
 }
 
 /// Changes an agent's role (admins only, never their own).
-pub async fn change_role(ctx: &AppContext, actor: &Agent, agent_id: i64, role: Role) -> Result<Agent> {
+pub async fn change_role(
+    ctx: &AppContext,
+    actor: &Agent,
+    agent_id: i64,
+    role: Role,
+) -> Result<Agent> {
     let target = find(ctx.db(), agent_id).await?.ok_or(Error::NotFound("agent"))?;
     authorize(actor, AgentAction::ChangeRole, Some(&target))?;
     if target.role == role {
@@ -103,14 +118,20 @@ pub async fn change_role(ctx: &AppContext, actor: &Agent, agent_id: i64, role: R
         subject_id: agent_id,
         detail: json!({ "from": target.role, "to": role }),
     };
-    let changed = update_agent(ctx.db(), agent_id, "role = $2", role.as_str().to_owned(), &event).await?;
+    let changed =
+        update_agent(ctx.db(), agent_id, "role = $2", role.as_str().to_owned(), &event).await?;
     ctx.hub().access_changed(agent_id);
     Ok(changed)
 }
 
 /// Deactivates or reactivates an agent (admins only, never themselves). Deactivation ends all of
 /// the agent's sessions in the same transaction.
-pub async fn set_active(ctx: &AppContext, actor: &Agent, agent_id: i64, active: bool) -> Result<Agent> {
+pub async fn set_active(
+    ctx: &AppContext,
+    actor: &Agent,
+    agent_id: i64,
+    active: bool,
+) -> Result<Agent> {
     let target = find(ctx.db(), agent_id).await?.ok_or(Error::NotFound("agent"))?;
     authorize(actor, AgentAction::SetActive, Some(&target))?;
     if target.active == active {
@@ -130,11 +151,19 @@ pub async fn set_active(ctx: &AppContext, actor: &Agent, agent_id: i64, active: 
 
 /// Sets how many live chats routing gives an agent at once (admins only), then routes waiting
 /// chats to the room it made.
-pub async fn set_chat_capacity(ctx: &AppContext, actor: &Agent, agent_id: i64, capacity: i64) -> Result<Agent> {
+pub async fn set_chat_capacity(
+    ctx: &AppContext,
+    actor: &Agent,
+    agent_id: i64,
+    capacity: i64,
+) -> Result<Agent> {
     let target = find(ctx.db(), agent_id).await?.ok_or(Error::NotFound("agent"))?;
     authorize(actor, AgentAction::SetChatCapacity, Some(&target))?;
     if !(0..=crate::agent::MAX_CHAT_CAPACITY).contains(&capacity) {
-        return Err(Error::invalid("chat_capacity", format!("Give a number from 0 to {}.", crate::agent::MAX_CHAT_CAPACITY)));
+        return Err(Error::invalid(
+            "chat_capacity",
+            format!("Give a number from 0 to {}.", crate::agent::MAX_CHAT_CAPACITY),
+        ));
     }
     if target.chat_capacity == capacity {
         return Ok(target);
@@ -182,7 +211,12 @@ enum SetupRule {
     Ignore,
 }
 
-async fn insert_agent(db: &Db, actor_id: Option<i64>, new: NewAgent, rule: SetupRule) -> Result<Agent> {
+async fn insert_agent(
+    db: &Db,
+    actor_id: Option<i64>,
+    new: NewAgent,
+    rule: SetupRule,
+) -> Result<Agent> {
     let hash = password::hash(new.password.expose().to_owned()).await?;
     let now = Timestamp::now();
     let insert = format!(
@@ -190,7 +224,8 @@ async fn insert_agent(db: &Db, actor_id: Option<i64>, new: NewAgent, rule: Setup
          VALUES ($1, $2, $3, $4, TRUE, $5, $5)
          RETURNING {AGENT_COLUMNS}"
     );
-    let result: Result<Agent> = on_pool!(db, |pool| async {
+    let result: Result<Agent> = on_pool!(db, |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         if rule != SetupRule::Ignore {
             let claimed = sqlx::query(
@@ -223,7 +258,8 @@ async fn insert_agent(db: &Db, actor_id: Option<i64>, new: NewAgent, rule: Setup
         tx.commit().await?;
         Ok(agent)
     }
-    .await);
+    .await
+    });
     result.map_err(|e| {
         if e.is_unique_violation() {
             Error::invalid("email", "An agent with this email already exists.")
@@ -235,7 +271,13 @@ async fn insert_agent(db: &Db, actor_id: Option<i64>, new: NewAgent, rule: Setup
 
 /// Sets one column of an agent, records the audit event, ends the agent's sessions if they were
 /// deactivated, and refuses any change that would leave no active admin.
-async fn update_agent<V>(db: &Db, agent_id: i64, assignment: &str, value: V, event: &AuditEvent<'_>) -> Result<Agent>
+async fn update_agent<V>(
+    db: &Db,
+    agent_id: i64,
+    assignment: &str,
+    value: V,
+    event: &AuditEvent<'_>,
+) -> Result<Agent>
 where
     V: for<'q> sqlx::Encode<'q, sqlx::Sqlite>
         + for<'q> sqlx::Encode<'q, sqlx::Postgres>
@@ -256,10 +298,11 @@ where
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(Error::NotFound("agent"))?;
-        let admins: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE role = 'admin' AND active = TRUE")
-                .fetch_one(&mut *tx)
-                .await?;
+        let admins: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM agents WHERE role = 'admin' AND active = TRUE",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if admins == 0 {
             return Err(Error::Conflict("frontdesk needs at least one active admin.".into()));
         }
@@ -307,7 +350,10 @@ mod tests {
         let admin = agent(1, Role::Admin, true);
         let other = agent(2, Role::Agent, true);
         assert!(authorize(&admin, AgentAction::SetActive, Some(&other)).is_ok());
-        assert!(matches!(authorize(&admin, AgentAction::SetActive, Some(&admin)), Err(Error::Conflict(_))));
+        assert!(matches!(
+            authorize(&admin, AgentAction::SetActive, Some(&admin)),
+            Err(Error::Conflict(_))
+        ));
     }
 
     #[test]

@@ -31,7 +31,10 @@ impl SignInLimits {
 
 impl Default for SignInLimits {
     fn default() -> Self {
-        Self { per_pair: Backoff::new(Self::FREE_PER_PAIR, Self::WINDOW), per_ip: RateLimiter::new(Self::PER_IP, Self::WINDOW) }
+        Self {
+            per_pair: Backoff::new(Self::FREE_PER_PAIR, Self::WINDOW),
+            per_ip: RateLimiter::new(Self::PER_IP, Self::WINDOW),
+        }
     }
 }
 

@@ -46,12 +46,21 @@ pub struct Calendar {
 impl Calendar {
     /// Around the clock, every day, in UTC.
     pub fn always() -> Self {
-        Self { zone: TimeZone::UTC, week: std::array::from_fn(|_| vec![(0, DAY_MINUTES)]), holidays: Vec::new(), always: true }
+        Self {
+            zone: TimeZone::UTC,
+            week: std::array::from_fn(|_| vec![(0, DAY_MINUTES)]),
+            holidays: Vec::new(),
+            always: true,
+        }
     }
 
     /// A calendar in the IANA zone `zone` (for example `Europe/Berlin`), with `week[0]` the
     /// Monday intervals. Intervals of a day are sorted and must not overlap.
-    pub fn new(zone: &str, week: [Vec<(u16, u16)>; 7], holidays: Vec<(Date, Date)>) -> Result<Self, CalendarError> {
+    pub fn new(
+        zone: &str,
+        week: [Vec<(u16, u16)>; 7],
+        holidays: Vec<(Date, Date)>,
+    ) -> Result<Self, CalendarError> {
         let tz = TimeZone::get(zone).map_err(|_| CalendarError::UnknownZone(zone.to_owned()))?;
         let mut week = week;
         for (day, intervals) in week.iter_mut().enumerate() {
@@ -74,7 +83,9 @@ impl Calendar {
                 return Err(CalendarError::BadHoliday(from.to_string()));
             }
         }
-        let always = holidays.is_empty() && week.iter().all(|d| d == &[(0, DAY_MINUTES)]) && tz == TimeZone::UTC;
+        let always = holidays.is_empty()
+            && week.iter().all(|d| d == &[(0, DAY_MINUTES)])
+            && tz == TimeZone::UTC;
         Ok(Self { zone: tz, week, holidays, always })
     }
 
@@ -118,7 +129,9 @@ impl Calendar {
         if self.always {
             return to_ms - from_ms;
         }
-        let (Some(first), Some(last)) = (self.local_date(from_ms), self.local_date(to_ms)) else { return 0 };
+        let (Some(first), Some(last)) = (self.local_date(from_ms), self.local_date(to_ms)) else {
+            return 0;
+        };
         // Whole days in between that no time-zone transition touches last exactly as long as
         // their intervals say: count them without converting each boundary to an instant.
         let irregular = self.irregular_days(from_ms, to_ms);
@@ -147,7 +160,9 @@ impl Calendar {
     /// margin): the only days whose working time can differ from the sum of their intervals.
     fn irregular_days(&self, from_ms: i64, to_ms: i64) -> Vec<Date> {
         const MARGIN_MS: i64 = 2 * 86_400_000;
-        let Ok(start) = jiff::Timestamp::from_millisecond(from_ms.saturating_sub(MARGIN_MS)) else { return Vec::new() };
+        let Ok(start) = jiff::Timestamp::from_millisecond(from_ms.saturating_sub(MARGIN_MS)) else {
+            return Vec::new();
+        };
         let mut days = Vec::new();
         for transition in self.zone.following(start) {
             let at = transition.timestamp().as_millisecond();
@@ -199,14 +214,18 @@ impl Calendar {
 
     /// The instant of a wall-clock minute on a local date (24:00 is the next midnight).
     fn instant(&self, date: Date, minute: u16) -> Option<i64> {
-        let (date, minute) = if minute >= DAY_MINUTES { (date.tomorrow().ok()?, 0) } else { (date, minute) };
-        let time = Time::new(i8::try_from(minute / 60).ok()?, i8::try_from(minute % 60).ok()?, 0, 0).ok()?;
+        let (date, minute) =
+            if minute >= DAY_MINUTES { (date.tomorrow().ok()?, 0) } else { (date, minute) };
+        let time =
+            Time::new(i8::try_from(minute / 60).ok()?, i8::try_from(minute % 60).ok()?, 0, 0)
+                .ok()?;
         let zoned = self.zone.to_ambiguous_zoned(date.to_datetime(time)).compatible().ok()?;
         Some(zoned.timestamp().as_millisecond())
     }
 }
 
-const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const WEEKDAYS: [&str; 7] =
+    ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /// `HH:MM` of a minute of the day.
 pub fn clock(minute: u16) -> String {
@@ -223,12 +242,16 @@ mod tests {
 
     fn at(zone: &str, text: &str) -> i64 {
         let dt: jiff::civil::DateTime = text.parse().expect("a date-time");
-        dt.to_zoned(TimeZone::get(zone).expect("zone")).expect("exists").timestamp().as_millisecond()
+        dt.to_zoned(TimeZone::get(zone).expect("zone"))
+            .expect("exists")
+            .timestamp()
+            .as_millisecond()
     }
 
     fn office(zone: &str, holidays: Vec<(Date, Date)>) -> Calendar {
         let day = vec![(9 * 60, 17 * 60)];
-        let week = [day.clone(), day.clone(), day.clone(), day.clone(), day, Vec::new(), Vec::new()];
+        let week =
+            [day.clone(), day.clone(), day.clone(), day.clone(), day, Vec::new(), Vec::new()];
         Calendar::new(zone, week, holidays).expect("a valid calendar")
     }
 
@@ -242,52 +265,134 @@ mod tests {
         let berlin = office("Europe/Berlin", vec![(date("2026-12-24"), date("2026-12-26"))]);
         let split = Calendar::new(
             "America/New_York",
-            [vec![(8 * 60, 12 * 60), (13 * 60, 17 * 60)], vec![(8 * 60, 12 * 60), (13 * 60, 17 * 60)], vec![], vec![], vec![], vec![], vec![]],
+            [
+                vec![(8 * 60, 12 * 60), (13 * 60, 17 * 60)],
+                vec![(8 * 60, 12 * 60), (13 * 60, 17 * 60)],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+                vec![],
+            ],
             vec![],
         )
         .expect("calendar");
-        let night = Calendar::new("Asia/Tokyo", std::array::from_fn(|_| vec![(0, 2 * 60), (22 * 60, DAY_MINUTES)]), vec![]).expect("calendar");
+        let night = Calendar::new(
+            "Asia/Tokyo",
+            std::array::from_fn(|_| vec![(0, 2 * 60), (22 * 60, DAY_MINUTES)]),
+            vec![],
+        )
+        .expect("calendar");
         let cases: Vec<(&str, &Calendar, &str, &str, i64, &str)> = vec![
             // Friday 16:00 plus two hours: one hour on Friday, one on Monday.
-            ("friday afternoon", &berlin, "Europe/Berlin", "2026-11-20T16:00", 2 * HOUR, "2026-11-23T10:00"),
+            (
+                "friday afternoon",
+                &berlin,
+                "Europe/Berlin",
+                "2026-11-20T16:00",
+                2 * HOUR,
+                "2026-11-23T10:00",
+            ),
             // Saturday: the clock waits for Monday 09:00.
-            ("weekend", &berlin, "Europe/Berlin", "2026-11-21T11:00", 30 * MINUTE, "2026-11-23T09:30"),
+            (
+                "weekend",
+                &berlin,
+                "Europe/Berlin",
+                "2026-11-21T11:00",
+                30 * MINUTE,
+                "2026-11-23T09:30",
+            ),
             // Before opening: starts at 09:00.
-            ("early morning", &berlin, "Europe/Berlin", "2026-11-24T06:00", 8 * HOUR, "2026-11-24T17:00"),
+            (
+                "early morning",
+                &berlin,
+                "Europe/Berlin",
+                "2026-11-24T06:00",
+                8 * HOUR,
+                "2026-11-24T17:00",
+            ),
             // Christmas Eve to Boxing Day are holidays (Thursday to Saturday): Wednesday 16:00 + 2h
             // is one hour on Wednesday and one on Monday the 28th.
-            ("holidays", &berlin, "Europe/Berlin", "2026-12-23T16:00", 2 * HOUR, "2026-12-28T10:00"),
+            (
+                "holidays",
+                &berlin,
+                "Europe/Berlin",
+                "2026-12-23T16:00",
+                2 * HOUR,
+                "2026-12-28T10:00",
+            ),
             // The lunch break does not count.
             ("split day", &split, "America/New_York", "2026-11-23T11:30", HOUR, "2026-11-23T13:30"),
             // Tuesday evening to the next Monday morning.
-            ("split week", &split, "America/New_York", "2026-11-24T16:00", 2 * HOUR, "2026-11-30T09:00"),
+            (
+                "split week",
+                &split,
+                "America/New_York",
+                "2026-11-24T16:00",
+                2 * HOUR,
+                "2026-11-30T09:00",
+            ),
             // Overnight shifts: 22:00-02:00 counts as one span across midnight.
             ("overnight", &night, "Asia/Tokyo", "2026-11-23T23:00", 2 * HOUR, "2026-11-24T01:00"),
-            ("after the night shift", &night, "Asia/Tokyo", "2026-11-24T03:00", 3 * HOUR, "2026-11-25T01:00"),
+            (
+                "after the night shift",
+                &night,
+                "Asia/Tokyo",
+                "2026-11-24T03:00",
+                3 * HOUR,
+                "2026-11-25T01:00",
+            ),
             // Berlin springs forward on 2026-03-29 (a Sunday) and falls back on 2026-10-25 (a
             // Sunday); office hours are wall-clock hours on either side.
-            ("before spring forward", &berlin, "Europe/Berlin", "2026-03-27T16:00", 2 * HOUR, "2026-03-30T10:00"),
-            ("after fall back", &berlin, "Europe/Berlin", "2026-10-23T16:30", HOUR, "2026-10-26T09:30"),
+            (
+                "before spring forward",
+                &berlin,
+                "Europe/Berlin",
+                "2026-03-27T16:00",
+                2 * HOUR,
+                "2026-03-30T10:00",
+            ),
+            (
+                "after fall back",
+                &berlin,
+                "Europe/Berlin",
+                "2026-10-23T16:30",
+                HOUR,
+                "2026-10-26T09:30",
+            ),
         ];
         for (name, calendar, zone, start, duration, expected) in cases {
             let start = at(zone, start);
             let due = calendar.add(start, duration);
             assert_eq!(due, Some(at(zone, expected)), "{name}");
-            assert_eq!(calendar.elapsed(start, at(zone, expected)), duration, "{name}: elapsed is the inverse");
+            assert_eq!(
+                calendar.elapsed(start, at(zone, expected)),
+                duration,
+                "{name}: elapsed is the inverse"
+            );
         }
     }
 
     #[test]
     fn a_round_the_clock_calendar_in_a_dst_zone_counts_the_short_and_long_days() {
-        let all_day = Calendar::new("Europe/Berlin", std::array::from_fn(|_| vec![(0, DAY_MINUTES)]), vec![]).expect("calendar");
+        let all_day =
+            Calendar::new("Europe/Berlin", std::array::from_fn(|_| vec![(0, DAY_MINUTES)]), vec![])
+                .expect("calendar");
         let zone = "Europe/Berlin";
-        assert_eq!(all_day.elapsed(at(zone, "2026-03-29T00:00"), at(zone, "2026-03-30T00:00")), 23 * HOUR);
-        assert_eq!(all_day.elapsed(at(zone, "2026-10-25T00:00"), at(zone, "2026-10-26T00:00")), 25 * HOUR);
+        assert_eq!(
+            all_day.elapsed(at(zone, "2026-03-29T00:00"), at(zone, "2026-03-30T00:00")),
+            23 * HOUR
+        );
+        assert_eq!(
+            all_day.elapsed(at(zone, "2026-10-25T00:00"), at(zone, "2026-10-26T00:00")),
+            25 * HOUR
+        );
     }
 
     #[test]
     fn a_calendar_without_working_time_never_comes_due() {
-        let closed = Calendar::new("UTC", std::array::from_fn(|_| Vec::new()), vec![]).expect("calendar");
+        let closed =
+            Calendar::new("UTC", std::array::from_fn(|_| Vec::new()), vec![]).expect("calendar");
         assert_eq!(closed.add(0, MINUTE), None);
         assert_eq!(closed.elapsed(0, 365 * 24 * HOUR), 0);
         assert!(!closed.has_working_time());
@@ -295,16 +400,33 @@ mod tests {
 
     #[test]
     fn bad_definitions_are_refused() {
-        let overlapping: [Vec<(u16, u16)>; 7] = std::array::from_fn(|i| if i == 0 { vec![(540, 720), (700, 800)] } else { vec![] });
-        assert!(matches!(Calendar::new("UTC", overlapping, vec![]), Err(CalendarError::BadInterval(_))));
-        assert!(matches!(Calendar::new("Mars/Olympus", std::array::from_fn(|_| vec![]), vec![]), Err(CalendarError::UnknownZone(_))));
+        let overlapping: [Vec<(u16, u16)>; 7] =
+            std::array::from_fn(|i| if i == 0 { vec![(540, 720), (700, 800)] } else { vec![] });
+        assert!(matches!(
+            Calendar::new("UTC", overlapping, vec![]),
+            Err(CalendarError::BadInterval(_))
+        ));
+        assert!(matches!(
+            Calendar::new("Mars/Olympus", std::array::from_fn(|_| vec![]), vec![]),
+            Err(CalendarError::UnknownZone(_))
+        ));
         let late: [Vec<(u16, u16)>; 7] = std::array::from_fn(|_| vec![(600, 1500)]);
         assert!(Calendar::new("UTC", late, vec![]).is_err());
         let reversed = vec![(date("2026-01-02"), date("2026-01-01"))];
-        assert!(matches!(Calendar::new("UTC", std::array::from_fn(|_| vec![]), reversed), Err(CalendarError::BadHoliday(_))));
+        assert!(matches!(
+            Calendar::new("UTC", std::array::from_fn(|_| vec![]), reversed),
+            Err(CalendarError::BadHoliday(_))
+        ));
     }
 
-    const ZONES: [&str; 6] = ["UTC", "Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "America/St_Johns"];
+    const ZONES: [&str; 6] = [
+        "UTC",
+        "Europe/Berlin",
+        "America/New_York",
+        "Australia/Sydney",
+        "Asia/Kolkata",
+        "America/St_Johns",
+    ];
 
     /// A random but valid calendar: per day up to three intervals on a 15-minute grid (at least
     /// four hours a week), and up to three holiday ranges in 2025-2027.
@@ -324,7 +446,8 @@ mod tests {
             proptest::collection::vec(holiday, 0..=3),
         )
             .prop_filter_map("needs four hours a week", |(zone, week, holidays)| {
-                let weekly: u32 = week.iter().flatten().map(|&(from, to)| u32::from(to - from)).sum();
+                let weekly: u32 =
+                    week.iter().flatten().map(|&(from, to)| u32::from(to - from)).sum();
                 Calendar::new(zone, week, holidays).ok().filter(|_| weekly >= 4 * 60)
             })
     }

@@ -32,8 +32,14 @@ impl CannedDraft {
     pub fn parse(shortcut: &str, title: &str, body: &str) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
         let shortcut = shortcut.trim().trim_start_matches('/').to_lowercase();
-        if shortcut.is_empty() || shortcut.chars().count() > MAX_SHORTCUT || !shortcut.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            errors.push(FieldError::new("shortcut", format!("Use 1 to {MAX_SHORTCUT} letters, digits or dashes.")));
+        if shortcut.is_empty()
+            || shortcut.chars().count() > MAX_SHORTCUT
+            || !shortcut.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            errors.push(FieldError::new(
+                "shortcut",
+                format!("Use 1 to {MAX_SHORTCUT} letters, digits or dashes."),
+            ));
         }
         let title = title.trim().to_owned();
         if title.is_empty() || title.chars().count() > 120 {
@@ -41,7 +47,10 @@ impl CannedDraft {
         }
         let body = body.trim().to_owned();
         if body.is_empty() || body.chars().count() > MAX_BODY {
-            errors.push(FieldError::new("body", format!("Write the reply (up to {MAX_BODY} characters).")));
+            errors.push(FieldError::new(
+                "body",
+                format!("Write the reply (up to {MAX_BODY} characters)."),
+            ));
         }
         if errors.is_empty() { Ok(Self { shortcut, title, body }) } else { Err(errors) }
     }
@@ -55,11 +64,19 @@ pub async fn list(ctx: &AppContext, actor: &Agent) -> Result<Vec<CannedResponse>
     )
     .fetch_all(pool)
     .await)?;
-    Ok(rows.into_iter().map(|(id, shortcut, title, body)| CannedResponse { id, shortcut, title, body }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, shortcut, title, body)| CannedResponse { id, shortcut, title, body })
+        .collect())
 }
 
 /// Adds (`id` none) or changes a canned response. A shortcut in use is a field error.
-pub async fn save(ctx: &AppContext, actor: &Agent, id: Option<i64>, draft: CannedDraft) -> Result<CannedResponse> {
+pub async fn save(
+    ctx: &AppContext,
+    actor: &Agent,
+    id: Option<i64>,
+    draft: CannedDraft,
+) -> Result<CannedResponse> {
     authorize(actor)?;
     let now = Timestamp::now();
     let saved: Result<Option<i64>> = match id {
@@ -87,9 +104,16 @@ pub async fn save(ctx: &AppContext, actor: &Agent, id: Option<i64>, draft: Canne
         .map_err(Error::from),
     };
     match saved {
-        Ok(Some(id)) => Ok(CannedResponse { id, shortcut: draft.shortcut, title: draft.title, body: draft.body }),
+        Ok(Some(id)) => Ok(CannedResponse {
+            id,
+            shortcut: draft.shortcut,
+            title: draft.title,
+            body: draft.body,
+        }),
         Ok(None) => Err(Error::NotFound("canned response")),
-        Err(e) if e.is_unique_violation() => Err(Error::invalid("shortcut", format!("/{} is already taken.", draft.shortcut))),
+        Err(e) if e.is_unique_violation() => {
+            Err(Error::invalid("shortcut", format!("/{} is already taken.", draft.shortcut)))
+        }
         Err(e) => Err(e),
     }
 }
@@ -97,7 +121,12 @@ pub async fn save(ctx: &AppContext, actor: &Agent, id: Option<i64>, draft: Canne
 /// Removes a canned response.
 pub async fn delete(ctx: &AppContext, actor: &Agent, id: i64) -> Result<()> {
     authorize(actor)?;
-    let gone = on_pool!(ctx.db(), |pool| sqlx::query("DELETE FROM canned_responses WHERE id = $1").bind(id).execute(pool).await.map(|r| r.rows_affected()))?;
+    let gone =
+        on_pool!(ctx.db(), |pool| sqlx::query("DELETE FROM canned_responses WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
     if gone == 0 { Err(Error::NotFound("canned response")) } else { Ok(()) }
 }
 
@@ -107,7 +136,11 @@ mod tests {
 
     #[test]
     fn a_shortcut_is_lower_case_letters_digits_and_dashes() {
-        assert_eq!(CannedDraft::parse("/Refund-Policy", "Refunds", "We refund within 30 days.").map(|d| d.shortcut), Ok("refund-policy".into()));
+        assert_eq!(
+            CannedDraft::parse("/Refund-Policy", "Refunds", "We refund within 30 days.")
+                .map(|d| d.shortcut),
+            Ok("refund-policy".into())
+        );
         assert!(CannedDraft::parse("two words", "t", "b").is_err());
         assert!(CannedDraft::parse("ok", "", "b").is_err_and(|e| e[0].field == "title"));
     }

@@ -37,7 +37,11 @@ const FRAME_ENVELOPE_BYTES: usize = 1024;
 /// what is accepted is chosen so that what is echoed fits in this (checked by a unit test that
 /// serializes the worst case).
 pub const MAX_CHAT_FRAME_BYTES: usize = MAX_JSON_BYTES_PER_CHAR
-    * (MAX_CHAT_MESSAGE_CHARS + crate::agent::PersonName::MAX_CHARS + MAX_CLIENT_ID_CHARS + MAX_FILE_NAME_CHARS + MAX_CONTENT_TYPE_CHARS)
+    * (MAX_CHAT_MESSAGE_CHARS
+        + crate::agent::PersonName::MAX_CHARS
+        + MAX_CLIENT_ID_CHARS
+        + MAX_FILE_NAME_CHARS
+        + MAX_CONTENT_TYPE_CHARS)
     + FRAME_ENVELOPE_BYTES;
 
 /// The largest socket message a widget may send, in bytes; a larger one closes that socket. The

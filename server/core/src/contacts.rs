@@ -6,7 +6,10 @@
 use crate::agent::{Agent, Email, PersonName};
 use crate::audit::{self, AuditEvent};
 use crate::context::AppContext;
-use crate::customer::{Contact, ContactField, Duplicate, DuplicatePair, FieldKind, FieldValue, Keep, TimelineEntry, TimelinePage};
+use crate::customer::{
+    Contact, ContactField, Duplicate, DuplicatePair, FieldKind, FieldValue, Keep, TimelineEntry,
+    TimelinePage,
+};
 use crate::db::{BeginWrite, Db, on_pool};
 use crate::error::{Error, FieldError, Result};
 use crate::ticket::PersonRef;
@@ -16,12 +19,17 @@ use crate::time::Timestamp;
 /// domain) if nobody does yet. Safe against two requests creating the same contact at once.
 pub async fn find_or_create_by_email(db: &Db, email: &Email, name: &PersonName) -> Result<i64> {
     let find = "SELECT contact_id FROM contact_emails WHERE email = $1";
-    if let Some(id) = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(email.as_str()).fetch_optional(pool).await)? {
+    if let Some(id) = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find)
+        .bind(email.as_str())
+        .fetch_optional(pool)
+        .await)?
+    {
         return Ok(id);
     }
     let domain = email.as_str().rsplit_once('@').map_or("", |(_, d)| d).to_owned();
     let now = Timestamp::now();
-    let created: Option<i64> = on_pool!(db, |pool| async {
+    let created: Option<i64> = on_pool!(db, |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let organization: Option<i64> =
             sqlx::query_scalar("SELECT organization_id FROM organization_domains WHERE domain = $1")
@@ -54,13 +62,16 @@ pub async fn find_or_create_by_email(db: &Db, email: &Email, name: &PersonName) 
             Ok(None)
         }
     }
-    .await)?;
+    .await
+    })?;
     match created {
         Some(id) => Ok(id),
-        None => Ok(on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(email.as_str()).fetch_one(pool).await)?),
+        None => Ok(on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find)
+            .bind(email.as_str())
+            .fetch_one(pool)
+            .await)?),
     }
 }
-
 
 /// Who may see and change customer profiles: every active agent.
 pub fn authorize(actor: &Agent) -> Result<()> {
@@ -87,14 +98,16 @@ pub async fn get(ctx: &AppContext, actor: &Agent, id: i64) -> Result<Contact> {
 }
 
 async fn load(db: &Db, id: i64) -> Result<Contact> {
-    let row: ContactRow = on_pool!(db, |pool| sqlx::query_as(
+    let row: ContactRow = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT c.id, c.name, c.phone, c.unverified_email, c.notes, c.created_at, c.merged_into_id,
                 o.id AS organization_id, o.name AS organization_name
          FROM contacts c LEFT JOIN organizations o ON o.id = c.organization_id WHERE c.id = $1"
     )
     .bind(id)
     .fetch_optional(pool)
-    .await)?
+    .await
+    })?
     .ok_or(Error::NotFound("customer"))?;
     let emails: Vec<String> = on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT email FROM contact_emails WHERE contact_id = $1 ORDER BY created_at, email"
@@ -123,7 +136,10 @@ async fn load(db: &Db, id: i64) -> Result<Contact> {
         unverified_email: row.unverified_email,
         fields,
         phone: row.phone,
-        organization: row.organization_id.zip(row.organization_name).map(|(id, name)| PersonRef { id, name }),
+        organization: row
+            .organization_id
+            .zip(row.organization_name)
+            .map(|(id, name)| PersonRef { id, name }),
         notes: row.notes,
         created_at: row.created_at,
         merged_into: row.merged_into_id,
@@ -134,10 +150,12 @@ async fn load(db: &Db, id: i64) -> Result<Contact> {
 pub async fn canonical_id(db: &Db, mut id: i64) -> Result<i64> {
     // Merges form chains at most as long as the number of merges; a cycle cannot be written.
     for _ in 0..32 {
-        let next: Option<Option<i64>> = on_pool!(db, |pool| sqlx::query_scalar("SELECT merged_into_id FROM contacts WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await)?;
+        let next: Option<Option<i64>> = on_pool!(db, |pool| sqlx::query_scalar(
+            "SELECT merged_into_id FROM contacts WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)?;
         match next {
             Some(Some(survivor)) => id = survivor,
             _ => return Ok(id),
@@ -147,7 +165,12 @@ pub async fn canonical_id(db: &Db, mut id: i64) -> Result<i64> {
 }
 
 /// The customer's tickets and chats, newest first, 25 per page.
-pub async fn timeline(ctx: &AppContext, actor: &Agent, id: i64, cursor: Option<(Timestamp, i64)>) -> Result<TimelinePage> {
+pub async fn timeline(
+    ctx: &AppContext,
+    actor: &Agent,
+    id: i64,
+    cursor: Option<(Timestamp, i64)>,
+) -> Result<TimelinePage> {
     authorize(actor)?;
     const PAGE: usize = 25;
     let (before, before_id) = cursor.unwrap_or((Timestamp::from_unix_millis(i64::MAX), i64::MAX));
@@ -178,7 +201,10 @@ pub async fn likely_duplicates(ctx: &AppContext, actor: &Agent, id: i64) -> Resu
     let mut add = |rows: Vec<(i64, String)>, reason: &str| {
         for (other, name) in rows {
             if other != id && !found.iter().any(|d| d.contact.id == other) {
-                found.push(Duplicate { contact: PersonRef { id: other, name }, reason: reason.to_owned() });
+                found.push(Duplicate {
+                    contact: PersonRef { id: other, name },
+                    reason: reason.to_owned(),
+                });
             }
         }
     };
@@ -192,25 +218,30 @@ pub async fn likely_duplicates(ctx: &AppContext, actor: &Agent, id: i64) -> Resu
         add(rows, "same phone number");
     }
     if let Some(org) = &contact.organization {
-        let rows = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        let rows = on_pool!(ctx.db(), |pool| {
+            sqlx::query_as(
             "SELECT id, name FROM contacts WHERE organization_id = $1 AND LOWER(name) = LOWER($2) AND merged_into_id IS NULL LIMIT 20"
         )
         .bind(org.id)
         .bind(&contact.name)
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         add(rows, "same name in the same organization");
     }
     for email in &contact.emails {
         let Some((local, _)) = email.split_once('@') else { continue };
-        let pattern = format!("{}@%", local.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let rows = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        let pattern =
+            format!("{}@%", local.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let rows = on_pool!(ctx.db(), |pool| {
+            sqlx::query_as(
             "SELECT DISTINCT c.id, c.name FROM contact_emails e JOIN contacts c ON c.id = e.contact_id
              WHERE e.email LIKE $1 ESCAPE '\\' AND c.merged_into_id IS NULL LIMIT 20"
         )
         .bind(pattern)
         .fetch_all(pool)
-        .await)?;
+        .await
+        })?;
         add(rows, "same email name at another domain");
     }
     Ok(found)
@@ -292,7 +323,13 @@ pub struct MergeChoices {
 /// Merges contact `merged` into `survivor`: every email, ticket, chat, message, event, sign-in
 /// link and session moves to the survivor; the merged contact stays as a pointer (its URL
 /// redirects) and an audit entry records the merge with the counts moved.
-pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, choices: MergeChoices) -> Result<Contact> {
+pub async fn merge(
+    ctx: &AppContext,
+    actor: &Agent,
+    survivor: i64,
+    merged: i64,
+    choices: MergeChoices,
+) -> Result<Contact> {
     authorize(actor)?;
     if survivor == merged {
         return Err(Error::invalid("merged_id", "Choose two different customers."));
@@ -311,9 +348,11 @@ pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, 
         Keep::Survivor => a.organization.as_ref().map(|o| o.id),
         Keep::Merged => b.organization.as_ref().map(|o| o.id),
     };
-    let notes = pick(choices.notes, Some(a.notes.clone()), Some(b.notes.clone())).unwrap_or_default();
+    let notes =
+        pick(choices.notes, Some(a.notes.clone()), Some(b.notes.clone())).unwrap_or_default();
     let now = Timestamp::now();
-    on_pool!(ctx.db(), |pool| async {
+    on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let mut moved = serde_json::Map::new();
         for (label, sql) in [
@@ -369,7 +408,8 @@ pub async fn merge(ctx: &AppContext, actor: &Agent, survivor: i64, merged: i64, 
         tx.commit().await?;
         Ok::<_, Error>(())
     }
-    .await)?;
+    .await
+    })?;
     load(ctx.db(), survivor).await
 }
 
@@ -391,11 +431,18 @@ pub struct ContactUpdate {
 
 /// Changes a contact's profile. Every problem is reported at once, each naming its field
 /// (custom fields as `field.KEY`).
-pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, change: &ContactUpdate) -> Result<Contact> {
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Agent,
+    id: i64,
+    change: &ContactUpdate,
+) -> Result<Contact> {
     authorize(actor)?;
     let mut problems = Vec::new();
     let phone = Some(change.phone.trim()).filter(|p| !p.is_empty());
-    if phone.is_some_and(|p| p.len() > 40 || !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))) {
+    if phone.is_some_and(|p| {
+        p.len() > 40 || !p.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+    }) {
         problems.push(FieldError::new("phone", "Use digits, spaces and + - ( ) only."));
     }
     if change.notes.len() > 10_000 {
@@ -414,10 +461,12 @@ pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, change: &ContactUp
         }
     }
     if let Some(Some(org)) = change.organization_id {
-        let exists: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM organizations WHERE id = $1")
-            .bind(org)
-            .fetch_optional(pool)
-            .await)?;
+        let exists: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+            "SELECT id FROM organizations WHERE id = $1"
+        )
+        .bind(org)
+        .fetch_optional(pool)
+        .await)?;
         if exists.is_none() {
             problems.push(FieldError::new("organization_id", "There is no such organization."));
         }
@@ -457,11 +506,15 @@ pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, change: &ContactUp
                 .bind(value)
                 .execute(&mut *tx)
                 .await?,
-                None => sqlx::query("DELETE FROM contact_field_values WHERE contact_id = $1 AND key = $2")
+                None => {
+                    sqlx::query(
+                        "DELETE FROM contact_field_values WHERE contact_id = $1 AND key = $2",
+                    )
                     .bind(id)
                     .bind(key)
                     .execute(&mut *tx)
-                    .await?,
+                    .await?
+                }
             };
         }
         tx.commit().await?;
@@ -484,7 +537,13 @@ async fn load_fields(db: &Db) -> Result<Vec<ContactField>> {
     .fetch_all(pool)
     .await)?;
     rows.into_iter()
-        .map(|(key, label, kind)| Ok(ContactField { key, label, kind: kind.parse().map_err(|e: FieldError| Error::Internal(e.message))? }))
+        .map(|(key, label, kind)| {
+            Ok(ContactField {
+                key,
+                label,
+                kind: kind.parse().map_err(|e: FieldError| Error::Internal(e.message))?,
+            })
+        })
         .collect()
 }
 
@@ -492,7 +551,12 @@ async fn load_fields(db: &Db) -> Result<Vec<ContactField>> {
 const MAX_FIELDS: i64 = 50;
 
 /// Adds a custom field after the others (admins only); its key is made from the label.
-pub async fn define_field(ctx: &AppContext, actor: &Agent, label: &str, kind: FieldKind) -> Result<ContactField> {
+pub async fn define_field(
+    ctx: &AppContext,
+    actor: &Agent,
+    label: &str,
+    kind: FieldKind,
+) -> Result<ContactField> {
     authorize_fields(actor)?;
     let label = label.trim();
     let key: String = label
@@ -502,10 +566,14 @@ pub async fn define_field(ctx: &AppContext, actor: &Agent, label: &str, kind: Fi
         .collect::<Vec<_>>()
         .join("_");
     if label.is_empty() || label.chars().count() > 60 || key.is_empty() {
-        return Err(Error::invalid("label", "Give the field a name of up to 60 characters, with at least one letter or digit."));
+        return Err(Error::invalid(
+            "label",
+            "Give the field a name of up to 60 characters, with at least one letter or digit.",
+        ));
     }
     let field = ContactField { key, label: label.to_owned(), kind };
-    let created: Result<()> = on_pool!(ctx.db(), |pool| async {
+    let created: Result<()> = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let (count, last): (i64, Option<i64>) = sqlx::query_as("SELECT COUNT(*), MAX(position) FROM contact_fields").fetch_one(&mut *tx).await?;
         if count >= MAX_FIELDS {
@@ -525,8 +593,15 @@ pub async fn define_field(ctx: &AppContext, actor: &Agent, label: &str, kind: Fi
         tx.commit().await?;
         Ok(())
     }
-    .await);
-    created.map_err(|e| if e.is_unique_violation() { Error::invalid("label", "A field with this name already exists.") } else { e })?;
+    .await
+    });
+    created.map_err(|e| {
+        if e.is_unique_violation() {
+            Error::invalid("label", "A field with this name already exists.")
+        } else {
+            e
+        }
+    })?;
     Ok(field)
 }
 
@@ -535,7 +610,11 @@ pub async fn remove_field(ctx: &AppContext, actor: &Agent, key: &str) -> Result<
     authorize_fields(actor)?;
     on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM contact_fields WHERE key = $1").bind(key).execute(&mut *tx).await?.rows_affected();
+        let deleted = sqlx::query("DELETE FROM contact_fields WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if deleted == 0 {
             return Err(Error::NotFound("field"));
         }

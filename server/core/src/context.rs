@@ -96,7 +96,9 @@ impl AppContext {
 
     /// The chat writer, started on first use (it needs a running Tokio runtime).
     pub(crate) fn chat_writer(&self) -> &crate::chats::Writer {
-        self.inner.chat_writer.get_or_init(|| crate::chats::Writer::start(self.inner.db.clone(), self.inner.chat_hub.clone()))
+        self.inner.chat_writer.get_or_init(|| {
+            crate::chats::Writer::start(self.inner.db.clone(), self.inner.chat_hub.clone())
+        })
     }
 
     /// Held while chats are created and routed, so routing decisions never interleave.

@@ -54,7 +54,9 @@ impl FieldKind {
             return Ok(None);
         }
         match self {
-            FieldKind::Text if input.chars().count() > 500 => Err("Use at most 500 characters.".into()),
+            FieldKind::Text if input.chars().count() > 500 => {
+                Err("Use at most 500 characters.".into())
+            }
             FieldKind::Text => Ok(Some(input.to_owned())),
             FieldKind::Number => match input.parse::<f64>() {
                 Ok(n) if n.is_finite() => Ok(Some(n.to_string())),

@@ -6,11 +6,12 @@
 //! query matches on [`Db`] itself. Each backend has its own forward-only migrations under
 //! `migrations/`, embedded in the binary.
 
+use sqlx::Connection;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::Connection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -89,8 +90,15 @@ const MAX_BOUND_VALUES: usize = 30_000;
 
 /// `{head} (..), (..) {tail}` for each group of `rows` that fits in one statement: a multi-row
 /// `INSERT` of any length. No rows, no statements.
-pub(crate) fn multi_row(db: &Db, head: &str, tail: &str, rows: impl IntoIterator<Item = Vec<Param>>) -> Vec<(String, Params)> {
-    let statement = |(params, values): (Params, Vec<String>)| (format!("{head} {} {tail}", values.join(", ")), params);
+pub(crate) fn multi_row(
+    db: &Db,
+    head: &str,
+    tail: &str,
+    rows: impl IntoIterator<Item = Vec<Param>>,
+) -> Vec<(String, Params)> {
+    let statement = |(params, values): (Params, Vec<String>)| {
+        (format!("{head} {} {tail}", values.join(", ")), params)
+    };
     let mut statements = Vec::new();
     let mut current: Option<(Params, Vec<String>)> = None;
     for row in rows {
@@ -164,7 +172,9 @@ impl DatabaseTarget {
     /// SQLite in `data_dir` unless `url` names a PostgreSQL (or another SQLite) database.
     pub fn from_config(url: Option<&str>, data_dir: &Path) -> Result<Self, DbError> {
         let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
-            return Ok(Self::Sqlite(SqliteConnectOptions::new().filename(data_dir.join(SQLITE_FILE_NAME))));
+            return Ok(Self::Sqlite(
+                SqliteConnectOptions::new().filename(data_dir.join(SQLITE_FILE_NAME)),
+            ));
         };
         let invalid = |e: sqlx::Error| DbError::InvalidUrl(format!("{}: {e}", redact(url)));
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -196,7 +206,10 @@ impl DatabaseTarget {
                 // Create the file once, here. The pool's connections must find it, so a database
                 // file deleted under a running server fails loudly instead of being silently
                 // recreated empty by the next connection.
-                let first = SqliteConnection::connect_with(&options.clone().create_if_missing(true)).await.map_err(DbError::Connect)?;
+                let first =
+                    SqliteConnection::connect_with(&options.clone().create_if_missing(true))
+                        .await
+                        .map_err(DbError::Connect)?;
                 first.close().await.map_err(DbError::Connect)?;
                 let options = options.create_if_missing(false);
                 SqlitePoolOptions::new()
@@ -318,7 +331,9 @@ mod tests {
     #[test]
     fn no_url_means_sqlite_in_the_data_dir() {
         let target = DatabaseTarget::from_config(None, Path::new("/srv/fd"));
-        assert!(matches!(target, Ok(DatabaseTarget::Sqlite(o)) if o.get_filename() == Path::new("/srv/fd/frontdesk.db")));
+        assert!(
+            matches!(target, Ok(DatabaseTarget::Sqlite(o)) if o.get_filename() == Path::new("/srv/fd/frontdesk.db"))
+        );
     }
 
     #[test]

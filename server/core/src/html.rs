@@ -20,6 +20,9 @@ pub fn escape(text: &str) -> String {
 mod tests {
     #[test]
     fn markup_characters_are_escaped_and_the_rest_kept() {
-        assert_eq!(super::escape("<a href=\"x\">Tom & Jerry</a> 😀"), "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&lt;/a&gt; 😀");
+        assert_eq!(
+            super::escape("<a href=\"x\">Tom & Jerry</a> 😀"),
+            "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&lt;/a&gt; 😀"
+        );
     }
 }

@@ -61,7 +61,8 @@ fn date(value: &str) -> Option<Date> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let (y, m, d) = (digits[..4].parse().ok()?, digits[4..6].parse().ok()?, digits[6..8].parse().ok()?);
+    let (y, m, d) =
+        (digits[..4].parse().ok()?, digits[4..6].parse().ok()?, digits[6..8].parse().ok()?);
     Date::new(y, m, d).ok()
 }
 
@@ -85,14 +86,16 @@ impl Event {
             _ => start,
         };
         let span = start.until(last).map_err(|e| IcalError::BadDate(number, e.to_string()))?;
-        let repeats = if self.yearly { self.count.unwrap_or(YEARS_AHEAD).clamp(1, YEARS_AHEAD) } else { 1 };
+        let repeats =
+            if self.yearly { self.count.unwrap_or(YEARS_AHEAD).clamp(1, YEARS_AHEAD) } else { 1 };
         let mut ranges = Vec::new();
         for year in 0..repeats {
             let Ok(first) = start.checked_add(i32::from(year).years()) else { break };
             if self.until.is_some_and(|until| first > until) {
                 break;
             }
-            let last = first.checked_add(span).map_err(|e| IcalError::BadDate(number, e.to_string()))?;
+            let last =
+                first.checked_add(span).map_err(|e| IcalError::BadDate(number, e.to_string()))?;
             ranges.push((first, last));
         }
         Ok(ranges)
@@ -124,9 +127,14 @@ pub fn holidays(text: &str) -> Result<Vec<(Date, Date)>, IcalError> {
                 event = None;
             }
             ("DTSTART" | "DTEND", Some(e)) => {
-                let day = date(p.value).ok_or_else(|| IcalError::BadDate(number, p.value.to_owned()))?;
+                let day =
+                    date(p.value).ok_or_else(|| IcalError::BadDate(number, p.value.to_owned()))?;
                 let all_day = !p.value.contains('T');
-                if p.name == "DTSTART" { e.start = Some((day, all_day)) } else { e.end = Some((day, all_day)) }
+                if p.name == "DTSTART" {
+                    e.start = Some((day, all_day))
+                } else {
+                    e.end = Some((day, all_day))
+                }
             }
             ("RRULE", Some(e)) => {
                 for part in p.value.split(';') {
@@ -164,7 +172,11 @@ mod tests {
     fn all_day_events_end_the_day_before_dtend() {
         assert_eq!(
             holidays(FILE).expect("parsed"),
-            [(d("2026-12-25"), d("2026-12-26")), (d("2026-12-31"), d("2026-12-31")), (d("2027-01-01"), d("2027-01-01"))]
+            [
+                (d("2026-12-25"), d("2026-12-26")),
+                (d("2026-12-31"), d("2026-12-31")),
+                (d("2027-01-01"), d("2027-01-01"))
+            ]
         );
     }
 

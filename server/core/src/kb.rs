@@ -45,7 +45,9 @@ pub struct ArticleSource {
 pub(crate) fn valid_slug(slug: &str) -> bool {
     !slug.is_empty()
         && slug.len() <= 100
-        && slug.split('-').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && slug.split('-').all(|part| {
+            !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 /// Whether `locale` is like `en` or `pt-BR`.
@@ -77,7 +79,8 @@ impl ArticleSource {
         if lines.next().map(str::trim_end) != Some("---") {
             return Err("it does not start with front matter (a line with ---)".into());
         }
-        let (mut slug, mut title, mut category, mut tags, mut locale, mut status) = (None, None, None, Vec::new(), "en".to_owned(), ArticleStatus::Draft);
+        let (mut slug, mut title, mut category, mut tags, mut locale, mut status) =
+            (None, None, None, Vec::new(), "en".to_owned(), ArticleStatus::Draft);
         let mut closed = false;
         for line in lines.by_ref() {
             if line.trim_end() == "---" {
@@ -87,18 +90,27 @@ impl ArticleSource {
             if line.trim().is_empty() || line.trim_start().starts_with('#') {
                 continue;
             }
-            let (key, value) = line.split_once(':').ok_or_else(|| format!("front matter line '{line}' is not 'key: value'"))?;
+            let (key, value) = line
+                .split_once(':')
+                .ok_or_else(|| format!("front matter line '{line}' is not 'key: value'"))?;
             let value = unquote(value);
             match key.trim() {
                 "title" => title = Some(value.to_owned()),
                 "slug" => slug = Some(value.to_owned()),
                 "category" => category = Some(value.to_owned()).filter(|c| !c.is_empty()),
                 "tags" => {
-                    let list = value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
-                    tags = list.split(',').map(|t| unquote(t).to_lowercase()).filter(|t| !t.is_empty()).collect();
+                    let list =
+                        value.strip_prefix('[').and_then(|v| v.strip_suffix(']')).unwrap_or(value);
+                    tags = list
+                        .split(',')
+                        .map(|t| unquote(t).to_lowercase())
+                        .filter(|t| !t.is_empty())
+                        .collect();
                 }
                 "locale" => locale = value.to_owned(),
-                "status" => status = value.parse().map_err(|e: crate::error::FieldError| e.message)?,
+                "status" => {
+                    status = value.parse().map_err(|e: crate::error::FieldError| e.message)?
+                }
                 other => return Err(format!("unknown front matter field '{other}'")),
             }
         }
@@ -109,7 +121,9 @@ impl ArticleSource {
         let slug = slug.ok_or("the front matter has no slug")?;
         let title = title.filter(|t| !t.is_empty()).ok_or("the front matter has no title")?;
         if !valid_slug(&slug) {
-            return Err(format!("slug '{slug}' must be lower-case letters, digits and single hyphens"));
+            return Err(format!(
+                "slug '{slug}' must be lower-case letters, digits and single hyphens"
+            ));
         }
         if title.chars().count() > 200 {
             return Err("the title is longer than 200 characters".into());
@@ -142,7 +156,8 @@ pub async fn import_dir(ctx: &AppContext, dir: &Path) -> Result<ImportReport> {
     let mut paths = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
-        let entries = std::fs::read_dir(&folder).map_err(|e| Error::invalid("dir", format!("cannot read {}: {e}", folder.display())))?;
+        let entries = std::fs::read_dir(&folder)
+            .map_err(|e| Error::invalid("dir", format!("cannot read {}: {e}", folder.display())))?;
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
@@ -162,7 +177,10 @@ pub async fn import_dir(ctx: &AppContext, dir: &Path) -> Result<ImportReport> {
 }
 
 /// Imports named markdown texts (a text that could not be read carries why).
-pub async fn import(ctx: &AppContext, files: Vec<(String, std::result::Result<String, String>)>) -> Result<ImportReport> {
+pub async fn import(
+    ctx: &AppContext,
+    files: Vec<(String, std::result::Result<String, String>)>,
+) -> Result<ImportReport> {
     let mut report = ImportReport::default();
     for (name, text) in files {
         match text.and_then(|t| ArticleSource::parse(&t)) {
@@ -180,11 +198,17 @@ pub async fn import(ctx: &AppContext, files: Vec<(String, std::result::Result<St
 /// Loads the starter knowledge base into an install that has no articles yet; returns what it
 /// did, or `None` when articles exist.
 pub async fn load_starter(ctx: &AppContext) -> Result<Option<ImportReport>> {
-    let count: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await)?;
+    let count: i64 =
+        on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles")
+            .fetch_one(pool)
+            .await)?;
     if count > 0 {
         return Ok(None);
     }
-    let files = STARTER_ARTICLES.iter().map(|(name, text)| ((*name).to_owned(), Ok((*text).to_owned()))).collect();
+    let files = STARTER_ARTICLES
+        .iter()
+        .map(|(name, text)| ((*name).to_owned(), Ok((*text).to_owned())))
+        .collect();
     import(ctx, files).await.map(Some)
 }
 
@@ -199,7 +223,8 @@ type StoredArticle = (i64, String, String, Option<i64>, String, String);
 async fn upsert(ctx: &AppContext, source: &ArticleSource) -> Result<Upserted> {
     let now = Timestamp::now();
     let tags = json!(source.tags).to_string();
-    on_pool!(ctx.db(), |pool| async {
+    on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let category_id = match &source.category {
             Some(name) => Some(category_id(&mut *tx, name, now).await?),
@@ -245,12 +270,17 @@ async fn upsert(ctx: &AppContext, source: &ArticleSource) -> Result<Upserted> {
         tx.commit().await?;
         Ok::<_, Error>(outcome)
     }
-    .await)
+    .await
+    })
 }
 
 /// The id of the category called `name`, created (last in order, with a free slug) when there
 /// is none yet.
-pub(crate) async fn category_id<C, DB>(conn: &mut C, name: &str, now: Timestamp) -> sqlx::Result<i64>
+pub(crate) async fn category_id<C, DB>(
+    conn: &mut C,
+    name: &str,
+    now: Timestamp,
+) -> sqlx::Result<i64>
 where
     DB: sqlx::Database,
     for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
@@ -261,14 +291,21 @@ where
     for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
     for<'r> (Option<i64>,): sqlx::FromRow<'r, DB::Row>,
 {
-    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE name = $1").bind(name.to_owned()).fetch_optional(&mut *conn).await?;
+    let found: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE name = $1")
+        .bind(name.to_owned())
+        .fetch_optional(&mut *conn)
+        .await?;
     if let Some(id) = found {
         return Ok(id);
     }
-    let position: Option<i64> = sqlx::query_scalar("SELECT MAX(position) FROM kb_categories").fetch_one(&mut *conn).await?;
+    let position: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(position) FROM kb_categories").fetch_one(&mut *conn).await?;
     let position = position.unwrap_or(0) + 1;
     let slug = category_slug(name);
-    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE slug = $1").bind(slug.clone()).fetch_optional(&mut *conn).await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT id FROM kb_categories WHERE slug = $1")
+        .bind(slug.clone())
+        .fetch_optional(&mut *conn)
+        .await?;
     let slug = if taken.is_some() { format!("{slug}-{position}") } else { slug };
     sqlx::query_scalar("INSERT INTO kb_categories (name, slug, position, created_at) VALUES ($1, $2, $3, $4) RETURNING id")
         .bind(name.to_owned())
@@ -281,7 +318,12 @@ where
 
 /// Inserts an empty draft with only its key (locale and slug), to be filled in like a changed
 /// article; returns its id.
-pub(crate) async fn insert_key<C, DB>(conn: &mut C, locale: &str, slug: &str, now: Timestamp) -> sqlx::Result<i64>
+pub(crate) async fn insert_key<C, DB>(
+    conn: &mut C,
+    locale: &str,
+    slug: &str,
+    now: Timestamp,
+) -> sqlx::Result<i64>
 where
     DB: sqlx::Database,
     for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
@@ -327,17 +369,22 @@ const DEFAULT_LOCALE: &str = "en";
 /// The help centre's front page: every category with published articles, in order, then the
 /// published articles without one (as "Other"). Public: published articles only.
 pub async fn help_categories(ctx: &AppContext) -> Result<Vec<HelpCategory>> {
-    let rows: Vec<(Option<String>, Option<String>, String, String)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let rows: Vec<(Option<String>, Option<String>, String, String)> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT c.name, c.slug, a.slug, a.title FROM kb_articles a LEFT JOIN kb_categories c ON c.id = a.category_id
          WHERE a.status = 'published' AND a.locale = $1
          ORDER BY c.position IS NULL, c.position, LOWER(a.title)"
     )
     .bind(DEFAULT_LOCALE)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let mut categories: Vec<HelpCategory> = Vec::new();
     for (name, slug, article_slug, title) in rows {
-        let (name, slug) = (name.unwrap_or_else(|| "Other".to_owned()), slug.unwrap_or_else(|| "other".to_owned()));
+        let (name, slug) = (
+            name.unwrap_or_else(|| "Other".to_owned()),
+            slug.unwrap_or_else(|| "other".to_owned()),
+        );
         if categories.last().is_none_or(|c| c.slug != slug) {
             categories.push(HelpCategory { name, slug: slug.clone(), articles: Vec::new() });
         }
@@ -351,7 +398,9 @@ pub async fn help_categories(ctx: &AppContext) -> Result<Vec<HelpCategory>> {
 /// One published article, rendered; anything else (a draft, an internal article, an unknown
 /// slug) is not found. Public.
 pub async fn help_article(ctx: &AppContext, slug: &str) -> Result<HelpArticle> {
-    let row: Option<(String, String, String, String, Option<String>, Option<String>, Timestamp)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let row: Option<(String, String, String, String, Option<String>, Option<String>, Timestamp)> =
+        on_pool!(ctx.db(), |pool| {
+            sqlx::query_as(
         "SELECT a.slug, a.title, a.body, a.tags, c.name, c.slug, a.updated_at FROM kb_articles a
          LEFT JOIN kb_categories c ON c.id = a.category_id
          WHERE a.slug = $1 AND a.locale = $2 AND a.status = 'published'"
@@ -359,8 +408,10 @@ pub async fn help_article(ctx: &AppContext, slug: &str) -> Result<HelpArticle> {
     .bind(slug)
     .bind(DEFAULT_LOCALE)
     .fetch_optional(pool)
-    .await)?;
-    let (slug, title, body, tags, category, category_slug, updated_at) = row.ok_or(Error::NotFound("article"))?;
+    .await
+        })?;
+    let (slug, title, body, tags, category, category_slug, updated_at) =
+        row.ok_or(Error::NotFound("article"))?;
     Ok(HelpArticle {
         slug,
         title,
@@ -373,12 +424,14 @@ pub async fn help_article(ctx: &AppContext, slug: &str) -> Result<HelpArticle> {
 
 /// The slugs and change times of every published article, for the sitemap. Public.
 pub async fn help_sitemap(ctx: &AppContext) -> Result<Vec<(String, Timestamp)>> {
-    Ok(on_pool!(ctx.db(), |pool| sqlx::query_as(
+    Ok(on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT slug, updated_at FROM kb_articles WHERE status = 'published' AND locale = $1 ORDER BY slug"
     )
     .bind(DEFAULT_LOCALE)
     .fetch_all(pool)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Records a "was this helpful?" vote on a published article. Public (rate-limited by the caller).
@@ -410,7 +463,10 @@ const GAPS_SHOWN: i64 = 50;
 
 /// What to write next: customers' searches that found nothing, most frequent first, and
 /// articles more often voted unhelpful than helpful. Admins only.
-pub async fn content_gaps(ctx: &AppContext, actor: &crate::agent::Agent) -> Result<Vec<ContentGap>> {
+pub async fn content_gaps(
+    ctx: &AppContext,
+    actor: &crate::agent::Agent,
+) -> Result<Vec<ContentGap>> {
     if !actor.is_admin() {
         return Err(Error::Forbidden);
     }
@@ -420,22 +476,38 @@ pub async fn content_gaps(ctx: &AppContext, actor: &crate::agent::Agent) -> Resu
     .bind(GAPS_SHOWN)
     .fetch_all(pool)
     .await)?;
-    let unhelpful: Vec<(String, String, i64)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let unhelpful: Vec<(String, String, i64)> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT a.title, a.slug, f.unhelpful FROM kb_feedback f JOIN kb_articles a ON a.id = f.article_id
          WHERE f.unhelpful > f.helpful ORDER BY f.unhelpful DESC LIMIT $1"
     )
     .bind(GAPS_SHOWN)
     .fetch_all(pool)
-    .await)?;
-    let searches = misses.into_iter().map(|(text, count)| ContentGap { text, source: "search".into(), count, slug: None });
-    let articles = unhelpful.into_iter().map(|(text, slug, count)| ContentGap { text, source: "article".into(), count, slug: Some(slug) });
+    .await
+    })?;
+    let searches = misses.into_iter().map(|(text, count)| ContentGap {
+        text,
+        source: "search".into(),
+        count,
+        slug: None,
+    });
+    let articles = unhelpful.into_iter().map(|(text, slug, count)| ContentGap {
+        text,
+        source: "article".into(),
+        count,
+        slug: Some(slug),
+    });
     Ok(searches.chain(articles).collect())
 }
 
 /// `text`'s ASCII letters and digits, lower-cased, in runs joined by single hyphens; empty when
 /// it has none.
 pub(crate) fn slugify(text: &str) -> String {
-    text.to_lowercase().split(|c: char| !c.is_ascii_alphanumeric()).filter(|part| !part.is_empty()).collect::<Vec<_>>().join("-")
+    text.to_lowercase()
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// A category's URL part: its name in lower-case letters and digits joined by hyphens.

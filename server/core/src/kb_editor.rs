@@ -55,10 +55,15 @@ fn tags_text(json: &str) -> String {
 type SummaryRow = (i64, String, String, String, String, Option<String>, Option<String>, Timestamp);
 
 /// Every article, most recently changed first, optionally only those with `status`.
-pub async fn list(ctx: &AppContext, actor: &Agent, status: Option<ArticleStatus>) -> Result<Vec<ArticleSummary>> {
+pub async fn list(
+    ctx: &AppContext,
+    actor: &Agent,
+    status: Option<ArticleStatus>,
+) -> Result<Vec<ArticleSummary>> {
     authorize(actor, ArticleAction::View)?;
     let status = status.map_or("", ArticleStatus::as_str);
-    let rows: Vec<SummaryRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let rows: Vec<SummaryRow> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT a.id, a.title, a.slug, a.locale, a.status, c.name, g.name, a.updated_at FROM kb_articles a
          LEFT JOIN kb_categories c ON c.id = a.category_id LEFT JOIN agents g ON g.id = a.author_id
          WHERE $1 = '' OR a.status = $1
@@ -67,49 +72,80 @@ pub async fn list(ctx: &AppContext, actor: &Agent, status: Option<ArticleStatus>
     .bind(status)
     .bind(LISTED)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     rows.into_iter()
         .map(|(id, title, slug, locale, status, category, author, updated_at)| {
-            Ok(ArticleSummary { id, title, slug, locale, status: status_of(&status)?, category, author, updated_at })
+            Ok(ArticleSummary {
+                id,
+                title,
+                slug,
+                locale,
+                status: status_of(&status)?,
+                category,
+                author,
+                updated_at,
+            })
         })
         .collect()
 }
 
-type ArticleRow = (String, String, String, String, String, String, Option<String>, Option<String>, Timestamp);
+type ArticleRow =
+    (String, String, String, String, String, String, Option<String>, Option<String>, Timestamp);
 
 /// Article `id` as the editor shows it, with its earlier versions.
 pub async fn get(ctx: &AppContext, actor: &Agent, id: i64) -> Result<EditableArticle> {
     authorize(actor, ArticleAction::View)?;
-    let row: Option<ArticleRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let row: Option<ArticleRow> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT a.title, a.slug, a.locale, a.tags, a.status, a.body, c.name, g.name, a.updated_at FROM kb_articles a
          LEFT JOIN kb_categories c ON c.id = a.category_id LEFT JOIN agents g ON g.id = a.author_id
          WHERE a.id = $1"
     )
     .bind(id)
     .fetch_optional(pool)
-    .await)?;
-    let (title, slug, locale, tags, status, body, category, author, updated_at) = row.ok_or(Error::NotFound("article"))?;
-    let revisions: Vec<(i64, String, Option<String>, Timestamp)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    .await
+    })?;
+    let (title, slug, locale, tags, status, body, category, author, updated_at) =
+        row.ok_or(Error::NotFound("article"))?;
+    let revisions: Vec<(i64, String, Option<String>, Timestamp)> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT r.id, r.title, g.name, r.created_at FROM kb_revisions r LEFT JOIN agents g ON g.id = r.author_id
          WHERE r.article_id = $1 ORDER BY r.id DESC LIMIT $2"
     )
     .bind(id)
     .bind(REVISIONS_SHOWN)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(EditableArticle {
         id,
-        draft: ArticleDraft { title, slug, locale, category: category.unwrap_or_default(), tags: tags_text(&tags), status, body },
+        draft: ArticleDraft {
+            title,
+            slug,
+            locale,
+            category: category.unwrap_or_default(),
+            tags: tags_text(&tags),
+            status,
+            body,
+        },
         author,
         updated_at,
-        revisions: revisions.into_iter().map(|(id, title, author, created_at)| Revision { id, title, author, created_at }).collect(),
+        revisions: revisions
+            .into_iter()
+            .map(|(id, title, author, created_at)| Revision { id, title, author, created_at })
+            .collect(),
     })
 }
 
 /// The category names, in order, for the editor to offer.
 pub async fn categories(ctx: &AppContext, actor: &Agent) -> Result<Vec<String>> {
     authorize(actor, ArticleAction::View)?;
-    Ok(on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT name FROM kb_categories ORDER BY position, name").fetch_all(pool).await)?)
+    Ok(on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "SELECT name FROM kb_categories ORDER BY position, name"
+    )
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// `markdown` rendered exactly as the help centre publishes it: sanitized HTML.
@@ -150,7 +186,10 @@ fn check(draft: &ArticleDraft, is_new: bool) -> Result<Checked> {
     if title.is_empty() {
         problems.push(FieldError::new("title", "Enter a title."));
     } else if title.chars().count() > MAX_TITLE_CHARS {
-        problems.push(FieldError::new("title", format!("Keep the title within {MAX_TITLE_CHARS} characters.")));
+        problems.push(FieldError::new(
+            "title",
+            format!("Keep the title within {MAX_TITLE_CHARS} characters."),
+        ));
     }
     let mut slug = draft.slug.trim().to_owned();
     if slug.is_empty() && is_new {
@@ -160,10 +199,16 @@ fn check(draft: &ArticleDraft, is_new: bool) -> Result<Checked> {
     }
     if slug.is_empty() {
         if !title.is_empty() || !is_new {
-            problems.push(FieldError::new("slug", "Enter a slug: lower-case letters, digits and single hyphens."));
+            problems.push(FieldError::new(
+                "slug",
+                "Enter a slug: lower-case letters, digits and single hyphens.",
+            ));
         }
     } else if !kb::valid_slug(&slug) {
-        problems.push(FieldError::new("slug", "Use lower-case letters, digits and single hyphens, like reset-password."));
+        problems.push(FieldError::new(
+            "slug",
+            "Use lower-case letters, digits and single hyphens, like reset-password.",
+        ));
     }
     let locale = draft.locale.trim().to_owned();
     if !kb::valid_locale(&locale) {
@@ -171,19 +216,29 @@ fn check(draft: &ArticleDraft, is_new: bool) -> Result<Checked> {
     }
     let category = Some(draft.category.trim().to_owned()).filter(|c| !c.is_empty());
     if category.as_ref().is_some_and(|c| c.chars().count() > MAX_NAME_CHARS) {
-        problems.push(FieldError::new("category", format!("Keep the category name within {MAX_NAME_CHARS} characters.")));
+        problems.push(FieldError::new(
+            "category",
+            format!("Keep the category name within {MAX_NAME_CHARS} characters."),
+        ));
     }
     let mut tags: Vec<String> = Vec::new();
     for tag in draft.tags.split(',').map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
         if tag.chars().count() > MAX_NAME_CHARS {
-            problems.push(FieldError::new("tags", format!("Keep each tag within {MAX_NAME_CHARS} characters.")));
+            problems.push(FieldError::new(
+                "tags",
+                format!("Keep each tag within {MAX_NAME_CHARS} characters."),
+            ));
             break;
         }
         if !tags.contains(&tag) {
             tags.push(tag);
         }
     }
-    let status = draft.status.parse::<ArticleStatus>().map_err(|e| problems.push(FieldError::new("status", e.message))).ok();
+    let status = draft
+        .status
+        .parse::<ArticleStatus>()
+        .map_err(|e| problems.push(FieldError::new("status", e.message)))
+        .ok();
     // Browsers send a textarea's lines ending in CR LF; trailing blank lines carry no meaning.
     let body = draft.body.replace("\r\n", "\n");
     let body = match body.trim_end() {
@@ -191,10 +246,21 @@ fn check(draft: &ArticleDraft, is_new: bool) -> Result<Checked> {
         text => format!("{text}\n"),
     };
     if body.len() > MAX_BODY_BYTES {
-        problems.push(FieldError::new("body", format!("The article is larger than {} KiB.", MAX_BODY_BYTES / 1024)));
+        problems.push(FieldError::new(
+            "body",
+            format!("The article is larger than {} KiB.", MAX_BODY_BYTES / 1024),
+        ));
     }
     match status {
-        Some(status) if problems.is_empty() => Ok(Checked { locale, slug, title, body, category, tags: json!(tags).to_string(), status }),
+        Some(status) if problems.is_empty() => Ok(Checked {
+            locale,
+            slug,
+            title,
+            body,
+            category,
+            tags: json!(tags).to_string(),
+            status,
+        }),
         _ => Err(Error::Invalid(problems)),
     }
 }
@@ -204,11 +270,17 @@ type StoredArticle = (String, String, String, String, Option<i64>, String, Strin
 /// Creates an article (`id` is `None`) or changes article `id`, as `actor`; returns its id. A
 /// change keeps the replaced version as a revision and makes `actor` the author; saving what is
 /// already stored changes nothing. A slug another article of the locale has is a field error.
-pub async fn save(ctx: &AppContext, actor: &Agent, id: Option<i64>, draft: &ArticleDraft) -> Result<i64> {
+pub async fn save(
+    ctx: &AppContext,
+    actor: &Agent,
+    id: Option<i64>,
+    draft: &ArticleDraft,
+) -> Result<i64> {
     authorize(actor, ArticleAction::Write)?;
     let article = check(draft, id.is_none())?;
     let now = Timestamp::now();
-    let saved = on_pool!(ctx.db(), |pool| async {
+    let saved = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let current: Option<StoredArticle> = match id {
             Some(id) => Some(
@@ -265,7 +337,8 @@ pub async fn save(ctx: &AppContext, actor: &Agent, id: Option<i64>, draft: &Arti
         tx.commit().await?;
         Ok::<_, Error>(id)
     }
-    .await);
+    .await
+    });
     // Another save may take the slug between the check and the write.
     saved.map_err(|e| if e.is_unique_violation() { slug_taken() } else { e })
 }
@@ -275,16 +348,29 @@ mod tests {
     use super::*;
 
     fn draft(title: &str, slug: &str) -> ArticleDraft {
-        ArticleDraft { title: title.into(), slug: slug.into(), locale: "en".into(), status: "draft".into(), ..ArticleDraft::default() }
+        ArticleDraft {
+            title: title.into(),
+            slug: slug.into(),
+            locale: "en".into(),
+            status: "draft".into(),
+            ..ArticleDraft::default()
+        }
     }
 
     #[test]
     fn a_new_article_without_a_slug_takes_one_from_its_title() {
         let checked = check(&draft("  Resetting your Password (2FA)! ", ""), true).expect("valid");
-        assert_eq!((checked.slug.as_str(), checked.title.as_str()), ("resetting-your-password-2fa", "Resetting your Password (2FA)!"));
+        assert_eq!(
+            (checked.slug.as_str(), checked.title.as_str()),
+            ("resetting-your-password-2fa", "Resetting your Password (2FA)!")
+        );
         let long = "word ".repeat(40);
         let checked = check(&draft(&long, ""), true).expect("valid");
-        assert!(checked.slug.len() <= MAX_SLUG_BYTES && kb::valid_slug(&checked.slug), "{}", checked.slug);
+        assert!(
+            checked.slug.len() <= MAX_SLUG_BYTES && kb::valid_slug(&checked.slug),
+            "{}",
+            checked.slug
+        );
     }
 
     #[test]
@@ -301,7 +387,9 @@ mod tests {
         let Err(Error::Invalid(problems)) = check(&bad, false) else { panic!("invalid") };
         let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
         assert_eq!(fields, ["title", "slug", "locale", "category", "tags", "status", "body"]);
-        let Err(Error::Invalid(problems)) = check(&draft("Title", ""), false) else { panic!("an existing article needs its slug") };
+        let Err(Error::Invalid(problems)) = check(&draft("Title", ""), false) else {
+            panic!("an existing article needs its slug")
+        };
         assert_eq!(problems[0].field, "slug");
     }
 

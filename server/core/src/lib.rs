@@ -44,9 +44,9 @@ pub mod canned;
 #[cfg(feature = "store")]
 pub mod chats;
 #[cfg(feature = "store")]
-mod context;
-#[cfg(feature = "store")]
 pub mod contacts;
+#[cfg(feature = "store")]
+mod context;
 #[cfg(feature = "store")]
 pub mod db;
 #[cfg(feature = "store")]
@@ -68,11 +68,11 @@ pub mod portal;
 #[cfg(feature = "store")]
 pub mod rate_limit;
 #[cfg(feature = "store")]
+pub mod search;
+#[cfg(feature = "store")]
 pub mod seed;
 #[cfg(feature = "store")]
 pub mod sessions;
-#[cfg(feature = "store")]
-pub mod search;
 #[cfg(feature = "store")]
 pub mod sla;
 #[cfg(feature = "store")]

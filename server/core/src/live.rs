@@ -324,7 +324,9 @@ mod hub {
                 let mut presence = self.lock();
                 let changed = presence
                     .iter_mut()
-                    .filter_map(|(number, on_ticket)| on_ticket.remove(&connection).map(|_| *number))
+                    .filter_map(|(number, on_ticket)| {
+                        on_ticket.remove(&connection).map(|_| *number)
+                    })
                     .collect();
                 presence.retain(|_, on_ticket| !on_ticket.is_empty());
                 changed
@@ -342,7 +344,8 @@ mod hub {
                 if entry.agent_id == except_agent {
                     continue;
                 }
-                let keep = by_agent.get(&entry.agent_id).is_some_and(|e| e.activity == Activity::Replying);
+                let keep =
+                    by_agent.get(&entry.agent_id).is_some_and(|e| e.activity == Activity::Replying);
                 if !keep {
                     by_agent.insert(entry.agent_id, entry.clone());
                 }

@@ -36,7 +36,8 @@ pub fn to_safe_html(markdown: &str) -> String {
         return format!("<pre>{}</pre>", crate::html::escape(markdown));
     }
     let markdown = limit_nesting(markdown);
-    let options = Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
     let mut raw_tags = 0usize;
     let mut too_many_tags = |tag: &str| {
         raw_tags += tag.matches('<').count();
@@ -73,14 +74,25 @@ pub fn to_safe_html(markdown: &str) -> String {
 /// The text a reader sees in rendered markdown, without its syntax: paragraphs, list items and
 /// headings on lines of their own (for search snippets). Bounded like [`to_safe_html`].
 pub fn to_plain_text(markdown: &str) -> String {
-    let markdown = if markdown.len() > MAX_INPUT_BYTES { &markdown[..markdown.floor_char_boundary(MAX_INPUT_BYTES)] } else { markdown };
+    let markdown = if markdown.len() > MAX_INPUT_BYTES {
+        &markdown[..markdown.floor_char_boundary(MAX_INPUT_BYTES)]
+    } else {
+        markdown
+    };
     let markdown = limit_nesting(markdown);
     let mut text = String::with_capacity(markdown.len());
-    for event in Parser::new_ext(&markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+    for event in Parser::new_ext(&markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH)
+    {
         match event {
             Event::Text(t) | Event::Code(t) => text.push_str(&t),
             Event::SoftBreak | Event::HardBreak => text.push(' '),
-            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::Item | TagEnd::CodeBlock | TagEnd::TableRow) => text.push('\n'),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableRow,
+            ) => text.push('\n'),
             Event::End(TagEnd::TableCell) => text.push(' '),
             _ => {}
         }
@@ -91,13 +103,18 @@ pub fn to_plain_text(markdown: &str) -> String {
 /// The markdown with every line's container markers (`>` and list markers at the start of the
 /// line) past [`MAX_NESTING`] removed; borrowed when nothing is that deep.
 fn limit_nesting(markdown: &str) -> Cow<'_, str> {
-    if !markdown.lines().any(|line| indent_columns(line).0 > MAX_INDENT_COLUMNS || too_deep(line).is_some()) {
+    if !markdown
+        .lines()
+        .any(|line| indent_columns(line).0 > MAX_INDENT_COLUMNS || too_deep(line).is_some())
+    {
         return Cow::Borrowed(markdown);
     }
     let mut out = String::with_capacity(markdown.len());
     for line in markdown.split_inclusive('\n') {
         let line = match indent_columns(line) {
-            (columns, bytes) if columns > MAX_INDENT_COLUMNS => Cow::Owned(format!("{}{}", " ".repeat(MAX_INDENT_COLUMNS), &line[bytes..])),
+            (columns, bytes) if columns > MAX_INDENT_COLUMNS => {
+                Cow::Owned(format!("{}{}", " ".repeat(MAX_INDENT_COLUMNS), &line[bytes..]))
+            }
             _ => Cow::Borrowed(line),
         };
         let line = line.as_ref();
@@ -155,13 +172,15 @@ fn too_deep(line: &str) -> Option<Cut> {
 /// The length of a block quote or list marker at the start of `rest` (with the space after a
 /// list marker), if there is one.
 fn marker_width(rest: &[u8]) -> Option<usize> {
-    let followed_by_space = |at: usize| rest.get(at).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
+    let followed_by_space =
+        |at: usize| rest.get(at).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     match rest.first()? {
         b'>' => Some(1),
         b'-' | b'*' | b'+' if followed_by_space(1) => Some(1),
         b'0'..=b'9' => {
             let digits = rest.iter().take(10).take_while(|b| b.is_ascii_digit()).count();
-            (matches!(rest.get(digits), Some(b'.' | b')')) && followed_by_space(digits + 1)).then_some(digits + 1)
+            (matches!(rest.get(digits), Some(b'.' | b')')) && followed_by_space(digits + 1))
+                .then_some(digits + 1)
         }
         _ => None,
     }
@@ -174,12 +193,17 @@ mod tests {
 
     #[test]
     fn markdown_becomes_html() {
-        assert_eq!(to_safe_html("**bold** and `code`").trim(), "<p><strong>bold</strong> and <code>code</code></p>");
+        assert_eq!(
+            to_safe_html("**bold** and `code`").trim(),
+            "<p><strong>bold</strong> and <code>code</code></p>"
+        );
     }
 
     #[test]
     fn scripts_handlers_and_javascript_links_are_removed() {
-        let html = to_safe_html("<script>alert(1)</script>\n\n<img src=x onerror=alert(2)> [x](javascript:alert(3))");
+        let html = to_safe_html(
+            "<script>alert(1)</script>\n\n<img src=x onerror=alert(2)> [x](javascript:alert(3))",
+        );
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
         assert!(!html.contains("href=\"javascript:"), "{html}");
@@ -188,7 +212,9 @@ mod tests {
 
     #[test]
     fn plain_text_keeps_what_a_reader_sees_and_drops_the_syntax() {
-        let text = super::to_plain_text("# Reset your password\n\nOpen **Settings** and click [Reset](https://x.example).\n\n- one\n- `two`");
+        let text = super::to_plain_text(
+            "# Reset your password\n\nOpen **Settings** and click [Reset](https://x.example).\n\n- one\n- `two`",
+        );
         assert_eq!(text, "Reset your password\nOpen Settings and click Reset.\none\ntwo");
     }
 
@@ -200,7 +226,9 @@ mod tests {
 
         for input in [&deep, &lists, &mixed] {
             let html = to_safe_html(input);
-            let depth = html.matches("<blockquote>").count() + html.matches("<ul>").count() + html.matches("<ol>").count();
+            let depth = html.matches("<blockquote>").count()
+                + html.matches("<ul>").count()
+                + html.matches("<ol>").count();
             assert!(depth <= MAX_NESTING, "{depth} levels");
         }
         let shallow = to_safe_html("> > quoted twice");
@@ -232,7 +260,14 @@ mod tests {
             ("html comments", fill("<!--")),
             ("link reference definitions", fill("[a]: b\n")),
             ("reference uses", fill("[a][b]")),
-            ("table columns", format!("{}\n{}\n", fill("|a").get(..size / 2).unwrap_or(""), "|-".repeat(size / 8))),
+            (
+                "table columns",
+                format!(
+                    "{}\n{}\n",
+                    fill("|a").get(..size / 2).unwrap_or(""),
+                    "|-".repeat(size / 8)
+                ),
+            ),
             ("entities", fill("&#x")),
             ("tilde fences", fill("~~~\n")),
             ("setext lines", fill("a\n=\n")),
@@ -242,7 +277,8 @@ mod tests {
 
     #[test]
     fn lists_nested_by_indentation_are_bounded_too() {
-        let input: String = (0..120).map(|k| format!("{}{}x\n", "\t".repeat(8 * k), "- ".repeat(16))).collect();
+        let input: String =
+            (0..120).map(|k| format!("{}{}x\n", "\t".repeat(8 * k), "- ".repeat(16))).collect();
         let html = to_safe_html(&input);
         let (mut depth, mut deepest) = (0usize, 0usize);
         for (i, _) in html.match_indices("ul>") {
@@ -262,7 +298,12 @@ mod tests {
         for (name, input) in hostile_inputs() {
             let started = Instant::now();
             let html = to_safe_html(&input);
-            println!("{name}: {} bytes in, {} bytes out, {:?}", input.len(), html.len(), started.elapsed());
+            println!(
+                "{name}: {} bytes in, {} bytes out, {:?}",
+                input.len(),
+                html.len(),
+                started.elapsed()
+            );
             assert!(!html.contains("<script"), "{name}");
             assert!(html.matches("<blockquote>").count() <= MAX_NESTING, "{name}");
             assert!(html.matches("<div>").count() <= super::MAX_RAW_HTML_TAGS, "{name}");

@@ -31,9 +31,15 @@ fn authorize(actor: &Agent) -> Result<()> {
 pub async fn since(ctx: &AppContext, actor: &Agent, after_id: i64) -> Result<Vec<Notification>> {
     authorize(actor)?;
     let unread = if after_id == 0 { " AND n.read_at IS NULL" } else { "" };
-    let sql = format!("SELECT {COLUMNS} WHERE n.agent_id = $1 AND n.id > $2{unread} ORDER BY n.id LIMIT $3");
-    let rows: Vec<Row> =
-        on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(after_id).bind(PAGE).fetch_all(pool).await)?;
+    let sql = format!(
+        "SELECT {COLUMNS} WHERE n.agent_id = $1 AND n.id > $2{unread} ORDER BY n.id LIMIT $3"
+    );
+    let rows: Vec<Row> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql)
+        .bind(actor.id)
+        .bind(after_id)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await)?;
     Ok(rows.into_iter().map(notification).collect())
 }
 
@@ -41,29 +47,39 @@ pub async fn since(ctx: &AppContext, actor: &Agent, after_id: i64) -> Result<Vec
 pub async fn recent(ctx: &AppContext, actor: &Agent) -> Result<(Vec<Notification>, i64)> {
     authorize(actor)?;
     let sql = format!("SELECT {COLUMNS} WHERE n.agent_id = $1 ORDER BY n.id DESC LIMIT $2");
-    let rows: Vec<Row> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(PAGE).fetch_all(pool).await)?;
+    let rows: Vec<Row> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql)
+        .bind(actor.id)
+        .bind(PAGE)
+        .fetch_all(pool)
+        .await)?;
     Ok((rows.into_iter().map(notification).collect(), unread_count(ctx, actor).await?))
 }
 
 /// How many of the actor's notifications are unread.
 pub async fn unread_count(ctx: &AppContext, actor: &Agent) -> Result<i64> {
     authorize(actor)?;
-    Ok(on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE agent_id = $1 AND read_at IS NULL")
-        .bind(actor.id)
-        .fetch_one(pool)
-        .await)?)
+    Ok(on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications WHERE agent_id = $1 AND read_at IS NULL"
+    )
+    .bind(actor.id)
+    .fetch_one(pool)
+    .await)?)
 }
 
 /// Marks the actor's notifications up to id `up_to` read; returns how many changed.
 pub async fn mark_read(ctx: &AppContext, actor: &Agent, up_to: i64) -> Result<u64> {
     authorize(actor)?;
-    let changed = on_pool!(ctx.db(), |pool| sqlx::query("UPDATE notifications SET read_at = $3 WHERE agent_id = $1 AND id <= $2 AND read_at IS NULL")
-        .bind(actor.id)
-        .bind(up_to)
-        .bind(Timestamp::now())
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected()))?;
+    let changed = on_pool!(ctx.db(), |pool| {
+        sqlx::query(
+        "UPDATE notifications SET read_at = $3 WHERE agent_id = $1 AND id <= $2 AND read_at IS NULL"
+    )
+    .bind(actor.id)
+    .bind(up_to)
+    .bind(Timestamp::now())
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected())
+    })?;
     Ok(changed)
 }
 

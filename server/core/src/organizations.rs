@@ -37,7 +37,10 @@ pub fn parse_domains(input: &str) -> Result<Vec<String>> {
                     && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             });
         if !valid {
-            return Err(Error::invalid("domains", format!("'{raw}' is not an email domain like example.com.")));
+            return Err(Error::invalid(
+                "domains",
+                format!("'{raw}' is not an email domain like example.com."),
+            ));
         }
         if !domains.contains(&domain) {
             domains.push(domain);
@@ -64,32 +67,52 @@ const ORGANIZATION_SELECT: &str = "SELECT o.id, o.name, o.created_at,
 /// Organizations by name, optionally only those whose name contains `query`; at most 200.
 pub async fn list(ctx: &AppContext, actor: &Agent, query: &str) -> Result<Vec<Organization>> {
     authorize(actor)?;
-    let pattern = format!("%{}%", query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-    let rows: Vec<OrganizationRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&format!(
+    let pattern = format!(
+        "%{}%",
+        query.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    );
+    let rows: Vec<OrganizationRow> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(&format!(
         "{ORGANIZATION_SELECT} WHERE LOWER(o.name) LIKE $1 ESCAPE '\\' ORDER BY LOWER(o.name), o.id LIMIT 200"
     ))
     .bind(&pattern)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let mut organizations = Vec::with_capacity(rows.len());
     for row in rows {
         let domains = domains_of(ctx.db(), row.id).await?;
-        organizations.push(Organization { id: row.id, name: row.name, domains, contacts: row.contacts, created_at: row.created_at });
+        organizations.push(Organization {
+            id: row.id,
+            name: row.name,
+            domains,
+            contacts: row.contacts,
+            created_at: row.created_at,
+        });
     }
     Ok(organizations)
 }
 
 /// The ids of organizations named exactly (ignoring case) each of `names`, in order; an unknown
 /// name is an error on `field`.
-pub async fn ids_by_names(ctx: &AppContext, actor: &Agent, names: &[String], field: &str) -> Result<Vec<i64>> {
+pub async fn ids_by_names(
+    ctx: &AppContext,
+    actor: &Agent,
+    names: &[String],
+    field: &str,
+) -> Result<Vec<i64>> {
     authorize(actor)?;
     let mut ids = Vec::with_capacity(names.len());
     for name in names {
-        let id: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM organizations WHERE LOWER(name) = $1 ORDER BY id LIMIT 1")
-            .bind(name.trim().to_lowercase())
-            .fetch_optional(pool)
-            .await)?;
-        ids.push(id.ok_or_else(|| Error::invalid(field, format!("No organization is called '{}'.", name.trim())))?);
+        let id: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+            "SELECT id FROM organizations WHERE LOWER(name) = $1 ORDER BY id LIMIT 1"
+        )
+        .bind(name.trim().to_lowercase())
+        .fetch_optional(pool)
+        .await)?;
+        ids.push(id.ok_or_else(|| {
+            Error::invalid(field, format!("No organization is called '{}'.", name.trim()))
+        })?);
     }
     Ok(ids)
 }
@@ -101,37 +124,53 @@ pub async fn get(ctx: &AppContext, actor: &Agent, id: i64) -> Result<Organizatio
 }
 
 async fn load(db: &Db, id: i64) -> Result<Organization> {
-    let row: OrganizationRow = on_pool!(db, |pool| sqlx::query_as(&format!("{ORGANIZATION_SELECT} WHERE o.id = $1"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await)?
-    .ok_or(Error::NotFound("organization"))?;
+    let row: OrganizationRow =
+        on_pool!(db, |pool| sqlx::query_as(&format!("{ORGANIZATION_SELECT} WHERE o.id = $1"))
+            .bind(id)
+            .fetch_optional(pool)
+            .await)?
+        .ok_or(Error::NotFound("organization"))?;
     let domains = domains_of(db, id).await?;
-    Ok(Organization { id: row.id, name: row.name, domains, contacts: row.contacts, created_at: row.created_at })
+    Ok(Organization {
+        id: row.id,
+        name: row.name,
+        domains,
+        contacts: row.contacts,
+        created_at: row.created_at,
+    })
 }
 
 async fn domains_of(db: &Db, id: i64) -> Result<Vec<String>> {
-    Ok(on_pool!(db, |pool| sqlx::query_scalar("SELECT domain FROM organization_domains WHERE organization_id = $1 ORDER BY domain")
-        .bind(id)
-        .fetch_all(pool)
-        .await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT domain FROM organization_domains WHERE organization_id = $1 ORDER BY domain"
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// The organization's contacts by name, at most 200.
 pub async fn members(ctx: &AppContext, actor: &Agent, id: i64) -> Result<Vec<PersonRef>> {
     authorize(actor)?;
     load(ctx.db(), id).await?;
-    let rows: Vec<(i64, String)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let rows: Vec<(i64, String)> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT id, name FROM contacts WHERE organization_id = $1 AND merged_into_id IS NULL ORDER BY LOWER(name), id LIMIT 200"
     )
     .bind(id)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(rows.into_iter().map(|(id, name)| PersonRef { id, name }).collect())
 }
 
 /// Creates an organization claiming `domains`.
-pub async fn create(ctx: &AppContext, actor: &Agent, name: &PersonName, domains: &[String]) -> Result<Organization> {
+pub async fn create(
+    ctx: &AppContext,
+    actor: &Agent,
+    name: &PersonName,
+    domains: &[String],
+) -> Result<Organization> {
     authorize(actor)?;
     let id = save(ctx, actor, None, name, domains).await?;
     load(ctx.db(), id).await
@@ -139,7 +178,13 @@ pub async fn create(ctx: &AppContext, actor: &Agent, name: &PersonName, domains:
 
 /// Renames an organization and replaces its domains. Contacts stay where they are; a newly
 /// claimed domain brings in its contacts that have no organization.
-pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, name: &PersonName, domains: &[String]) -> Result<Organization> {
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Agent,
+    id: i64,
+    name: &PersonName,
+    domains: &[String],
+) -> Result<Organization> {
     authorize(actor)?;
     let before = load(ctx.db(), id).await?;
     save(ctx, actor, Some(before), name, domains).await?;
@@ -148,9 +193,16 @@ pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, name: &PersonName,
 
 /// Writes a new organization (`before` is `None`) or changes one, claims `domains` and adopts
 /// the unattached contacts at newly claimed domains, with an audit entry; one transaction.
-async fn save(ctx: &AppContext, actor: &Agent, before: Option<Organization>, name: &PersonName, domains: &[String]) -> Result<i64> {
+async fn save(
+    ctx: &AppContext,
+    actor: &Agent,
+    before: Option<Organization>,
+    name: &PersonName,
+    domains: &[String],
+) -> Result<i64> {
     let now = Timestamp::now();
-    on_pool!(ctx.db(), |pool| async {
+    on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let id: i64 = match &before {
             None => sqlx::query_scalar("INSERT INTO organizations (name, created_at, updated_at) VALUES ($1, $2, $2) RETURNING id")
@@ -210,13 +262,18 @@ async fn save(ctx: &AppContext, actor: &Agent, before: Option<Organization>, nam
         tx.commit().await?;
         Ok::<_, Error>(id)
     }
-    .await)
+    .await
+    })
 }
 
 /// A unique violation on a domain means another organization claims it.
 fn domain_taken(e: sqlx::Error, domain: &str) -> Error {
     let e = Error::from(e);
-    if e.is_unique_violation() { Error::invalid("domains", format!("{domain} already belongs to another organization.")) } else { e }
+    if e.is_unique_violation() {
+        Error::invalid("domains", format!("{domain} already belongs to another organization."))
+    } else {
+        e
+    }
 }
 
 #[cfg(test)]

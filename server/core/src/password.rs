@@ -4,8 +4,10 @@
 //! Also the random bearer tokens frontdesk hands out (sign-in links, widget visitors): only
 //! their SHA-256 is stored, so a stolen database holds no usable token.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use std::sync::OnceLock;
 
 use crate::error::{Error, Result};

@@ -17,7 +17,9 @@ use crate::found::{FoundItem, SearchQuery};
 use crate::mail::OutboxEmail;
 use crate::password::token_hash as hash;
 use crate::rate_limit::RateLimiter;
-use crate::ticket::{Channel, CustomerMessage, CustomerTicket, MessageBody, MessageKind, Priority, Status, Subject};
+use crate::ticket::{
+    Channel, CustomerMessage, CustomerTicket, MessageBody, MessageKind, Priority, Status, Subject,
+};
 use crate::tickets::{self, Author, NewTicket};
 use crate::time::Timestamp;
 
@@ -69,7 +71,9 @@ impl Default for PortalLimits {
 
 fn limit(limiter: &RateLimiter, ip: IpAddr) -> Result<()> {
     let (key, now) = (ip.to_string(), Instant::now());
-    limiter.check(&key, now).map_err(|wait| Error::RateLimited { retry_after_secs: wait.secs() })?;
+    limiter
+        .check(&key, now)
+        .map_err(|wait| Error::RateLimited { retry_after_secs: wait.secs() })?;
     limiter.record(&key, now);
     Ok(())
 }
@@ -116,7 +120,12 @@ pub async fn suggest_articles(ctx: &AppContext, text: &str, ip: IpAddr) -> Resul
     if words.trim().chars().count() < 3 {
         return Ok(Vec::new());
     }
-    let query = SearchQuery { q: words, as_you_type: true, kind: "article".into(), ..SearchQuery::default() };
+    let query = SearchQuery {
+        q: words,
+        as_you_type: true,
+        kind: "article".into(),
+        ..SearchQuery::default()
+    };
     let mut found = crate::search::search_public(ctx, None, &query).await?;
     found.items.truncate(SUGGESTED_ARTICLES);
     Ok(found.items)
@@ -151,18 +160,24 @@ pub async fn redeem_link(ctx: &AppContext, token: &str) -> Result<i64> {
     .bind(now)
     .fetch_optional(pool)
     .await)?;
-    contact.ok_or_else(|| Error::Conflict("This sign-in link has expired or was already used. Ask for a new one.".into()))
+    contact.ok_or_else(|| {
+        Error::Conflict(
+            "This sign-in link has expired or was already used. Ask for a new one.".into(),
+        )
+    })
 }
 
 /// The customer's own tickets, most recently changed first.
 pub async fn my_tickets(ctx: &AppContext, contact_id: i64) -> Result<Vec<CustomerTicket>> {
     let contact_id = crate::contacts::canonical_id(ctx.db(), contact_id).await?;
-    let numbers: Vec<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+    let numbers: Vec<i64> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_scalar(
         "SELECT number FROM tickets WHERE requester_id = $1 ORDER BY updated_at DESC, id DESC LIMIT 200"
     )
     .bind(contact_id)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let mut list = Vec::with_capacity(numbers.len());
     for number in numbers {
         list.push(get_ticket(ctx, contact_id, number).await?);
@@ -196,12 +211,18 @@ pub async fn get_ticket(ctx: &AppContext, contact_id: i64, number: i64) -> Resul
 }
 
 /// The customer answers their own ticket; a pending or solved ticket reopens.
-pub async fn reply(ctx: &AppContext, contact_id: i64, number: i64, body: MessageBody) -> Result<CustomerTicket> {
+pub async fn reply(
+    ctx: &AppContext,
+    contact_id: i64,
+    number: i64,
+    body: MessageBody,
+) -> Result<CustomerTicket> {
     let id = own_ticket_id(ctx.db(), contact_id, number).await?;
-    let status: String = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await)?;
+    let status: String =
+        on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT status FROM tickets WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await)?;
     if status == Status::Closed.as_str() {
         return Err(Error::Conflict("This request is closed. Please open a new one.".into()));
     }
@@ -213,11 +234,13 @@ pub async fn reply(ctx: &AppContext, contact_id: i64, number: i64, body: Message
 async fn own_ticket_id(db: &Db, contact_id: i64, number: i64) -> Result<i64> {
     // A session may predate a merge: the customer's tickets now belong to the survivor.
     let contact_id = crate::contacts::canonical_id(db, contact_id).await?;
-    on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1 AND requester_id = $2")
-        .bind(number)
-        .bind(contact_id)
-        .fetch_optional(pool)
-        .await)?
+    on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE number = $1 AND requester_id = $2"
+    )
+    .bind(number)
+    .bind(contact_id)
+    .fetch_optional(pool)
+    .await)?
     .ok_or(Error::NotFound("ticket"))
 }
 
@@ -225,12 +248,14 @@ async fn own_ticket_id(db: &Db, contact_id: i64, number: i64) -> Result<i64> {
 async fn issue_link(ctx: &AppContext, contact_id: i64, email: &Email) -> Result<()> {
     let token = crate::password::random_token(32);
     let now = Timestamp::now();
-    let link = format!("{}/portal/sign-in/{token}", ctx.settings().public_url.trim_end_matches('/'));
+    let link =
+        format!("{}/portal/sign-in/{token}", ctx.settings().public_url.trim_end_matches('/'));
     let body = format!(
         "Hello,\n\nFollow your requests at frontdesk with this link (it works once, for {} minutes):\n\n{link}\n",
         LINK_LIFETIME.as_secs() / 60
     );
-    on_pool!(ctx.db(), |pool| async {
+    on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin().await?;
         sqlx::query("INSERT INTO portal_tokens (token_hash, contact_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(hash(&token))
@@ -248,7 +273,8 @@ async fn issue_link(ctx: &AppContext, contact_id: i64, email: &Email) -> Result<
             .await?;
         tx.commit().await
     }
-    .await)?;
+    .await
+    })?;
     tracing::info!(contact_id, to = email.as_str(), %link, "portal sign-in link issued (outbox)");
     Ok(())
 }
@@ -258,13 +284,14 @@ pub async fn outbox(ctx: &AppContext, actor: &crate::agent::Agent) -> Result<Vec
     if !actor.is_admin() {
         return Err(Error::Forbidden);
     }
-    Ok(on_pool!(ctx.db(), |pool| sqlx::query_as(
+    Ok(on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT id, to_email, subject, body, created_at FROM outbox_emails ORDER BY id DESC LIMIT 100"
     )
     .fetch_all(pool)
-    .await)?)
+    .await
+    })?)
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -273,16 +300,23 @@ mod tests {
     #[test]
     fn suggestions_have_their_own_budget_and_never_use_up_the_searches() {
         let limits = PortalLimits::default();
-        let (ip, other): (IpAddr, IpAddr) = ("192.0.2.1".parse().expect("ip"), "192.0.2.2".parse().expect("ip"));
+        let (ip, other): (IpAddr, IpAddr) =
+            ("192.0.2.1".parse().expect("ip"), "192.0.2.2".parse().expect("ip"));
         for _ in 0..SUGGESTIONS_PER_MINUTE {
             limits.check_suggestion(ip).expect("within the suggestion budget");
         }
-        assert!(matches!(limits.check_suggestion(ip), Err(Error::RateLimited { .. })), "the suggestion budget ends");
+        assert!(
+            matches!(limits.check_suggestion(ip), Err(Error::RateLimited { .. })),
+            "the suggestion budget ends"
+        );
         assert!(limits.check_suggestion(other).is_ok(), "per IP");
         for _ in 0..SEARCHES_PER_MINUTE {
             limits.check_search(ip).expect("searches are counted apart");
         }
-        assert!(matches!(limits.check_search(ip), Err(Error::RateLimited { .. })), "the search budget ends");
+        assert!(
+            matches!(limits.check_search(ip), Err(Error::RateLimited { .. })),
+            "the search budget ends"
+        );
         const { assert!(SUGGESTIONS_PER_MINUTE > SEARCHES_PER_MINUTE) };
     }
 }

@@ -60,7 +60,11 @@ impl RateLimiter {
         self.lock().remove(key);
     }
 
-    fn prune_and_test(&self, times: &mut VecDeque<Instant>, now: Instant) -> Result<(), RetryAfter> {
+    fn prune_and_test(
+        &self,
+        times: &mut VecDeque<Instant>,
+        now: Instant,
+    ) -> Result<(), RetryAfter> {
         while times.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
             times.pop_front();
         }
@@ -167,7 +171,10 @@ mod tests {
         let t0 = Instant::now();
         limiter.record("ip", t0);
         limiter.record("ip", t0 + Duration::from_secs(10));
-        assert_eq!(limiter.check("ip", t0 + Duration::from_secs(20)), Err(RetryAfter(Duration::from_secs(40))));
+        assert_eq!(
+            limiter.check("ip", t0 + Duration::from_secs(20)),
+            Err(RetryAfter(Duration::from_secs(40)))
+        );
         assert_eq!(limiter.check("other", t0), Ok(()));
         assert_eq!(limiter.check("ip", t0 + Duration::from_secs(60)), Ok(()));
     }

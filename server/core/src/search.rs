@@ -15,8 +15,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use frontdesk_search::{
-    ArticleDoc, Audience, Counts, Doc, DocKey, Hit, IndexState, Kind, Results, SearchIndex, SearchRequest, Similar,
-    TicketDoc,
+    ArticleDoc, Audience, Counts, Doc, DocKey, Hit, IndexState, Kind, Results, SearchIndex,
+    SearchRequest, Similar, TicketDoc,
 };
 
 use crate::agent::Agent;
@@ -44,7 +44,10 @@ fn internal(e: impl std::fmt::Display) -> Error {
 }
 
 /// Runs `f` on the index on the blocking pool.
-async fn with_index<T: Send + 'static>(ctx: &AppContext, f: impl FnOnce(&SearchIndex) -> frontdesk_search::Result<T> + Send + 'static) -> Result<T> {
+async fn with_index<T: Send + 'static>(
+    ctx: &AppContext,
+    f: impl FnOnce(&SearchIndex) -> frontdesk_search::Result<T> + Send + 'static,
+) -> Result<T> {
     let index = ctx.search_index().ok_or_else(|| internal("the search index is not open"))?;
     tokio::task::spawn_blocking(move || f(&index)).await.map_err(internal)?.map_err(internal)
 }
@@ -53,7 +56,10 @@ async fn with_index<T: Send + 'static>(ctx: &AppContext, f: impl FnOnce(&SearchI
 /// rebuilt before it is complete.
 pub async fn open(ctx: &AppContext, dir: &Path) -> Result<IndexState> {
     let dir = dir.to_owned();
-    let (index, state) = tokio::task::spawn_blocking(move || SearchIndex::open(&dir)).await.map_err(internal)?.map_err(internal)?;
+    let (index, state) = tokio::task::spawn_blocking(move || SearchIndex::open(&dir))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
     ctx.attach_search(Arc::new(index));
     Ok(state)
 }
@@ -82,7 +88,9 @@ pub async fn follow(ctx: &AppContext, limit: i64) -> Result<usize> {
         let ids: Vec<i64> = ids.into_iter().collect();
         let found = load(db, kind, &ids).await?;
         let present: HashSet<i64> = found.iter().map(|d| d.key().id).collect();
-        removed.extend(ids.into_iter().filter(|id| !present.contains(id)).map(|id| DocKey { kind, id }));
+        removed.extend(
+            ids.into_iter().filter(|id| !present.contains(id)).map(|id| DocKey { kind, id }),
+        );
         docs.extend(found);
     }
     with_index(ctx, move |index| index.write(&docs, &removed, IndexState::Complete)).await?;
@@ -98,7 +106,10 @@ pub async fn follow(ctx: &AppContext, limit: i64) -> Result<usize> {
 pub async fn rebuild(ctx: &AppContext, progress: &(dyn Fn(u64, u64) + Send + Sync)) -> Result<u64> {
     let db = ctx.db();
     // Changes up to here are covered by reading the tables afterwards.
-    let covered: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(id) FROM search_changes").fetch_one(pool).await)?;
+    let covered: Option<i64> =
+        on_pool!(db, |pool| sqlx::query_scalar("SELECT MAX(id) FROM search_changes")
+            .fetch_one(pool)
+            .await)?;
     let total: i64 = on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM kb_articles) + (SELECT COUNT(*) FROM tickets)"
     )
@@ -113,7 +124,11 @@ pub async fn rebuild(ctx: &AppContext, progress: &(dyn Fn(u64, u64) + Send + Syn
         let sql = format!("SELECT id FROM {table} WHERE id > $1 ORDER BY id LIMIT $2");
         let mut after = 0_i64;
         loop {
-            let ids: Vec<i64> = on_pool!(db, |pool| sqlx::query_scalar(&sql).bind(after).bind(REBUILD_BATCH).fetch_all(pool).await)?;
+            let ids: Vec<i64> = on_pool!(db, |pool| sqlx::query_scalar(&sql)
+                .bind(after)
+                .bind(REBUILD_BATCH)
+                .fetch_all(pool)
+                .await)?;
             let Some(&last) = ids.last() else { break };
             after = last;
             let docs = load(db, kind, &ids).await?;
@@ -134,7 +149,11 @@ pub async fn rebuild(ctx: &AppContext, progress: &(dyn Fn(u64, u64) + Send + Syn
     }
     with_index(ctx, |index| index.commit(IndexState::Complete)).await?;
     if let Some(covered) = covered {
-        on_pool!(db, |pool| sqlx::query("DELETE FROM search_changes WHERE id <= $1").bind(covered).execute(pool).await.map(drop))?;
+        on_pool!(db, |pool| sqlx::query("DELETE FROM search_changes WHERE id <= $1")
+            .bind(covered)
+            .execute(pool)
+            .await
+            .map(drop))?;
     }
     Ok(written)
 }
@@ -154,11 +173,27 @@ type ArticleRow = (i64, String, String, String, String, String, String, i64);
 
 async fn load_articles(db: &Db, ids: &[i64]) -> Result<Vec<ArticleDoc>> {
     let (params, list) = id_list(db, ids);
-    let sql = format!("SELECT id, title, body, locale, status, slug, tags, updated_at FROM kb_articles WHERE id IN ({list})");
-    let rows: Vec<ArticleRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let sql = format!(
+        "SELECT id, title, body, locale, status, slug, tags, updated_at FROM kb_articles WHERE id IN ({list})"
+    );
+    let rows: Vec<ArticleRow> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     // Articles are indexed as the text a reader sees, so snippets show no markdown syntax.
     let rows = tokio::task::spawn_blocking(move || {
-        rows.into_iter().map(|(id, title, body, locale, status, slug, tags, updated_at)| (id, title, crate::markdown::to_plain_text(&body), locale, status, slug, tags, updated_at)).collect::<Vec<_>>()
+        rows.into_iter()
+            .map(|(id, title, body, locale, status, slug, tags, updated_at)| {
+                (
+                    id,
+                    title,
+                    crate::markdown::to_plain_text(&body),
+                    locale,
+                    status,
+                    slug,
+                    tags,
+                    updated_at,
+                )
+            })
+            .collect::<Vec<_>>()
     })
     .await
     .map_err(|e| Error::Internal(format!("reading articles as text failed: {e}")))?;
@@ -185,17 +220,22 @@ async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
         "SELECT t.id, t.number, t.subject, t.status, t.requester_id, t.resolution_message_id, t.updated_at, c.name
          FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.id IN ({list})"
     );
-    let rows: Vec<TicketRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let rows: Vec<TicketRow> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     let (params, list) = id_list(db, ids);
-    let sql = format!("SELECT ticket_id, id, kind, body FROM ticket_messages WHERE ticket_id IN ({list}) ORDER BY ticket_id, id");
-    let messages: Vec<(i64, i64, String, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let sql = format!(
+        "SELECT ticket_id, id, kind, body FROM ticket_messages WHERE ticket_id IN ({list}) ORDER BY ticket_id, id"
+    );
+    let messages: Vec<(i64, i64, String, String)> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     // A chat's transcript after its first message (which is the ticket's first message too).
     // Ending a chat updates its ticket's status, so the whole transcript is indexed by then.
     let (params, list) = id_list(db, ids);
     let sql = format!(
         "SELECT chat_id, sender, body FROM chat_messages WHERE chat_id IN ({list}) AND seq > 1 AND sender <> 'system' ORDER BY chat_id, seq"
     );
-    let chat_lines: Vec<(i64, String, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let chat_lines: Vec<(i64, String, String)> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     let mut tags = crate::tickets::load_tags(db, ids).await?;
     let mut threads: HashMap<i64, Vec<(i64, String, String)>> = HashMap::new();
     for (ticket_id, id, kind, body) in messages {
@@ -210,13 +250,30 @@ async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
         .map(|(id, number, subject, status, requester_id, resolution_id, updated_at, requester)| {
             let thread = threads.remove(&id).unwrap_or_default();
             let chat = chats.remove(&id).unwrap_or_default();
-            let joined = |kind: &str| thread.iter().filter(|m| m.1 == kind).map(|m| m.2.as_str()).collect::<Vec<_>>().join("\n\n");
-            let chat_text = |from: Option<&str>| {
-                chat.iter().filter(|(sender, _)| from.is_none_or(|f| f == sender)).map(|(_, body)| body.as_str()).collect::<Vec<_>>().join("\n\n")
+            let joined = |kind: &str| {
+                thread
+                    .iter()
+                    .filter(|m| m.1 == kind)
+                    .map(|m| m.2.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
             };
-            let replies = [joined("reply"), chat_text(None)].into_iter().filter(|t| !t.is_empty()).collect::<Vec<_>>().join("\n\n");
+            let chat_text = |from: Option<&str>| {
+                chat.iter()
+                    .filter(|(sender, _)| from.is_none_or(|f| f == sender))
+                    .map(|(_, body)| body.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n")
+            };
+            let replies = [joined("reply"), chat_text(None)]
+                .into_iter()
+                .filter(|t| !t.is_empty())
+                .collect::<Vec<_>>()
+                .join("\n\n");
             // A chat solved without a written reply: what its agents said is how it was solved.
-            let chat_resolution = (status == "solved" && !chat.is_empty()).then(|| chat_text(Some("agent"))).filter(|t| !t.is_empty());
+            let chat_resolution = (status == "solved" && !chat.is_empty())
+                .then(|| chat_text(Some("agent")))
+                .filter(|t| !t.is_empty());
             TicketDoc {
                 id,
                 number,
@@ -224,7 +281,9 @@ async fn load_tickets(db: &Db, ids: &[i64]) -> Result<Vec<TicketDoc>> {
                 replies,
                 notes: joined("note"),
                 resolution: resolution_id
-                    .and_then(|r| thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone()))
+                    .and_then(|r| {
+                        thread.iter().find(|m| m.0 == r && m.1 == "reply").map(|m| m.2.clone())
+                    })
                     .or(chat_resolution)
                     .map(|text| reusable_answer(&text, &[&requester])),
                 status,
@@ -242,15 +301,19 @@ fn request(query: &SearchQuery) -> Result<SearchRequest> {
         if text.is_empty() {
             return Ok(None);
         }
-        let date = time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
-            .map_err(|_| Error::invalid(field, "Use a date like 2026-01-31."))?;
+        let date =
+            time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|_| Error::invalid(field, "Use a date like 2026-01-31."))?;
         let date = if end { date.next_day().unwrap_or(date) } else { date };
         Ok(Some(date.midnight().assume_utc().unix_timestamp() * 1000))
     };
     let pick = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
     let kind = match query.kind.as_str() {
         "" => None,
-        other => Some(Kind::from_name(other).ok_or_else(|| Error::invalid("kind", "Pick articles or tickets."))?),
+        other => Some(
+            Kind::from_name(other)
+                .ok_or_else(|| Error::invalid("kind", "Pick articles or tickets."))?,
+        ),
     };
     Ok(SearchRequest {
         text: query.q.chars().take(MAX_QUERY_CHARS).collect(),
@@ -266,7 +329,8 @@ fn request(query: &SearchQuery) -> Result<SearchRequest> {
 }
 
 fn facet(counts: BTreeMap<String, u64>, keep: usize) -> Vec<FacetCount> {
-    let mut out: Vec<FacetCount> = counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect();
+    let mut out: Vec<FacetCount> =
+        counts.into_iter().map(|(value, count)| FacetCount { value, count }).collect();
     out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
     out.truncate(keep);
     out
@@ -314,14 +378,22 @@ async fn run(ctx: &AppContext, query: &SearchQuery, audience: Audience) -> Resul
 }
 
 /// Searches everything: articles in any status, tickets with their internal notes.
-pub async fn search_as_agent(ctx: &AppContext, actor: &Agent, query: &SearchQuery) -> Result<Found> {
+pub async fn search_as_agent(
+    ctx: &AppContext,
+    actor: &Agent,
+    query: &SearchQuery,
+) -> Result<Found> {
     crate::tickets::authorize(actor, crate::tickets::TicketAction::View)?;
     run(ctx, query, Audience::Agent).await
 }
 
 /// Searches published articles and, for a signed-in customer (`contact_id`), their own tickets'
 /// subjects and public replies.
-pub async fn search_public(ctx: &AppContext, contact_id: Option<i64>, query: &SearchQuery) -> Result<Found> {
+pub async fn search_public(
+    ctx: &AppContext,
+    contact_id: Option<i64>,
+    query: &SearchQuery,
+) -> Result<Found> {
     run(ctx, query, contact_id.map_or(Audience::Public, Audience::Customer)).await
 }
 
@@ -330,9 +402,18 @@ pub async fn search_public(ctx: &AppContext, contact_id: Option<i64>, query: &Se
 pub async fn similar(ctx: &AppContext, actor: &Agent, number: i64) -> Result<Vec<FoundItem>> {
     crate::tickets::authorize(actor, crate::tickets::TicketAction::View)?;
     let id = crate::tickets::id_for_number(ctx.db(), number).await?;
-    let Some(ticket) = load_tickets(ctx.db(), &[id]).await?.pop() else { return Err(Error::NotFound("ticket")) };
+    let Some(ticket) = load_tickets(ctx.db(), &[id]).await?.pop() else {
+        return Err(Error::NotFound("ticket"));
+    };
     let text = format!("{}\n{}\n{}", ticket.subject, ticket.subject, ticket.replies);
-    let hits = with_index(ctx, move |index| index.similar(&Similar { text: &text, exclude: Some(DocKey { kind: Kind::Ticket, id }), limit: 5 })).await?;
+    let hits = with_index(ctx, move |index| {
+        index.similar(&Similar {
+            text: &text,
+            exclude: Some(DocKey { kind: Kind::Ticket, id }),
+            limit: 5,
+        })
+    })
+    .await?;
     Ok(hits.into_iter().map(|h| item(h, Audience::Agent)).collect())
 }
 
@@ -343,14 +424,16 @@ async fn record_miss(ctx: &AppContext, text: &str) -> Result<()> {
         return Ok(());
     }
     let now = Timestamp::now();
-    on_pool!(ctx.db(), |pool| sqlx::query(
+    on_pool!(ctx.db(), |pool| {
+        sqlx::query(
         "INSERT INTO search_misses (query, count, last_at) VALUES ($1, 1, $2)
          ON CONFLICT (query) DO UPDATE SET count = search_misses.count + 1, last_at = excluded.last_at"
     )
     .bind(&normalized)
     .bind(now)
     .execute(pool)
-    .await.map(drop))?;
+    .await.map(drop)
+    })?;
     Ok(())
 }
 
@@ -359,12 +442,36 @@ async fn record_miss(ctx: &AppContext, text: &str) -> Result<()> {
 /// email addresses and phone numbers in it.
 fn reusable_answer(text: &str, names: &[&str]) -> String {
     const GREETINGS: [&str; 14] = [
-        "hi", "hello", "hey", "dear", "good morning", "good afternoon", "good evening", "greetings", "bonjour", "hallo", "hola",
-        "guten tag", "moin", "ciao",
+        "hi",
+        "hello",
+        "hey",
+        "dear",
+        "good morning",
+        "good afternoon",
+        "good evening",
+        "greetings",
+        "bonjour",
+        "hallo",
+        "hola",
+        "guten tag",
+        "moin",
+        "ciao",
     ];
     const SIGN_OFFS: [&str; 14] = [
-        "best", "best regards", "kind regards", "regards", "warm regards", "thanks", "thank you", "many thanks", "cheers",
-        "sincerely", "yours", "all the best", "viele grüße", "cordialement",
+        "best",
+        "best regards",
+        "kind regards",
+        "regards",
+        "warm regards",
+        "thanks",
+        "thank you",
+        "many thanks",
+        "cheers",
+        "sincerely",
+        "yours",
+        "all the best",
+        "viele grüße",
+        "cordialement",
     ];
     let lines: Vec<&str> = text.lines().collect();
     let mut start = 0;
@@ -373,7 +480,12 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
     }
     if let Some(first) = lines.get(start) {
         let lower = first.trim().to_lowercase();
-        let greets = GREETINGS.iter().any(|g| lower == *g || lower.starts_with(&format!("{g} ")) || lower.starts_with(&format!("{g},")) || lower.starts_with(&format!("{g}!")));
+        let greets = GREETINGS.iter().any(|g| {
+            lower == *g
+                || lower.starts_with(&format!("{g} "))
+                || lower.starts_with(&format!("{g},"))
+                || lower.starts_with(&format!("{g}!"))
+        });
         // A greeting line is short and stands alone ("Hello Lucas,"); "Hi, restart the router."
         // is an answer that happens to start with a greeting.
         let alone = lower.ends_with([',', '!', ':']) || GREETINGS.contains(&lower.as_str());
@@ -384,7 +496,10 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
     let mut end = lines.len();
     for (i, line) in lines.iter().enumerate().skip(start) {
         let lower = line.trim().trim_end_matches([',', '.', '!']).to_lowercase();
-        if line.trim_end() == "--" || line.trim_end() == "-- " || SIGN_OFFS.contains(&lower.as_str()) {
+        if line.trim_end() == "--"
+            || line.trim_end() == "-- "
+            || SIGN_OFFS.contains(&lower.as_str())
+        {
             end = i;
             break;
         }
@@ -392,7 +507,9 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
     let mut kept = lines[start..end.max(start)].join("\n").trim().to_owned();
     // The person's name as written in it (case-sensitive: "Will Page" leaves "the page" alone).
     for name in names.iter().filter(|n| !n.trim().is_empty()) {
-        for part in std::iter::once(name.trim()).chain(name.split_whitespace().filter(|p| p.chars().count() >= 3)) {
+        for part in std::iter::once(name.trim())
+            .chain(name.split_whitespace().filter(|p| p.chars().count() >= 3))
+        {
             kept = replace_word(&kept, part, "there");
         }
     }
@@ -401,7 +518,8 @@ fn reusable_answer(text: &str, names: &[&str]) -> String {
 
 /// Runs of digits and phone punctuation holding at least seven digits, replaced by `[phone]`.
 fn redact_phones(text: &str) -> String {
-    let is_part = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '.' | '(' | ')' | ' ');
+    let is_part =
+        |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '/' | '.' | '(' | ')' | ' ');
     let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
@@ -450,7 +568,9 @@ fn redact_lines(text: &str) -> String {
 
 /// A word that is an email address, replaced; any other word as it is.
 fn redact_contact(word: &str) -> String {
-    let core = word.trim_matches(|c: char| matches!(c, '(' | ')' | '<' | '>' | ',' | '.' | ';' | ':' | '!' | '?' | '"' | '\''));
+    let core = word.trim_matches(|c: char| {
+        matches!(c, '(' | ')' | '<' | '>' | ',' | '.' | ';' | ':' | '!' | '?' | '"' | '\'')
+    });
     if core.contains('@') && core.contains('.') && !core.starts_with('@') {
         return word.replace(core, "[email]");
     }
@@ -467,7 +587,10 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
     for (at, found) in text.match_indices(word) {
         let before = text[..at].chars().next_back();
         let after = text[at + found.len()..].chars().next();
-        if at < last || before.is_some_and(char::is_alphanumeric) || after.is_some_and(char::is_alphanumeric) {
+        if at < last
+            || before.is_some_and(char::is_alphanumeric)
+            || after.is_some_and(char::is_alphanumeric)
+        {
             continue;
         }
         out.push_str(&text[last..at]);
@@ -482,10 +605,16 @@ fn replace_word(text: &str, word: &str, with: &str) -> String {
 /// `1.2.2024`), which is no phone number.
 fn starts_like_a_date(run: &str) -> bool {
     let groups: Vec<&str> = run.splitn(4, ['-', '/', '.']).take(3).collect();
-    let digits = |g: &str, min: usize, max: usize| (min..=max).contains(&g.len()) && g.chars().all(|c| c.is_ascii_digit());
+    let digits = |g: &str, min: usize, max: usize| {
+        (min..=max).contains(&g.len()) && g.chars().all(|c| c.is_ascii_digit())
+    };
     groups.len() == 3
-        && ((digits(groups[0], 4, 4) && digits(groups[1], 1, 2) && groups[2].get(..2).is_some_and(|g| digits(g, 2, 2)))
-            || (digits(groups[0], 1, 2) && digits(groups[1], 1, 2) && groups[2].get(..4).is_some_and(|g| digits(g, 4, 4))))
+        && ((digits(groups[0], 4, 4)
+            && digits(groups[1], 1, 2)
+            && groups[2].get(..2).is_some_and(|g| digits(g, 2, 2)))
+            || (digits(groups[0], 1, 2)
+                && digits(groups[1], 1, 2)
+                && groups[2].get(..4).is_some_and(|g| digits(g, 4, 4))))
 }
 
 #[cfg(test)]
@@ -498,13 +627,19 @@ mod reuse_tests {
 
         let reused = reusable_answer(reply, &["Lucas Schmidt"]);
 
-        assert_eq!(reused, "Restart the router, then call [phone] or write to [email].\nthere, it should work then.");
+        assert_eq!(
+            reused,
+            "Restart the router, then call [phone] or write to [email].\nthere, it should work then."
+        );
     }
 
     #[test]
     fn names_dates_and_greeting_words_in_sentences_survive() {
         let reply = "Hi, restart the router.\nIt will reload the page on 2024-01-15 10:30 or 15/01/2024; O\u{212A} then.";
-        assert_eq!(reusable_answer(reply, &["Will Page", "O\u{212A}"]), "Hi, restart the router.\nIt will reload the page on 2024-01-15 10:30 or 15/01/2024; there then.");
+        assert_eq!(
+            reusable_answer(reply, &["Will Page", "O\u{212A}"]),
+            "Hi, restart the router.\nIt will reload the page on 2024-01-15 10:30 or 15/01/2024; there then."
+        );
     }
 
     #[test]

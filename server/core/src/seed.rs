@@ -42,26 +42,126 @@ pub const DEMO_PASSWORD: &str = "frontdesk-demo-password";
 /// Tickets written per transaction.
 const BATCH: u64 = 500;
 
-const FIRST: &[&str] = &["Maria", "James", "Aiko", "Liam", "Fatima", "Noah", "Elena", "Omar", "Sofia", "Lucas", "Priya", "Mateo", "Chloe", "Ivan", "Amara", "Jonas", "Mei", "Diego", "Hannah", "Kofi"];
-const LAST: &[&str] = &["Lopez", "Smith", "Tanaka", "Murphy", "Haddad", "Johnson", "Rossi", "Khan", "Silva", "Martin", "Patel", "Garcia", "Dubois", "Petrov", "Okafor", "Berg", "Chen", "Fernandez", "Schmidt", "Mensah"];
-const COMPANIES: &[&str] = &["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Soylent", "Cyberdyne", "Aperture", "Wonka", "Gringotts", "Pied Piper"];
+const FIRST: &[&str] = &[
+    "Maria", "James", "Aiko", "Liam", "Fatima", "Noah", "Elena", "Omar", "Sofia", "Lucas", "Priya",
+    "Mateo", "Chloe", "Ivan", "Amara", "Jonas", "Mei", "Diego", "Hannah", "Kofi",
+];
+const LAST: &[&str] = &[
+    "Lopez",
+    "Smith",
+    "Tanaka",
+    "Murphy",
+    "Haddad",
+    "Johnson",
+    "Rossi",
+    "Khan",
+    "Silva",
+    "Martin",
+    "Patel",
+    "Garcia",
+    "Dubois",
+    "Petrov",
+    "Okafor",
+    "Berg",
+    "Chen",
+    "Fernandez",
+    "Schmidt",
+    "Mensah",
+];
+const COMPANIES: &[&str] = &[
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Soylent",
+    "Cyberdyne",
+    "Aperture",
+    "Wonka",
+    "Gringotts",
+    "Pied Piper",
+];
 const TEAMS: &[&str] = &["Support", "Billing", "Technical", "Onboarding", "Enterprise", "Returns"];
 const TOPICS: &[(&str, &str, &str)] = &[
-    ("Cannot log in after password reset", "I reset my password but the login page still says it is wrong.", "Clear the browser cache and sign in with the new password; the old session cookie was being reused."),
-    ("Invoice shows the wrong VAT number", "Our invoice for last month has an old VAT number on it.", "Update the VAT number under Billing → Company details, then regenerate the invoice from the Invoices tab."),
-    ("Export to CSV is empty", "When I export my contacts to CSV the file only has the header row.", "The export uses the current filter; clear the filter before exporting to get every contact."),
-    ("Refund for duplicate charge", "I was charged twice for the annual plan.", "We refunded the duplicate charge; it shows on your statement within 5 to 10 business days."),
-    ("Two-factor codes are rejected", "The codes from my authenticator app are always invalid.", "The phone clock had drifted; enabling automatic time fixed the codes."),
-    ("How do I add a team member?", "Where can I invite a colleague to our account?", "Admins invite colleagues under Settings → Team → Invite; the invite link is valid for 7 days."),
-    ("Webhook deliveries failing", "Our endpoint stopped receiving webhooks yesterday.", "Your endpoint's TLS certificate expired; deliveries resumed after renewal, and failed ones were retried."),
-    ("Change the billing email", "Invoices go to a former employee.", "Change the billing contact under Billing → Contacts; future invoices go to the new address."),
-    ("App crashes on startup", "The mobile app closes right after the splash screen.", "Version 4.2.1 fixes the crash on Android 14; update from the store."),
-    ("Order arrived damaged", "The package was crushed and the item is broken.", "We shipped a replacement at no cost; no need to return the damaged item."),
-    ("API rate limit too low", "We hit 429 errors during our nightly sync.", "Batch requests with the bulk endpoint; it counts as one request per 100 records."),
-    ("Dark mode for the dashboard", "Is there a dark mode?", "Dark mode follows your system setting; you can force it under Profile → Appearance."),
+    (
+        "Cannot log in after password reset",
+        "I reset my password but the login page still says it is wrong.",
+        "Clear the browser cache and sign in with the new password; the old session cookie was being reused.",
+    ),
+    (
+        "Invoice shows the wrong VAT number",
+        "Our invoice for last month has an old VAT number on it.",
+        "Update the VAT number under Billing → Company details, then regenerate the invoice from the Invoices tab.",
+    ),
+    (
+        "Export to CSV is empty",
+        "When I export my contacts to CSV the file only has the header row.",
+        "The export uses the current filter; clear the filter before exporting to get every contact.",
+    ),
+    (
+        "Refund for duplicate charge",
+        "I was charged twice for the annual plan.",
+        "We refunded the duplicate charge; it shows on your statement within 5 to 10 business days.",
+    ),
+    (
+        "Two-factor codes are rejected",
+        "The codes from my authenticator app are always invalid.",
+        "The phone clock had drifted; enabling automatic time fixed the codes.",
+    ),
+    (
+        "How do I add a team member?",
+        "Where can I invite a colleague to our account?",
+        "Admins invite colleagues under Settings → Team → Invite; the invite link is valid for 7 days.",
+    ),
+    (
+        "Webhook deliveries failing",
+        "Our endpoint stopped receiving webhooks yesterday.",
+        "Your endpoint's TLS certificate expired; deliveries resumed after renewal, and failed ones were retried.",
+    ),
+    (
+        "Change the billing email",
+        "Invoices go to a former employee.",
+        "Change the billing contact under Billing → Contacts; future invoices go to the new address.",
+    ),
+    (
+        "App crashes on startup",
+        "The mobile app closes right after the splash screen.",
+        "Version 4.2.1 fixes the crash on Android 14; update from the store.",
+    ),
+    (
+        "Order arrived damaged",
+        "The package was crushed and the item is broken.",
+        "We shipped a replacement at no cost; no need to return the damaged item.",
+    ),
+    (
+        "API rate limit too low",
+        "We hit 429 errors during our nightly sync.",
+        "Batch requests with the bulk endpoint; it counts as one request per 100 records.",
+    ),
+    (
+        "Dark mode for the dashboard",
+        "Is there a dark mode?",
+        "Dark mode follows your system setting; you can force it under Profile → Appearance.",
+    ),
 ];
-const TAGS: &[&str] = &["billing", "login", "bug", "refund", "how-to", "api", "mobile", "shipping", "vip", "feature-request"];
-const STATUSES: &[(&str, u32)] = &[("new", 10), ("open", 20), ("pending", 10), ("on_hold", 5), ("solved", 40), ("closed", 15)];
+const TAGS: &[&str] = &[
+    "billing",
+    "login",
+    "bug",
+    "refund",
+    "how-to",
+    "api",
+    "mobile",
+    "shipping",
+    "vip",
+    "feature-request",
+];
+const STATUSES: &[(&str, u32)] =
+    &[("new", 10), ("open", 20), ("pending", 10), ("on_hold", 5), ("solved", 40), ("closed", 15)];
 const PRIORITIES: &[(&str, u32)] = &[("low", 20), ("normal", 55), ("high", 20), ("urgent", 5)];
 
 /// Every word of a real manual (Git's, the relevance set in `tests/relevance/`) seen at least
@@ -71,7 +171,10 @@ const WORDS: &str = include_str!("seed_words.txt");
 /// The words the seeded prose is drawn from, with how often each occurs in the manual, most
 /// frequent first (benchmarks draw their queries from them too).
 pub fn manual_words() -> impl Iterator<Item = (&'static str, u64)> {
-    WORDS.lines().filter_map(|line| line.split_once(' ')).map(|(word, count)| (word, count.trim().parse().unwrap_or(1)))
+    WORDS
+        .lines()
+        .filter_map(|line| line.split_once(' '))
+        .map(|(word, count)| (word, count.trim().parse().unwrap_or(1)))
 }
 
 /// Generated prose whose words follow [`WORDS`]' frequencies, so searches over seeded tickets
@@ -146,7 +249,11 @@ pub struct SeedReport {
 }
 
 /// Generates `plan` into the database; `progress(done, total)` is called after every batch.
-pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64)) -> Result<SeedReport> {
+pub async fn seed(
+    ctx: &AppContext,
+    plan: SeedPlan,
+    progress: impl Fn(u64, u64),
+) -> Result<SeedReport> {
     let mut rng = StdRng::seed_from_u64(plan.seed);
     let db = ctx.db();
     let run = rng.gen_range(1000..10_000);
@@ -155,7 +262,8 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
     let mut agent_ids = Vec::new();
     for i in 0..plan.agents {
         let (first, last) = (pick(&mut rng, FIRST), pick(&mut rng, LAST));
-        let email = format!("{}.{}.{run}{i}@frontdesk.test", first.to_lowercase(), last.to_lowercase());
+        let email =
+            format!("{}.{}.{run}{i}@frontdesk.test", first.to_lowercase(), last.to_lowercase());
         let role = if i == 0 { Role::Admin } else { Role::Agent };
         let new = NewAgent::parse(&email, &format!("{first} {last}"), role, DEMO_PASSWORD)
             .map_err(Error::Invalid)?;
@@ -166,18 +274,31 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
         let mut ids = Vec::new();
         for i in 0..plan.teams {
             let name = format!("{} {run}-{i}", TEAMS[i as usize % TEAMS.len()]);
-            ids.push(sqlx::query_scalar("INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING id").bind(name).bind(now).fetch_one(pool).await?);
+            ids.push(
+                sqlx::query_scalar(
+                    "INSERT INTO teams (name, created_at) VALUES ($1, $2) RETURNING id",
+                )
+                .bind(name)
+                .bind(now)
+                .fetch_one(pool)
+                .await?,
+            );
         }
         for (i, agent) in agent_ids.iter().enumerate() {
             if let Some(team) = ids.get(i % ids.len().max(1)) {
-                sqlx::query("INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2)").bind(*team).bind(*agent).execute(pool).await?;
+                sqlx::query("INSERT INTO team_members (team_id, agent_id) VALUES ($1, $2)")
+                    .bind(*team)
+                    .bind(*agent)
+                    .execute(pool)
+                    .await?;
             }
         }
         Ok::<_, sqlx::Error>(ids)
     }
     .await)?;
 
-    let org_ids: Vec<i64> = on_pool!(db, |pool| async {
+    let org_ids: Vec<i64> = on_pool!(db, |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let mut orgs = Vec::new();
         for i in 0..plan.organizations {
@@ -197,7 +318,8 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
         tx.commit().await?;
         Ok::<_, sqlx::Error>(orgs)
     }
-    .await)?;
+    .await
+    })?;
 
     let mut customers: Vec<(i64, String)> = Vec::new();
     let mut made = 0;
@@ -205,8 +327,17 @@ pub async fn seed(ctx: &AppContext, plan: SeedPlan, progress: impl Fn(u64, u64))
         let batch = CUSTOMER_BATCH.min(plan.customers - made);
         let rows = (0..batch).map(|_| {
             let name = format!("{} {}", pick(&mut rng, FIRST), pick(&mut rng, LAST));
-            let org = if org_ids.is_empty() || rng.gen_bool(0.2) { None } else { Some(org_ids[rng.gen_range(0..org_ids.len())]) };
-            [Param::Text(name), Param::OptInt(org), Param::Int(now.unix_millis()), Param::Int(now.unix_millis())]
+            let org = if org_ids.is_empty() || rng.gen_bool(0.2) {
+                None
+            } else {
+                Some(org_ids[rng.gen_range(0..org_ids.len())])
+            };
+            [
+                Param::Text(name),
+                Param::OptInt(org),
+                Param::Int(now.unix_millis()),
+                Param::Int(now.unix_millis()),
+            ]
         });
         let created = insert_customers(db, rows.collect(), run, now).await?;
         customers.extend(created);
@@ -234,22 +365,35 @@ const CUSTOMER_BATCH: u32 = 1_000;
 
 /// Inserts customers (rows of name, organization, created, updated) and one email address each;
 /// returns their ids and names.
-async fn insert_customers(db: &Db, rows: Vec<[Param; 4]>, run: u32, now: Timestamp) -> Result<Vec<(i64, String)>> {
+async fn insert_customers(
+    db: &Db,
+    rows: Vec<[Param; 4]>,
+    run: u32,
+    now: Timestamp,
+) -> Result<Vec<(i64, String)>> {
     let mut params = Params::in_order(db);
     let values: Vec<String> = rows.into_iter().map(|row| params.row(row)).collect();
-    let sql = format!("INSERT INTO contacts (name, organization_id, created_at, updated_at) VALUES {} RETURNING id, name", values.join(", "));
+    let sql = format!(
+        "INSERT INTO contacts (name, organization_id, created_at, updated_at) VALUES {} RETURNING id, name",
+        values.join(", ")
+    );
     Ok(on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
-        let created: Vec<(i64, String)> = bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
+        let created: Vec<(i64, String)> =
+            bind_params!(sqlx::query_as(&sql), params).fetch_all(&mut *tx).await?;
         let mut emails = Params::in_order(db);
         let values: Vec<String> = created
             .iter()
             .map(|(id, name)| {
-                let email = format!("{}.{run}.{id}@customer.test", name.to_lowercase().replace(' ', "."));
+                let email =
+                    format!("{}.{run}.{id}@customer.test", name.to_lowercase().replace(' ', "."));
                 emails.row([Param::Text(email), Param::Int(*id), Param::Int(now.unix_millis())])
             })
             .collect();
-        let sql = format!("INSERT INTO contact_emails (email, contact_id, created_at) VALUES {}", values.join(", "));
+        let sql = format!(
+            "INSERT INTO contact_emails (email, contact_id, created_at) VALUES {}",
+            values.join(", ")
+        );
         bind_params!(sqlx::query(&sql), emails).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok::<_, sqlx::Error>(created)
@@ -296,10 +440,18 @@ impl Draft {
 
 /// Writes `count` tickets with tags, a question, an answer when assigned, and their history, in
 /// one transaction and a handful of multi-row statements.
-async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u64, now: Timestamp, words: u32) -> Result<()> {
+async fn insert_tickets(
+    db: &Db,
+    people: &People<'_>,
+    rng: &mut StdRng,
+    count: u64,
+    now: Timestamp,
+    words: u32,
+) -> Result<()> {
     const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
     let count_i64 = i64::try_from(count).unwrap_or(i64::MAX);
-    on_pool!(db, |pool| async {
+    on_pool!(db, |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let last: i64 = sqlx::query_scalar("UPDATE counters SET value = value + $1 WHERE name = 'ticket_number' RETURNING value")
             .bind(count_i64)
@@ -449,6 +601,7 @@ async fn insert_tickets(db: &Db, people: &People<'_>, rng: &mut StdRng, count: u
         tx.commit().await?;
         Ok::<_, sqlx::Error>(())
     }
-    .await)?;
+    .await
+    })?;
     Ok(())
 }

@@ -130,8 +130,8 @@ impl SessionStore for DbSessionStore {
         .await)
         .map_err(backend)?;
         let Some((data, expires_at)) = found else { return Ok(None) };
-        let data: HashMap<String, serde_json::Value> = serde_json::from_str(&data)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        let data: HashMap<String, serde_json::Value> =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
         Ok(Some(Record { id: *id, data, expiry_date: expires_at.to_datetime() }))
     }
 

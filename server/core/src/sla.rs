@@ -20,13 +20,13 @@ use crate::agent::Agent;
 use crate::business_time::{Calendar, CalendarError};
 use crate::context::AppContext;
 use crate::db::{BeginWrite, Db, Param, Params, bind_params, id_list, multi_row, on_pool};
-use std::collections::HashMap;
 use crate::error::{Error, Result};
 use crate::notifications::NOTIFY_TICKET_PEOPLE;
 use crate::sla_clock::{self, ClockRules, ClockStatus, Evaluation, Happening, Metric, Targets};
 use crate::ticket::{Channel, Priority, Status};
 use crate::tickets::{self, Author};
 use crate::time::Timestamp;
+use std::collections::HashMap;
 
 /// Only active admins change calendars and policies; every active agent reads them.
 pub fn authorize(actor: &Agent, change: bool) -> Result<()> {
@@ -57,7 +57,9 @@ impl CalendarDef {
     pub fn calendar(&self) -> std::result::Result<Calendar, CalendarError> {
         let mut holidays = Vec::new();
         for (from, to) in &self.holidays {
-            let parse = |d: &str| d.parse::<jiff::civil::Date>().map_err(|_| CalendarError::BadHoliday(d.to_owned()));
+            let parse = |d: &str| {
+                d.parse::<jiff::civil::Date>().map_err(|_| CalendarError::BadHoliday(d.to_owned()))
+            };
             holidays.push((parse(from)?, parse(to)?));
         }
         Calendar::new(&self.time_zone, self.hours.clone(), holidays)
@@ -132,7 +134,8 @@ impl Conditions {
         (self.priorities.is_empty() || self.priorities.contains(&t.priority))
             && (self.channels.is_empty() || self.channels.contains(&t.channel))
             && (self.team_ids.is_empty() || t.team_id.is_some_and(|id| self.team_ids.contains(&id)))
-            && (self.organization_ids.is_empty() || t.organization_id.is_some_and(|id| self.organization_ids.contains(&id)))
+            && (self.organization_ids.is_empty()
+                || t.organization_id.is_some_and(|id| self.organization_ids.contains(&id)))
             && (self.tags.is_empty() || self.tags.iter().any(|tag| tags.contains(tag)))
     }
 
@@ -140,10 +143,16 @@ impl Conditions {
     fn describe(&self) -> String {
         let mut parts = Vec::new();
         if !self.priorities.is_empty() {
-            parts.push(format!("priority is {}", self.priorities.iter().map(|p| p.label()).collect::<Vec<_>>().join(" or ")));
+            parts.push(format!(
+                "priority is {}",
+                self.priorities.iter().map(|p| p.label()).collect::<Vec<_>>().join(" or ")
+            ));
         }
         if !self.channels.is_empty() {
-            parts.push(format!("channel is {}", self.channels.iter().map(|c| c.label()).collect::<Vec<_>>().join(" or ")));
+            parts.push(format!(
+                "channel is {}",
+                self.channels.iter().map(|c| c.label()).collect::<Vec<_>>().join(" or ")
+            ));
         }
         if !self.tags.is_empty() {
             parts.push(format!("tagged {}", self.tags.join(" or ")));
@@ -159,7 +168,8 @@ impl Conditions {
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
-    serde_json::from_str(text).map_err(|e| Error::Internal(format!("stored SLA settings are unreadable: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| Error::Internal(format!("stored SLA settings are unreadable: {e}")))
 }
 
 fn to_json<T: Serialize>(value: &T) -> String {
@@ -178,16 +188,31 @@ pub async fn list_calendars(ctx: &AppContext, actor: &Agent) -> Result<Vec<Calen
 }
 
 async fn load_calendars(db: &Db) -> Result<Vec<CalendarDef>> {
-    let rows: Vec<(i64, String, String, String, String)> =
-        on_pool!(db, |pool| sqlx::query_as("SELECT id, name, time_zone, hours, holidays FROM sla_calendars ORDER BY name").fetch_all(pool).await)?;
+    let rows: Vec<(i64, String, String, String, String)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT id, name, time_zone, hours, holidays FROM sla_calendars ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await)?;
     rows.into_iter()
-        .map(|(id, name, time_zone, hours, holidays)| Ok(CalendarDef { id, name, time_zone, hours: json_column(&hours)?, holidays: json_column(&holidays)? }))
+        .map(|(id, name, time_zone, hours, holidays)| {
+            Ok(CalendarDef {
+                id,
+                name,
+                time_zone,
+                hours: json_column(&hours)?,
+                holidays: json_column(&holidays)?,
+            })
+        })
         .collect()
 }
 
 /// Creates (`def.id == 0`) or replaces a calendar (admins only); every unfinished ticket is then
 /// re-evaluated.
-pub async fn save_calendar(ctx: &AppContext, actor: &Agent, def: &CalendarDef) -> Result<CalendarDef> {
+pub async fn save_calendar(
+    ctx: &AppContext,
+    actor: &Agent,
+    def: &CalendarDef,
+) -> Result<CalendarDef> {
     authorize(actor, true)?;
     let name = def.name.trim();
     if name.is_empty() || name.chars().count() > 80 {
@@ -199,7 +224,8 @@ pub async fn save_calendar(ctx: &AppContext, actor: &Agent, def: &CalendarDef) -
         CalendarError::BadHoliday(_) => Error::invalid("holidays", e.to_string()),
     })?;
     let now = Timestamp::now();
-    let saved: Result<i64> = on_pool!(ctx.db(), |pool| async {
+    let saved: Result<i64> = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         // A new calendar is inserted with its name, then filled in like an existing one.
         let id = match def.id {
@@ -229,8 +255,15 @@ pub async fn save_calendar(ctx: &AppContext, actor: &Agent, def: &CalendarDef) -
         tx.commit().await?;
         Ok(id)
     }
-    .await);
-    let id = saved.map_err(|e| if e.is_unique_violation() { Error::invalid("name", "A calendar with this name already exists.") } else { e })?;
+    .await
+    });
+    let id = saved.map_err(|e| {
+        if e.is_unique_violation() {
+            Error::invalid("name", "A calendar with this name already exists.")
+        } else {
+            e
+        }
+    })?;
     Ok(CalendarDef { id, name: name.to_owned(), ..def.clone() })
 }
 
@@ -243,12 +276,14 @@ pub async fn list_policies(ctx: &AppContext, actor: &Agent) -> Result<Vec<Policy
 type PolicyRow = (i64, String, i64, Option<i64>, String, String, String, i64, String);
 
 async fn load_policies(db: &Db) -> Result<Vec<PolicyDef>> {
-    let rows: Vec<PolicyRow> = on_pool!(db, |pool| sqlx::query_as(
+    let rows: Vec<PolicyRow> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT id, name, position, calendar_id, conditions, targets, pause_statuses, warn_percent, breach_actions
          FROM sla_policies ORDER BY position, id"
     )
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     rows.into_iter()
         .map(|(id, name, position, calendar_id, conditions, targets, pauses, warn, actions)| {
             Ok(PolicyDef {
@@ -275,13 +310,19 @@ pub async fn save_policy(ctx: &AppContext, actor: &Agent, def: &PolicyDef) -> Re
         return Err(Error::invalid("name", "Give the policy a name of up to 80 characters."));
     }
     if def.warn_percent >= 100 {
-        return Err(Error::invalid("warn_percent", "Warn before the target: use a share below 100%."));
+        return Err(Error::invalid(
+            "warn_percent",
+            "Warn before the target: use a share below 100%.",
+        ));
     }
     if def.targets.iter().flat_map(|t| Metric::ALL.map(|m| t.of(m))).flatten().any(|ms| ms <= 0) {
         return Err(Error::invalid("targets", "Targets must be longer than zero."));
     }
     if def.pause_statuses.iter().any(|s| matches!(s, Status::Solved | Status::Closed)) {
-        return Err(Error::invalid("pause_statuses", "Solved and closed stop the clocks; they cannot pause them."));
+        return Err(Error::invalid(
+            "pause_statuses",
+            "Solved and closed stop the clocks; they cannot pause them.",
+        ));
     }
     if let Some(calendar) = def.calendar_id
         && !load_calendars(ctx.db()).await?.iter().any(|c| c.id == calendar)
@@ -289,7 +330,8 @@ pub async fn save_policy(ctx: &AppContext, actor: &Agent, def: &PolicyDef) -> Re
         return Err(Error::invalid("calendar_id", "There is no such calendar."));
     }
     let now = Timestamp::now();
-    let saved: Result<(i64, i64)> = on_pool!(ctx.db(), |pool| async {
+    let saved: Result<(i64, i64)> = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         // A new policy is inserted last with its name, then filled in like an existing one.
         let (id, position) = if def.id == 0 {
@@ -332,8 +374,15 @@ pub async fn save_policy(ctx: &AppContext, actor: &Agent, def: &PolicyDef) -> Re
         tx.commit().await?;
         Ok((id, position))
     }
-    .await);
-    let (id, position) = saved.map_err(|e| if e.is_unique_violation() { Error::invalid("name", "A policy with this name already exists.") } else { e })?;
+    .await
+    });
+    let (id, position) = saved.map_err(|e| {
+        if e.is_unique_violation() {
+            Error::invalid("name", "A policy with this name already exists.")
+        } else {
+            e
+        }
+    })?;
     Ok(PolicyDef { id, position, name: name.to_owned(), ..def.clone() })
 }
 
@@ -343,7 +392,11 @@ pub async fn move_policy(ctx: &AppContext, actor: &Agent, id: i64, up: bool) -> 
     authorize(actor, true)?;
     let policies = load_policies(ctx.db()).await?;
     let index = policies.iter().position(|p| p.id == id).ok_or(Error::NotFound("policy"))?;
-    let Some(other) = (if up { index.checked_sub(1) } else { Some(index + 1) }).and_then(|i| policies.get(i)) else { return Ok(()) };
+    let Some(other) =
+        (if up { index.checked_sub(1) } else { Some(index + 1) }).and_then(|i| policies.get(i))
+    else {
+        return Ok(());
+    };
     // Positions are renumbered 1.. in the current order with the two swapped, so ties left by
     // older data cannot keep them in place.
     let mut order: Vec<i64> = policies.iter().map(|p| p.id).collect();
@@ -351,7 +404,11 @@ pub async fn move_policy(ctx: &AppContext, actor: &Agent, id: i64, up: bool) -> 
     on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
         for (position, id) in order.iter().enumerate() {
-            sqlx::query("UPDATE sla_policies SET position = $2 WHERE id = $1").bind(*id).bind(position as i64 + 1).execute(&mut *tx).await?;
+            sqlx::query("UPDATE sla_policies SET position = $2 WHERE id = $1")
+                .bind(*id)
+                .bind(position as i64 + 1)
+                .execute(&mut *tx)
+                .await?;
         }
         mark_unfinished_dirty(&mut *tx).await?;
         tx.commit().await?;
@@ -365,7 +422,11 @@ pub async fn delete_policy(ctx: &AppContext, actor: &Agent, id: i64) -> Result<(
     authorize(actor, true)?;
     on_pool!(ctx.db(), |pool| async {
         let mut tx = pool.begin_write().await?;
-        let deleted = sqlx::query("DELETE FROM sla_policies WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        let deleted = sqlx::query("DELETE FROM sla_policies WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         if deleted == 0 {
             return Err(Error::NotFound("policy"));
         }
@@ -423,8 +484,15 @@ impl SlaConfig {
         match policy.calendar_id {
             None => Ok((Calendar::always(), "UTC".to_owned())),
             Some(id) => {
-                let def = self.calendars.iter().find(|c| c.id == id).ok_or(Error::NotFound("calendar"))?;
-                Ok((def.calendar().map_err(|e| Error::Internal(e.to_string()))?, def.time_zone.clone()))
+                let def = self
+                    .calendars
+                    .iter()
+                    .find(|c| c.id == id)
+                    .ok_or(Error::NotFound("calendar"))?;
+                Ok((
+                    def.calendar().map_err(|e| Error::Internal(e.to_string()))?,
+                    def.time_zone.clone(),
+                ))
             }
         }
     }
@@ -443,7 +511,12 @@ type EventRow = (i64, i64, String, Option<i64>, String, Timestamp);
 
 /// Evaluates tickets (ids that no longer exist are skipped) with one read each of their facts,
 /// their tags and the histories of those a policy covers, however many there are.
-async fn evaluate_batch(db: &Db, config: &SlaConfig, ids: &[i64], now: i64) -> Result<Vec<Evaluated>> {
+async fn evaluate_batch(
+    db: &Db,
+    config: &SlaConfig,
+    ids: &[i64],
+    now: i64,
+) -> Result<Vec<Evaluated>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -452,10 +525,12 @@ async fn evaluate_batch(db: &Db, config: &SlaConfig, ids: &[i64], now: i64) -> R
         "SELECT t.id, t.priority, t.channel, t.team_id, c.organization_id, t.last_seq
          FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE t.id IN ({list}) ORDER BY t.id"
     );
-    let facts: Vec<TicketFacts> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let facts: Vec<TicketFacts> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     let (params, list) = id_list(db, ids);
     let sql = format!("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({list})");
-    let tag_rows: Vec<(i64, String)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    let tag_rows: Vec<(i64, String)> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
     let mut tags: HashMap<i64, Vec<String>> = HashMap::new();
     for (id, tag) in tag_rows {
         tags.entry(id).or_default().push(tag);
@@ -463,18 +538,23 @@ async fn evaluate_batch(db: &Db, config: &SlaConfig, ids: &[i64], now: i64) -> R
     let matched: Vec<(TicketFacts, Option<&PolicyDef>)> = facts
         .into_iter()
         .map(|f| {
-            let policy = config.policies.iter().find(|p| p.conditions.matches(&f, tags.get(&f.id).map_or(&[], Vec::as_slice)));
+            let policy = config
+                .policies
+                .iter()
+                .find(|p| p.conditions.matches(&f, tags.get(&f.id).map_or(&[], Vec::as_slice)));
             (f, policy)
         })
         .collect();
-    let covered: Vec<i64> = matched.iter().filter(|(_, p)| p.is_some()).map(|(f, _)| f.id).collect();
+    let covered: Vec<i64> =
+        matched.iter().filter(|(_, p)| p.is_some()).map(|(f, _)| f.id).collect();
     let mut histories: HashMap<i64, Vec<EventRow>> = HashMap::new();
     if !covered.is_empty() {
         let (params, list) = id_list(db, &covered);
         let sql = format!(
             "SELECT ticket_id, seq, kind, actor_agent_id, detail, created_at FROM ticket_events WHERE ticket_id IN ({list}) ORDER BY ticket_id, seq"
         );
-        let rows: Vec<EventRow> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+        let rows: Vec<EventRow> =
+            on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
         for row in rows {
             histories.entry(row.0).or_default().push(row);
         }
@@ -483,18 +563,32 @@ async fn evaluate_batch(db: &Db, config: &SlaConfig, ids: &[i64], now: i64) -> R
         .into_iter()
         .map(|(facts, policy)| {
             let Some(policy) = policy.cloned() else {
-                return Ok(Evaluated { facts, policy: None, time_zone: "UTC".into(), evaluation: Evaluation::default() });
+                return Ok(Evaluated {
+                    facts,
+                    policy: None,
+                    time_zone: "UTC".into(),
+                    evaluation: Evaluation::default(),
+                });
             };
             let (calendar, time_zone) = config.calendar_for(&policy)?;
             let history = happenings(&facts, histories.remove(&facts.id).unwrap_or_default());
-            let rules = ClockRules { targets: policy.targets, pause_statuses: policy.pause_statuses.clone(), warn_percent: policy.warn_percent };
+            let rules = ClockRules {
+                targets: policy.targets,
+                pause_statuses: policy.pause_statuses.clone(),
+                warn_percent: policy.warn_percent,
+            };
             let evaluation = sla_clock::evaluate(&rules, &calendar, &history, now);
             Ok(Evaluated { facts, policy: Some(policy), time_zone, evaluation })
         })
         .collect()
 }
 
-async fn evaluate_ticket(db: &Db, config: &SlaConfig, ticket_id: i64, now: i64) -> Result<Evaluated> {
+async fn evaluate_ticket(
+    db: &Db,
+    config: &SlaConfig,
+    ticket_id: i64,
+    now: i64,
+) -> Result<Evaluated> {
     evaluate_batch(db, config, &[ticket_id], now).await?.pop().ok_or(Error::NotFound("ticket"))
 }
 
@@ -508,11 +602,16 @@ fn happenings(facts: &TicketFacts, events: Vec<EventRow>) -> Vec<Happening> {
         match kind.as_str() {
             "created" => {
                 created_at = Some(at);
-                let priority = detail["priority"].as_str().and_then(|p| p.parse().ok()).unwrap_or(facts.priority);
+                let priority = detail["priority"]
+                    .as_str()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(facts.priority);
                 history.push(Happening::Created { at, status: Status::New, priority });
             }
             // The request itself, written when the ticket was opened, is not an answer to it.
-            "reply_added" if agent.is_some() && created_at != Some(at) => history.push(Happening::AgentReply { at }),
+            "reply_added" if agent.is_some() && created_at != Some(at) => {
+                history.push(Happening::AgentReply { at })
+            }
             "reply_added" => history.push(Happening::CustomerMessage { at }),
             "status_changed" => {
                 if let Some(to) = detail["to"].as_str().and_then(|v| v.parse().ok()) {
@@ -533,12 +632,19 @@ fn happenings(facts: &TicketFacts, events: Vec<EventRow>) -> Vec<Happening> {
 /// A ticket's SLA, for its page.
 pub async fn for_ticket(ctx: &AppContext, actor: &Agent, number: i64) -> Result<TicketSla> {
     authorize(actor, false)?;
-    let id: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number).fetch_optional(pool).await)?
+    let id: i64 =
+        on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1")
+            .bind(number)
+            .fetch_optional(pool)
+            .await)?
         .ok_or(Error::NotFound("ticket"))?;
     let config = SlaConfig::load(ctx.db()).await?;
     let e = evaluate_ticket(ctx.db(), &config, id, Timestamp::now().unix_millis()).await?;
     Ok(TicketSla {
-        reason: e.policy.as_ref().map_or_else(|| "No policy matches this ticket.".to_owned(), |p| format!("First matching policy: {}.", p.conditions.describe())),
+        reason: e.policy.as_ref().map_or_else(
+            || "No policy matches this ticket.".to_owned(),
+            |p| format!("First matching policy: {}.", p.conditions.describe()),
+        ),
         policy: e.policy.map(|p| p.name),
         time_zone: e.time_zone,
         clocks: e.evaluation.clocks,
@@ -550,15 +656,20 @@ pub async fn for_ticket(ctx: &AppContext, actor: &Agent, number: i64) -> Result<
 /// evaluated.
 pub async fn recompute(ctx: &AppContext, ticket_id: i64) -> Result<()> {
     let config = SlaConfig::load(ctx.db()).await?;
-    let evaluated = evaluate_batch(ctx.db(), &config, &[ticket_id], Timestamp::now().unix_millis()).await?;
+    let evaluated =
+        evaluate_batch(ctx.db(), &config, &[ticket_id], Timestamp::now().unix_millis()).await?;
     store(ctx.db(), &evaluated, Timestamp::now()).await
 }
 
 /// Re-evaluates up to `limit` marked tickets, lowest id first, and stores them in one
 /// transaction; returns how many.
 pub async fn drain(ctx: &AppContext, limit: i64) -> Result<usize> {
-    let ids: Vec<i64> =
-        on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1").bind(limit).fetch_all(pool).await)?;
+    let ids: Vec<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1"
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await)?;
     if ids.is_empty() {
         return Ok(0);
     }
@@ -573,15 +684,28 @@ pub async fn drain(ctx: &AppContext, limit: i64) -> Result<usize> {
 /// The alarms a clock sets: a warning and a breach while it runs, the breach once it breached.
 fn alarms(clock: &sla_clock::Clock) -> Vec<(&'static str, i64)> {
     match clock.status {
-        ClockStatus::Running => [clock.warn_at.map(|at| ("warning", at)), clock.due_at.map(|at| ("breach", at))].into_iter().flatten().collect(),
+        ClockStatus::Running => {
+            [clock.warn_at.map(|at| ("warning", at)), clock.due_at.map(|at| ("breach", at))]
+                .into_iter()
+                .flatten()
+                .collect()
+        }
         ClockStatus::Breached => clock.breached_at.map(|at| ("breach", at)).into_iter().collect(),
         ClockStatus::Paused | ClockStatus::Met => Vec::new(),
     }
 }
 
 /// `CASE ticket_id WHEN .. THEN .. END` over the evaluated tickets.
-fn case_by_ticket(params: &mut Params, column: &str, evaluated: &[Evaluated], value: impl Fn(&Evaluated) -> Param) -> String {
-    let arms: String = evaluated.iter().map(|e| format!(" WHEN {} THEN {}", params.int(e.facts.id), params.push(value(e)))).collect();
+fn case_by_ticket(
+    params: &mut Params,
+    column: &str,
+    evaluated: &[Evaluated],
+    value: impl Fn(&Evaluated) -> Param,
+) -> String {
+    let arms: String = evaluated
+        .iter()
+        .map(|e| format!(" WHEN {} THEN {}", params.int(e.facts.id), params.push(value(e))))
+        .collect();
     format!("CASE {column}{arms} END")
 }
 
@@ -593,11 +717,14 @@ fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(St
     for chunk in evaluated.chunks(200) {
         let ids: Vec<i64> = chunk.iter().map(|e| e.facts.id).collect();
         let mut params = Params::in_order(db);
-        let due = case_by_ticket(&mut params, "id", chunk, |e| Param::OptInt(e.evaluation.next_due()));
+        let due =
+            case_by_ticket(&mut params, "id", chunk, |e| Param::OptInt(e.evaluation.next_due()));
         let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
-        statements.push((format!("UPDATE tickets SET sla_due_at = {due} WHERE id IN ({list})"), params));
+        statements
+            .push((format!("UPDATE tickets SET sla_due_at = {due} WHERE id IN ({list})"), params));
         let (params, list) = id_list(db, &ids);
-        statements.push((format!("DELETE FROM ticket_sla_clocks WHERE ticket_id IN ({list})"), params));
+        statements
+            .push((format!("DELETE FROM ticket_sla_clocks WHERE ticket_id IN ({list})"), params));
         // Unfired alarms are set again below, except a warning already due whose clock still
         // runs or breached: it fires late, or is recorded as skipped when its breach is due too
         // ([`fire`]), just as when frontdesk was stopped with the ticket untouched.
@@ -610,23 +737,44 @@ fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(St
                 let warns = e.policy.as_ref().is_some_and(|p| p.warn_percent > 0);
                 // Breached, or still running past its warning point (a warning point still ahead
                 // is set again below, at its new time).
-                let late = move |c: &&sla_clock::Clock| warns && (c.status == ClockStatus::Breached || (c.status == ClockStatus::Running && c.warn_at.is_none()));
+                let late = move |c: &&sla_clock::Clock| {
+                    warns
+                        && (c.status == ClockStatus::Breached
+                            || (c.status == ClockStatus::Running && c.warn_at.is_none()))
+                };
                 e.evaluation.clocks.iter().filter(late).map(move |c| (e.facts.id, c))
             })
             .map(|(id, c)| {
-                let (id, metric, started) = (params.int(id), params.push(Param::Text(c.metric.as_str().to_owned())), params.int(c.started_at));
+                let (id, metric, started) = (
+                    params.int(id),
+                    params.push(Param::Text(c.metric.as_str().to_owned())),
+                    params.int(c.started_at),
+                );
                 format!("(ticket_id = {id} AND metric = {metric} AND started_at = {started})")
             })
             .collect();
         let keep = if counting.is_empty() {
             String::new()
         } else {
-            format!(" AND NOT (kind = 'warning' AND due_at <= {now_param} AND ({}))", counting.join(" OR "))
+            format!(
+                " AND NOT (kind = 'warning' AND due_at <= {now_param} AND ({}))",
+                counting.join(" OR ")
+            )
         };
-        statements.push((format!("DELETE FROM sla_alarms WHERE ticket_id IN ({list}) AND fired_at IS NULL{keep}"), params));
-        let policies = chunk
-            .iter()
-            .map(|e| vec![Param::Int(e.facts.id), Param::OptInt(e.policy.as_ref().map(|p| p.id)), Param::Int(e.facts.last_seq), Param::Int(now.unix_millis())]);
+        statements.push((
+            format!(
+                "DELETE FROM sla_alarms WHERE ticket_id IN ({list}) AND fired_at IS NULL{keep}"
+            ),
+            params,
+        ));
+        let policies = chunk.iter().map(|e| {
+            vec![
+                Param::Int(e.facts.id),
+                Param::OptInt(e.policy.as_ref().map(|p| p.id)),
+                Param::Int(e.facts.last_seq),
+                Param::Int(now.unix_millis()),
+            ]
+        });
         statements.extend(multi_row(
             db,
             "INSERT INTO ticket_slas (ticket_id, policy_id, evaluated_seq, evaluated_at) VALUES",
@@ -657,7 +805,13 @@ fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(St
         let set = chunk.iter().flat_map(|e| {
             e.evaluation.clocks.iter().flat_map(|c| {
                 alarms(c).into_iter().map(|(kind, at)| {
-                    vec![Param::Int(e.facts.id), Param::Text(c.metric.as_str().to_owned()), Param::Int(c.started_at), Param::Text(kind.to_owned()), Param::Int(at)]
+                    vec![
+                        Param::Int(e.facts.id),
+                        Param::Text(c.metric.as_str().to_owned()),
+                        Param::Int(c.started_at),
+                        Param::Text(kind.to_owned()),
+                        Param::Int(at),
+                    ]
                 })
             })
         });
@@ -670,7 +824,10 @@ fn store_statements(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Vec<(St
         let mut params = Params::in_order(db);
         let list = ids.iter().map(|id| params.int(*id)).collect::<Vec<_>>().join(", ");
         let seq = case_by_ticket(&mut params, "ticket_id", chunk, |e| Param::Int(e.facts.last_seq));
-        statements.push((format!("DELETE FROM sla_dirty WHERE ticket_id IN ({list}) AND seq <= {seq}"), params));
+        statements.push((
+            format!("DELETE FROM sla_dirty WHERE ticket_id IN ({list}) AND seq <= {seq}"),
+            params,
+        ));
     }
     statements
 }
@@ -691,13 +848,15 @@ async fn store(db: &Db, evaluated: &[Evaluated], now: Timestamp) -> Result<()> {
 
 /// Fires up to `limit` alarms due at `now`, oldest first; returns how many fired.
 pub async fn fire_due(ctx: &AppContext, now: Timestamp, limit: i64) -> Result<usize> {
-    let due: Vec<(i64, String, i64, String, i64)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+    let due: Vec<(i64, String, i64, String, i64)> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT ticket_id, metric, started_at, kind, due_at FROM sla_alarms WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT $2"
     )
     .bind(now)
     .bind(limit)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let mut fired = 0;
     for (ticket_id, metric, started_at, kind, due_at) in due {
         if fire(ctx, ticket_id, &metric, started_at, &kind, due_at, now).await? {
@@ -707,12 +866,21 @@ pub async fn fire_due(ctx: &AppContext, now: Timestamp, limit: i64) -> Result<us
     Ok(fired)
 }
 
-async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, kind: &str, due_at: i64, now: Timestamp) -> Result<bool> {
+async fn fire(
+    ctx: &AppContext,
+    ticket_id: i64,
+    metric: &str,
+    started_at: i64,
+    kind: &str,
+    due_at: i64,
+    now: Timestamp,
+) -> Result<bool> {
     let actions = match ticket_policy_actions(ctx.db(), ticket_id).await? {
         Some(actions) if kind == "breach" => actions,
         _ => BreachActions::default(),
     };
-    let changed: Option<(i64, i64, Vec<i64>)> = on_pool!(ctx.db(), |pool| async {
+    let changed: Option<(i64, i64, Vec<i64>)> = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let claimed = sqlx::query(
             "UPDATE sla_alarms SET fired_at = $5 WHERE ticket_id = $1 AND metric = $2 AND started_at = $3 AND kind = $4 AND fired_at IS NULL",
@@ -791,7 +959,8 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
         tx.commit().await?;
         Ok::<_, Error>(Some((number, seq, notified)))
     }
-    .await)?;
+    .await
+    })?;
     let Some((number, seq, notified)) = changed else { return Ok(false) };
     ctx.hub().ticket_changed(number, seq);
     for agent in notified {
@@ -801,12 +970,14 @@ async fn fire(ctx: &AppContext, ticket_id: i64, metric: &str, started_at: i64, k
 }
 
 async fn ticket_policy_actions(db: &Db, ticket_id: i64) -> Result<Option<BreachActions>> {
-    let actions: Option<String> = on_pool!(db, |pool| sqlx::query_scalar(
+    let actions: Option<String> = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "SELECT p.breach_actions FROM ticket_slas s JOIN sla_policies p ON p.id = s.policy_id WHERE s.ticket_id = $1"
     )
     .bind(ticket_id)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     actions.map(|a| json_column(&a)).transpose()
 }
 
@@ -819,26 +990,48 @@ pub async fn work(ctx: &AppContext) -> Result<usize> {
 }
 
 /// `Targets` in whole minutes, as forms and the seed give them.
-pub fn minutes(first_response: Option<i64>, next_response: Option<i64>, resolution: Option<i64>) -> Targets {
+pub fn minutes(
+    first_response: Option<i64>,
+    next_response: Option<i64>,
+    resolution: Option<i64>,
+) -> Targets {
     let ms = |m: Option<i64>| m.map(|m| m * 60_000);
-    Targets { first_response: ms(first_response), next_response: ms(next_response), resolution: ms(resolution) }
+    Targets {
+        first_response: ms(first_response),
+        next_response: ms(next_response),
+        resolution: ms(resolution),
+    }
 }
 
 /// An instant as wall-clock time in an IANA zone: `2026-11-23 14:05 CET`.
 pub fn local_time(zone: &str, ms: i64) -> String {
     let tz = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string())
+    jiff::Timestamp::from_millisecond(ms).map_or_else(
+        |_| ms.to_string(),
+        |t| t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+    )
 }
 
 /// When a ticket created now with `priority` would come due under policy `policy_id`, per metric
 /// that has a target, with the time zone those times read in: the admin page's preview.
-pub async fn preview(ctx: &AppContext, actor: &Agent, policy_id: i64, priority: Priority) -> Result<(String, Vec<(Metric, i64)>)> {
+pub async fn preview(
+    ctx: &AppContext,
+    actor: &Agent,
+    policy_id: i64,
+    priority: Priority,
+) -> Result<(String, Vec<(Metric, i64)>)> {
     authorize(actor, false)?;
     let config = SlaConfig::load(ctx.db()).await?;
-    let policy = config.policies.iter().find(|p| p.id == policy_id).ok_or(Error::NotFound("policy"))?;
+    let policy =
+        config.policies.iter().find(|p| p.id == policy_id).ok_or(Error::NotFound("policy"))?;
     let (calendar, zone) = config.calendar_for(policy)?;
     let now = Timestamp::now().unix_millis();
     let targets = policy.targets[Priority::ALL.iter().position(|p| *p == priority).unwrap_or(1)];
-    Ok((zone, Metric::ALL.iter().filter_map(|m| targets.of(*m).and_then(|t| calendar.add(now, t)).map(|due| (*m, due))).collect()))
+    Ok((
+        zone,
+        Metric::ALL
+            .iter()
+            .filter_map(|m| targets.of(*m).and_then(|t| calendar.add(now, t)).map(|due| (*m, due)))
+            .collect(),
+    ))
 }
-

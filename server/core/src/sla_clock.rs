@@ -246,7 +246,11 @@ impl Evaluation {
     /// The earliest due time of a counting clock (a breached one is due at its breach): what the
     /// queue sorts and filters by.
     pub fn next_due(&self) -> Option<i64> {
-        self.clocks.iter().filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Breached)).filter_map(|c| c.due_at).min()
+        self.clocks
+            .iter()
+            .filter(|c| matches!(c.status, ClockStatus::Running | ClockStatus::Breached))
+            .filter_map(|c| c.due_at)
+            .min()
     }
 }
 
@@ -264,8 +268,14 @@ struct Running {
 }
 
 /// Replays `history` (in time order) under `rules` and `calendar` up to `now`.
-pub fn evaluate(rules: &ClockRules, calendar: &Calendar, history: &[Happening], now: i64) -> Evaluation {
-    let Some(Happening::Created { at: created, status, priority }) = history.first().copied() else {
+pub fn evaluate(
+    rules: &ClockRules,
+    calendar: &Calendar,
+    history: &[Happening],
+    now: i64,
+) -> Evaluation {
+    let Some(Happening::Created { at: created, status, priority }) = history.first().copied()
+    else {
         return Evaluation::default();
     };
     let final_priority = history.iter().fold(priority, |p, h| match h {
@@ -273,7 +283,14 @@ pub fn evaluate(rules: &ClockRules, calendar: &Calendar, history: &[Happening], 
         _ => p,
     });
     let targets = rules.targets_for(final_priority);
-    let mut replay = Replay { rules, calendar, targets, paused: rules.pause_statuses.contains(&status), clocks: Vec::new(), timeline: Vec::new() };
+    let mut replay = Replay {
+        rules,
+        calendar,
+        targets,
+        paused: rules.pause_statuses.contains(&status),
+        clocks: Vec::new(),
+        timeline: Vec::new(),
+    };
     let mut status = status;
     let mut replied = false;
     let finished = |s: Status| matches!(s, Status::Solved | Status::Closed);
@@ -338,14 +355,23 @@ impl Replay<'_> {
         if self.targets.of(metric).is_none() {
             return;
         }
-        self.clocks.push(Running { metric, started_at: at, counted: 0, since: (!self.paused).then_some(at), breached_at: None, done: None });
+        self.clocks.push(Running {
+            metric,
+            started_at: at,
+            counted: 0,
+            since: (!self.paused).then_some(at),
+            breached_at: None,
+            done: None,
+        });
         self.log(metric, Step::Started, at);
     }
 
     /// Counts a running clock's time up to `at` and notes a breach on the way.
     fn count(&mut self, index: usize, at: i64) {
         let clock = self.clocks[index];
-        let (Some(since), Some(target)) = (clock.since, self.targets.of(clock.metric)) else { return };
+        let (Some(since), Some(target)) = (clock.since, self.targets.of(clock.metric)) else {
+            return;
+        };
         let counted = clock.counted + self.calendar.elapsed(since, at);
         let mut breach = None;
         if clock.breached_at.is_none() && counted >= target {
@@ -362,7 +388,10 @@ impl Replay<'_> {
     }
 
     fn stop(&mut self, metric: Metric, at: i64) {
-        let Some(index) = self.clocks.iter().rposition(|c| c.metric == metric && c.done.is_none()) else { return };
+        let Some(index) = self.clocks.iter().rposition(|c| c.metric == metric && c.done.is_none())
+        else {
+            return;
+        };
         self.count(index, at);
         let clock = &mut self.clocks[index];
         clock.since = None;
@@ -407,7 +436,8 @@ impl Replay<'_> {
             }
         }
         self.timeline.sort_by_key(|s| s.at);
-        let runs: Vec<Clock> = self.clocks.iter().filter_map(|clock| self.summarize(clock, now)).collect();
+        let runs: Vec<Clock> =
+            self.clocks.iter().filter_map(|clock| self.summarize(clock, now)).collect();
         let mut clocks: Vec<Clock> = Vec::new();
         for clock in runs.iter().rev() {
             if !clocks.iter().any(|c| c.metric == clock.metric) {
@@ -428,7 +458,11 @@ impl Replay<'_> {
             (None, None, true) => ClockStatus::Running,
             (None, None, false) => ClockStatus::Paused,
         };
-        let left = |share: i64| (running && clock.breached_at.is_none()).then(|| share - clock.counted).filter(|l| *l > 0);
+        let left = |share: i64| {
+            (running && clock.breached_at.is_none())
+                .then(|| share - clock.counted)
+                .filter(|l| *l > 0)
+        };
         let due_at = match clock.breached_at {
             // Still counting after its breach: overdue since then, so the queue puts it first.
             Some(at) if running => Some(at),
@@ -436,7 +470,9 @@ impl Replay<'_> {
             None => left(target).and_then(|l| self.calendar.add(now, l)),
         };
         let warn_share = target * i64::from(self.rules.warn_percent) / 100;
-        let warn_at = (self.rules.warn_percent > 0).then(|| left(warn_share).and_then(|l| self.calendar.add(now, l))).flatten();
+        let warn_at = (self.rules.warn_percent > 0)
+            .then(|| left(warn_share).and_then(|l| self.calendar.add(now, l)))
+            .flatten();
         Some(Clock {
             metric: clock.metric,
             started_at: clock.started_at,
@@ -458,9 +494,21 @@ mod tests {
     const HOUR: i64 = 3_600_000;
 
     fn rules() -> ClockRules {
-        let normal = Targets { first_response: Some(4 * HOUR), next_response: Some(8 * HOUR), resolution: Some(24 * HOUR) };
-        let urgent = Targets { first_response: Some(HOUR), next_response: Some(2 * HOUR), resolution: Some(4 * HOUR) };
-        ClockRules { targets: [normal, normal, normal, urgent], pause_statuses: vec![Status::Pending, Status::OnHold], warn_percent: 75 }
+        let normal = Targets {
+            first_response: Some(4 * HOUR),
+            next_response: Some(8 * HOUR),
+            resolution: Some(24 * HOUR),
+        };
+        let urgent = Targets {
+            first_response: Some(HOUR),
+            next_response: Some(2 * HOUR),
+            resolution: Some(4 * HOUR),
+        };
+        ClockRules {
+            targets: [normal, normal, normal, urgent],
+            pause_statuses: vec![Status::Pending, Status::OnHold],
+            warn_percent: 75,
+        }
     }
 
     fn created(at: i64) -> Happening {
@@ -475,19 +523,32 @@ mod tests {
     fn a_new_ticket_runs_first_response_and_resolution_with_warnings() {
         let e = evaluate(&rules(), &Calendar::always(), &[created(0)], HOUR);
         let first = clock(&e, Metric::FirstResponse);
-        assert_eq!((first.status, first.counted, first.due_at, first.warn_at), (ClockStatus::Running, HOUR, Some(4 * HOUR), Some(3 * HOUR)));
+        assert_eq!(
+            (first.status, first.counted, first.due_at, first.warn_at),
+            (ClockStatus::Running, HOUR, Some(4 * HOUR), Some(3 * HOUR))
+        );
         assert_eq!(clock(&e, Metric::Resolution).due_at, Some(24 * HOUR));
         assert_eq!(e.next_due(), Some(4 * HOUR));
-        assert!(e.clocks.iter().all(|c| c.metric != Metric::NextResponse), "no customer follow-up yet");
+        assert!(
+            e.clocks.iter().all(|c| c.metric != Metric::NextResponse),
+            "no customer follow-up yet"
+        );
     }
 
     #[test]
     fn an_agent_reply_meets_the_first_response_and_a_follow_up_starts_next_response() {
-        let history = [created(0), Happening::AgentReply { at: 2 * HOUR }, Happening::CustomerMessage { at: 3 * HOUR }];
+        let history = [
+            created(0),
+            Happening::AgentReply { at: 2 * HOUR },
+            Happening::CustomerMessage { at: 3 * HOUR },
+        ];
         let e = evaluate(&rules(), &Calendar::always(), &history, 5 * HOUR);
         assert_eq!(clock(&e, Metric::FirstResponse).status, ClockStatus::Met);
         let next = clock(&e, Metric::NextResponse);
-        assert_eq!((next.status, next.counted, next.due_at), (ClockStatus::Running, 2 * HOUR, Some(11 * HOUR)));
+        assert_eq!(
+            (next.status, next.counted, next.due_at),
+            (ClockStatus::Running, 2 * HOUR, Some(11 * HOUR))
+        );
     }
 
     #[test]
@@ -502,8 +563,17 @@ mod tests {
         ];
         let e = evaluate(&rules(), &Calendar::always(), &history, 11 * HOUR);
         let next = clock(&e, Metric::NextResponse);
-        assert_eq!((next.counted, next.due_at), (HOUR, Some(18 * HOUR)), "counts from 10h, not from 2h");
-        let met: Vec<i64> = e.timeline.iter().filter(|s| s.metric == Metric::NextResponse && s.step == Step::Met).map(|s| s.at).collect();
+        assert_eq!(
+            (next.counted, next.due_at),
+            (HOUR, Some(18 * HOUR)),
+            "counts from 10h, not from 2h"
+        );
+        let met: Vec<i64> = e
+            .timeline
+            .iter()
+            .filter(|s| s.metric == Metric::NextResponse && s.step == Step::Met)
+            .map(|s| s.at)
+            .collect();
         assert_eq!(met, [4 * HOUR], "the second message did not start a second clock");
     }
 
@@ -521,8 +591,17 @@ mod tests {
 
         let resumed = evaluate(&rules(), &Calendar::always(), &history, 12 * HOUR);
         let resolution = clock(&resumed, Metric::Resolution);
-        assert_eq!((resolution.counted, resolution.due_at), (2 * HOUR, Some(34 * HOUR)), "ten paused hours do not count");
-        let steps: Vec<(Step, i64)> = resumed.timeline.iter().filter(|s| s.metric == Metric::Resolution).map(|s| (s.step, s.at)).collect();
+        assert_eq!(
+            (resolution.counted, resolution.due_at),
+            (2 * HOUR, Some(34 * HOUR)),
+            "ten paused hours do not count"
+        );
+        let steps: Vec<(Step, i64)> = resumed
+            .timeline
+            .iter()
+            .filter(|s| s.metric == Metric::Resolution)
+            .map(|s| (s.step, s.at))
+            .collect();
         assert_eq!(steps, [(Step::Started, 0), (Step::Paused, HOUR), (Step::Resumed, 11 * HOUR)]);
     }
 
@@ -532,7 +611,9 @@ mod tests {
         let e = evaluate(&rules(), &Calendar::always(), &history, 7 * HOUR);
         let first = clock(&e, Metric::FirstResponse);
         assert_eq!((first.status, first.breached_at), (ClockStatus::Breached, Some(4 * HOUR)));
-        assert!(!e.timeline.iter().any(|s| s.metric == Metric::FirstResponse && s.step == Step::Met));
+        assert!(
+            !e.timeline.iter().any(|s| s.metric == Metric::FirstResponse && s.step == Step::Met)
+        );
     }
 
     #[test]
@@ -542,8 +623,17 @@ mod tests {
         let first = clock(&e, Metric::FirstResponse);
         assert_eq!((first.status, first.due_at), (ClockStatus::Breached, Some(4 * HOUR)));
         assert_eq!(e.next_due(), Some(4 * HOUR), "before the resolution due at 24h");
-        let answered = evaluate(&rules(), &Calendar::always(), &[created(0), Happening::AgentReply { at: 6 * HOUR }], 7 * HOUR);
-        assert_eq!(clock(&answered, Metric::FirstResponse).due_at, None, "answered late: no longer due");
+        let answered = evaluate(
+            &rules(),
+            &Calendar::always(),
+            &[created(0), Happening::AgentReply { at: 6 * HOUR }],
+            7 * HOUR,
+        );
+        assert_eq!(
+            clock(&answered, Metric::FirstResponse).due_at,
+            None,
+            "answered late: no longer due"
+        );
         assert_eq!(answered.next_due(), Some(24 * HOUR));
     }
 
@@ -559,12 +649,16 @@ mod tests {
         assert_eq!(clock(&solved, Metric::Resolution).status, ClockStatus::Met);
         let reopened = evaluate(&rules(), &Calendar::always(), &history, 12 * HOUR);
         let resolution = clock(&reopened, Metric::Resolution);
-        assert_eq!((resolution.status, resolution.counted, resolution.due_at), (ClockStatus::Running, 4 * HOUR, Some(32 * HOUR)));
+        assert_eq!(
+            (resolution.status, resolution.counted, resolution.due_at),
+            (ClockStatus::Running, 4 * HOUR, Some(32 * HOUR))
+        );
     }
 
     #[test]
     fn targets_follow_the_current_priority() {
-        let history = [created(0), Happening::PriorityChanged { at: 30 * 60_000, to: Priority::Urgent }];
+        let history =
+            [created(0), Happening::PriorityChanged { at: 30 * 60_000, to: Priority::Urgent }];
         let e = evaluate(&rules(), &Calendar::always(), &history, 2 * HOUR);
         let first = clock(&e, Metric::FirstResponse);
         assert_eq!((first.status, first.breached_at), (ClockStatus::Breached, Some(HOUR)));
@@ -573,7 +667,8 @@ mod tests {
     #[test]
     fn clocks_count_business_hours_only() {
         let day = vec![(9 * 60, 17 * 60)];
-        let week = [day.clone(), day.clone(), day.clone(), day.clone(), day, Vec::new(), Vec::new()];
+        let week =
+            [day.clone(), day.clone(), day.clone(), day.clone(), day, Vec::new(), Vec::new()];
         let office = Calendar::new("UTC", week, vec![]).expect("calendar");
         // Friday 2026-11-20 16:00 UTC; now Saturday noon.
         let friday_4pm = 1_795_190_400_000;
@@ -585,10 +680,15 @@ mod tests {
 
     #[test]
     fn a_ticket_created_solved_has_no_resolution_clock_and_policies_without_targets_have_none() {
-        let history = [Happening::Created { at: 0, status: Status::Solved, priority: Priority::Low }];
+        let history =
+            [Happening::Created { at: 0, status: Status::Solved, priority: Priority::Low }];
         let e = evaluate(&rules(), &Calendar::always(), &history, HOUR);
         assert!(e.clocks.iter().all(|c| c.metric != Metric::Resolution));
-        let none = ClockRules { targets: [Targets::default(); 4], pause_statuses: vec![], warn_percent: 0 };
+        let none = ClockRules {
+            targets: [Targets::default(); 4],
+            pause_statuses: vec![],
+            warn_percent: 0,
+        };
         assert!(evaluate(&none, &Calendar::always(), &[created(0)], HOUR).clocks.is_empty());
     }
 }

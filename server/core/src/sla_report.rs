@@ -21,7 +21,11 @@ named_enum!(
 );
 
 /// The report's metrics, in column order.
-pub const METRICS: [(&str, &str); 3] = [("first_response", "First response"), ("next_response", "Next response"), ("resolution", "Resolution")];
+pub const METRICS: [(&str, &str); 3] = [
+    ("first_response", "First response"),
+    ("next_response", "Next response"),
+    ("resolution", "Resolution"),
+];
 
 /// One target's outcomes in one row.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,8 +107,13 @@ fn hours(ms: Option<i64>) -> String {
 /// A CSV field, quoted when needed; a leading `=`, `+`, `-` or `@` is defused so spreadsheets
 /// do not run it as a formula.
 fn csv_field(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
-    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+    let text =
+        if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_owned() };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
 }
 
 impl SlaReport {
@@ -156,7 +165,13 @@ mod query {
 
     /// The report over the UTC days `from..=to` (`YYYY-MM-DD`; empty `to` is today, empty
     /// `from` 29 days before `to`), for admins.
-    pub async fn report(ctx: &AppContext, actor: &Agent, from: &str, to: &str, group_by: GroupBy) -> Result<SlaReport> {
+    pub async fn report(
+        ctx: &AppContext,
+        actor: &Agent,
+        from: &str,
+        to: &str,
+        group_by: GroupBy,
+    ) -> Result<SlaReport> {
         if !actor.active {
             return Err(Error::Unauthenticated);
         }
@@ -168,12 +183,18 @@ mod query {
             to => to.to_owned(),
         };
         let from = match from.trim() {
-            "" => to.parse::<jiff::civil::Date>().ok().and_then(|d| d.checked_sub(jiff::Span::new().days(29)).ok()).map_or_else(String::new, |d| d.to_string()),
+            "" => to
+                .parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| d.checked_sub(jiff::Span::new().days(29)).ok())
+                .map_or_else(String::new, |d| d.to_string()),
             from => from.to_owned(),
         };
         let (from, to) = (from.as_str(), to.as_str());
-        let start = Timestamp::start_of_utc_date(from).ok_or_else(|| Error::invalid("from", "Use a date like 2026-11-01."))?;
-        let last = Timestamp::start_of_utc_date(to).ok_or_else(|| Error::invalid("to", "Use a date like 2026-11-30."))?;
+        let start = Timestamp::start_of_utc_date(from)
+            .ok_or_else(|| Error::invalid("from", "Use a date like 2026-11-01."))?;
+        let last = Timestamp::start_of_utc_date(to)
+            .ok_or_else(|| Error::invalid("to", "Use a date like 2026-11-30."))?;
         let end = last.unix_millis() + 86_400_000;
         if end <= start.unix_millis() {
             return Err(Error::invalid("to", "The period ends before it starts."));
@@ -206,7 +227,10 @@ mod query {
             groups.entry(group).or_default()[index].push(run);
             total[index].push(run);
         }
-        let row = |group: String, runs: &[Vec<(&str, i64, bool)>; 3]| ReportRow { group, metrics: runs.each_ref().map(|r| MetricStats::of(r)) };
+        let row = |group: String, runs: &[Vec<(&str, i64, bool)>; 3]| ReportRow {
+            group,
+            metrics: runs.each_ref().map(|r| MetricStats::of(r)),
+        };
         Ok(SlaReport {
             from: from.to_owned(),
             to: to.to_owned(),
@@ -232,7 +256,12 @@ mod tests {
 
     #[test]
     fn stats_count_outcomes_and_time_only_stopped_runs() {
-        let stats = MetricStats::of(&[("met", 10, true), ("breached", 50, true), ("running", 99, false), ("breached", 70, false)]);
+        let stats = MetricStats::of(&[
+            ("met", 10, true),
+            ("breached", 50, true),
+            ("running", 99, false),
+            ("breached", 70, false),
+        ]);
         assert_eq!((stats.met, stats.breached, stats.open), (1, 2, 1));
         assert_eq!((stats.median_ms, stats.p90_ms), (Some(10), Some(50)));
         assert_eq!(stats.compliance().map(|c| c.round()), Some(33.0));

@@ -1,9 +1,9 @@
 //! Tickets as agents and customers see them: status, priority, channel, the thread of replies and
 //! internal notes, and the history of changes. Shared with the browser.
 
-use serde::{Deserialize, Serialize};
 use crate::error::FieldError;
 use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
 
 named_enum!(
     /// Where a ticket is in its life.
@@ -254,7 +254,10 @@ impl Tag {
         if valid {
             Ok(Self(tag))
         } else {
-            Err(FieldError::new("tags", format!("'{}' is not a valid tag: use letters, digits, - and _.", input.trim())))
+            Err(FieldError::new(
+                "tags",
+                format!("'{}' is not a valid tag: use letters, digits, - and _.", input.trim()),
+            ))
         }
     }
 
@@ -290,7 +293,8 @@ mod tests {
 
     #[test]
     fn tag_lists_are_normalised_and_deduplicated() {
-        let tags = Tag::parse_list("Billing, refund billing").map(|t| t.into_iter().map(|t| t.0).collect::<Vec<_>>());
+        let tags = Tag::parse_list("Billing, refund billing")
+            .map(|t| t.into_iter().map(|t| t.0).collect::<Vec<_>>());
         assert_eq!(tags, Ok(vec!["billing".to_owned(), "refund".to_owned()]));
         assert!(Tag::parse_list("ok, not<ok>").is_err());
     }
@@ -299,6 +303,9 @@ mod tests {
     fn blank_subjects_and_bodies_are_refused() {
         assert!(Subject::parse("  ").is_err());
         assert!(MessageBody::parse("\n\n").is_err());
-        assert_eq!(Subject::parse(" Printer on fire ").map(|s| s.0), Ok("Printer on fire".to_owned()));
+        assert_eq!(
+            Subject::parse(" Printer on fire ").map(|s| s.0),
+            Ok("Printer on fire".to_owned())
+        );
     }
 }

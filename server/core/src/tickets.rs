@@ -10,14 +10,14 @@ use std::collections::HashMap;
 
 use crate::agent::{Agent, Email, PersonName};
 use crate::contacts;
+use crate::context::AppContext;
 use crate::db::{BeginWrite, Db, Params, bind_params, on_pool};
 use crate::error::{Error, Result};
 use crate::markdown;
 use crate::ticket::{
-    Channel, Message, MessageBody, MessageKind, PersonRef, Priority, Status, Subject, Tag, TicketDetail,
-    TicketEvent, TicketSummary,
+    Channel, Message, MessageBody, MessageKind, PersonRef, Priority, Status, Subject, Tag,
+    TicketDetail, TicketEvent, TicketSummary,
 };
-use crate::context::AppContext;
 use crate::time::Timestamp;
 
 /// What an actor wants to do with tickets.
@@ -164,7 +164,9 @@ impl QueueSort {
         match self {
             QueueSort::Updated => "t.updated_at",
             QueueSort::Created => "t.created_at",
-            QueueSort::Priority => "(CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END)",
+            QueueSort::Priority => {
+                "(CASE t.priority WHEN 'urgent' THEN 3 WHEN 'high' THEN 2 WHEN 'normal' THEN 1 ELSE 0 END)"
+            }
             // Descending on the negated due time is ascending on the due time.
             QueueSort::SlaDue => "(-COALESCE(t.sla_due_at, 9000000000000000))",
         }
@@ -180,7 +182,9 @@ impl QueueSort {
                 Priority::Normal => 1,
                 Priority::Low => 0,
             },
-            QueueSort::SlaDue => -row.sla_due_at.map_or(9_000_000_000_000_000, Timestamp::unix_millis),
+            QueueSort::SlaDue => {
+                -row.sla_due_at.map_or(9_000_000_000_000_000, Timestamp::unix_millis)
+            }
         }
     }
 }
@@ -215,14 +219,25 @@ pub struct QueueFilter {
 }
 
 /// The conditions of a view and a filter, as SQL over `tickets t JOIN contacts c`.
-fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, sort: QueueSort, binds: &mut Params) -> Vec<String> {
+fn queue_conditions(
+    actor: &Agent,
+    view: QueueView,
+    filter: &QueueFilter,
+    sort: QueueSort,
+    binds: &mut Params,
+) -> Vec<String> {
     let mut conditions = vec![match view {
         QueueView::Unassigned => "t.assignee_id IS NULL AND t.status IN ('new', 'open')".to_owned(),
-        QueueView::Mine => format!("t.assignee_id = {} AND t.status NOT IN ('solved', 'closed')", binds.int(actor.id)),
+        QueueView::Mine => format!(
+            "t.assignee_id = {} AND t.status NOT IN ('solved', 'closed')",
+            binds.int(actor.id)
+        ),
         QueueView::AllOpen => "t.status NOT IN ('solved', 'closed')".to_owned(),
         QueueView::Pending => "t.status = 'pending'".to_owned(),
         QueueView::RecentlySolved => "t.status = 'solved'".to_owned(),
-        QueueView::Team(team_id) => format!("t.team_id = {} AND t.status NOT IN ('solved', 'closed')", binds.int(team_id)),
+        QueueView::Team(team_id) => {
+            format!("t.team_id = {} AND t.status NOT IN ('solved', 'closed')", binds.int(team_id))
+        }
         QueueView::BreachingSoon => format!(
             "t.sla_due_at IS NOT NULL AND t.sla_due_at <= {} AND t.status NOT IN ('solved', 'closed')",
             binds.int(Timestamp::now().unix_millis() + BREACHING_SOON_MS)
@@ -245,7 +260,10 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, sort: 
         }
     }
     if let Some(tag) = &filter.tag {
-        conditions.push(format!("EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {})", binds.text(tag.as_str())));
+        conditions.push(format!(
+            "EXISTS (SELECT 1 FROM ticket_tags g WHERE g.ticket_id = t.id AND g.tag = {})",
+            binds.text(tag.as_str())
+        ));
     }
     // A date range on the column the page is not sorted by is written `+column`, which keeps the
     // planner walking the sort's index (stopping after one page) instead of collecting the whole
@@ -263,7 +281,8 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, sort: 
         ("t.updated_at", "<", filter.updated_to),
     ] {
         if let Some(value) = value {
-            let column_sql = if sorted_by(column) { column.to_owned() } else { format!("+{column}") };
+            let column_sql =
+                if sorted_by(column) { column.to_owned() } else { format!("+{column}") };
             conditions.push(format!("{column_sql} {op} {}", binds.int(value.unix_millis())));
         }
     }
@@ -277,7 +296,8 @@ fn queue_conditions(actor: &Agent, view: QueueView, filter: &QueueFilter, sort: 
     conditions
 }
 
-const SUMMARY_SELECT: &str = "SELECT t.id, t.number, t.subject, t.status, t.priority, t.channel, t.version,
+const SUMMARY_SELECT: &str =
+    "SELECT t.id, t.number, t.subject, t.status, t.priority, t.channel, t.version,
         t.created_at, t.updated_at, t.resolution_message_id, t.sla_due_at,
         c.id AS requester_id, c.name AS requester_name,
         a.id AS assignee_id, a.name AS assignee_name,
@@ -287,7 +307,8 @@ const SUMMARY_SELECT: &str = "SELECT t.id, t.number, t.subject, t.status, t.prio
     LEFT JOIN agents a ON a.id = t.assignee_id
     LEFT JOIN teams tm ON tm.id = t.team_id";
 
-const EVENT_SELECT: &str = "SELECT e.seq, e.kind, COALESCE(a.name, c.name) AS actor, e.detail, e.internal, e.created_at
+const EVENT_SELECT: &str =
+    "SELECT e.seq, e.kind, COALESCE(a.name, c.name) AS actor, e.detail, e.internal, e.created_at
     FROM ticket_events e
     LEFT JOIN agents a ON a.id = e.actor_agent_id
     LEFT JOIN contacts c ON c.id = e.actor_contact_id";
@@ -318,7 +339,9 @@ struct SummaryRow {
 
 impl SummaryRow {
     fn into_summary(self, tags: Vec<String>) -> TicketSummary {
-        let person = |id: Option<i64>, name: Option<String>| id.zip(name).map(|(id, name)| PersonRef { id, name });
+        let person = |id: Option<i64>, name: Option<String>| {
+            id.zip(name).map(|(id, name)| PersonRef { id, name })
+        };
         TicketSummary {
             id: self.id,
             number: self.number,
@@ -347,14 +370,26 @@ pub async fn create(ctx: &AppContext, actor: &Agent, new: NewTicket) -> Result<T
 
 /// Inserts a ticket, its tags, its first message and its first events; returns its id. The first
 /// message is by `agent_id` when an agent opened the ticket, else by the customer.
-pub(crate) async fn insert_ticket(ctx: &AppContext, new: &NewTicket, agent_id: Option<i64>) -> Result<i64> {
+pub(crate) async fn insert_ticket(
+    ctx: &AppContext,
+    new: &NewTicket,
+    agent_id: Option<i64>,
+) -> Result<i64> {
     let db = ctx.db();
-    let requester_id = contacts::find_or_create_by_email(db, &new.requester_email, &new.requester_name).await?;
+    let requester_id =
+        contacts::find_or_create_by_email(db, &new.requester_email, &new.requester_name).await?;
     let author = agent_id.map_or(Author::Contact(requester_id), Author::Agent);
     let body_html = markdown::render(new.body.as_str().to_owned()).await?;
     on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
-        let created = insert_ticket_rows(&mut *tx, requester_id, &new.draft(&body_html), author, Timestamp::now()).await?;
+        let created = insert_ticket_rows(
+            &mut *tx,
+            requester_id,
+            &new.draft(&body_html),
+            author,
+            Timestamp::now(),
+        )
+        .await?;
         tx.commit().await?;
         ctx.hub().ticket_changed(created.number, created.seq);
         Ok::<_, Error>(created.id)
@@ -387,7 +422,14 @@ pub(crate) struct Draft<'a> {
 
 impl NewTicket {
     pub(crate) fn draft<'a>(&'a self, body_html: &'a str) -> Draft<'a> {
-        Draft { subject: &self.subject, body: &self.body, body_html, priority: self.priority, channel: self.channel, tags: &self.tags }
+        Draft {
+            subject: &self.subject,
+            body: &self.body,
+            body_html,
+            priority: self.priority,
+            channel: self.channel,
+            tags: &self.tags,
+        }
     }
 }
 
@@ -412,9 +454,11 @@ where
     for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    let number: i64 = sqlx::query_scalar("UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value")
-        .fetch_one(&mut *conn)
-        .await?;
+    let number: i64 = sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'ticket_number' RETURNING value",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO tickets (number, subject, status, priority, channel, requester_id, created_at, updated_at)
          VALUES ($1, $2, 'new', $3, $4, $5, $6, $6) RETURNING id",
@@ -434,13 +478,24 @@ where
             .execute(&mut *conn)
             .await?;
     }
-    let message_id = insert_message(&mut *conn, id, author, MessageKind::Reply, new.body, new.body_html, now).await?;
+    let message_id =
+        insert_message(&mut *conn, id, author, MessageKind::Reply, new.body, new.body_html, now)
+            .await?;
     let created = json!({
         "number": number, "subject": new.subject.as_str(), "priority": new.priority,
         "channel": new.channel, "tags": new.tags,
     });
     append_event(&mut *conn, id, author, "created", created, false, now).await?;
-    let seq = append_event(&mut *conn, id, author, "reply_added", json!({ "message_id": message_id }), false, now).await?;
+    let seq = append_event(
+        &mut *conn,
+        id,
+        author,
+        "reply_added",
+        json!({ "message_id": message_id }),
+        false,
+        now,
+    )
+    .await?;
     Ok(Inserted { id, number, seq })
 }
 
@@ -477,7 +532,12 @@ pub async fn add_message(
 }
 
 /// Messages written on ticket `id` after event `since` by anyone but `agent_id`.
-async fn messages_by_others_since(ctx: &AppContext, id: i64, agent_id: i64, since: i64) -> Result<Vec<Message>> {
+async fn messages_by_others_since(
+    ctx: &AppContext,
+    id: i64,
+    agent_id: i64,
+    since: i64,
+) -> Result<Vec<Message>> {
     let events: Vec<(String, Option<i64>)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
         "SELECT detail, actor_agent_id FROM ticket_events
          WHERE ticket_id = $1 AND seq > $2 AND kind IN ('reply_added', 'note_added')"
@@ -489,7 +549,9 @@ async fn messages_by_others_since(ctx: &AppContext, id: i64, agent_id: i64, sinc
     let ids: Vec<i64> = events
         .into_iter()
         .filter(|(_, actor)| *actor != Some(agent_id))
-        .filter_map(|(detail, _)| serde_json::from_str::<serde_json::Value>(&detail).ok()?["message_id"].as_i64())
+        .filter_map(|(detail, _)| {
+            serde_json::from_str::<serde_json::Value>(&detail).ok()?["message_id"].as_i64()
+        })
         .collect();
     if ids.is_empty() {
         return Ok(Vec::new());
@@ -500,7 +562,13 @@ async fn messages_by_others_since(ctx: &AppContext, id: i64, agent_id: i64, sinc
 
 /// Adds a message and moves the status on: an agent's reply opens a new ticket; a customer's
 /// message reopens a pending, on-hold or solved one.
-pub(crate) async fn post_message(ctx: &AppContext, id: i64, author: Author, kind: MessageKind, body: &MessageBody) -> Result<()> {
+pub(crate) async fn post_message(
+    ctx: &AppContext,
+    id: i64,
+    author: Author,
+    kind: MessageKind,
+    body: &MessageBody,
+) -> Result<()> {
     let db = ctx.db();
     let reopen_from: &[Status] = match (author, kind) {
         (Author::Agent(_), MessageKind::Reply) => &[Status::New],
@@ -510,7 +578,8 @@ pub(crate) async fn post_message(ctx: &AppContext, id: i64, author: Author, kind
     };
     let body_html = markdown::render(body.as_str().to_owned()).await?;
     let now = Timestamp::now();
-    on_pool!(db, |pool| async {
+    on_pool!(db, |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let message_id = insert_message(&mut *tx, id, author, kind, body, &body_html, now).await?;
         let (before, number): (String, i64) = sqlx::query_as(
@@ -531,12 +600,18 @@ pub(crate) async fn post_message(ctx: &AppContext, id: i64, author: Author, kind
         ctx.hub().ticket_changed(number, seq);
         Ok::<_, Error>(())
     }
-    .await)
+    .await
+    })
 }
 
 /// Applies field changes made from `changes.version`. If the ticket changed since, nothing is
 /// written and [`Error::Stale`] carries the current state.
-pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: TicketChanges) -> Result<TicketDetail> {
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Agent,
+    number: i64,
+    changes: TicketChanges,
+) -> Result<TicketDetail> {
     authorize(actor, TicketAction::Update)?;
     let db = ctx.db();
     let id = id_for_number(db, number).await?;
@@ -550,12 +625,18 @@ pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: Ticke
     let assignee_id = changes.assignee_id.unwrap_or(before.assignee.as_ref().map(|a| a.id));
     let team_id = changes.team_id.unwrap_or(before.team.as_ref().map(|t| t.id));
     if let Some(team) = team_id.filter(|id| Some(*id) != before.team.as_ref().map(|t| t.id)) {
-        let exists: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM teams WHERE id = $1").bind(team).fetch_optional(pool).await)?;
+        let exists: Option<i64> =
+            on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM teams WHERE id = $1")
+                .bind(team)
+                .fetch_optional(pool)
+                .await)?;
         if exists.is_none() {
             return Err(Error::invalid("team_id", "Choose an existing team."));
         }
     }
-    if let Some(agent_id) = assignee_id.filter(|id| Some(*id) != before.assignee.as_ref().map(|a| a.id)) {
+    if let Some(agent_id) =
+        assignee_id.filter(|id| Some(*id) != before.assignee.as_ref().map(|a| a.id))
+    {
         let assignee = crate::agents::find(db, agent_id).await?;
         if !assignee.is_some_and(|a| a.active) {
             return Err(Error::invalid("assignee_id", "Choose an active agent."));
@@ -563,13 +644,22 @@ pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: Ticke
     }
     let resolution = match changes.resolution_message_id {
         Some(message_id) if status == Status::Solved => {
-            let is_reply = current.messages.iter().any(|m| m.id == message_id && m.kind == MessageKind::Reply);
+            let is_reply =
+                current.messages.iter().any(|m| m.id == message_id && m.kind == MessageKind::Reply);
             if !is_reply {
-                return Err(Error::invalid("resolution_message_id", "The resolution must be a public reply on this ticket."));
+                return Err(Error::invalid(
+                    "resolution_message_id",
+                    "The resolution must be a public reply on this ticket.",
+                ));
             }
             Some(message_id)
         }
-        Some(_) => return Err(Error::invalid("resolution_message_id", "Only a solved ticket has a resolution.")),
+        Some(_) => {
+            return Err(Error::invalid(
+                "resolution_message_id",
+                "Only a solved ticket has a resolution.",
+            ));
+        }
         None if status.is_done() => current.resolution_message_id,
         None => None,
     };
@@ -589,8 +679,18 @@ pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: Ticke
     if resolution != current.resolution_message_id && resolution.is_some() {
         events.push(("resolution_marked", json!({ "message_id": resolution })));
     }
-    let added: Vec<&str> = changes.add_tags.iter().map(Tag::as_str).filter(|t| !before.tags.iter().any(|b| b == t)).collect();
-    let removed: Vec<&str> = changes.remove_tags.iter().map(Tag::as_str).filter(|t| before.tags.iter().any(|b| b == t)).collect();
+    let added: Vec<&str> = changes
+        .add_tags
+        .iter()
+        .map(Tag::as_str)
+        .filter(|t| !before.tags.iter().any(|b| b == t))
+        .collect();
+    let removed: Vec<&str> = changes
+        .remove_tags
+        .iter()
+        .map(Tag::as_str)
+        .filter(|t| before.tags.iter().any(|b| b == t))
+        .collect();
     if !added.is_empty() || !removed.is_empty() {
         events.push(("tags_changed", json!({ "added": added, "removed": removed })));
     }
@@ -598,7 +698,8 @@ pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: Ticke
         return Ok(current);
     }
     let now = Timestamp::now();
-    let solved_at = if status == Status::Solved && before.status != Status::Solved { Some(now) } else { None };
+    let solved_at =
+        if status == Status::Solved && before.status != Status::Solved { Some(now) } else { None };
     let written: bool = on_pool!(db, |pool| async {
         let mut tx = pool.begin_write().await?;
         let updated = sqlx::query(
@@ -623,18 +724,33 @@ pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: Ticke
             return Ok(false);
         }
         for tag in &added {
-            sqlx::query("INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            sqlx::query(
+                "INSERT INTO ticket_tags (ticket_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(*tag)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for tag in &removed {
+            sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1 AND tag = $2")
                 .bind(id)
                 .bind(*tag)
                 .execute(&mut *tx)
                 .await?;
         }
-        for tag in &removed {
-            sqlx::query("DELETE FROM ticket_tags WHERE ticket_id = $1 AND tag = $2").bind(id).bind(*tag).execute(&mut *tx).await?;
-        }
         let mut seq = 0;
         for (kind, detail) in &events {
-            seq = append_event(&mut *tx, id, Author::Agent(actor.id), kind, detail.clone(), false, now).await?;
+            seq = append_event(
+                &mut *tx,
+                id,
+                Author::Agent(actor.id),
+                kind,
+                detail.clone(),
+                false,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         ctx.hub().ticket_changed(number, seq);
@@ -648,14 +764,21 @@ pub async fn update(ctx: &AppContext, actor: &Agent, number: i64, changes: Ticke
 }
 
 /// A ticket's stored events after `after_seq`, in order (for live clients catching up).
-pub async fn events_since(ctx: &AppContext, actor: &Agent, number: i64, after_seq: i64) -> Result<Vec<TicketEvent>> {
+pub async fn events_since(
+    ctx: &AppContext,
+    actor: &Agent,
+    number: i64,
+    after_seq: i64,
+) -> Result<Vec<TicketEvent>> {
     authorize(actor, TicketAction::View)?;
     let id = id_for_number(ctx.db(), number).await?;
-    Ok(on_pool!(ctx.db(), |pool| sqlx::query_as(&format!("{EVENT_SELECT} WHERE e.ticket_id = $1 AND e.seq > $2 ORDER BY e.seq"))
-        .bind(id)
-        .bind(after_seq)
-        .fetch_all(pool)
-        .await)?)
+    Ok(on_pool!(ctx.db(), |pool| sqlx::query_as(&format!(
+        "{EVENT_SELECT} WHERE e.ticket_id = $1 AND e.seq > $2 ORDER BY e.seq"
+    ))
+    .bind(id)
+    .bind(after_seq)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// The SQL and parameters of one queue page of at most `limit` rows (exposed so benchmarks can
@@ -700,7 +823,8 @@ pub async fn queue(
         on_pool!(ctx.db(), |pool| bind_params!(sqlx::query_as(&sql), binds).fetch_all(pool).await)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(usize::try_from(limit).unwrap_or(100));
-    let next_cursor = more.then(|| rows.last().map(|r| QueueCursor { key: sort.key_of(r), id: r.id })).flatten();
+    let next_cursor =
+        more.then(|| rows.last().map(|r| QueueCursor { key: sort.key_of(r), id: r.id })).flatten();
     let mut tags = load_tags(ctx.db(), &rows.iter().map(|r| r.id).collect::<Vec<_>>()).await?;
     let tickets = rows
         .into_iter()
@@ -717,15 +841,24 @@ pub async fn queue(
 pub async fn view_counts(ctx: &AppContext, actor: &Agent) -> Result<Vec<(QueueView, i64)>> {
     authorize(actor, TicketAction::View)?;
     let mut counts = Vec::new();
-    for view in [QueueView::Unassigned, QueueView::Mine, QueueView::AllOpen, QueueView::Pending, QueueView::RecentlySolved, QueueView::BreachingSoon] {
+    for view in [
+        QueueView::Unassigned,
+        QueueView::Mine,
+        QueueView::AllOpen,
+        QueueView::Pending,
+        QueueView::RecentlySolved,
+        QueueView::BreachingSoon,
+    ] {
         let mut binds = Params::default();
-        let conditions = queue_conditions(actor, view, &QueueFilter::default(), QueueSort::Updated, &mut binds);
+        let conditions =
+            queue_conditions(actor, view, &QueueFilter::default(), QueueSort::Updated, &mut binds);
         let sql = format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM tickets t JOIN contacts c ON c.id = t.requester_id WHERE {} LIMIT {COUNT_CAP}) capped",
             conditions.join(" AND ")
         );
-        let count: i64 =
-            on_pool!(ctx.db(), |pool| bind_params!(sqlx::query_scalar(&sql), binds).fetch_one(pool).await)?;
+        let count: i64 = on_pool!(ctx.db(), |pool| bind_params!(sqlx::query_scalar(&sql), binds)
+            .fetch_one(pool)
+            .await)?;
         counts.push((view, count));
     }
     Ok(counts)
@@ -787,8 +920,11 @@ pub async fn bulk_update(
 }
 
 pub(crate) async fn id_for_number(db: &Db, number: i64) -> Result<i64> {
-    on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1").bind(number).fetch_optional(pool).await)?
-        .ok_or(Error::NotFound("ticket"))
+    on_pool!(db, |pool| sqlx::query_scalar("SELECT id FROM tickets WHERE number = $1")
+        .bind(number)
+        .fetch_optional(pool)
+        .await)?
+    .ok_or(Error::NotFound("ticket"))
 }
 
 pub(crate) async fn load_tags(db: &Db, ticket_ids: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
@@ -796,7 +932,10 @@ pub(crate) async fn load_tags(db: &Db, ticket_ids: &[i64]) -> Result<HashMap<i64
         return Ok(HashMap::new());
     }
     let placeholders: Vec<String> = (1..=ticket_ids.len()).map(|i| format!("${i}")).collect();
-    let sql = format!("SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({}) ORDER BY tag", placeholders.join(", "));
+    let sql = format!(
+        "SELECT ticket_id, tag FROM ticket_tags WHERE ticket_id IN ({}) ORDER BY tag",
+        placeholders.join(", ")
+    );
     let rows: Vec<(i64, String)> = on_pool!(db, |pool| {
         let mut query = sqlx::query_as(&sql);
         for id in ticket_ids {
@@ -825,8 +964,9 @@ pub(crate) async fn load_detail(db: &Db, id: i64) -> Result<TicketDetail> {
         created_at: Timestamp,
     }
     let summary_sql = format!("{SUMMARY_SELECT} WHERE t.id = $1");
-    let row: SummaryRow = on_pool!(db, |pool| sqlx::query_as(&summary_sql).bind(id).fetch_optional(pool).await)?
-        .ok_or(Error::NotFound("ticket"))?;
+    let row: SummaryRow =
+        on_pool!(db, |pool| sqlx::query_as(&summary_sql).bind(id).fetch_optional(pool).await)?
+            .ok_or(Error::NotFound("ticket"))?;
     let messages: Vec<MessageRow> = on_pool!(db, |pool| sqlx::query_as(
         "SELECT m.id, m.kind, m.body, m.body_html, m.created_at,
                 COALESCE(a.id, c.id) AS author_id, COALESCE(a.name, c.name) AS author_name,
@@ -839,7 +979,9 @@ pub(crate) async fn load_detail(db: &Db, id: i64) -> Result<TicketDetail> {
     .bind(id)
     .fetch_all(pool)
     .await)?;
-    let events: Vec<TicketEvent> = on_pool!(db, |pool| sqlx::query_as(&format!("{EVENT_SELECT} WHERE e.ticket_id = $1 ORDER BY e.seq"))
+    let events: Vec<TicketEvent> = on_pool!(db, |pool| sqlx::query_as(&format!(
+        "{EVENT_SELECT} WHERE e.ticket_id = $1 ORDER BY e.seq"
+    ))
     .bind(id)
     .fetch_all(pool)
     .await)?;
@@ -900,10 +1042,12 @@ where
     for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
     usize: sqlx::ColumnIndex<DB::Row>,
 {
-    let seq: i64 = sqlx::query_scalar("UPDATE tickets SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
-        .bind(ticket_id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE tickets SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq",
+    )
+    .bind(ticket_id)
+    .fetch_one(&mut *conn)
+    .await?;
     sqlx::query(
         "INSERT INTO ticket_events (ticket_id, seq, actor_agent_id, actor_contact_id, kind, detail, internal, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -124,7 +124,10 @@ mod tests {
 
     #[test]
     fn a_date_starts_at_midnight_utc() {
-        assert_eq!(Timestamp::start_of_utc_date("1970-01-02"), Some(Timestamp::from_unix_millis(86_400_000)));
+        assert_eq!(
+            Timestamp::start_of_utc_date("1970-01-02"),
+            Some(Timestamp::from_unix_millis(86_400_000))
+        );
         assert_eq!(Timestamp::start_of_utc_date("2026-02-30"), None);
         assert_eq!(Timestamp::start_of_utc_date("yesterday"), None);
     }

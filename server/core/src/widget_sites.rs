@@ -83,15 +83,26 @@ pub struct SiteSettings {
 
 impl SiteSettings {
     /// Validates a submitted form; `origins` is one origin per line.
-    pub fn parse(name: &str, origins: &str, enforce_identity: bool, greeting: &str, ask_email: bool) -> Result<Self, Vec<FieldError>> {
+    pub fn parse(
+        name: &str,
+        origins: &str,
+        enforce_identity: bool,
+        greeting: &str,
+        ask_email: bool,
+    ) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let name = PersonName::parse(name).map_err(|e| errors.push(FieldError::new("name", e.message))).ok();
+        let name = PersonName::parse(name)
+            .map_err(|e| errors.push(FieldError::new("name", e.message)))
+            .ok();
         let mut allowed_origins = Vec::new();
         for line in origins.lines().map(str::trim).filter(|l| !l.is_empty()) {
             match parse_origin(line) {
                 Some(origin) => allowed_origins.push(origin),
                 None => {
-                    errors.push(FieldError::new("allowed_origins", format!("“{line}” is not an origin like https://shop.example.com")));
+                    errors.push(FieldError::new(
+                        "allowed_origins",
+                        format!("“{line}” is not an origin like https://shop.example.com"),
+                    ));
                     break;
                 }
             }
@@ -100,9 +111,13 @@ impl SiteSettings {
             errors.push(FieldError::new("greeting", "Keep the greeting under 500 characters."));
         }
         match name {
-            Some(name) if errors.is_empty() => {
-                Ok(Self { name, allowed_origins, enforce_identity, greeting: greeting.trim().to_owned(), ask_email })
-            }
+            Some(name) if errors.is_empty() => Ok(Self {
+                name,
+                allowed_origins,
+                enforce_identity,
+                greeting: greeting.trim().to_owned(),
+                ask_email,
+            }),
             _ => Err(errors),
         }
     }
@@ -112,7 +127,10 @@ impl SiteSettings {
 pub fn parse_origin(input: &str) -> Option<String> {
     let origin = input.trim().trim_end_matches('/').to_ascii_lowercase();
     let (scheme, rest) = origin.split_once("://")?;
-    let valid_host = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    let valid_host = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
     (matches!(scheme, "http" | "https") && valid_host).then_some(origin)
 }
 
@@ -125,7 +143,8 @@ type SiteRow = (i64, String, String, String, bool, String, String, bool);
 const SITE_COLUMNS: &str = "id, name, public_token, identity_secret, enforce_identity, allowed_origins, greeting, ask_email";
 
 fn site(row: SiteRow) -> WidgetSite {
-    let (id, name, public_token, identity_secret, enforce_identity, origins, greeting, ask_email) = row;
+    let (id, name, public_token, identity_secret, enforce_identity, origins, greeting, ask_email) =
+        row;
     WidgetSite {
         id,
         name,
@@ -150,7 +169,8 @@ pub async fn list(ctx: &AppContext, actor: &Agent) -> Result<Vec<WidgetSite>> {
 pub async fn create(ctx: &AppContext, actor: &Agent, settings: SiteSettings) -> Result<WidgetSite> {
     authorize(actor)?;
     let now = Timestamp::now();
-    let id: i64 = on_pool!(ctx.db(), |pool| async {
+    let id: i64 = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
         "INSERT INTO widget_sites (name, public_token, identity_secret, enforce_identity, allowed_origins, greeting, ask_email, created_at, updated_at)
@@ -170,14 +190,21 @@ pub async fn create(ctx: &AppContext, actor: &Agent, settings: SiteSettings) -> 
         tx.commit().await?;
         Ok::<_, sqlx::Error>(id)
     }
-    .await)?;
+    .await
+    })?;
     get(ctx, actor, id).await
 }
 
 /// Changes a site's settings (its token and secret stay).
-pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, settings: SiteSettings) -> Result<WidgetSite> {
+pub async fn update(
+    ctx: &AppContext,
+    actor: &Agent,
+    id: i64,
+    settings: SiteSettings,
+) -> Result<WidgetSite> {
     authorize(actor)?;
-    let changed = on_pool!(ctx.db(), |pool| async {
+    let changed = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let changed = sqlx::query(
         "UPDATE widget_sites SET name = $2, enforce_identity = $3, allowed_origins = $4, greeting = $5, ask_email = $6, updated_at = $7 WHERE id = $1"
@@ -198,7 +225,8 @@ pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, settings: SiteSett
         tx.commit().await?;
         Ok::<_, sqlx::Error>(changed)
     }
-    .await)?;
+    .await
+    })?;
     if changed == 0 {
         return Err(Error::NotFound("widget site"));
     }
@@ -206,32 +234,42 @@ pub async fn update(ctx: &AppContext, actor: &Agent, id: i64, settings: SiteSett
 }
 
 fn site_event<'a>(actor: &Agent, action: &'a str, id: i64) -> AuditEvent<'a> {
-    AuditEvent { actor_id: Some(actor.id), action, subject_type: "widget_site", subject_id: id, detail: serde_json::json!({}) }
+    AuditEvent {
+        actor_id: Some(actor.id),
+        action,
+        subject_type: "widget_site",
+        subject_id: id,
+        detail: serde_json::json!({}),
+    }
 }
 
 /// One site (admins only).
 pub async fn get(ctx: &AppContext, actor: &Agent, id: i64) -> Result<WidgetSite> {
     authorize(actor)?;
     let sql = format!("SELECT {SITE_COLUMNS} FROM widget_sites WHERE id = $1");
-    let row: Option<SiteRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+    let row: Option<SiteRow> =
+        on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
     row.map(site).ok_or(Error::NotFound("widget site"))
 }
 
 /// The site a public token names (public: the token is in every page that embeds the widget).
 pub async fn by_public_token(db: &Db, token: &str) -> Result<WidgetSite> {
     let sql = format!("SELECT {SITE_COLUMNS} FROM widget_sites WHERE public_token = $1");
-    let row: Option<SiteRow> = on_pool!(db, |pool| sqlx::query_as(&sql).bind(token).fetch_optional(pool).await)?;
+    let row: Option<SiteRow> =
+        on_pool!(db, |pool| sqlx::query_as(&sql).bind(token).fetch_optional(pool).await)?;
     row.map(site).ok_or(Error::NotFound("widget site"))
 }
 
 /// Whether a page on `origin` may embed the site's widget or open its socket.
 pub fn allows_origin(site: &WidgetSite, origin: &str) -> bool {
-    parse_origin(origin).is_some_and(|origin| site.allowed_origins.iter().any(|allowed| *allowed == origin))
+    parse_origin(origin)
+        .is_some_and(|origin| site.allowed_origins.iter().any(|allowed| *allowed == origin))
 }
 
 /// The hash a host site sends with `setUser`: hex `HMAC-SHA256(secret, user_id)`.
 pub fn identity_hash(secret: &str, user_id: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes keys of any length");
     mac.update(user_id.as_bytes());
     mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -239,7 +277,8 @@ pub fn identity_hash(secret: &str, user_id: &str) -> String {
 /// Whether `hash` proves `user_id` for this site, compared in constant time.
 fn verified(site: &WidgetSite, user_id: &str, hash: Option<&str>) -> bool {
     let Some(hash) = hash.and_then(|h| decode_hex(h.trim())) else { return false };
-    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes()).expect("HMAC takes keys of any length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(site.identity_secret.as_bytes())
+        .expect("HMAC takes keys of any length");
     mac.update(user_id.as_bytes());
     mac.verify_slice(&hash).is_ok()
 }
@@ -258,7 +297,12 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
 /// - Otherwise the stored anonymous token is resumed, or a new anonymous visitor is made.
 ///
 /// New visitors are counted against `ip`'s budget.
-pub async fn start_visitor(ctx: &AppContext, site_token: &str, hello: Hello, ip: IpAddr) -> Result<VisitorSession> {
+pub async fn start_visitor(
+    ctx: &AppContext,
+    site_token: &str,
+    hello: Hello,
+    ip: IpAddr,
+) -> Result<VisitorSession> {
     let site = by_public_token(ctx.db(), site_token).await?;
     let current = match hello.token.as_deref() {
         Some(token) => visitor_by_token(ctx.db(), &site, token).await.ok(),
@@ -272,7 +316,8 @@ pub async fn start_visitor(ctx: &AppContext, site_token: &str, hello: Hello, ip:
         }
         _ => None,
     };
-    let current = current.filter(|visitor| still_present(visitor, verified_user.as_deref(), user_id.is_some()));
+    let current = current
+        .filter(|visitor| still_present(visitor, verified_user.as_deref(), user_id.is_some()));
     match (current, hello.token, verified_user) {
         (Some(visitor), Some(token), _) => {
             let visitor = remember_details(ctx, visitor, &hello.name, &hello.email).await?;
@@ -307,14 +352,16 @@ fn still_present(visitor: &Visitor, verified_user: Option<&str>, names_a_user: b
 
 /// The visitor holding `token` on `site`.
 pub async fn visitor_by_token(db: &Db, site: &WidgetSite, token: &str) -> Result<Visitor> {
-    let row: Option<(i64, i64, Option<String>, String)> = on_pool!(db, |pool| sqlx::query_as(
+    let row: Option<(i64, i64, Option<String>, String)> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT v.id, v.contact_id, v.external_id, c.name FROM chat_visitors v JOIN contacts c ON c.id = v.contact_id
          WHERE v.token_hash = $1 AND v.site_id = $2"
     )
     .bind(hash(token))
     .bind(site.id)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     let (id, contact_id, external_id, name) = row.ok_or(Error::Unauthenticated)?;
     Ok(Visitor { id, site_id: site.id, contact_id, external_id, name })
 }
@@ -322,13 +369,22 @@ pub async fn visitor_by_token(db: &Db, site: &WidgetSite, token: &str) -> Result
 /// Saves a name or email the visitor typed in the pre-chat form on their own profile. The email
 /// is kept as unverified: typing an address proves nothing, so it never links the visitor to the
 /// profile that owns it, nor claims it for theirs.
-pub(crate) async fn remember_details(ctx: &AppContext, mut visitor: Visitor, name: &Option<String>, email: &Option<String>) -> Result<Visitor> {
-    let name = name.as_deref().and_then(|n| PersonName::parse(n).ok()).filter(|n| n.as_str() != visitor.name);
+pub(crate) async fn remember_details(
+    ctx: &AppContext,
+    mut visitor: Visitor,
+    name: &Option<String>,
+    email: &Option<String>,
+) -> Result<Visitor> {
+    let name = name
+        .as_deref()
+        .and_then(|n| PersonName::parse(n).ok())
+        .filter(|n| n.as_str() != visitor.name);
     let email = email.as_deref().and_then(|e| Email::parse(e).ok());
     if name.is_none() && email.is_none() {
         return Ok(visitor);
     }
-    on_pool!(ctx.db(), |pool| sqlx::query(
+    on_pool!(ctx.db(), |pool| {
+        sqlx::query(
         "UPDATE contacts SET name = COALESCE($2, name), unverified_email = COALESCE($3, unverified_email), updated_at = $4 WHERE id = $1"
     )
     .bind(visitor.contact_id)
@@ -337,7 +393,8 @@ pub(crate) async fn remember_details(ctx: &AppContext, mut visitor: Visitor, nam
     .bind(Timestamp::now())
     .execute(pool)
     .await
-    .map(|_| ()))?;
+    .map(|_| ())
+    })?;
     if let Some(name) = name {
         visitor.name = name.as_str().to_owned();
     }
@@ -347,15 +404,26 @@ pub(crate) async fn remember_details(ctx: &AppContext, mut visitor: Visitor, nam
 /// The profile of a verified user of the site: linked once, then always the same. Only the user
 /// id is signed, so a new user gets a profile of their own; the email they send is stored on it
 /// as unverified and never finds an existing profile (whose conversations it would open).
-async fn identity_contact(ctx: &AppContext, site: &WidgetSite, user: &str, name: &Option<String>) -> Result<i64> {
+async fn identity_contact(
+    ctx: &AppContext,
+    site: &WidgetSite,
+    user: &str,
+    name: &Option<String>,
+) -> Result<i64> {
     let db = ctx.db();
     let find = "SELECT contact_id FROM chat_identities WHERE site_id = $1 AND external_id = $2";
-    if let Some(id) = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(site.id).bind(user).fetch_optional(pool).await)? {
+    if let Some(id) = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find)
+        .bind(site.id)
+        .bind(user)
+        .fetch_optional(pool)
+        .await)?
+    {
         return crate::contacts::canonical_id(db, id).await;
     }
     let name = name.as_deref().and_then(|n| PersonName::parse(n).ok());
     let contact_id = anonymous_contact(db, name.as_ref()).await?;
-    on_pool!(db, |pool| sqlx::query(
+    on_pool!(db, |pool| {
+        sqlx::query(
         "INSERT INTO chat_identities (site_id, external_id, contact_id) VALUES ($1, $2, $3) ON CONFLICT (site_id, external_id) DO NOTHING"
     )
     .bind(site.id)
@@ -363,8 +431,13 @@ async fn identity_contact(ctx: &AppContext, site: &WidgetSite, user: &str, name:
     .bind(contact_id)
     .execute(pool)
     .await
-    .map(|_| ()))?;
-    let linked = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find).bind(site.id).bind(user).fetch_one(pool).await)?;
+    .map(|_| ())
+    })?;
+    let linked = on_pool!(db, |pool| sqlx::query_scalar::<_, i64>(find)
+        .bind(site.id)
+        .bind(user)
+        .fetch_one(pool)
+        .await)?;
     Ok(linked)
 }
 
@@ -388,10 +461,16 @@ async fn anonymous_contact(db: &Db, name: Option<&PersonName>) -> Result<i64> {
     .await)?)
 }
 
-async fn insert_visitor(db: &Db, site: &WidgetSite, contact_id: i64, external_id: Option<String>) -> Result<VisitorSession> {
+async fn insert_visitor(
+    db: &Db,
+    site: &WidgetSite,
+    contact_id: i64,
+    external_id: Option<String>,
+) -> Result<VisitorSession> {
     let token = random_token(32);
     let now = Timestamp::now();
-    let (id, name): (i64, String) = on_pool!(db, |pool| sqlx::query_as(
+    let (id, name): (i64, String) = on_pool!(db, |pool| {
+        sqlx::query_as(
         "INSERT INTO chat_visitors (site_id, token_hash, contact_id, external_id, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $5, $5)
          RETURNING id, (SELECT name FROM contacts WHERE id = $3)"
@@ -402,10 +481,13 @@ async fn insert_visitor(db: &Db, site: &WidgetSite, contact_id: i64, external_id
     .bind(&external_id)
     .bind(now)
     .fetch_one(pool)
-    .await)?;
-    Ok(VisitorSession { token, visitor: Visitor { id, site_id: site.id, contact_id, external_id, name } })
+    .await
+    })?;
+    Ok(VisitorSession {
+        token,
+        visitor: Visitor { id, site_id: site.id, contact_id, external_id, name },
+    })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -413,7 +495,10 @@ mod tests {
 
     #[test]
     fn origins_are_normalized_and_anything_else_is_refused() {
-        assert_eq!(parse_origin("HTTPS://Shop.Example.com/"), Some("https://shop.example.com".into()));
+        assert_eq!(
+            parse_origin("HTTPS://Shop.Example.com/"),
+            Some("https://shop.example.com".into())
+        );
         assert_eq!(parse_origin("http://127.0.0.1:8080"), Some("http://127.0.0.1:8080".into()));
         assert_eq!(parse_origin("https://shop.example.com/path"), None);
         assert_eq!(parse_origin("javascript:alert(1)"), None);

@@ -44,7 +44,8 @@ impl VisitorQuery {
 
 /// The file a request carries.
 fn new_file<'a>(headers: &'a HeaderMap, name: &'a str, body: &'a Bytes) -> NewFile<'a> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     NewFile { name, content_type, data: body }
 }
 
@@ -60,9 +61,17 @@ fn uploaded(result: Result<frontdesk_core::chat::Attachment, Error>) -> Response
     }
 }
 
-pub(super) async fn visitor_upload(State(ctx): State<AppContext>, Query(query): Query<VisitorQuery>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn visitor_upload(
+    State(ctx): State<AppContext>,
+    Query(query): Query<VisitorQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let name = file_name(&headers);
-    let result = async { chats::visitor_upload(&ctx, &query.visitor(&ctx).await?, new_file(&headers, &name, &body)).await };
+    let result = async {
+        chats::visitor_upload(&ctx, &query.visitor(&ctx).await?, new_file(&headers, &name, &body))
+            .await
+    };
     uploaded(result.await)
 }
 
@@ -89,7 +98,12 @@ pub(super) struct DownloadQuery {
 }
 
 /// Serves a chat's file as a download that cannot run in our origin.
-pub(super) async fn download(State(ctx): State<AppContext>, Path(id): Path<i64>, Query(query): Query<DownloadQuery>, session: Session) -> Response {
+pub(super) async fn download(
+    State(ctx): State<AppContext>,
+    Path(id): Path<i64>,
+    Query(query): Query<DownloadQuery>,
+    session: Session,
+) -> Response {
     let found = async {
         match query.site.zip(query.visitor).map(|(site, visitor)| VisitorQuery { site, visitor }) {
             Some(query) => {
@@ -97,7 +111,8 @@ pub(super) async fn download(State(ctx): State<AppContext>, Path(id): Path<i64>,
                 chats::download_attachment(&ctx, Downloader::Visitor(&visitor), id).await
             }
             None => {
-                let agent = super::session_agent(&ctx, &session).await.ok_or(Error::Unauthenticated)?;
+                let agent =
+                    super::session_agent(&ctx, &session).await.ok_or(Error::Unauthenticated)?;
                 chats::download_attachment(&ctx, Downloader::Agent(&agent), id).await
             }
         }
@@ -105,8 +120,13 @@ pub(super) async fn download(State(ctx): State<AppContext>, Path(id): Path<i64>,
     match found.await {
         Ok((attachment, data)) => {
             // Never a script: a page of ours that loads an attachment as one gets nothing to run.
-            let content_type = if attachment.content_type.contains("script") { "application/octet-stream".to_owned() } else { attachment.content_type };
-            let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
+            let content_type = if attachment.content_type.contains("script") {
+                "application/octet-stream".to_owned()
+            } else {
+                attachment.content_type
+            };
+            let disposition =
+                format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
             (
                 [
                     (header::CONTENT_TYPE, content_type),
@@ -126,7 +146,13 @@ pub(super) async fn download(State(ctx): State<AppContext>, Path(id): Path<i64>,
 /// RFC 3986 percent-encoding of everything but unreserved characters.
 fn percent_encode(text: &str) -> String {
     text.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -136,7 +162,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escaped = (bytes[i] == b'%').then(|| text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok())).flatten();
+        let escaped = (bytes[i] == b'%')
+            .then(|| text.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()))
+            .flatten();
         match escaped {
             Some(byte) => {
                 out.push(byte);

@@ -17,8 +17,13 @@ use axum::response::{IntoResponse, Response};
 use frontdesk_core::AppContext;
 
 /// Refuses cross-origin state-changing requests with 403.
-pub(super) async fn refuse_cross_origin_writes(State(ctx): State<AppContext>, request: Request, next: Next) -> Response {
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
+pub(super) async fn refuse_cross_origin_writes(
+    State(ctx): State<AppContext>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let safe =
+        matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE);
     if safe || is_same_origin(request.headers(), &ctx.settings().public_url) {
         return next.run(request).await;
     }
@@ -36,7 +41,8 @@ pub(super) fn is_same_origin(headers: &HeaderMap, public_url: &str) -> bool {
         return true;
     }
     let Some(mut own) = Place::parse(public_url) else { return false };
-    let host = text(header::HOST).and_then(|host| Place::parse(&format!("{}://{host}", own.scheme)));
+    let host =
+        text(header::HOST).and_then(|host| Place::parse(&format!("{}://{host}", own.scheme)));
     if own.is_unspecified() {
         // Listening on every address with no public URL set: the best that is known is the
         // address the request was sent to (set `--public-url` to close this gap).
@@ -77,7 +83,8 @@ impl Place {
     }
 
     fn is_loopback(&self) -> bool {
-        self.host == "localhost" || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        self.host == "localhost"
+            || self.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 
     /// The same place, where every loopback name stands for a loopback public URL.
@@ -104,12 +111,37 @@ mod tests {
 
     #[test]
     fn the_origin_must_be_the_public_url_whatever_the_host_header_says() {
-        assert!(is_same_origin(&headers(&[("origin", "https://help.example.com"), ("host", "help.example.com")]), PUBLIC));
+        assert!(is_same_origin(
+            &headers(&[("origin", "https://help.example.com"), ("host", "help.example.com")]),
+            PUBLIC
+        ));
         assert!(is_same_origin(&headers(&[("origin", "https://HELP.example.com:443")]), PUBLIC));
-        assert!(!is_same_origin(&headers(&[("origin", "http://help.example.com"), ("host", "help.example.com")]), PUBLIC), "scheme");
-        assert!(!is_same_origin(&headers(&[("origin", "https://help.example.com:8443")]), PUBLIC), "port");
-        assert!(!is_same_origin(&headers(&[("origin", "http://rebound.evil:8080"), ("host", "rebound.evil:8080"), ("sec-fetch-site", "same-origin")]), LOCAL), "rebinding");
-        assert!(!is_same_origin(&headers(&[("origin", "null"), ("host", "127.0.0.1:8080")]), LOCAL));
+        assert!(
+            !is_same_origin(
+                &headers(&[("origin", "http://help.example.com"), ("host", "help.example.com")]),
+                PUBLIC
+            ),
+            "scheme"
+        );
+        assert!(
+            !is_same_origin(&headers(&[("origin", "https://help.example.com:8443")]), PUBLIC),
+            "port"
+        );
+        assert!(
+            !is_same_origin(
+                &headers(&[
+                    ("origin", "http://rebound.evil:8080"),
+                    ("host", "rebound.evil:8080"),
+                    ("sec-fetch-site", "same-origin")
+                ]),
+                LOCAL
+            ),
+            "rebinding"
+        );
+        assert!(!is_same_origin(
+            &headers(&[("origin", "null"), ("host", "127.0.0.1:8080")]),
+            LOCAL
+        ));
     }
 
     #[test]
@@ -122,9 +154,18 @@ mod tests {
 
     #[test]
     fn fetch_metadata_without_origin_needs_same_origin_and_the_public_host() {
-        assert!(is_same_origin(&headers(&[("sec-fetch-site", "same-origin"), ("host", "help.example.com")]), PUBLIC));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-origin"), ("host", "rebound.evil")]), PUBLIC));
-        assert!(!is_same_origin(&headers(&[("sec-fetch-site", "same-site"), ("host", "help.example.com")]), PUBLIC));
+        assert!(is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin"), ("host", "help.example.com")]),
+            PUBLIC
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-origin"), ("host", "rebound.evil")]),
+            PUBLIC
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("sec-fetch-site", "same-site"), ("host", "help.example.com")]),
+            PUBLIC
+        ));
         assert!(!is_same_origin(&headers(&[("sec-fetch-site", "cross-site")]), PUBLIC));
     }
 
@@ -137,7 +178,13 @@ mod tests {
     #[test]
     fn listening_everywhere_without_a_public_url_falls_back_to_the_host_asked_for() {
         const ANY: &str = "http://0.0.0.0:8080";
-        assert!(is_same_origin(&headers(&[("origin", "http://10.1.2.3:8080"), ("host", "10.1.2.3:8080")]), ANY));
-        assert!(!is_same_origin(&headers(&[("origin", "https://evil.example"), ("host", "10.1.2.3:8080")]), ANY));
+        assert!(is_same_origin(
+            &headers(&[("origin", "http://10.1.2.3:8080"), ("host", "10.1.2.3:8080")]),
+            ANY
+        ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://evil.example"), ("host", "10.1.2.3:8080")]),
+            ANY
+        ));
     }
 }

@@ -7,7 +7,11 @@ use axum::response::{IntoResponse, Response};
 use frontdesk_core::AppContext;
 
 fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&apos;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
 }
 
 /// The sitemap: the help centre's front page and every published article.
@@ -16,11 +20,14 @@ pub(super) async fn sitemap(State(ctx): State<AppContext>) -> Response {
         Ok(articles) => articles,
         Err(e) => {
             tracing::error!(error = %e, "sitemap failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "The sitemap is not available right now.").into_response();
+            return (StatusCode::INTERNAL_SERVER_ERROR, "The sitemap is not available right now.")
+                .into_response();
         }
     };
     let base = xml_escape(ctx.settings().public_url.trim_end_matches('/'));
-    let mut xml = format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n  <url><loc>{base}/help</loc></url>\n");
+    let mut xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n  <url><loc>{base}/help</loc></url>\n"
+    );
     for (slug, updated_at) in articles {
         xml.push_str(&format!(
             "  <url><loc>{base}/help/articles/{}</loc><lastmod>{}</lastmod></url>\n",
@@ -29,5 +36,6 @@ pub(super) async fn sitemap(State(ctx): State<AppContext>) -> Response {
         ));
     }
     xml.push_str("</urlset>\n");
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))], xml).into_response()
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))], xml)
+        .into_response()
 }

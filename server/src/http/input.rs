@@ -5,11 +5,11 @@
 //! text, and pass.
 
 use axum::body::Body;
-use futures_util::StreamExt;
 use axum::extract::Request;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 /// How much of a too-large body is read (and dropped) before answering, so that a client still
 /// sending it gets the 413 instead of a reset connection.
@@ -22,9 +22,12 @@ pub(super) const NUL_REFUSED: &str = "Text may not contain NUL characters.";
 /// even number of backslashes), or, for form-encoded text (`form`), as `%00`.
 pub(super) fn has_nul(text: &[u8], form: bool) -> bool {
     let json_escape = text.windows(6).enumerate().any(|(i, w)| {
-        w.eq_ignore_ascii_case(b"\\u0000") && text[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
+        w.eq_ignore_ascii_case(b"\\u0000")
+            && text[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0
     });
-    text.contains(&0) || json_escape || (form && text.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")))
+    text.contains(&0)
+        || json_escape
+        || (form && text.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")))
 }
 
 /// Refuses form and JSON bodies that carry a NUL character; passes everything else unchanged.
@@ -33,7 +36,12 @@ pub(super) async fn refuse_nul_text(request: Request, next: Next) -> Response {
         return (StatusCode::BAD_REQUEST, NUL_REFUSED).into_response();
     }
     let writes = matches!(*request.method(), Method::POST | Method::PUT | Method::PATCH);
-    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     let text = form || content_type.starts_with("application/json");
     // An upload's body is the file itself, whatever type it says.
@@ -46,7 +54,10 @@ pub(super) async fn refuse_nul_text(request: Request, next: Next) -> Response {
     let mut bytes = Vec::new();
     let mut total = 0usize;
     while let Some(chunk) = body.next().await {
-        let Ok(chunk) = chunk else { return (StatusCode::BAD_REQUEST, "The request body could not be read.").into_response() };
+        let Ok(chunk) = chunk else {
+            return (StatusCode::BAD_REQUEST, "The request body could not be read.")
+                .into_response();
+        };
         total += chunk.len();
         if total <= super::MAX_BODY_BYTES {
             bytes.extend_from_slice(&chunk);
@@ -80,7 +91,10 @@ mod tests {
     #[test]
     fn text_that_only_mentions_nul_passes() {
         assert!(!has_nul(br#"{"body":"use %00 in the URL"}"#, false), "%00 is text in JSON");
-        assert!(!has_nul(br#"{"body":"a literal \\u0000"}"#, false), "an escaped backslash, then text");
+        assert!(
+            !has_nul(br#"{"body":"a literal \\u0000"}"#, false),
+            "an escaped backslash, then text"
+        );
         assert!(has_nul(br#"{"body":"\\\u0000"}"#, false), "a backslash, then a NUL");
     }
 }

@@ -12,9 +12,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::agent::Agent;
 use frontdesk_core::chat::{AgentStatus, ChatSummary};
-use frontdesk_core::live::{ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SERVER_FRAME_BYTES, Notice, PresenceEntry, ServerMessage};
 use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
 use frontdesk_core::error::Error;
+use frontdesk_core::live::{
+    ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SERVER_FRAME_BYTES, Notice, PresenceEntry,
+    ServerMessage,
+};
 use frontdesk_core::{AppContext, auth, notifications, tickets};
 use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
@@ -42,7 +45,9 @@ pub(super) async fn upgrade(
     if !super::csrf::is_same_origin(&headers, &ctx.settings().public_url) {
         return (StatusCode::FORBIDDEN, "Cross-origin WebSocket refused.").into_response();
     }
-    let (Some(agent), Some(session_id)) = (super::session_agent(&ctx, &session).await, session.id()) else {
+    let (Some(agent), Some(session_id)) =
+        (super::session_agent(&ctx, &session).await, session.id())
+    else {
         return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
     };
     let session_id = session_id.to_string();
@@ -72,7 +77,8 @@ struct Connection {
     /// Followed chats by number.
     chats: HashMap<i64, FollowedChat>,
     /// Notices of every followed chat, forwarded from their channels (`None`: fell behind).
-    chat_notices: (mpsc::Sender<(i64, Option<ChatNotice>)>, mpsc::Receiver<(i64, Option<ChatNotice>)>),
+    chat_notices:
+        (mpsc::Sender<(i64, Option<ChatNotice>)>, mpsc::Receiver<(i64, Option<ChatNotice>)>),
 }
 
 /// A chat this socket follows.
@@ -160,7 +166,13 @@ impl Connection {
             chats::console_closed(&self.ctx, self.agent.id).await;
         }
         if let End::Refuse(code, reason) = end {
-            tracing::info!(connection = self.id, agent_id = self.agent.id, code, reason, "closing an agent's live socket");
+            tracing::info!(
+                connection = self.id,
+                agent_id = self.agent.id,
+                code,
+                reason,
+                "closing an agent's live socket"
+            );
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = sink.send(Message::Close(Some(frame))).await;
         }
@@ -187,7 +199,10 @@ impl Connection {
     async fn handle(&mut self, message: ClientMessage, sink: &mut Sink) -> Result<(), End> {
         let touches_data = !matches!(
             message,
-            ClientMessage::UnsubscribeTicket { .. } | ClientMessage::UnsubscribeChat { .. } | ClientMessage::ChatTyping { .. } | ClientMessage::Presence { .. }
+            ClientMessage::UnsubscribeTicket { .. }
+                | ClientMessage::UnsubscribeChat { .. }
+                | ClientMessage::ChatTyping { .. }
+                | ClientMessage::Presence { .. }
         );
         if touches_data {
             self.recheck().await?;
@@ -228,35 +243,58 @@ impl Connection {
                 }
                 self.send_inbox(sink).await
             }
-            ClientMessage::SetChatStatus { status } => match chats::set_status(&self.ctx, &self.agent, status).await {
-                Ok(()) => self.send_inbox(sink).await,
-                Err(e) => send_error(sink, &e).await,
-            },
-            ClientMessage::SubscribeChat { number, after_seq } => match chats::agent_follow(&self.ctx, &self.agent, number).await {
-                Ok(chat) => self.follow_chat(chat, after_seq, sink).await,
-                Err(e) => send_error(sink, &e).await,
-            },
+            ClientMessage::SetChatStatus { status } => {
+                match chats::set_status(&self.ctx, &self.agent, status).await {
+                    Ok(()) => self.send_inbox(sink).await,
+                    Err(e) => send_error(sink, &e).await,
+                }
+            }
+            ClientMessage::SubscribeChat { number, after_seq } => {
+                match chats::agent_follow(&self.ctx, &self.agent, number).await {
+                    Ok(chat) => self.follow_chat(chat, after_seq, sink).await,
+                    Err(e) => send_error(sink, &e).await,
+                }
+            }
             ClientMessage::UnsubscribeChat { number } => {
                 self.chats.remove(&number);
                 Ok(())
             }
-            ClientMessage::ChatSend { number, client_id, body, attachment_id } => match chats::agent_send(&self.ctx, &self.agent, number, &client_id, &body, attachment_id).await {
-                Ok((_, message)) => {
-                    let seq = message.seq;
-                    self.send_chat_message(number, &message, sink).await?;
-                    send(sink, &ServerMessage::ChatAck { number, client_id, seq }).await
+            ClientMessage::ChatSend { number, client_id, body, attachment_id } => {
+                match chats::agent_send(
+                    &self.ctx,
+                    &self.agent,
+                    number,
+                    &client_id,
+                    &body,
+                    attachment_id,
+                )
+                .await
+                {
+                    Ok((_, message)) => {
+                        let seq = message.seq;
+                        self.send_chat_message(number, &message, sink).await?;
+                        send(sink, &ServerMessage::ChatAck { number, client_id, seq }).await
+                    }
+                    Err(e) => send_error(sink, &e).await,
                 }
-                Err(e) => send_error(sink, &e).await,
-            },
+            }
             ClientMessage::ChatTyping { number, typing } => {
                 if let Some(followed) = self.chats.get(&number) {
-                    let notice = ChatNotice::Typing { sender: frontdesk_core::chat::Sender::Agent, typing };
+                    let notice =
+                        ChatNotice::Typing { sender: frontdesk_core::chat::Sender::Agent, typing };
                     self.ctx.chat_hub().publish(followed.cursor.chat().id, notice);
                 }
                 Ok(())
             }
             ClientMessage::ChatRead { number, seq } => match self.chats.get(&number) {
-                Some(followed) => match chats::agent_read(&self.ctx, &self.agent, followed.cursor.chat(), seq.min(followed.cursor.last_seq())).await {
+                Some(followed) => match chats::agent_read(
+                    &self.ctx,
+                    &self.agent,
+                    followed.cursor.chat(),
+                    seq.min(followed.cursor.last_seq()),
+                )
+                .await
+                {
                     Ok(()) => Ok(()),
                     Err(e) => send_error(sink, &e).await,
                 },
@@ -267,14 +305,21 @@ impl Connection {
                     self.set_activity(number, activity);
                     Ok(())
                 } else {
-                    send(sink, &ServerMessage::Error { message: format!("subscribe to ticket {number} first") }).await
+                    send(
+                        sink,
+                        &ServerMessage::Error {
+                            message: format!("subscribe to ticket {number} first"),
+                        },
+                    )
+                    .await
                 }
             }
         }
     }
 
     fn set_activity(&self, number: i64, activity: frontdesk_core::live::Activity) {
-        let entry = PresenceEntry { agent_id: self.agent.id, name: self.agent.name.clone(), activity };
+        let entry =
+            PresenceEntry { agent_id: self.agent.id, name: self.agent.name.clone(), activity };
         self.ctx.hub().set_presence(self.id, number, entry);
     }
 
@@ -294,9 +339,13 @@ impl Connection {
                     _ => Ok(()),
                 }
             }
-            Notice::Presence { number } if self.tickets.contains_key(&number) => self.send_presence(number, sink).await,
+            Notice::Presence { number } if self.tickets.contains_key(&number) => {
+                self.send_presence(number, sink).await
+            }
             Notice::Presence { .. } => Ok(()),
-            Notice::Notifications { agent_id } if agent_id == self.agent.id => self.send_notifications(sink).await,
+            Notice::Notifications { agent_id } if agent_id == self.agent.id => {
+                self.send_notifications(sink).await
+            }
             Notice::Notifications { .. } => Ok(()),
             Notice::AccessChanged { agent_id } if agent_id == self.agent.id => self.recheck().await,
             Notice::AccessChanged { .. } => Ok(()),
@@ -318,7 +367,12 @@ impl Connection {
     }
 
     /// Sends events in order, skipping any already sent, and remembers the last one.
-    async fn send_events(&mut self, number: i64, events: Vec<frontdesk_core::ticket::TicketEvent>, sink: &mut Sink) -> Result<(), End> {
+    async fn send_events(
+        &mut self,
+        number: i64,
+        events: Vec<frontdesk_core::ticket::TicketEvent>,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         for event in events {
             let last = self.tickets.entry(number).or_insert(0);
             if event.seq <= *last {
@@ -331,7 +385,12 @@ impl Connection {
     }
 
     /// Follows a chat: its channel first, then what the client missed after `after_seq`.
-    async fn follow_chat(&mut self, chat: ChatRef, after_seq: i64, sink: &mut Sink) -> Result<(), End> {
+    async fn follow_chat(
+        &mut self,
+        chat: ChatRef,
+        after_seq: i64,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         let mut notices = self.ctx.chat_hub().subscribe(chat.id);
         let forward = self.chat_notices.0.clone();
         let number = chat.number;
@@ -348,24 +407,43 @@ impl Connection {
                 }
             }
         });
-        let followed = self.chats.entry(number).insert_entry(FollowedChat { cursor: ChatCursor::new(chat, after_seq), forwarder }).into_mut();
+        let followed = self
+            .chats
+            .entry(number)
+            .insert_entry(FollowedChat { cursor: ChatCursor::new(chat, after_seq), forwarder })
+            .into_mut();
         let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
         send_chat_messages(number, missed, sink).await
     }
 
     /// Sends a published message of a followed chat, keeping its stream in order.
-    async fn send_chat_message(&mut self, number: i64, message: &frontdesk_core::chat::ChatMessage, sink: &mut Sink) -> Result<(), End> {
+    async fn send_chat_message(
+        &mut self,
+        number: i64,
+        message: &frontdesk_core::chat::ChatMessage,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         let Some(followed) = self.chats.get_mut(&number) else { return Ok(()) };
-        let messages = followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
+        let messages =
+            followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
         send_chat_messages(number, messages, sink).await
     }
 
-    async fn forward_chat(&mut self, number: i64, notice: ChatNotice, sink: &mut Sink) -> Result<(), End> {
+    async fn forward_chat(
+        &mut self,
+        number: i64,
+        notice: ChatNotice,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         use frontdesk_core::chat::Sender;
         match notice {
             ChatNotice::Message(message) => self.send_chat_message(number, &message, sink).await,
-            ChatNotice::Typing { sender: Sender::Visitor, typing } => send(sink, &ServerMessage::ChatTyping { number, typing }).await,
-            ChatNotice::Read { sender: Sender::Visitor, seq } => send(sink, &ServerMessage::ChatRead { number, seq }).await,
+            ChatNotice::Typing { sender: Sender::Visitor, typing } => {
+                send(sink, &ServerMessage::ChatTyping { number, typing }).await
+            }
+            ChatNotice::Read { sender: Sender::Visitor, seq } => {
+                send(sink, &ServerMessage::ChatRead { number, seq }).await
+            }
             ChatNotice::Typing { .. } | ChatNotice::Read { .. } => Ok(()),
             ChatNotice::Changed => self.send_inbox(sink).await,
         }
@@ -402,7 +480,9 @@ fn inbox_pages(status: AgentStatus, chats: Vec<ChatSummary>) -> Vec<ServerMessag
     let mut bytes = ENVELOPE_BYTES;
     for chat in chats {
         let size = serde_json::to_vec(&chat).map_or(MAX_SERVER_FRAME_BYTES, |json| json.len()) + 1;
-        if bytes + size > MAX_SERVER_FRAME_BYTES && pages.last().is_some_and(|page| !page.is_empty()) {
+        if bytes + size > MAX_SERVER_FRAME_BYTES
+            && pages.last().is_some_and(|page| !page.is_empty())
+        {
             pages.push(Vec::new());
             bytes = ENVELOPE_BYTES;
         }
@@ -412,7 +492,11 @@ fn inbox_pages(status: AgentStatus, chats: Vec<ChatSummary>) -> Vec<ServerMessag
         }
     }
     let last = pages.len() - 1;
-    pages.into_iter().enumerate().map(|(i, chats)| ServerMessage::ChatInbox { status, chats, more: i < last }).collect()
+    pages
+        .into_iter()
+        .enumerate()
+        .map(|(i, chats)| ServerMessage::ChatInbox { status, chats, more: i < last })
+        .collect()
 }
 
 /// The next inbox change; pending forever while the console does not follow the inbox.
@@ -423,7 +507,11 @@ async fn next_inbox(inbox: &mut Option<broadcast::Receiver<()>>) -> Result<(), R
     }
 }
 
-async fn send_chat_messages(number: i64, messages: Vec<frontdesk_core::chat::ChatMessage>, sink: &mut Sink) -> Result<(), End> {
+async fn send_chat_messages(
+    number: i64,
+    messages: Vec<frontdesk_core::chat::ChatMessage>,
+    sink: &mut Sink,
+) -> Result<(), End> {
     for message in messages {
         send(sink, &ServerMessage::ChatMessage { number, message }).await?;
     }
@@ -475,11 +563,17 @@ mod tests {
         for (i, page) in pages.iter().enumerate() {
             let bytes = serde_json::to_string(page).expect("JSON").len();
             assert!(bytes <= MAX_SERVER_FRAME_BYTES, "page {i}: {bytes} bytes");
-            let ServerMessage::ChatInbox { chats, more, .. } = page else { panic!("an inbox page") };
+            let ServerMessage::ChatInbox { chats, more, .. } = page else {
+                panic!("an inbox page")
+            };
             assert_eq!(*more, i + 1 < pages.len());
             seen.extend(chats.iter().map(|c| c.number));
         }
         assert_eq!(seen, (1..=300).collect::<Vec<_>>());
-        assert_eq!(inbox_pages(AgentStatus::Away, Vec::new()).len(), 1, "an empty inbox is one page");
+        assert_eq!(
+            inbox_pages(AgentStatus::Away, Vec::new()).len(),
+            1,
+            "an empty inbox is one page"
+        );
     }
 }

@@ -80,14 +80,20 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
         .route("/api/live", axum::routing::get(live::upgrade))
         .route("/app/reports/sla.csv", axum::routing::get(reports::sla_csv))
         .route("/api/chat/attachments/{id}", axum::routing::get(attachments::download))
-        .route("/api/chat/{number}/attachments", axum::routing::post(attachments::agent_upload).layer(attachments::upload_limit()))
+        .route(
+            "/api/chat/{number}/attachments",
+            axum::routing::post(attachments::agent_upload).layer(attachments::upload_limit()),
+        )
         .route("/help/sitemap.xml", axum::routing::get(help::sitemap))
         .route("/favicon.svg", axum::routing::get(favicon))
         .route("/favicon.ico", axum::routing::get(favicon))
         .leptos_routes_with_context(&state, route_list(), provide_services, move || {
             shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(csp::use_request_nonce, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            csp::use_request_nonce,
+            shell,
+        ))
         .with_state(state.clone())
         .layer(sessions);
 
@@ -107,7 +113,10 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
                 .layer(PropagateRequestIdLayer::new(request_id))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
                 .layer(axum::middleware::from_fn(input::refuse_nul_text))
-                .layer(axum::middleware::from_fn_with_state(state.ctx.clone(), csrf::refuse_cross_origin_writes))
+                .layer(axum::middleware::from_fn_with_state(
+                    state.ctx.clone(),
+                    csrf::refuse_cross_origin_writes,
+                ))
                 .layer(axum::middleware::from_fn(csp::page_policy))
                 .layer(axum::middleware::from_fn(deny_framing)),
         )
@@ -115,12 +124,18 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
 
 /// No page may be framed by another site (clickjacking), unless it says otherwise with its own
 /// `Content-Security-Policy`: the chat widget's panel allows its site's origins.
-async fn deny_framing(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+async fn deny_framing(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'none'"),
+        );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     response
@@ -129,12 +144,16 @@ async fn deny_framing(request: axum::extract::Request, next: axum::middleware::N
 /// Sends one JSON frame on a socket (`socket` names it for the log). A frame that cannot be sent
 /// ends that socket; why is logged.
 async fn send_json<T: serde::Serialize>(
-    sink: &mut futures_util::stream::SplitSink<axum::extract::ws::WebSocket, axum::extract::ws::Message>,
+    sink: &mut futures_util::stream::SplitSink<
+        axum::extract::ws::WebSocket,
+        axum::extract::ws::Message,
+    >,
     message: &T,
     socket: &'static str,
 ) -> Result<(), ()> {
     use futures_util::SinkExt;
-    let text = serde_json::to_string(message).map_err(|e| tracing::error!(error = %e, socket, "a frame could not be encoded"))?;
+    let text = serde_json::to_string(message)
+        .map_err(|e| tracing::error!(error = %e, socket, "a frame could not be encoded"))?;
     let bytes = text.len();
     sink.send(axum::extract::ws::Message::Text(text.into()))
         .await
@@ -154,17 +173,16 @@ async fn favicon() -> impl axum::response::IntoResponse {
 }
 
 /// The active agent signed in on this session, if any.
-async fn session_agent(ctx: &AppContext, session: &Session) -> Option<frontdesk_core::agent::Agent> {
+async fn session_agent(
+    ctx: &AppContext,
+    session: &Session,
+) -> Option<frontdesk_core::agent::Agent> {
     let agent_id: i64 = session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.ok().flatten()?;
     frontdesk_core::auth::session_agent(ctx, agent_id).await.ok()
 }
 
 /// One span per request, carrying its id so every log line of the request can be found.
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
+    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
     tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
 }

@@ -20,18 +20,28 @@ pub(super) struct ReportQuery {
 }
 
 /// Answers with the CSV, or the status and words of what is wrong.
-pub(super) async fn sla_csv(State(ctx): State<AppContext>, session: Session, Query(query): Query<ReportQuery>) -> Response {
+pub(super) async fn sla_csv(
+    State(ctx): State<AppContext>,
+    session: Session,
+    Query(query): Query<ReportQuery>,
+) -> Response {
     let Some(agent) = super::session_agent(&ctx, &session).await else {
         return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
     };
     let report = match query.group_by.parse::<GroupBy>() {
-        Ok(group_by) => sla_report::report(&ctx, &agent, &query.from, &query.to, group_by).await.map_err(ApiError::from),
+        Ok(group_by) => sla_report::report(&ctx, &agent, &query.from, &query.to, group_by)
+            .await
+            .map_err(ApiError::from),
         Err(e) => Err(ApiError::Invalid(vec![e])),
     };
     match report {
         Ok(report) => {
-            let name = format!("attachment; filename=\"sla-{}-{}-by-{}.csv\"", report.from, report.to, report.group_by);
-            let disposition = HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
+            let name = format!(
+                "attachment; filename=\"sla-{}-{}-by-{}.csv\"",
+                report.from, report.to, report.group_by
+            );
+            let disposition =
+                HeaderValue::from_str(&name).unwrap_or(HeaderValue::from_static("attachment"));
             (
                 [
                     (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
@@ -43,7 +53,8 @@ pub(super) async fn sla_csv(State(ctx): State<AppContext>, session: Session, Que
                 .into_response()
         }
         Err(ApiError::Invalid(fields)) => {
-            let words: Vec<String> = fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
+            let words: Vec<String> =
+                fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect();
             (StatusCode::UNPROCESSABLE_ENTITY, words.join("\n")).into_response()
         }
         Err(e) => (e.status(), e.to_string()).into_response(),

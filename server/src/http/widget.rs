@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::AppContext;
 use frontdesk_core::chat::{
-    ChatMessage, ChatState, MAX_WIDGET_FRAME_BYTES, Sender, VisitorEvent, VisitorRequest, WIDGET_PROTOCOL_VERSION, WidgetSite,
+    ChatMessage, ChatState, MAX_WIDGET_FRAME_BYTES, Sender, VisitorEvent, VisitorRequest,
+    WIDGET_PROTOCOL_VERSION, WidgetSite,
 };
 use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
 use frontdesk_core::error::Error;
@@ -43,7 +44,10 @@ pub(super) fn router(ctx: AppContext) -> Router {
         .route("/widget.js", get(widget_js))
         .route("/api/widget/visitor", post(start_visitor))
         .route("/api/widget/ws", get(upgrade))
-        .route("/api/widget/attachments", post(super::attachments::visitor_upload).layer(super::attachments::upload_limit()))
+        .route(
+            "/api/widget/attachments",
+            post(super::attachments::visitor_upload).layer(super::attachments::upload_limit()),
+        )
         .with_state(ctx)
 }
 
@@ -77,8 +81,18 @@ struct VisitorStarted {
     identified: bool,
 }
 
-async fn start_visitor(State(ctx): State<AppContext>, ConnectInfo(peer): ConnectInfo<SocketAddr>, Json(body): Json<StartVisitor>) -> Response {
-    let hello = Hello { token: body.token, user_id: body.user_id, user_hash: body.user_hash, name: body.name, email: body.email };
+async fn start_visitor(
+    State(ctx): State<AppContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<StartVisitor>,
+) -> Response {
+    let hello = Hello {
+        token: body.token,
+        user_id: body.user_id,
+        user_hash: body.user_hash,
+        name: body.name,
+        email: body.email,
+    };
     match widget_sites::start_visitor(&ctx, &body.site, hello, peer.ip()).await {
         Ok(session) => Json(VisitorStarted {
             token: session.token,
@@ -86,19 +100,26 @@ async fn start_visitor(State(ctx): State<AppContext>, ConnectInfo(peer): Connect
             identified: session.visitor.external_id.is_some(),
         })
         .into_response(),
-        Err(Error::Forbidden) => (StatusCode::FORBIDDEN, "This user could not be verified.").into_response(),
+        Err(Error::Forbidden) => {
+            (StatusCode::FORBIDDEN, "This user could not be verified.").into_response()
+        }
         Err(e) => error_response(&e),
     }
 }
 
 pub(super) fn error_response(e: &Error) -> Response {
     match e {
-        Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")).into_response(),
+        Error::NotFound(what) => {
+            (StatusCode::NOT_FOUND, format!("{what} not found")).into_response()
+        }
         Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "Unknown visitor.").into_response(),
         Error::Forbidden => (StatusCode::FORBIDDEN, "Not allowed.").into_response(),
-        Error::RateLimited { retry_after_secs } => {
-            (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after_secs.to_string())], "Too many requests.").into_response()
-        }
+        Error::RateLimited { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after_secs.to_string())],
+            "Too many requests.",
+        )
+            .into_response(),
         Error::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
         other => {
             tracing::error!(error = %other, "widget request failed");
@@ -115,9 +136,18 @@ struct Handshake {
     visitor: String,
 }
 
-async fn upgrade(upgrade: WebSocketUpgrade, State(ctx): State<AppContext>, headers: HeaderMap, Query(handshake): Query<Handshake>) -> Response {
+async fn upgrade(
+    upgrade: WebSocketUpgrade,
+    State(ctx): State<AppContext>,
+    headers: HeaderMap,
+    Query(handshake): Query<Handshake>,
+) -> Response {
     if handshake.v != WIDGET_PROTOCOL_VERSION {
-        return (StatusCode::BAD_REQUEST, format!("Unsupported protocol version; this server speaks {WIDGET_PROTOCOL_VERSION}.")).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            format!("Unsupported protocol version; this server speaks {WIDGET_PROTOCOL_VERSION}."),
+        )
+            .into_response();
     }
     let site = match widget_sites::by_public_token(ctx.db(), &handshake.site).await {
         Ok(site) => site,
@@ -125,10 +155,16 @@ async fn upgrade(upgrade: WebSocketUpgrade, State(ctx): State<AppContext>, heade
     };
     // The panel runs on our own origin; a site may also open the socket from its own pages.
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let allowed = origin.is_some_and(|o| widget_sites::allows_origin(&site, o)) || (origin.is_some() && super::csrf::is_same_origin(&headers, &ctx.settings().public_url));
+    let allowed = origin.is_some_and(|o| widget_sites::allows_origin(&site, o))
+        || (origin.is_some() && super::csrf::is_same_origin(&headers, &ctx.settings().public_url));
     if !allowed {
-        tracing::warn!(origin = origin.unwrap_or("-"), site = site.id, "refused a widget socket from an origin the site does not allow");
-        return (StatusCode::FORBIDDEN, "This origin may not open this site's chat.").into_response();
+        tracing::warn!(
+            origin = origin.unwrap_or("-"),
+            site = site.id,
+            "refused a widget socket from an origin the site does not allow"
+        );
+        return (StatusCode::FORBIDDEN, "This origin may not open this site's chat.")
+            .into_response();
     }
     let visitor = match widget_sites::visitor_by_token(ctx.db(), &site, &handshake.visitor).await {
         Ok(visitor) => visitor,
@@ -143,7 +179,10 @@ async fn upgrade(upgrade: WebSocketUpgrade, State(ctx): State<AppContext>, heade
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| VisitorConnection { ctx, site, visitor, chat: None, answers: FuturesOrdered::new() }.run(socket))
+        .on_upgrade(move |socket| {
+            VisitorConnection { ctx, site, visitor, chat: None, answers: FuturesOrdered::new() }
+                .run(socket)
+        })
 }
 
 /// Messages one socket may have on their way to storage; past this it reads nothing more until
@@ -221,7 +260,13 @@ impl VisitorConnection {
             }
         };
         if let End::Refuse(code, reason) = end {
-            tracing::info!(visitor_id = self.visitor.id, site_id = self.site.id, code, reason, "closing a widget socket");
+            tracing::info!(
+                visitor_id = self.visitor.id,
+                site_id = self.site.id,
+                code,
+                reason,
+                "closing a widget socket"
+            );
             let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
             let _ = sink.send(Message::Close(Some(frame))).await;
         }
@@ -230,47 +275,78 @@ impl VisitorConnection {
 
     async fn handle(&mut self, request: VisitorRequest, sink: &mut Sink) -> Result<(), End> {
         match request {
-            VisitorRequest::Resume { after_seq, number } => match chats::welcome(&self.ctx, &self.site, &self.visitor, number).await {
-                Ok((welcome, chat)) => {
-                    let open = welcome.chat.as_ref().is_some_and(|c| c.state != ChatState::Ended);
-                    send(sink, &VisitorEvent::Welcome { welcome }).await?;
-                    match chat {
-                        Some(chat) => self.follow(chat, after_seq, open, sink).await,
-                        None => Ok(()),
+            VisitorRequest::Resume { after_seq, number } => {
+                match chats::welcome(&self.ctx, &self.site, &self.visitor, number).await {
+                    Ok((welcome, chat)) => {
+                        let open =
+                            welcome.chat.as_ref().is_some_and(|c| c.state != ChatState::Ended);
+                        send(sink, &VisitorEvent::Welcome { welcome }).await?;
+                        match chat {
+                            Some(chat) => self.follow(chat, after_seq, open, sink).await,
+                            None => Ok(()),
+                        }
                     }
+                    Err(e) => refuse(sink, &e).await,
                 }
-                Err(e) => refuse(sink, &e).await,
-            },
+            }
             VisitorRequest::Send { client_id, body, attachment_id } => {
                 let open = self.chat.as_ref().filter(|f| f.open).map(|f| f.cursor.chat());
-                let answer: BoxFuture<'static, Answer> =
-                    match chats::visitor_send(&self.ctx, &self.visitor, open, &client_id, &body, attachment_id).await {
-                        Ok(sending) => {
-                            let chat = sending.chat;
-                            self.follow_new(chat, sink).await?;
-                            Box::pin(async move { (client_id, Some(chat), sending.stored().await) })
-                        }
-                        Err(e) => Box::pin(std::future::ready((client_id, None, Err(e)))),
-                    };
+                let answer: BoxFuture<'static, Answer> = match chats::visitor_send(
+                    &self.ctx,
+                    &self.visitor,
+                    open,
+                    &client_id,
+                    &body,
+                    attachment_id,
+                )
+                .await
+                {
+                    Ok(sending) => {
+                        let chat = sending.chat;
+                        self.follow_new(chat, sink).await?;
+                        Box::pin(async move { (client_id, Some(chat), sending.stored().await) })
+                    }
+                    Err(e) => Box::pin(std::future::ready((client_id, None, Err(e)))),
+                };
                 self.answers.push_back(answer);
                 Ok(())
             }
             VisitorRequest::Typing { typing } => {
                 if let Some(followed) = &self.chat {
-                    self.ctx.chat_hub().publish(followed.cursor.chat().id, ChatNotice::Typing { sender: Sender::Visitor, typing });
+                    self.ctx.chat_hub().publish(
+                        followed.cursor.chat().id,
+                        ChatNotice::Typing { sender: Sender::Visitor, typing },
+                    );
                 }
                 Ok(())
             }
             VisitorRequest::Read { seq } => match &self.chat {
-                Some(followed) => match chats::visitor_read(&self.ctx, followed.cursor.chat(), seq.min(followed.cursor.last_seq())).await {
+                Some(followed) => match chats::visitor_read(
+                    &self.ctx,
+                    followed.cursor.chat(),
+                    seq.min(followed.cursor.last_seq()),
+                )
+                .await
+                {
                     Ok(()) => Ok(()),
                     Err(e) => refuse(sink, &e).await,
                 },
                 None => Ok(()),
             },
             VisitorRequest::LeaveMessage { client_id, name, email, body } => {
-                match chats::leave_message(&self.ctx, &self.visitor, &client_id, &name, &email, &body).await {
-                    Ok(number) => send(sink, &VisitorEvent::MessageLeft { client_id, number }).await,
+                match chats::leave_message(
+                    &self.ctx,
+                    &self.visitor,
+                    &client_id,
+                    &name,
+                    &email,
+                    &body,
+                )
+                .await
+                {
+                    Ok(number) => {
+                        send(sink, &VisitorEvent::MessageLeft { client_id, number }).await
+                    }
                     Err(e) => refuse(sink, &e).await,
                 }
             }
@@ -280,7 +356,11 @@ impl VisitorConnection {
 
     /// Answers a send once stored: the message in the transcript (unless already sent), then the
     /// ack. A refused send gets its error, in its place among the answers.
-    async fn answer(&mut self, (client_id, sent_to, stored): Answer, sink: &mut Sink) -> Result<(), End> {
+    async fn answer(
+        &mut self,
+        (client_id, sent_to, stored): Answer,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         match stored {
             Ok((chat, message)) => {
                 if sent_to != Some(chat) {
@@ -290,7 +370,8 @@ impl VisitorConnection {
                 if self.chat.as_ref().is_some_and(|f| f.cursor.chat() == chat) {
                     self.send_in_order(&message, sink).await?;
                 }
-                send(sink, &VisitorEvent::Ack { client_id, seq: message.seq, number: chat.number }).await
+                send(sink, &VisitorEvent::Ack { client_id, seq: message.seq, number: chat.number })
+                    .await
             }
             Err(e) => refuse(sink, &e).await,
         }
@@ -298,10 +379,17 @@ impl VisitorConnection {
 
     /// Follows `chat` (subscribed before reading, so nothing falls between replay and live),
     /// then sends what the client missed after `after_seq`.
-    async fn follow(&mut self, chat: ChatRef, after_seq: i64, open: bool, sink: &mut Sink) -> Result<(), End> {
+    async fn follow(
+        &mut self,
+        chat: ChatRef,
+        after_seq: i64,
+        open: bool,
+        sink: &mut Sink,
+    ) -> Result<(), End> {
         self.unfollow();
         let notices = self.ctx.chat_hub().subscribe(chat.id);
-        let followed = self.chat.insert(Followed { cursor: ChatCursor::new(chat, after_seq), notices, open });
+        let followed =
+            self.chat.insert(Followed { cursor: ChatCursor::new(chat, after_seq), notices, open });
         let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
         send_messages(chat, missed, sink).await
     }
@@ -312,7 +400,8 @@ impl VisitorConnection {
             return Ok(());
         }
         self.follow(chat, 0, true, sink).await?;
-        let view = chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
+        let view =
+            chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
         send(sink, &VisitorEvent::Chat { chat: view }).await
     }
 
@@ -326,7 +415,8 @@ impl VisitorConnection {
     async fn send_in_order(&mut self, message: &ChatMessage, sink: &mut Sink) -> Result<(), End> {
         let Some(followed) = &mut self.chat else { return Ok(()) };
         let chat = followed.cursor.chat();
-        let messages = followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
+        let messages =
+            followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
         send_messages(chat, messages, sink).await
     }
 
@@ -335,10 +425,15 @@ impl VisitorConnection {
         let chat = followed.cursor.chat();
         match notice {
             ChatNotice::Message(message) => self.send_in_order(&message, sink).await,
-            ChatNotice::Typing { sender: Sender::Agent, typing } => send(sink, &VisitorEvent::Typing { typing }).await,
-            ChatNotice::Read { sender: Sender::Agent, seq } => send(sink, &VisitorEvent::Read { seq }).await,
+            ChatNotice::Typing { sender: Sender::Agent, typing } => {
+                send(sink, &VisitorEvent::Typing { typing }).await
+            }
+            ChatNotice::Read { sender: Sender::Agent, seq } => {
+                send(sink, &VisitorEvent::Read { seq }).await
+            }
             ChatNotice::Typing { .. } | ChatNotice::Read { .. } => Ok(()),
-            ChatNotice::Changed => match chats::visitor_state(&self.ctx, &self.visitor, chat).await {
+            ChatNotice::Changed => match chats::visitor_state(&self.ctx, &self.visitor, chat).await
+            {
                 Ok(view) => {
                     if let Some(followed) = &mut self.chat {
                         followed.open = view.state != ChatState::Ended;
@@ -351,7 +446,11 @@ impl VisitorConnection {
     }
 }
 
-async fn send_messages(chat: ChatRef, messages: Vec<ChatMessage>, sink: &mut Sink) -> Result<(), End> {
+async fn send_messages(
+    chat: ChatRef,
+    messages: Vec<ChatMessage>,
+    sink: &mut Sink,
+) -> Result<(), End> {
     for message in messages {
         send(sink, &VisitorEvent::Message { number: chat.number, message }).await?;
     }
@@ -410,8 +509,13 @@ mod tests {
                 }),
                 created_at: Timestamp::from_unix_millis(i64::MIN),
             };
-            let bytes = serde_json::to_string(&VisitorEvent::Message { number: i64::MIN, message }).expect("JSON").len();
-            assert!(bytes <= MAX_CHAT_FRAME_BYTES && bytes + 14 <= WRITE_BUFFER_BYTES, "{c:?}: {bytes} bytes");
+            let bytes = serde_json::to_string(&VisitorEvent::Message { number: i64::MIN, message })
+                .expect("JSON")
+                .len();
+            assert!(
+                bytes <= MAX_CHAT_FRAME_BYTES && bytes + 14 <= WRITE_BUFFER_BYTES,
+                "{c:?}: {bytes} bytes"
+            );
         }
     }
 

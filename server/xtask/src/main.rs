@@ -59,7 +59,9 @@ fn run() -> Result<()> {
             test(&root, &passthrough)
         }
         "bench" => {
-            let Some(name) = flags.first() else { bail!("usage: cargo xtask bench NAME [-- ARGS], e.g. cargo xtask bench queue") };
+            let Some(name) = flags.first() else {
+                bail!("usage: cargo xtask bench NAME [-- ARGS], e.g. cargo xtask bench queue")
+            };
             bench(&root, name, &passthrough)
         }
         _ => bail!(
@@ -104,7 +106,10 @@ fn ensure_wasm_target() -> Result<()> {
     {
         return Ok(());
     }
-    step("installing the wasm32 target", Command::new("rustup").args(["target", "add", WASM_TARGET]))
+    step(
+        "installing the wasm32 target",
+        Command::new("rustup").args(["target", "add", WASM_TARGET]),
+    )
 }
 
 fn build_wasm(root: &Path, profile: Profile) -> Result<()> {
@@ -113,8 +118,13 @@ fn build_wasm(root: &Path, profile: Profile) -> Result<()> {
         Profile::Release => ("wasm-release", "wasm-release"),
     };
     let mut wasm = cargo(root);
-    wasm.args(["build", "--package", FRONTEND_PACKAGE, "--lib", "--target", WASM_TARGET])
-        .args(["--no-default-features", "--features", "hydrate", "--profile", cargo_profile]);
+    wasm.args(["build", "--package", FRONTEND_PACKAGE, "--lib", "--target", WASM_TARGET]).args([
+        "--no-default-features",
+        "--features",
+        "hydrate",
+        "--profile",
+        cargo_profile,
+    ]);
     step("building the browser bundle", &mut wasm)?;
 
     let input = target_dir(root).join(WASM_TARGET).join(dir).join(FRONTEND_ARTIFACT);
@@ -145,12 +155,19 @@ fn serve(root: &Path, profile: Profile, args: &[String]) -> Result<()> {
 /// Chromium and ChromeDriver for the browser tests, from Debian's archive when missing. They come
 /// from one source package, so their versions always match.
 fn ensure_browser() -> Result<()> {
-    let have = |bin: &str| Command::new("sh").args(["-c", &format!("command -v {bin}")]).output().is_ok_and(|o| o.status.success());
+    let have = |bin: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
     if have("chromium") && have("chromedriver") {
         return Ok(());
     }
     if !have("apt-get") {
-        bail!("the browser tests need Chromium and ChromeDriver: install them (Debian: chromium chromium-driver)");
+        bail!(
+            "the browser tests need Chromium and ChromeDriver: install them (Debian: chromium chromium-driver)"
+        );
     }
     let sudo = if is_root() { "" } else { "sudo " };
     step(
@@ -165,7 +182,10 @@ fn ensure_browser() -> Result<()> {
 }
 
 fn is_root() -> bool {
-    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn test(root: &Path, args: &[String]) -> Result<()> {
@@ -180,14 +200,31 @@ fn test(root: &Path, args: &[String]) -> Result<()> {
 
 fn bench(root: &Path, name: &str, args: &[String]) -> Result<()> {
     let mut run = cargo(root);
-    run.args(["run", "--profile", "bench", "--package", "frontdesk-tests", "--bin", &format!("bench_{name}"), "--"])
-        .args(args)
-        .env("FRONTDESK_SITE_DIR", site_dir(root));
+    run.args([
+        "run",
+        "--profile",
+        "bench",
+        "--package",
+        "frontdesk-tests",
+        "--bin",
+        &format!("bench_{name}"),
+        "--",
+    ])
+    .args(args)
+    .env("FRONTDESK_SITE_DIR", site_dir(root));
     if name == "chat" {
         // The chat benchmark runs the real server as a child process, built the same way. Cargo
         // puts the `bench` profile's output in `target/release`.
         let mut server = cargo(root);
-        server.args(["build", "--profile", "bench", "--package", "frontdesk-server", "--bin", "frontdesk"]);
+        server.args([
+            "build",
+            "--profile",
+            "bench",
+            "--package",
+            "frontdesk-server",
+            "--bin",
+            "frontdesk",
+        ]);
         step("building the server for the chat benchmark", &mut server)?;
         run.env("FRONTDESK_BIN", target_dir(root).join("release").join("frontdesk"));
     }
@@ -202,7 +239,8 @@ fn cargo(root: &Path) -> Command {
 
 fn step(what: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("xtask: {what}");
-    let status = cmd.status().with_context(|| format!("{what}: cannot start {:?}", cmd.get_program()))?;
+    let status =
+        cmd.status().with_context(|| format!("{what}: cannot start {:?}", cmd.get_program()))?;
     if !status.success() {
         bail!("{what} failed ({status})");
     }

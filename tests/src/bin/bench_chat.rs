@@ -48,13 +48,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 #[derive(Parser)]
-#[command(about = "Live chat throughput, latency, integrity and memory: frontdesk vs a plain WebSocket relay")]
+#[command(
+    about = "Live chat throughput, latency, integrity and memory: frontdesk vs a plain WebSocket relay"
+)]
 struct Args {
     /// PostgreSQL server URL (the database `fd_bench_chat` is created there); without it, SQLite.
     #[arg(long)]
@@ -186,29 +188,53 @@ async fn start_frontdesk(args: &Args) -> Result<Target> {
         None => None,
     };
     match std::fs::remove_dir_all(&args.data_dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e).with_context(|| format!("removing {}", args.data_dir.display())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(e).with_context(|| format!("removing {}", args.data_dir.display()));
+        }
         _ => {}
     }
     let ctx = frontdesk_tests::bench_context(database_url.as_deref(), &args.data_dir).await?;
-    let account = |i: usize, role| NewAgent::parse(&format!("agent{i}@bench.example"), &format!("Agent {i}"), role, frontdesk_tests::PASSWORD);
-    let admin = frontdesk_core::agents::create_admin_from_cli(&ctx, account(0, Role::Admin).map_err(invalid)?).await?;
+    let account = |i: usize, role| {
+        NewAgent::parse(
+            &format!("agent{i}@bench.example"),
+            &format!("Agent {i}"),
+            role,
+            frontdesk_tests::PASSWORD,
+        )
+    };
+    let admin = frontdesk_core::agents::create_admin_from_cli(
+        &ctx,
+        account(0, Role::Admin).map_err(invalid)?,
+    )
+    .await?;
     let mut emails = vec![(admin.id, admin.email.clone())];
     for i in 1..args.agents {
-        let agent = frontdesk_core::agents::create(&ctx, &admin, account(i, Role::Agent).map_err(invalid)?).await?;
+        let agent =
+            frontdesk_core::agents::create(&ctx, &admin, account(i, Role::Agent).map_err(invalid)?)
+                .await?;
         emails.push((agent.id, agent.email));
     }
     execute(ctx.db(), "UPDATE agents SET chat_capacity = 100000").await?;
-    let settings = frontdesk_core::widget_sites::SiteSettings::parse("Bench", ORIGIN, false, "Hi!", false).map_err(invalid)?;
+    let settings =
+        frontdesk_core::widget_sites::SiteSettings::parse("Bench", ORIGIN, false, "Hi!", false)
+            .map_err(invalid)?;
     let site = frontdesk_core::widget_sites::create(&ctx, &admin, settings).await?;
     ctx.db().close().await;
     drop(ctx);
 
-    let binary = std::env::var_os("FRONTDESK_BIN").map(PathBuf::from).context("FRONTDESK_BIN is not set: run this through `cargo xtask bench chat`")?;
+    let binary = std::env::var_os("FRONTDESK_BIN")
+        .map(PathBuf::from)
+        .context("FRONTDESK_BIN is not set: run this through `cargo xtask bench chat`")?;
     let mut command = Command::new(&binary);
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(&args.data_dir)
-        .args(["--chat-messages-per-minute", "1000000", "--chat-visitors-per-ip-per-minute", "1000000"])
+        .args([
+            "--chat-messages-per-minute",
+            "1000000",
+            "--chat-visitors-per-ip-per-minute",
+            "1000000",
+        ])
         .env_remove("DATABASE_URL");
     if let Some(url) = &database_url {
         command.args(["--database-url", url]);
@@ -242,19 +268,29 @@ fn start_baseline(agents: usize) -> Result<Target> {
     command.arg("--baseline-server");
     let (child, addr, log) = spawn_server(command)?;
     let agents = (0..agents).map(|i| AgentLogin { id: i as i64, session: String::new() }).collect();
-    Ok(Target { backend: "relay", child, addr, site: "-".into(), agents, http_visitors: false, log })
+    Ok(Target {
+        backend: "relay",
+        child,
+        addr,
+        site: "-".into(),
+        agents,
+        http_visitors: false,
+        log,
+    })
 }
 
 /// Spawns a server that logs "listening on http://ADDR" to stderr; returns it, its address, and
 /// a watch over the rest of its log (read on a thread so the pipe never fills).
 fn spawn_server(mut command: Command) -> Result<(Child, String, Arc<LogWatch>)> {
     command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = command.spawn().with_context(|| format!("starting {:?}", command.get_program()))?;
+    let mut child =
+        command.spawn().with_context(|| format!("starting {:?}", command.get_program()))?;
     let mut lines = std::io::BufReader::new(child.stderr.take().context("stderr")?).lines();
-    let addr = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|line| line.split("listening on http://").nth(1).map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned()));
+    let addr = lines.by_ref().map_while(Result::ok).find_map(|line| {
+        line.split("listening on http://")
+            .nth(1)
+            .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+    });
     let Some(addr) = addr else {
         let _ = child.kill();
         bail!("{:?} exited without a 'listening on' line", command.get_program());
@@ -295,8 +331,12 @@ impl LogWatch {
 async fn fresh_postgres(server_url: &str) -> Result<String> {
     use sqlx::Connection;
     const NAME: &str = "fd_bench_chat";
-    let mut admin = sqlx::PgConnection::connect(server_url).await.context("connecting to the PostgreSQL server")?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {NAME} WITH (FORCE)")).execute(&mut admin).await?;
+    let mut admin = sqlx::PgConnection::connect(server_url)
+        .await
+        .context("connecting to the PostgreSQL server")?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {NAME} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
     sqlx::query(&format!("CREATE DATABASE {NAME}")).execute(&mut admin).await?;
     let mut url = reqwest::Url::parse(server_url).context("a PostgreSQL URL")?;
     url.set_path(&format!("/{NAME}"));
@@ -366,11 +406,15 @@ async fn measure(target: &Target, args: &Args, clock: Clock) -> Result<Figures> 
     let window = args.window;
     let seconds = Duration::from_secs(args.seconds);
     eprintln!("{}: throughput, {} s...", target.backend, args.seconds);
-    let (visitors, throughput) = run_phase(visitors, &agents, 't', seconds, clock, |_| Pace::Window(window)).await;
+    let (visitors, throughput) =
+        run_phase(visitors, &agents, 't', seconds, clock, |_| Pace::Window(window)).await;
     eprintln!("{}: latency at {} msg/s, {} s...", target.backend, args.rate, args.seconds);
     let every = Duration::from_secs_f64(args.visitors as f64 / args.rate as f64);
     let count = args.visitors as u32;
-    let (visitors, latency) = run_phase(visitors, &agents, 'l', seconds, clock, |i| Pace::Every(every, every * i as u32 / count)).await;
+    let (visitors, latency) = run_phase(visitors, &agents, 'l', seconds, clock, |i| {
+        Pace::Every(every, every * i as u32 / count)
+    })
+    .await;
     drop(visitors);
     let (reconnects, agent_errors) = agents.stop();
     Ok(Figures {
@@ -471,7 +515,8 @@ struct Sent {
 impl Visitor {
     /// Opens the socket and resumes (nothing to replay yet).
     async fn open(target: &Target, index: usize, token: String) -> Result<Visitor> {
-        let url = format!("ws://{}/api/widget/ws?v=1&site={}&visitor={token}", target.addr, target.site);
+        let url =
+            format!("ws://{}/api/widget/ws?v=1&site={}&visitor={token}", target.addr, target.site);
         let (sink, stream) = connect(&url, &[("origin", ORIGIN)]).await?.split();
         let mut visitor = Visitor { index, sink, stream, sent: 0 };
         visitor.send(&VisitorRequest::Resume { number: None, after_seq: 0 }).await?;
@@ -480,7 +525,12 @@ impl Visitor {
     }
 
     /// Opens the socket, sends the first message and waits until an agent has the chat.
-    async fn start_chat(target: &Target, index: usize, token: String, clock: Clock) -> Result<Visitor> {
+    async fn start_chat(
+        target: &Target,
+        index: usize,
+        token: String,
+        clock: Clock,
+    ) -> Result<Visitor> {
         let mut visitor = Self::open(target, index, token).await?;
         visitor.send_message('w', clock.nanos(Instant::now())).await?;
         // Both the ack and the chat turning active, so neither is left for the first phase.
@@ -514,7 +564,9 @@ impl Visitor {
     async fn until<T>(&mut self, mut pick: impl FnMut(VisitorEvent) -> Option<T>) -> Result<T> {
         let deadline = tokio::time::Instant::now() + SETUP_WAIT;
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.stream.next()).await.context("no answer in time")?;
+            let frame = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .context("no answer in time")?;
             match Frame::<VisitorEvent>::from(frame) {
                 Frame::Message(event) => {
                     if let VisitorEvent::Error { code, message } = &event {
@@ -532,7 +584,14 @@ impl Visitor {
 
     /// Runs one phase: sends at `pace` from `start` until `until`, then waits (up to [`DRAIN`])
     /// for the remaining acks.
-    async fn run(mut self, phase: char, pace: Pace, start: Instant, until: Instant, clock: Clock) -> (Visitor, Sent) {
+    async fn run(
+        mut self,
+        phase: char,
+        pace: Pace,
+        start: Instant,
+        until: Instant,
+        clock: Clock,
+    ) -> (Visitor, Sent) {
         let mut done = Sent::default();
         let mut in_flight = 0usize;
         let mut next_send = match pace {
@@ -641,7 +700,14 @@ impl Phase {
 }
 
 /// Runs a phase on every visitor at once, drains, and checks what the agents got.
-async fn run_phase(visitors: Vec<Visitor>, agents: &Agents, phase: char, length: Duration, clock: Clock, pace: impl Fn(usize) -> Pace) -> (Vec<Visitor>, Phase) {
+async fn run_phase(
+    visitors: Vec<Visitor>,
+    agents: &Agents,
+    phase: char,
+    length: Duration,
+    clock: Clock,
+    pace: impl Fn(usize) -> Pace,
+) -> (Vec<Visitor>, Phase) {
     let start = Instant::now() + Duration::from_millis(200);
     let until = start + length;
     let tasks: Vec<_> = visitors
@@ -735,7 +801,11 @@ impl Agents {
     async fn connect(target: &Target, clock: Clock) -> Result<Agents> {
         let log = Arc::new(AgentLog::default());
         let url = format!("ws://{}/api/live?v=1", target.addr);
-        let tasks = target.agents.iter().map(|login| tokio::spawn(agent(url.clone(), login.clone(), log.clone(), clock))).collect();
+        let tasks = target
+            .agents
+            .iter()
+            .map(|login| tokio::spawn(agent(url.clone(), login.clone(), log.clone(), clock)))
+            .collect();
         let agents = Agents { log, tasks };
         let deadline = Instant::now() + SETUP_WAIT;
         while agents.log.ready.load(Ordering::Relaxed) < target.agents.len() {
@@ -751,7 +821,8 @@ impl Agents {
     async fn wait_for_warm_up(&self, chats: usize) -> Result<()> {
         let deadline = Instant::now() + SETUP_WAIT;
         loop {
-            let followed: HashSet<i64> = self.log.deliveries().iter().filter(|d| d.phase == 'w').map(|d| d.number).collect();
+            let followed: HashSet<i64> =
+                self.log.deliveries().iter().filter(|d| d.phase == 'w').map(|d| d.number).collect();
             if followed.len() >= chats {
                 return Ok(());
             }
@@ -769,7 +840,10 @@ impl Agents {
         let deadline = Instant::now() + DRAIN;
         loop {
             let count = self.log.count(phase);
-            if count >= expected || Instant::now() > deadline || since.elapsed() > Duration::from_secs(5) {
+            if count >= expected
+                || Instant::now() > deadline
+                || since.elapsed() > Duration::from_secs(5)
+            {
                 return;
             }
             if count != last {
@@ -782,7 +856,13 @@ impl Agents {
     fn check(&self, phase: char, acked: &[(i64, i64)], until: Instant) -> Check {
         let deliveries = self.log.deliveries();
         let mut times: HashMap<(i64, i64), u32> = HashMap::new();
-        let mut check = Check { delivered_in_time: 0, latency: Samples::default(), lost: 0, duplicates: 0, out_of_order: 0 };
+        let mut check = Check {
+            delivered_in_time: 0,
+            latency: Samples::default(),
+            lost: 0,
+            duplicates: 0,
+            out_of_order: 0,
+        };
         for d in deliveries.iter().filter(|d| d.phase == phase) {
             *times.entry((d.number, d.seq)).or_default() += 1;
             check.delivered_in_time += u64::from(d.received <= until);
@@ -816,7 +896,10 @@ async fn agent(url: String, login: AgentLogin, log: Arc<AgentLog>, clock: Clock)
             continue;
         };
         let (mut sink, mut stream) = socket.split();
-        let hello = [ClientMessage::SubscribeChats, ClientMessage::SetChatStatus { status: AgentStatus::Online }];
+        let hello = [
+            ClientMessage::SubscribeChats,
+            ClientMessage::SetChatStatus { status: AgentStatus::Online },
+        ];
         for message in &hello {
             if send_json(&mut sink, message).await.is_err() {
                 break;
@@ -830,11 +913,17 @@ async fn agent(url: String, login: AgentLogin, log: Arc<AgentLog>, clock: Clock)
                         online = true;
                         log.ready.fetch_add(1, Ordering::Relaxed);
                     }
-                    let mine = chats.iter().filter(|c| c.state == ChatState::Active && c.agent_id == Some(login.id));
+                    let mine = chats
+                        .iter()
+                        .filter(|c| c.state == ChatState::Active && c.agent_id == Some(login.id));
                     for chat in mine {
                         if followed.insert(chat.number) {
                             let after_seq = last_seq.get(&chat.number).copied().unwrap_or(0);
-                            let _ = send_json(&mut sink, &ClientMessage::SubscribeChat { number: chat.number, after_seq }).await;
+                            let _ = send_json(
+                                &mut sink,
+                                &ClientMessage::SubscribeChat { number: chat.number, after_seq },
+                            )
+                            .await;
                         }
                     }
                 }
@@ -844,8 +933,17 @@ async fn agent(url: String, login: AgentLogin, log: Arc<AgentLog>, clock: Clock)
                     let in_order = message.seq > *last;
                     *last = (*last).max(message.seq);
                     if let Some(body) = Body::parse(&message.body) {
-                        let latency = Duration::from_nanos(clock.nanos(received).saturating_sub(body.sent_at));
-                        log.deliveries().push(Delivery { phase: body.phase, number, seq: message.seq, in_order, received, latency });
+                        let latency = Duration::from_nanos(
+                            clock.nanos(received).saturating_sub(body.sent_at),
+                        );
+                        log.deliveries().push(Delivery {
+                            phase: body.phase,
+                            number,
+                            seq: message.seq,
+                            in_order,
+                            received,
+                            latency,
+                        });
                     }
                 }
                 Frame::Message(ServerMessage::Error { .. }) => {
@@ -873,7 +971,10 @@ async fn connect(url: &str, headers: &[(&'static str, &str)]) -> Result<Ws> {
     for (name, value) in headers {
         request.headers_mut().insert(*name, value.parse()?);
     }
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(client_config()), true).await.with_context(|| format!("connecting to {url}"))?;
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(client_config()), true)
+            .await
+            .with_context(|| format!("connecting to {url}"))?;
     Ok(socket)
 }
 
@@ -893,10 +994,14 @@ enum Frame<T> {
     Closed,
 }
 
-impl<T: DeserializeOwned> From<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>> for Frame<T> {
+impl<T: DeserializeOwned> From<Option<Result<Message, tokio_tungstenite::tungstenite::Error>>>
+    for Frame<T>
+{
     fn from(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Self {
         match frame {
-            Some(Ok(Message::Text(text))) => serde_json::from_str(text.as_str()).map_or(Frame::Skip, Frame::Message),
+            Some(Ok(Message::Text(text))) => {
+                serde_json::from_str(text.as_str()).map_or(Frame::Skip, Frame::Message)
+            }
             Some(Ok(Message::Close(_)) | Err(_)) | None => Frame::Closed,
             Some(Ok(_)) => Frame::Skip,
         }
@@ -921,31 +1026,68 @@ fn report(args: &Args, target: &Target, frontdesk: &Figures, baseline: &Figures)
     );
     let _ = writeln!(out, "{:<46} {:>12} {:>12} {:>10}", "", "frontdesk", "baseline", "ratio");
     let mut row = |name: &str, f: f64, b: f64, decimals: usize| {
-        let _ = writeln!(out, "{name:<46} {f:>12.decimals$} {b:>12.decimals$} {:>9.2}x", f / b.max(f64::MIN_POSITIVE));
+        let _ = writeln!(
+            out,
+            "{name:<46} {f:>12.decimals$} {b:>12.decimals$} {:>9.2}x",
+            f / b.max(f64::MIN_POSITIVE)
+        );
     };
     let (ft, bt) = (&frontdesk.throughput, &baseline.throughput);
-    row("throughput: stored+delivered msg/s", ft.delivered_per_second(), bt.delivered_per_second(), 0);
-    row("throughput: acked msg/s", ft.acked_in_time as f64 / ft.seconds, bt.acked_in_time as f64 / bt.seconds, 0);
+    row(
+        "throughput: stored+delivered msg/s",
+        ft.delivered_per_second(),
+        bt.delivered_per_second(),
+        0,
+    );
+    row(
+        "throughput: acked msg/s",
+        ft.acked_in_time as f64 / ft.seconds,
+        bt.acked_in_time as f64 / bt.seconds,
+        0,
+    );
     let (fl, bl) = (&frontdesk.latency, &baseline.latency);
     for (name, p) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
-        row(&format!("latency at {} msg/s, visitor to agent, {name} ms", args.rate), percentile(&fl.latency, p), percentile(&bl.latency, p), 2);
+        row(
+            &format!("latency at {} msg/s, visitor to agent, {name} ms", args.rate),
+            percentile(&fl.latency, p),
+            percentile(&bl.latency, p),
+            2,
+        );
     }
     row("latency phase: delivered msg/s", fl.delivered_per_second(), bl.delivered_per_second(), 0);
     if let (Some(fi), Some(bi)) = (&frontdesk.idle, &baseline.idle) {
         row("idle memory per connection, KB", fi.per_connection_kb(), bi.per_connection_kb(), 1);
-        row("server RSS before idle connections, MB", fi.before_kb as f64 / 1024.0, bi.before_kb as f64 / 1024.0, 1);
-        row("server RSS with idle connections, MB", fi.after_kb as f64 / 1024.0, bi.after_kb as f64 / 1024.0, 1);
+        row(
+            "server RSS before idle connections, MB",
+            fi.before_kb as f64 / 1024.0,
+            bi.before_kb as f64 / 1024.0,
+            1,
+        );
+        row(
+            "server RSS with idle connections, MB",
+            fi.after_kb as f64 / 1024.0,
+            bi.after_kb as f64 / 1024.0,
+            1,
+        );
     }
-    let _ = writeln!(out, "integrity (must be 0): lost / duplicates / out of order; then sent / acked / refused / visitor sockets closed");
+    let _ = writeln!(
+        out,
+        "integrity (must be 0): lost / duplicates / out of order; then sent / acked / refused / visitor sockets closed"
+    );
     for (name, f, b) in [("throughput", ft, bt), ("fixed rate", fl, bl)] {
-        let _ = writeln!(out, "  {name:<12} frontdesk {}   baseline {}", integrity(f), integrity(b));
+        let _ =
+            writeln!(out, "  {name:<12} frontdesk {}   baseline {}", integrity(f), integrity(b));
     }
     let _ = writeln!(
         out,
         "frontdesk: {} agent reconnections, {} errors sent to agents, {} warnings and {} errors logged",
         frontdesk.reconnects, frontdesk.agent_errors, frontdesk.warnings, frontdesk.errors
     );
-    let _ = writeln!(out, "baseline:  {} agent reconnections, {} errors sent to agents", baseline.reconnects, baseline.agent_errors);
+    let _ = writeln!(
+        out,
+        "baseline:  {} agent reconnections, {} errors sent to agents",
+        baseline.reconnects, baseline.agent_errors
+    );
     for line in &frontdesk.log_sample {
         let _ = writeln!(out, "  log: {line}");
     }
@@ -953,7 +1095,16 @@ fn report(args: &Args, target: &Target, frontdesk: &Figures, baseline: &Figures)
 }
 
 fn integrity(phase: &Phase) -> String {
-    format!("{} / {} / {}; {} / {} / {} / {}", phase.lost, phase.duplicates, phase.out_of_order, phase.sent, phase.acked, phase.refused, phase.closed)
+    format!(
+        "{} / {} / {}; {} / {} / {} / {}",
+        phase.lost,
+        phase.duplicates,
+        phase.out_of_order,
+        phase.sent,
+        phase.acked,
+        phase.refused,
+        phase.closed
+    )
 }
 
 fn percentile(samples: &Samples, p: f64) -> f64 {
@@ -970,7 +1121,9 @@ fn percentile(samples: &Samples, p: f64) -> f64 {
 mod baseline {
     use super::send_json;
     use anyhow::Result;
-    use frontdesk_core::chat::{ChatMessage, ChatState, Sender, VisitorChat, VisitorEvent, VisitorRequest, WidgetWelcome};
+    use frontdesk_core::chat::{
+        ChatMessage, ChatState, Sender, VisitorChat, VisitorEvent, VisitorRequest, WidgetWelcome,
+    };
     use frontdesk_core::live::{ClientMessage, ServerMessage};
     use frontdesk_core::time::Timestamp;
     use futures_util::{SinkExt, StreamExt};
@@ -1015,11 +1168,14 @@ mod baseline {
                 .max_write_buffer_size(16 * 1024)
                 .max_message_size(Some(16 * 1024))
                 .max_frame_size(Some(16 * 1024));
-            let remember_path = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
-                path = request.uri().path().to_owned();
-                Ok(response)
-            };
-            let socket = tokio_tungstenite::accept_hdr_async_with_config(tcp, remember_path, Some(config)).await?;
+            let remember_path =
+                |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+                    path = request.uri().path().to_owned();
+                    Ok(response)
+                };
+            let socket =
+                tokio_tungstenite::accept_hdr_async_with_config(tcp, remember_path, Some(config))
+                    .await?;
             if path == "/api/live" { self.agent(socket).await } else { self.visitor(socket).await }
         }
 
@@ -1058,10 +1214,24 @@ mod baseline {
                     VisitorRequest::Send { client_id, body, .. } => {
                         if chat.is_none() {
                             let number = self.chats.fetch_add(1, Ordering::Relaxed) + 1;
-                            let agents = self.agents.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-                            let agent = agents.get(number as usize % agents.len().max(1)).cloned().ok_or_else(|| anyhow::anyhow!("no agent"))?;
+                            let agents = self
+                                .agents
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .clone();
+                            let agent = agents
+                                .get(number as usize % agents.len().max(1))
+                                .cloned()
+                                .ok_or_else(|| anyhow::anyhow!("no agent"))?;
                             chat = Some((number, agent));
-                            let view = VisitorChat { number, state: ChatState::Active, agent: Some("Agent".into()), agent_status: None, queue_position: None, agent_read_seq: 0 };
+                            let view = VisitorChat {
+                                number,
+                                state: ChatState::Active,
+                                agent: Some("Agent".into()),
+                                agent_status: None,
+                                queue_position: None,
+                                agent_read_seq: 0,
+                            };
                             send_json(&mut sink, &VisitorEvent::Chat { chat: view }).await?;
                         }
                         let Some((number, agent)) = &chat else { continue };
@@ -1075,8 +1245,17 @@ mod baseline {
                             attachment: None,
                             created_at: Timestamp::now(),
                         };
-                        agent.send(serde_json::to_string(&ServerMessage::ChatMessage { number: *number, message })?).await?;
-                        send_json(&mut sink, &VisitorEvent::Ack { client_id, seq, number: *number }).await?;
+                        agent
+                            .send(serde_json::to_string(&ServerMessage::ChatMessage {
+                                number: *number,
+                                message,
+                            })?)
+                            .await?;
+                        send_json(
+                            &mut sink,
+                            &VisitorEvent::Ack { client_id, seq, number: *number },
+                        )
+                        .await?;
                     }
                     VisitorRequest::Ping => send_json(&mut sink, &VisitorEvent::Pong).await?,
                     _ => {}
@@ -1088,7 +1267,14 @@ mod baseline {
 
     fn welcome() -> VisitorEvent {
         VisitorEvent::Welcome {
-            welcome: WidgetWelcome { protocol: 1, greeting: "Hi!".into(), ask_email: false, known_name: None, agents_online: true, chat: None },
+            welcome: WidgetWelcome {
+                protocol: 1,
+                greeting: "Hi!".into(),
+                ask_email: false,
+                known_name: None,
+                agents_online: true,
+                chat: None,
+            },
         }
     }
 }

@@ -13,13 +13,13 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use frontdesk_core::agent::Agent;
 use frontdesk_core::AppContext;
+use frontdesk_core::agent::Agent;
 use frontdesk_core::db::{Db, Param, Params};
 use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
 use frontdesk_core::ticket::{Priority, Tag};
-use frontdesk_core::time::Timestamp;
 use frontdesk_core::tickets::{self, QueueCursor, QueueFilter, QueueSort, QueueView};
+use frontdesk_core::time::Timestamp;
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use frontdesk_tests::ApiClient;
@@ -65,15 +65,33 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
     let db = ctx.db().clone();
-    let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: args.customers, tickets: args.tickets, seed: 7, words: 0 };
+    let plan = SeedPlan {
+        agents: 20,
+        teams: 6,
+        organizations: 2_000,
+        customers: args.customers,
+        tickets: args.tickets,
+        seed: 7,
+        words: 0,
+    };
     seed_once(&ctx, plan).await?;
 
-    let global = GlobalArgs { data_dir: Some(args.data_dir.clone()), database_url: args.database_url.clone(), ..GlobalArgs::default() };
-    let serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(frontdesk_tests::site_dir()), ..ServeArgs::default() };
+    let global = GlobalArgs {
+        data_dir: Some(args.data_dir.clone()),
+        database_url: args.database_url.clone(),
+        ..GlobalArgs::default()
+    };
+    let serve = ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        site_dir: Some(frontdesk_tests::site_dir()),
+        ..ServeArgs::default()
+    };
     let app = Application::build(Config::resolve(&global, &serve)?).await?;
     let base_url = format!("http://{}", app.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async { stopped.await.ok(); }));
+    let server = tokio::spawn(app.run_until(async {
+        stopped.await.ok();
+    }));
 
     let actor = first_admin(&db).await?;
     let client = ApiClient::new(&base_url);
@@ -83,23 +101,56 @@ async fn main() -> Result<()> {
     }
 
     let scenarios = scenarios(&ctx, &actor).await?;
-    println!("{} on {} tickets; {} samples per method; times in ms per page of {PAGE}", db.backend_name(), scalar(&db, "SELECT COUNT(*) FROM tickets").await?, args.samples);
-    println!("{:<34} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}", "scenario", "raw p50", "raw p99", "core p50", "core p99", "http p50", "http p99", "http/raw");
+    println!(
+        "{} on {} tickets; {} samples per method; times in ms per page of {PAGE}",
+        db.backend_name(),
+        scalar(&db, "SELECT COUNT(*) FROM tickets").await?,
+        args.samples
+    );
+    println!(
+        "{:<34} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "scenario",
+        "raw p50",
+        "raw p99",
+        "core p50",
+        "core p99",
+        "http p50",
+        "http p99",
+        "http/raw"
+    );
     let mut worst_http_p99 = 0.0_f64;
     for scenario in &scenarios {
-        let (sql, params) = tickets::queue_query(&actor, scenario.view, &scenario.filter, scenario.sort, scenario.after, i64::from(PAGE) + 1);
-        let (mut raw, mut core, mut http) = (Samples::default(), Samples::default(), Samples::default());
+        let (sql, params) = tickets::queue_query(
+            &actor,
+            scenario.view,
+            &scenario.filter,
+            scenario.sort,
+            scenario.after,
+            i64::from(PAGE) + 1,
+        );
+        let (mut raw, mut core, mut http) =
+            (Samples::default(), Samples::default(), Samples::default());
         for round in 0..args.samples + 5 {
             let started = Instant::now();
             run_raw(&db, &sql, &params).await?;
             let raw_time = started.elapsed();
 
             let started = Instant::now();
-            tickets::queue(&ctx, &actor, scenario.view, &scenario.filter, scenario.sort, scenario.after, PAGE).await?;
+            tickets::queue(
+                &ctx,
+                &actor,
+                scenario.view,
+                &scenario.filter,
+                scenario.sort,
+                scenario.after,
+                PAGE,
+            )
+            .await?;
             let core_time = started.elapsed();
 
             let started = Instant::now();
-            let form: Vec<(&str, &str)> = scenario.form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let form: Vec<(&str, &str)> =
+                scenario.form.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let response = client.call("list_queue", &form).await;
             let status = response.status();
             response.bytes().await?;
@@ -137,9 +188,12 @@ async fn main() -> Result<()> {
 async fn scenarios(ctx: &AppContext, actor: &Agent) -> Result<Vec<Scenario>> {
     let db = ctx.db();
     let team = scalar(db, "SELECT MIN(team_id) FROM tickets").await?;
-    let customer = scalar(db, "SELECT requester_id FROM tickets WHERE id = (SELECT MAX(id) / 2 FROM tickets)").await?;
+    let customer =
+        scalar(db, "SELECT requester_id FROM tickets WHERE id = (SELECT MAX(id) / 2 FROM tickets)")
+            .await?;
     let organization = scalar(db, "SELECT MIN(id) FROM organizations").await?;
-    let month_ago = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 30 * 24 * 3600 * 1000);
+    let month_ago =
+        Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 30 * 24 * 3600 * 1000);
     let base = |name, view: QueueView, form_view: &str| Scenario {
         name,
         view,
@@ -176,7 +230,11 @@ async fn scenarios(ctx: &AppContext, actor: &Agent) -> Result<Vec<Scenario>> {
     let mut s = with(open("all open, organization"), "organization_id", organization.to_string());
     s.filter.organization_id = Some(organization);
     list.push(s);
-    let mut s = with(open("all open, created last 30 days"), "created_from", month_ago.unix_millis().to_string());
+    let mut s = with(
+        open("all open, created last 30 days"),
+        "created_from",
+        month_ago.unix_millis().to_string(),
+    );
     s.filter.created_from = Some(month_ago);
     list.push(s);
     let mut s = with(open("all open, sorted by priority"), "sort", "priority".into());
@@ -189,7 +247,8 @@ async fn scenarios(ctx: &AppContext, actor: &Agent) -> Result<Vec<Scenario>> {
     // Twenty pages deep, by keyset.
     let mut deep = open("all open, page 20");
     for _ in 0..19 {
-        let page = tickets::queue(ctx, actor, deep.view, &deep.filter, deep.sort, deep.after, PAGE).await?;
+        let page = tickets::queue(ctx, actor, deep.view, &deep.filter, deep.sort, deep.after, PAGE)
+            .await?;
         deep.after = page.next_cursor;
     }
     let cursor = deep.after.context("the all-open view has fewer than 20 pages")?;

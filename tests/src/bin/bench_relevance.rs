@@ -12,13 +12,15 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use frontdesk_tests::bench::{Question, read_questions};
 use frontdesk_core::found::SearchQuery;
+use frontdesk_tests::bench::{Question, read_questions};
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
 
 #[derive(Parser)]
-#[command(about = "MRR and nDCG@10 of frontdesk's search and PostgreSQL full-text search on Git's manual")]
+#[command(
+    about = "MRR and nDCG@10 of frontdesk's search and PostgreSQL full-text search on Git's manual"
+)]
 struct Args {
     /// A PostgreSQL server for the baseline (a temporary table is used; nothing is kept).
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
@@ -51,10 +53,14 @@ impl Scores {
         let first = top.iter().position(|slug| question.grade(slug) > 0);
         self.reciprocal_ranks.push(first.map_or(0.0, |rank| 1.0 / (rank + 1) as f64));
         let dcg = |grades: &mut dyn Iterator<Item = u32>| -> f64 {
-            grades.enumerate().map(|(i, g)| f64::from((1_u32 << g) - 1) / ((i + 2) as f64).log2()).sum()
+            grades
+                .enumerate()
+                .map(|(i, g)| f64::from((1_u32 << g) - 1) / ((i + 2) as f64).log2())
+                .sum()
         };
         let actual = dcg(&mut top.iter().map(|slug| question.grade(slug)));
-        let mut ideal_grades: Vec<u32> = question.answers.iter().map(|slug| question.grade(slug)).collect();
+        let mut ideal_grades: Vec<u32> =
+            question.answers.iter().map(|slug| question.grade(slug)).collect();
         ideal_grades.sort_unstable_by(|a, b| b.cmp(a));
         let ideal = dcg(&mut ideal_grades.into_iter().take(CUTOFF));
         self.ndcgs.push(if ideal > 0.0 { actual / ideal } else { 0.0 });
@@ -69,7 +75,8 @@ impl Scores {
 }
 
 /// The ways the questions are answered.
-const METHODS: [&str; 3] = ["frontdesk (tantivy)", "PostgreSQL websearch_to_tsquery", "PostgreSQL OR of words"];
+const METHODS: [&str; 3] =
+    ["frontdesk (tantivy)", "PostgreSQL websearch_to_tsquery", "PostgreSQL OR of words"];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
@@ -86,7 +93,9 @@ async fn main() -> Result<()> {
     frontdesk_core::search::open(&ctx, &data_dir.path().join("search-index")).await?;
     let indexed = frontdesk_core::search::rebuild(&ctx, &|_, _| {}).await?;
 
-    let mut pg = PgConnection::connect(&args.postgres_url).await.with_context(|| format!("connecting to {}", args.postgres_url))?;
+    let mut pg = PgConnection::connect(&args.postgres_url)
+        .await
+        .with_context(|| format!("connecting to {}", args.postgres_url))?;
     load_postgres(&mut pg, &articles_dir).await?;
 
     let mut scores: [Scores; 3] = Default::default();
@@ -98,17 +107,34 @@ async fn main() -> Result<()> {
             .into_iter()
             .filter_map(|item| item.url.strip_prefix("/help/articles/").map(str::to_owned))
             .collect();
-        let and = postgres_top(&mut pg, "websearch_to_tsquery('english', $1)", &question.text).await?;
-        let or = postgres_top(&mut pg, "replace(plainto_tsquery('english', $1)::text, '&', '|')::tsquery", &question.text).await?;
-        let ranks: Vec<Option<usize>> = scores.iter_mut().zip([ours, and, or]).map(|(s, ranking)| s.add(question, &ranking)).collect();
+        let and =
+            postgres_top(&mut pg, "websearch_to_tsquery('english', $1)", &question.text).await?;
+        let or = postgres_top(
+            &mut pg,
+            "replace(plainto_tsquery('english', $1)::text, '&', '|')::tsquery",
+            &question.text,
+        )
+        .await?;
+        let ranks: Vec<Option<usize>> = scores
+            .iter_mut()
+            .zip([ours, and, or])
+            .map(|(s, ranking)| s.add(question, &ranking))
+            .collect();
         if args.verbose {
-            let shown: Vec<String> = ranks.iter().map(|r| r.map_or("-".into(), |r| r.to_string())).collect();
+            let shown: Vec<String> =
+                ranks.iter().map(|r| r.map_or("-".into(), |r| r.to_string())).collect();
             println!("{:>3} {:>3} {:>3}  {}", shown[0], shown[1], shown[2], question.text);
         }
     }
 
-    println!("Relevance on {} questions over {indexed} articles (Git's manual, Debian git-doc 1:2.39.5-0+deb12u3)", questions.len());
-    println!("{:<34} {:>8} {:>8} {:>12} {:>10}", "method", "MRR@10", "nDCG@10", "answered@10", "no result");
+    println!(
+        "Relevance on {} questions over {indexed} articles (Git's manual, Debian git-doc 1:2.39.5-0+deb12u3)",
+        questions.len()
+    );
+    println!(
+        "{:<34} {:>8} {:>8} {:>12} {:>10}",
+        "method", "MRR@10", "nDCG@10", "answered@10", "no result"
+    );
     for (name, s) in METHODS.iter().zip(&scores) {
         println!(
             "{name:<34} {:>8.3} {:>8.3} {:>9}/{:<2} {:>10}",
@@ -127,11 +153,15 @@ async fn load_postgres(pg: &mut PgConnection, dir: &Path) -> Result<()> {
     sqlx::query("CREATE TEMPORARY TABLE relevance_articles (slug TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, tsv TSVECTOR)")
         .execute(&mut *pg)
         .await?;
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "md")).collect();
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect();
     paths.sort();
     for path in paths {
         let text = std::fs::read_to_string(&path)?;
-        let article = frontdesk_core::kb::ArticleSource::parse(&text).map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
+        let article = frontdesk_core::kb::ArticleSource::parse(&text)
+            .map_err(|why| anyhow::anyhow!("{}: {why}", path.display()))?;
         sqlx::query("INSERT INTO relevance_articles (slug, title, body) VALUES ($1, $2, $3)")
             .bind(&article.slug)
             .bind(&article.title)

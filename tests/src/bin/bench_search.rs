@@ -22,7 +22,9 @@ use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use frontdesk_tests::ApiClient;
-use frontdesk_tests::bench::{Samples, create_database, first_admin, read_questions, scalar, seed_once};
+use frontdesk_tests::bench::{
+    Samples, create_database, first_admin, read_questions, scalar, seed_once,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -31,7 +33,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(about = "Search on a million tickets: indexing and query latency against PostgreSQL full-text search")]
+#[command(
+    about = "Search on a million tickets: indexing and query latency against PostgreSQL full-text search"
+)]
 struct Args {
     /// frontdesk's PostgreSQL URL; without it, a SQLite file in --data-dir.
     #[arg(long)]
@@ -66,11 +70,31 @@ const BASELINE_QUERY: &str = "SELECT id FROM docs, websearch_to_tsquery('english
 async fn main() -> Result<()> {
     let args = Args::parse();
     let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
-    let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: 100_000, tickets: args.tickets, seed: 13, words: args.words };
+    let plan = SeedPlan {
+        agents: 20,
+        teams: 6,
+        organizations: 2_000,
+        customers: 100_000,
+        tickets: args.tickets,
+        seed: 13,
+        words: args.words,
+    };
     seed_once(&ctx, plan).await?;
-    let documents = scalar(ctx.db(), "SELECT (SELECT COUNT(*) FROM tickets) + (SELECT COUNT(*) FROM kb_articles)").await?;
-    let tokens = scalar(ctx.db(), "SELECT SUM(LENGTH(body) - LENGTH(REPLACE(body, ' ', '')) + 1) FROM ticket_messages").await?;
-    println!("{} on {documents} documents ({} tickets, {tokens} words of messages)", ctx.db().backend_name(), args.tickets);
+    let documents = scalar(
+        ctx.db(),
+        "SELECT (SELECT COUNT(*) FROM tickets) + (SELECT COUNT(*) FROM kb_articles)",
+    )
+    .await?;
+    let tokens = scalar(
+        ctx.db(),
+        "SELECT SUM(LENGTH(body) - LENGTH(REPLACE(body, ' ', '')) + 1) FROM ticket_messages",
+    )
+    .await?;
+    println!(
+        "{} on {documents} documents ({} tickets, {tokens} words of messages)",
+        ctx.db().backend_name(),
+        args.tickets
+    );
 
     let baseline = baseline_pool(&args.postgres_url).await?;
     let baseline_build = load_baseline(ctx.db(), &baseline, args.tickets).await?;
@@ -94,7 +118,10 @@ async fn main() -> Result<()> {
 
     println!("\nIndexing");
     if let Some((written, seconds)) = rebuild {
-        println!("  frontdesk full reindex:      {written} documents in {seconds:.1} s ({:.0} documents/s; target: at most 300 s)", written as f64 / seconds);
+        println!(
+            "  frontdesk full reindex:      {written} documents in {seconds:.1} s ({:.0} documents/s; target: at most 300 s)",
+            written as f64 / seconds
+        );
     } else {
         println!("  frontdesk full reindex:      skipped (--keep-index)");
     }
@@ -106,16 +133,28 @@ async fn main() -> Result<()> {
             pg_seconds / seconds
         ),
         (Some(pg_seconds), None) => println!("  PostgreSQL tsvector + GIN:   {pg_seconds:.1} s"),
-        (None, _) => println!("  PostgreSQL tsvector + GIN:   built in an earlier run (drop database {BASELINE_DATABASE} to time it)"),
+        (None, _) => println!(
+            "  PostgreSQL tsvector + GIN:   built in an earlier run (drop database {BASELINE_DATABASE} to time it)"
+        ),
     }
 
-    let global = GlobalArgs { data_dir: Some(args.data_dir.clone()), database_url: args.database_url.clone(), ..GlobalArgs::default() };
-    let serve = ServeArgs { listen: Some("127.0.0.1:0".into()), site_dir: Some(frontdesk_tests::site_dir()), ..ServeArgs::default() };
+    let global = GlobalArgs {
+        data_dir: Some(args.data_dir.clone()),
+        database_url: args.database_url.clone(),
+        ..GlobalArgs::default()
+    };
+    let serve = ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        site_dir: Some(frontdesk_tests::site_dir()),
+        ..ServeArgs::default()
+    };
     let app = Application::build(Config::resolve(&global, &serve)?).await?;
     let base_url = format!("http://{}", app.local_addr()?);
     let admin = first_admin(app.context().db()).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.run_until(async { stopped.await.ok(); }));
+    let server = tokio::spawn(app.run_until(async {
+        stopped.await.ok();
+    }));
     let client = ApiClient::new(&base_url);
     let signed_in = client.sign_in(&admin.email.to_string(), DEMO_PASSWORD).await;
     if !signed_in.status().is_success() {
@@ -148,8 +187,16 @@ async fn main() -> Result<()> {
         totals.last().copied().unwrap_or_default()
     );
     println!("  {:<52} {:>8} {:>8} {:>8}", "method (ms)", "p50", "p99", "p99.9");
-    for (name, samples) in [("frontdesk agent search over HTTP (top 20 + counts)", &ours), ("PostgreSQL websearch_to_tsquery + ts_rank top 10", &theirs)] {
-        println!("  {name:<52} {:>8.2} {:>8.2} {:>8.2}", samples.percentile(0.5), samples.percentile(0.99), samples.percentile(0.999));
+    for (name, samples) in [
+        ("frontdesk agent search over HTTP (top 20 + counts)", &ours),
+        ("PostgreSQL websearch_to_tsquery + ts_rank top 10", &theirs),
+    ] {
+        println!(
+            "  {name:<52} {:>8.2} {:>8.2} {:>8.2}",
+            samples.percentile(0.5),
+            samples.percentile(0.99),
+            samples.percentile(0.999)
+        );
     }
     println!(
         "  frontdesk is {:.1}x faster at p50 and {:.1}x faster at p99 (targets: p99 at most 20 ms, at least 5x faster at p99)",
@@ -178,11 +225,14 @@ async fn load_baseline(db: &Db, pg: &PgPool, tickets: u64) -> Result<Option<f64>
     sqlx::query("CREATE TABLE IF NOT EXISTS docs (id BIGINT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, tsv TSVECTOR)")
         .execute(pg)
         .await?;
-    let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM docs WHERE tsv IS NOT NULL").fetch_one(pg).await?;
+    let have: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM docs WHERE tsv IS NOT NULL").fetch_one(pg).await?;
     if have == i64::try_from(tickets)? {
         return Ok(None);
     }
-    eprintln!("copying {tickets} tickets to the baseline database {BASELINE_DATABASE} (once; kept for later runs)...");
+    eprintln!(
+        "copying {tickets} tickets to the baseline database {BASELINE_DATABASE} (once; kept for later runs)..."
+    );
     sqlx::query("DROP INDEX IF EXISTS docs_tsv_idx").execute(pg).await?;
     sqlx::query("TRUNCATE docs").execute(pg).await?;
     const BATCH: i64 = 5_000;
@@ -195,7 +245,8 @@ async fn load_baseline(db: &Db, pg: &PgPool, tickets: u64) -> Result<Option<f64>
         for (id, title, body) in rows {
             match ids.last() {
                 Some(&previous) if previous == id => {
-                    let text: &mut String = bodies.last_mut().context("a body for the previous ticket")?;
+                    let text: &mut String =
+                        bodies.last_mut().context("a body for the previous ticket")?;
                     text.push_str("\n\n");
                     text.push_str(&body.unwrap_or_default());
                 }
@@ -226,7 +277,11 @@ async fn load_baseline(db: &Db, pg: &PgPool, tickets: u64) -> Result<Option<f64>
 }
 
 /// Tickets after `after` (at most `limit` of them) with each of their messages, in order.
-async fn ticket_texts(db: &Db, after: i64, limit: i64) -> Result<Vec<(i64, String, Option<String>)>> {
+async fn ticket_texts(
+    db: &Db,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<(i64, String, Option<String>)>> {
     let sql = "SELECT t.id, t.subject, m.body FROM tickets t LEFT JOIN ticket_messages m ON m.ticket_id = t.id
                WHERE t.id > $1 AND t.id <= (SELECT MAX(id) FROM (SELECT id FROM tickets WHERE id > $1 ORDER BY id LIMIT $2) AS batch)
                ORDER BY t.id, m.id";
@@ -241,13 +296,26 @@ async fn ticket_texts(db: &Db, after: i64, limit: i64) -> Result<Vec<(i64, Strin
 /// (rare words), shuffled with a fixed seed.
 fn queries(args: &Args) -> Result<Vec<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut queries: Vec<String> = read_questions(&root.join("relevance/questions.tsv"))?.into_iter().map(|q| q.text).collect();
-    let words: Vec<(&str, u64)> = frontdesk_core::seed::manual_words().filter(|(word, _)| word.len() >= 4).collect();
+    let mut queries: Vec<String> = read_questions(&root.join("relevance/questions.tsv"))?
+        .into_iter()
+        .map(|q| q.text)
+        .collect();
+    let words: Vec<(&str, u64)> =
+        frontdesk_core::seed::manual_words().filter(|(word, _)| word.len() >= 4).collect();
     let mut rng = StdRng::seed_from_u64(args.tickets);
     for i in 0..240 {
         let n = rng.gen_range(1..=3);
         let picked: Vec<&str> = (0..n)
-            .map(|_| if i % 2 == 0 { words.choose_weighted(&mut rng, |w| w.1).map(|w| w.0) } else { words.choose(&mut rng).map(|w| w.0).ok_or(rand::distributions::WeightedError::NoItem) })
+            .map(|_| {
+                if i % 2 == 0 {
+                    words.choose_weighted(&mut rng, |w| w.1).map(|w| w.0)
+                } else {
+                    words
+                        .choose(&mut rng)
+                        .map(|w| w.0)
+                        .ok_or(rand::distributions::WeightedError::NoItem)
+                }
+            })
             .collect::<Result<_, _>>()?;
         queries.push(picked.join(" "));
     }

@@ -49,7 +49,15 @@ async fn main() -> Result<()> {
     let db = ctx.db().clone();
     if scalar(&db, "SELECT COUNT(*) FROM tickets").await? < i64::try_from(args.tickets)? {
         eprintln!("seeding {} tickets (once; kept for later runs)...", args.tickets);
-        let plan = SeedPlan { agents: 20, teams: 6, organizations: 2_000, customers: 100_000, tickets: args.tickets, seed: 11, words: 0 };
+        let plan = SeedPlan {
+            agents: 20,
+            teams: 6,
+            organizations: 2_000,
+            customers: 100_000,
+            tickets: args.tickets,
+            seed: 11,
+            words: 0,
+        };
         seed::seed(&ctx, plan, |_, _| {}).await?;
     }
     let admin_id = scalar(&db, "SELECT MIN(id) FROM agents WHERE role = 'admin'").await?;
@@ -58,8 +66,17 @@ async fn main() -> Result<()> {
     println!("{} on {tickets} tickets", db.backend_name());
 
     // A calendar change marks every unfinished ticket; re-evaluate the first `recompute` of them.
-    let office: [Vec<(u16, u16)>; 7] = std::array::from_fn(|day| if day < 5 { vec![(8 * 60, 18 * 60)] } else { vec![(0, DAY_MINUTES)] });
-    let calendar = CalendarDef { id: 0, name: format!("Bench {}", Timestamp::now().unix_millis()), time_zone: "Europe/Berlin".into(), hours: office, holidays: vec![] };
+    let office: [Vec<(u16, u16)>; 7] =
+        std::array::from_fn(
+            |day| if day < 5 { vec![(8 * 60, 18 * 60)] } else { vec![(0, DAY_MINUTES)] },
+        );
+    let calendar = CalendarDef {
+        id: 0,
+        name: format!("Bench {}", Timestamp::now().unix_millis()),
+        time_zone: "Europe/Berlin".into(),
+        hours: office,
+        holidays: vec![],
+    };
     let calendar = sla::save_calendar(&ctx, &admin, &calendar).await?;
     let targets = sla::minutes(Some(4 * 60), Some(8 * 60), Some(3 * 24 * 60));
     let policy = PolicyDef {
@@ -81,8 +98,18 @@ async fn main() -> Result<()> {
     db.analyze().await?;
 
     let ids: Vec<i64> = match &db {
-        Db::Sqlite(pool) => sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1").bind(args.recompute).fetch_all(pool).await?,
-        Db::Postgres(pool) => sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1").bind(args.recompute).fetch_all(pool).await?,
+        Db::Sqlite(pool) => {
+            sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1")
+                .bind(args.recompute)
+                .fetch_all(pool)
+                .await?
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_scalar("SELECT ticket_id FROM sla_dirty ORDER BY ticket_id LIMIT $1")
+                .bind(args.recompute)
+                .fetch_all(pool)
+                .await?
+        }
     };
     let started = Instant::now();
     // The baseline reads the same histories the way `drain` does, one query per batch of 200.
@@ -119,11 +146,16 @@ async fn main() -> Result<()> {
     let due_sql = "SELECT ticket_id, metric, started_at, kind, due_at FROM sla_alarms WHERE fired_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT $2";
     // `limit` 0 asks as of the epoch: the idle query.
     let bare = async |limit: i64| -> Result<f64> {
-        let (at, limit) = (if limit == 0 { Timestamp::from_unix_millis(0) } else { now }, limit.max(1));
+        let (at, limit) =
+            (if limit == 0 { Timestamp::from_unix_millis(0) } else { now }, limit.max(1));
         let started = Instant::now();
         match &db {
-            Db::Sqlite(pool) => sqlx::query(due_sql).bind(at).bind(limit).fetch_all(pool).await?.len(),
-            Db::Postgres(pool) => sqlx::query(due_sql).bind(at).bind(limit).fetch_all(pool).await?.len(),
+            Db::Sqlite(pool) => {
+                sqlx::query(due_sql).bind(at).bind(limit).fetch_all(pool).await?.len()
+            }
+            Db::Postgres(pool) => {
+                sqlx::query(due_sql).bind(at).bind(limit).fetch_all(pool).await?.len()
+            }
         };
         Ok(started.elapsed().as_secs_f64() * 1000.0)
     };
@@ -146,7 +178,9 @@ async fn main() -> Result<()> {
     let started = Instant::now();
     let fired = sla::fire_due(&ctx, now, args.due).await?;
     let busy = started.elapsed().as_secs_f64() * 1000.0;
-    println!("scheduler tick, nothing due: {idle:.2} ms ({fired_idle} fired); finding due alarms alone: {idle_bare:.2} ms");
+    println!(
+        "scheduler tick, nothing due: {idle:.2} ms ({fired_idle} fired); finding due alarms alone: {idle_bare:.2} ms"
+    );
     println!(
         "scheduler tick, {fired} due: {busy:.0} ms ({:.2} ms per alarm fired, each its own transaction with a history entry); \
          finding them alone: {busy_bare:.2} ms",

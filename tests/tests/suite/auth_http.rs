@@ -12,9 +12,11 @@ async fn wrong_password_and_unknown_email_get_the_same_answer() {
     let client = app.client();
 
     let wrong_password = client.sign_in("ada@example.com", "not the password").await;
-    let (status_a, body_a) = (wrong_password.status(), wrong_password.text().await.unwrap_or_default());
+    let (status_a, body_a) =
+        (wrong_password.status(), wrong_password.text().await.unwrap_or_default());
     let unknown_email = client.sign_in("nobody@example.com", "not the password").await;
-    let (status_b, body_b) = (unknown_email.status(), unknown_email.text().await.unwrap_or_default());
+    let (status_b, body_b) =
+        (unknown_email.status(), unknown_email.text().await.unwrap_or_default());
 
     assert_eq!(status_a, StatusCode::UNAUTHORIZED);
     assert_eq!((status_a, &body_a), (status_b, &body_b));
@@ -29,7 +31,10 @@ async fn sign_in_from_one_address_is_slowed_per_account_even_with_the_right_pass
     let client = app.client();
 
     for _ in 0..5 {
-        assert_eq!(client.sign_in("ada@example.com", "guess").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            client.sign_in("ada@example.com", "guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let limited = client.sign_in("ada@example.com", PASSWORD).await;
 
@@ -46,14 +51,20 @@ async fn sign_in_from_one_address_is_slowed_per_account_even_with_the_right_pass
     for _ in 0..5 {
         client.sign_in("ghost@example.com", "guess").await;
     }
-    assert_eq!(client.sign_in("ghost@example.com", "guess").await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        client.sign_in("ghost@example.com", "guess").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn strangers_guessing_an_account_cannot_lock_its_owner_out() {
     let app = spawn_app().await;
     app.create_admin("ada@example.com", "Ada").await;
-    let stranger = frontdesk_tests::ApiClient::from_address(&app.base_url, Some("127.0.0.2".parse().expect("an address")));
+    let stranger = frontdesk_tests::ApiClient::from_address(
+        &app.base_url,
+        Some("127.0.0.2".parse().expect("an address")),
+    );
 
     let mut statuses = Vec::new();
     for _ in 0..8 {
@@ -63,8 +74,14 @@ async fn strangers_guessing_an_account_cannot_lock_its_owner_out() {
     let signed_in = owner.sign_in("ada@example.com", PASSWORD).await.status();
 
     assert!(statuses[..5].iter().all(|s| *s == StatusCode::UNAUTHORIZED), "{statuses:?}");
-    assert!(statuses[5..].contains(&StatusCode::TOO_MANY_REQUESTS), "the stranger is slowed: {statuses:?}");
-    assert!(owner.session_cookie().is_some(), "the owner signs in from their own address: {signed_in}");
+    assert!(
+        statuses[5..].contains(&StatusCode::TOO_MANY_REQUESTS),
+        "the stranger is slowed: {statuses:?}"
+    );
+    assert!(
+        owner.session_cookie().is_some(),
+        "the owner signs in from their own address: {signed_in}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +96,10 @@ async fn sign_in_is_rate_limited_per_ip_across_accounts() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
 
-    assert_eq!(client.sign_in("bob@example.com", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        client.sign_in("bob@example.com", PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +146,12 @@ async fn the_session_cookie_is_secure_when_configured_for_tls() {
 
     let response = app.client().sign_in("ada@example.com", PASSWORD).await;
 
-    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
     assert!(cookie.starts_with("frontdesk_session=") && cookie.contains("Secure"), "{cookie}");
 }
 
@@ -157,7 +182,11 @@ async fn a_rebound_name_with_matching_host_and_origin_cannot_run_first_run_setup
         .header("host", &rebound)
         .header("origin", format!("http://{rebound}"))
         .header("sec-fetch-site", "same-origin")
-        .form(&[("name", "Mallory"), ("email", "mallory@evil.example"), ("password", "a long enough password")])
+        .form(&[
+            ("name", "Mallory"),
+            ("email", "mallory@evil.example"),
+            ("password", "a long enough password"),
+        ])
         .send()
         .await
         .expect("answered");
@@ -187,7 +216,8 @@ async fn a_cross_site_post_is_refused_and_a_same_origin_one_is_not() {
     };
 
     let forged = post(Some("https://evil.example"), None).await.expect("answered");
-    let forged_modern = post(Some("https://evil.example"), Some("cross-site")).await.expect("answered");
+    let forged_modern =
+        post(Some("https://evil.example"), Some("cross-site")).await.expect("answered");
     let same_origin = app
         .client()
         .http
@@ -213,7 +243,10 @@ async fn first_run_setup_creates_one_admin_and_then_closes() {
     let first = client.call("set_up", &setup).await;
     assert_eq!(first.status(), StatusCode::OK);
     assert!(client.session_cookie().is_some(), "setup signs the admin in");
-    let again = app.client().call("set_up", &[("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD)]).await;
+    let again = app
+        .client()
+        .call("set_up", &[("name", "Eve"), ("email", "eve@example.com"), ("password", PASSWORD)])
+        .await;
 
     assert_eq!(again.status(), StatusCode::CONFLICT);
     let agents = client.call("list_agents", &[]).await.text().await.unwrap_or_default();
@@ -224,7 +257,10 @@ async fn first_run_setup_creates_one_admin_and_then_closes() {
 async fn setup_explains_every_invalid_field() {
     let app = spawn_app().await;
 
-    let response = app.client().call("set_up", &[("name", ""), ("email", "not-an-email"), ("password", "short")]).await;
+    let response = app
+        .client()
+        .call("set_up", &[("name", ""), ("email", "not-an-email"), ("password", "short")])
+        .await;
 
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body = response.text().await.unwrap_or_default();
@@ -242,10 +278,13 @@ async fn agents_cannot_manage_agents_but_admins_can() {
     agent_client.sign_in("bob@example.com", PASSWORD).await;
     let admin_client = app.client();
     admin_client.sign_in("ada@example.com", PASSWORD).await;
-    let new_agent = [("name", "Cy"), ("email", "cy@example.com"), ("role", "agent"), ("password", PASSWORD)];
+    let new_agent =
+        [("name", "Cy"), ("email", "cy@example.com"), ("role", "agent"), ("password", PASSWORD)];
 
     let by_agent = agent_client.call("create_agent", &new_agent).await;
-    let promote_self = agent_client.call("change_agent_role", &[("agent_id", &bob.id.to_string()), ("role", "admin")]).await;
+    let promote_self = agent_client
+        .call("change_agent_role", &[("agent_id", &bob.id.to_string()), ("role", "admin")])
+        .await;
     let by_admin = admin_client.call("create_agent", &new_agent).await;
     let duplicate = admin_client.call("create_agent", &new_agent).await;
 
@@ -264,7 +303,8 @@ async fn an_admin_cannot_deactivate_or_demote_themselves() {
     client.sign_in("ada@example.com", PASSWORD).await;
     let id = admin.id.to_string();
 
-    let deactivate = client.call("set_agent_active", &[("agent_id", &id), ("active", "false")]).await;
+    let deactivate =
+        client.call("set_agent_active", &[("agent_id", &id), ("active", "false")]).await;
     let demote = client.call("change_agent_role", &[("agent_id", &id), ("role", "agent")]).await;
 
     assert_eq!(deactivate.status(), StatusCode::CONFLICT);
@@ -278,7 +318,8 @@ async fn unknown_agent_ids_are_404() {
     let client = app.client();
     client.sign_in("ada@example.com", PASSWORD).await;
 
-    let response = client.call("set_agent_active", &[("agent_id", "987654"), ("active", "false")]).await;
+    let response =
+        client.call("set_agent_active", &[("agent_id", "987654"), ("active", "false")]).await;
 
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
@@ -294,12 +335,17 @@ async fn deactivating_an_agent_ends_their_sessions_at_once() {
     let admin_client = app.client();
     admin_client.sign_in("ada@example.com", PASSWORD).await;
 
-    let response = admin_client.call("set_agent_active", &[("agent_id", &bob.id.to_string()), ("active", "false")]).await;
+    let response = admin_client
+        .call("set_agent_active", &[("agent_id", &bob.id.to_string()), ("active", "false")])
+        .await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(app.ctx.sessions().count_for_agent(bob.id).await.unwrap_or(-1), 0);
     assert_eq!(bob_client.call("list_agents", &[]).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(bob_client.sign_in("bob@example.com", PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        bob_client.sign_in("bob@example.com", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -319,7 +365,11 @@ async fn healthz_answers_and_readyz_fails_when_the_database_is_unreachable() {
 async fn pages_redirect_by_state_and_unknown_paths_are_404() {
     let app = spawn_app().await;
     let html = |path: &'static str| {
-        app.client().http.get(format!("{}{path}", app.base_url)).header("accept", "text/html").send()
+        app.client()
+            .http
+            .get(format!("{}{path}", app.base_url))
+            .header("accept", "text/html")
+            .send()
     };
 
     let fresh = html("/").await.expect("answered");
@@ -342,16 +392,37 @@ async fn every_page_sends_a_strict_script_policy_whose_nonce_only_its_own_script
     let mut nonces = Vec::new();
     for path in ["/help", "/login", "/portal"] {
         let page = app.client().get(path).await;
-        let policies: Vec<String> = page.headers().get_all("content-security-policy").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
+        let policies: Vec<String> = page
+            .headers()
+            .get_all("content-security-policy")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
         let body = page.text().await.expect("the page");
-        let scripts = policies.iter().find(|p| p.contains("script-src")).unwrap_or_else(|| panic!("{path}: a script policy in {policies:?}"));
-        for directive in ["object-src 'none'", "base-uri 'none'", "form-action 'self'", "'wasm-unsafe-eval'"] {
+        let scripts = policies
+            .iter()
+            .find(|p| p.contains("script-src"))
+            .unwrap_or_else(|| panic!("{path}: a script policy in {policies:?}"));
+        for directive in
+            ["object-src 'none'", "base-uri 'none'", "form-action 'self'", "'wasm-unsafe-eval'"]
+        {
             assert!(scripts.contains(directive), "{path}: {directive} in {scripts}");
         }
-        let nonce = scripts.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).expect("a nonce").to_owned();
+        let nonce = scripts
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("a nonce")
+            .to_owned();
         assert!(nonce.len() >= 16, "{path}: {nonce}");
-        assert!(body.contains(&format!("nonce=\"{nonce}\"")), "{path}: the hydration scripts carry the nonce");
-        assert!(policies.iter().any(|p| p.contains("frame-ancestors")), "{path}: framing is still refused");
+        assert!(
+            body.contains(&format!("nonce=\"{nonce}\"")),
+            "{path}: the hydration scripts carry the nonce"
+        );
+        assert!(
+            policies.iter().any(|p| p.contains("frame-ancestors")),
+            "{path}: framing is still refused"
+        );
         nonces.push(nonce);
     }
     nonces.dedup();

@@ -13,7 +13,12 @@ async fn signed_in() -> (TestApp, frontdesk_tests::ApiClient) {
     (app, client)
 }
 
-async fn post(client: &frontdesk_tests::ApiClient, function: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, String) {
+async fn post(
+    client: &frontdesk_tests::ApiClient,
+    function: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
     let answer = client
         .http
         .post(format!("{}/api/{function}", client.base_url))
@@ -32,7 +37,8 @@ const FORM: &str = "application/x-www-form-urlencoded";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_server_function_arguments_are_a_plain_400_and_store_nothing() {
     let (app, client) = signed_in().await;
-    let ticket = "requester_email=c%40x.example&requester_name=C&subject=S&body=B&priority=normal&tags=";
+    let ticket =
+        "requester_email=c%40x.example&requester_name=C&subject=S&body=B&priority=normal&tags=";
     let cases: Vec<(&str, &str, Vec<u8>)> = vec![
         ("missing field", FORM, b"requester_email=c%40x.example".to_vec()),
         ("duplicate field", FORM, format!("{ticket}&subject=again").into_bytes()),
@@ -64,9 +70,18 @@ async fn a_body_over_a_megabyte_is_413() {
 async fn nul_characters_are_refused_in_every_text_field_the_same_way() {
     let (app, client) = signed_in().await;
     let forms = [
-        ("create_ticket", "requester_email=c%40x.example&requester_name=C%00&subject=S&body=B&priority=normal&tags="),
-        ("create_ticket", "requester_email=c%40x.example&requester_name=C&subject=S%00&body=B&priority=normal&tags="),
-        ("create_ticket", "requester_email=c%40x.example&requester_name=C&subject=S&body=B%00&priority=normal&tags="),
+        (
+            "create_ticket",
+            "requester_email=c%40x.example&requester_name=C%00&subject=S&body=B&priority=normal&tags=",
+        ),
+        (
+            "create_ticket",
+            "requester_email=c%40x.example&requester_name=C&subject=S%00&body=B&priority=normal&tags=",
+        ),
+        (
+            "create_ticket",
+            "requester_email=c%40x.example&requester_name=C&subject=S&body=B%00&priority=normal&tags=",
+        ),
         ("portal_submit", "name=Carol&email=carol%40x.example&subject=Hi&body=a%00b"),
     ];
 

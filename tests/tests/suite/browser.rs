@@ -6,7 +6,8 @@ use frontdesk_tests::browser::Browser;
 use frontdesk_tests::{PASSWORD, spawn_app};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn setup_creates_the_admin_who_adds_an_agent_without_a_reload_signs_out_and_the_agent_signs_in() {
+async fn setup_creates_the_admin_who_adds_an_agent_without_a_reload_signs_out_and_the_agent_signs_in()
+ {
     let app = spawn_app().await;
     let mut browser = Browser::start().await;
     let page = browser.open().await;
@@ -35,7 +36,10 @@ async fn setup_creates_the_admin_who_adds_an_agent_without_a_reload_signs_out_an
     page.click("form button.primary").await;
     page.wait_for_text("#agents tr[data-email='bob@example.com']", "Bob Agent").await;
     page.wait_for_text(".form-success", "Added Bob Agent").await;
-    assert_eq!(page.eval("return window.__notReloaded || null").await, serde_json::json!("still here"));
+    assert_eq!(
+        page.eval("return window.__notReloaded || null").await,
+        serde_json::json!("still here")
+    );
 
     // A mistake is explained next to the field, still without a reload.
     page.fill("#field-name", "Bob Again").await;
@@ -43,7 +47,10 @@ async fn setup_creates_the_admin_who_adds_an_agent_without_a_reload_signs_out_an
     page.fill("#field-password", PASSWORD).await;
     page.click("form button.primary").await;
     page.wait_for_text("#field-email-error", "already exists").await;
-    assert_eq!(page.eval("return window.__notReloaded || null").await, serde_json::json!("still here"));
+    assert_eq!(
+        page.eval("return window.__notReloaded || null").await,
+        serde_json::json!("still here")
+    );
 
     // Sign out, then the new agent signs in and sees no admin settings.
     page.click("#sign-out").await;
@@ -55,7 +62,9 @@ async fn setup_creates_the_admin_who_adds_an_agent_without_a_reload_signs_out_an
     page.wait_for_path("/app").await;
     page.wait_for_text(".empty-state h2", "Welcome, Bob Agent").await;
     page.wait_for_text(".me-role", "Agent").await;
-    let settings_links = page.eval("return document.querySelectorAll(\"a[href='/app/settings/agents']\").length").await;
+    let settings_links = page
+        .eval("return document.querySelectorAll(\"a[href='/app/settings/agents']\").length")
+        .await;
     assert_eq!(settings_links, serde_json::json!(0));
 }
 
@@ -114,7 +123,8 @@ async fn an_agent_opens_a_ticket_from_the_queue_replies_notes_and_solves_it_with
     page.wait_for_hydration().await;
     page.eval("window.__notReloaded = 'still here'; return null").await;
 
-    page.fill("#composer-body", "Unplug it and **stand back**. <script>window.__xss = 1</script>").await;
+    page.fill("#composer-body", "Unplug it and **stand back**. <script>window.__xss = 1</script>")
+        .await;
     page.click(".composer button.primary").await;
     page.wait_for_text("#thread .message:not(.note)", "stand back").await;
     page.click(".composer-kind label:nth-child(2)").await;
@@ -126,13 +136,28 @@ async fn an_agent_opens_a_ticket_from_the_queue_replies_notes_and_solves_it_with
     page.click("#thread .message:nth-child(2) button.solve").await;
     page.wait_for_text(".ticket-header .badges", "Solved").await;
     page.wait_for_text("#thread .message.resolution", "stand back").await;
-    assert_eq!(page.eval("return window.__notReloaded || null").await, serde_json::json!("still here"));
-    assert_eq!(page.eval("return window.__xss || null").await, serde_json::Value::Null, "a typed script never runs");
-    assert_eq!(page.eval("return document.querySelectorAll('#thread strong').length > 1").await, serde_json::json!(true));
+    assert_eq!(
+        page.eval("return window.__notReloaded || null").await,
+        serde_json::json!("still here")
+    );
+    assert_eq!(
+        page.eval("return window.__xss || null").await,
+        serde_json::Value::Null,
+        "a typed script never runs"
+    );
+    assert_eq!(
+        page.eval("return document.querySelectorAll('#thread strong').length > 1").await,
+        serde_json::json!(true)
+    );
 }
 
 /// Signs `email` in on a fresh window and opens ticket `number`.
-async fn open_ticket_as(browser: &mut Browser, app: &frontdesk_tests::TestApp, email: &str, number: i64) -> frontdesk_tests::browser::Page {
+async fn open_ticket_as(
+    browser: &mut Browser,
+    app: &frontdesk_tests::TestApp,
+    email: &str,
+    number: i64,
+) -> frontdesk_tests::browser::Page {
     let page = browser.open().await;
     page.sign_in(&app.base_url, email, PASSWORD).await;
     page.goto(&format!("{}/app/tickets/{number}", app.base_url)).await;
@@ -146,7 +171,8 @@ async fn a_second_agent_sees_who_is_replying_and_the_reply_live() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
-    let number = app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket.number;
+    let number =
+        app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket.number;
     let mut browser = Browser::start().await;
     let ada = open_ticket_as(&mut browser, &app, "ada@example.com", number).await;
     let bob = open_ticket_as(&mut browser, &app, "bob@example.com", number).await;
@@ -160,7 +186,10 @@ async fn a_second_agent_sees_who_is_replying_and_the_reply_live() {
 
     ada.wait_for_text("#thread", "On my way with an extinguisher.").await;
     ada.wait_for_text(".ticket-header .badges", "Open").await;
-    assert_eq!(ada.eval("return window.__notReloaded || null").await, serde_json::json!("still here"));
+    assert_eq!(
+        ada.eval("return window.__notReloaded || null").await,
+        serde_json::json!("still here")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,8 +201,11 @@ async fn the_traffic_cop_holds_a_reply_when_the_customer_wrote_meanwhile() {
     let ada = open_ticket_as(&mut browser, &app, "ada@example.com", ticket.number).await;
 
     ada.fill("#composer-body", "Your refund is on its way.").await;
-    let body = frontdesk_core::ticket::MessageBody::parse("Never mind, I found the receipt!").expect("body");
-    frontdesk_core::portal::reply(&app.ctx, ticket.requester.id, ticket.number, body).await.expect("customer replied");
+    let body = frontdesk_core::ticket::MessageBody::parse("Never mind, I found the receipt!")
+        .expect("body");
+    frontdesk_core::portal::reply(&app.ctx, ticket.requester.id, ticket.number, body)
+        .await
+        .expect("customer replied");
     ada.click("#send").await;
 
     ada.wait_for_text("#held", "Never mind, I found the receipt!").await;
@@ -191,7 +223,8 @@ async fn an_agent_works_the_queue_by_keyboard_replies_and_solves_with_the_reply(
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let mut numbers = Vec::new();
     for subject in ["First", "Second", "Third"] {
-        numbers.push(app.create_ticket(&admin, "carol@customer.example", subject).await.ticket.number);
+        numbers
+            .push(app.create_ticket(&admin, "carol@customer.example", subject).await.ticket.number);
     }
     let mut browser = Browser::start().await;
     let page = browser.open().await;
@@ -209,13 +242,25 @@ async fn an_agent_works_the_queue_by_keyboard_replies_and_solves_with_the_reply(
     page.press("?").await;
     page.wait_for_text("#shortcut-help", "Keyboard shortcuts").await;
     page.press("\u{E00C}").await;
-    assert_eq!(page.eval("return document.querySelector('#shortcut-help') === null").await, serde_json::json!(true));
+    assert_eq!(
+        page.eval("return document.querySelector('#shortcut-help') === null").await,
+        serde_json::json!(true)
+    );
     page.press("\u{E007}").await;
     page.wait_for_path(&format!("/app/tickets/{}", numbers[1])).await;
     page.wait_for_text(".ticket-header h1", "Second").await;
     page.press("r").await;
-    assert_eq!(page.eval("return document.activeElement.id").await, serde_json::json!("composer-body"));
-    page.client.active_element().await.expect("focused").send_keys("Typed straight away.").await.expect("typed");
+    assert_eq!(
+        page.eval("return document.activeElement.id").await,
+        serde_json::json!("composer-body")
+    );
+    page.client
+        .active_element()
+        .await
+        .expect("focused")
+        .send_keys("Typed straight away.")
+        .await
+        .expect("typed");
     page.click("#send").await;
     page.wait_for_text("#thread", "Typed straight away.").await;
     page.click("#thread .message:nth-child(2) button.solve").await;
@@ -229,7 +274,8 @@ async fn an_agent_filters_the_queue_and_changes_several_tickets_at_once() {
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let mut numbers = Vec::new();
     for subject in ["Alpha", "Bravo", "Charlie"] {
-        numbers.push(app.create_ticket(&admin, "carol@customer.example", subject).await.ticket.number);
+        numbers
+            .push(app.create_ticket(&admin, "carol@customer.example", subject).await.ticket.number);
     }
     let mut browser = Browser::start().await;
     let page = browser.open().await;
@@ -249,7 +295,10 @@ async fn an_agent_filters_the_queue_and_changes_several_tickets_at_once() {
         page.wait_for_text(&format!("tr[data-number='{n}']"), "Urgent").await;
     }
 
-    page.eval("document.querySelector('#filters select[name=priority]').value = 'urgent'; return null").await;
+    page.eval(
+        "document.querySelector('#filters select[name=priority]').value = 'urgent'; return null",
+    )
+    .await;
     page.click("#filters button[type=submit]").await;
     page.wait_for_text("#tickets", "Bravo").await;
     let rows = "return document.querySelectorAll('#tickets tbody tr').length";
@@ -307,7 +356,8 @@ async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and
     page.wait_for_text("#calendars .holidays", "2026-12-25..2026-12-26").await;
 
     // A new ticket gets a time-left badge in the queue.
-    let ticket = app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
+    let ticket =
+        app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
     app.sla_due_becomes(ticket.id, |due| due.is_some()).await;
     page.goto(&format!("{}/app/tickets?view=open&sort=sla", app.base_url)).await;
     page.wait_for_text(&format!("tr[data-number='{}'] .badge.sla", ticket.number), "3h").await;
@@ -321,7 +371,9 @@ async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and
         status: Some(frontdesk_core::ticket::Status::Pending),
         ..Default::default()
     };
-    frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("pending");
+    frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes)
+        .await
+        .expect("pending");
     page.wait_for_text("#sla-timeline", "paused").await;
     page.wait_for_text("#sla-timeline", "CET").await;
 
@@ -332,7 +384,8 @@ async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_them_read_clears_it() {
+async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_them_read_clears_it()
+{
     use frontdesk_core::sla::{self, BreachActions, Conditions, PolicyDef};
     use frontdesk_core::tickets::TicketChanges;
     let app = spawn_app().await;
@@ -350,9 +403,16 @@ async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_th
         breach_actions: BreachActions::default(),
     };
     sla::save_policy(&app.ctx, &admin, &policy).await.expect("policy");
-    let ticket = app.create_ticket(&admin, "carol@customer.example", "Router <b>down</b>").await.ticket;
-    let changes = TicketChanges { version: ticket.version, assignee_id: Some(Some(admin.id)), ..TicketChanges::default() };
-    frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("assigned");
+    let ticket =
+        app.create_ticket(&admin, "carol@customer.example", "Router <b>down</b>").await.ticket;
+    let changes = TicketChanges {
+        version: ticket.version,
+        assignee_id: Some(Some(admin.id)),
+        ..TicketChanges::default()
+    };
+    frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes)
+        .await
+        .expect("assigned");
     app.sla_due_becomes(ticket.id, |due| due.is_some()).await;
 
     let mut browser = Browser::start().await;
@@ -367,7 +427,11 @@ async fn an_sla_breach_lights_up_the_assignees_notifications_live_and_marking_th
     page.wait_for_text("#unread-count", "1").await;
     page.wait_for_text("#notifications .notification.unread", "First response breached on #").await;
     page.wait_for_text("#notifications .notification.unread", "Router <b>down</b>").await;
-    assert_eq!(page.eval("return document.querySelectorAll('#notifications b').length").await, 0, "the subject is text");
+    assert_eq!(
+        page.eval("return document.querySelectorAll('#notifications b').length").await,
+        0,
+        "the subject is text"
+    );
 
     page.click("#mark-read").await;
     page.wait_for_text("#notifications .notification", "First response breached").await;
@@ -388,7 +452,12 @@ async fn an_agent_inserts_a_past_resolution_from_the_similar_answers_panel_into_
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let solved = app.create_ticket(&admin, "carol@customer.example", "CSV export times out").await;
-    app.solve_with_reply(&admin, solved.ticket.number, "Large CSV exports are emailed: ask for the export by email.").await;
+    app.solve_with_reply(
+        &admin,
+        solved.ticket.number,
+        "Large CSV exports are emailed: ask for the export by email.",
+    )
+    .await;
     let open = app.create_ticket(&admin, "dave@other.example", "Export to CSV times out").await;
     app.agent_search_until("csv", SEARCHABLE, |f| f.total >= 2).await;
 
@@ -398,7 +467,10 @@ async fn an_agent_inserts_a_past_resolution_from_the_similar_answers_panel_into_
     page.wait_for_text("#similar-answers", "Large CSV exports are emailed").await;
     page.click("#similar-answers .insert-answer").await;
     let typed = page.eval("return document.getElementById('composer-body').value").await;
-    assert_eq!(typed, serde_json::json!("> Large CSV exports are emailed: ask for the export by email."));
+    assert_eq!(
+        typed,
+        serde_json::json!("> Large CSV exports are emailed: ask for the export by email.")
+    );
     page.click(".composer button.primary").await;
     page.wait_for_text("#thread .message:not(.note)", "Large CSV exports are emailed").await;
 }
@@ -425,7 +497,12 @@ async fn the_queue_uses_a_wide_screen_and_sign_out_stays_in_reach_on_a_short_one
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     for i in 0..5 {
-        app.create_ticket(&admin, &format!("customer{i}@example.com"), &format!("A rather long subject about an invoice that was paid twice, number {i}")).await;
+        app.create_ticket(
+            &admin,
+            &format!("customer{i}@example.com"),
+            &format!("A rather long subject about an invoice that was paid twice, number {i}"),
+        )
+        .await;
     }
     let mut browser = Browser::start().await;
     let page = browser.open().await;
@@ -439,6 +516,12 @@ async fn the_queue_uses_a_wide_screen_and_sign_out_stays_in_reach_on_a_short_one
     let sign_out = page.eval("const r = document.querySelector('#sign-out').getBoundingClientRect(); return [r.top, r.bottom, window.innerHeight]").await;
 
     let number = |v: &serde_json::Value, i: usize| v[i].as_f64().unwrap_or(f64::NAN);
-    assert!(number(&scroll, 0) <= number(&scroll, 1), "the queue needs no horizontal scrolling at 1400 px: {scroll}");
-    assert!(number(&sign_out, 0) >= 0.0 && number(&sign_out, 1) <= number(&sign_out, 2), "Sign out is on screen at 900 px: {sign_out}");
+    assert!(
+        number(&scroll, 0) <= number(&scroll, 1),
+        "the queue needs no horizontal scrolling at 1400 px: {scroll}"
+    );
+    assert!(
+        number(&sign_out, 0) >= 0.0 && number(&sign_out, 1) <= number(&sign_out, 2),
+        "Sign out is on screen at 900 px: {sign_out}"
+    );
 }

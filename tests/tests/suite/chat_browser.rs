@@ -78,7 +78,8 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
     // While the first message is typed, help articles that may answer it are suggested.
     visitor.fill("#fd-prechat textarea[name=body]", "how do business hours work").await;
     visitor.wait_for_text("#fd-prechat #suggestions", "SLA policies and business hours").await;
-    let payload = r#"<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> Where is my order?"#;
+    let payload =
+        r#"<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> Where is my order?"#;
     visitor.fill("#fd-prechat textarea[name=body]", payload).await;
     visitor.click("#fd-prechat button.fd-primary").await;
     visitor.wait_for_text("#fd-transcript .fd-msg.fd-visitor .fd-text", "Where is my order?").await;
@@ -89,9 +90,14 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
     agent.wait_for_text("#chat-queue", "Carol").await;
     agent.click("#chat-queue .accept-chat").await;
     agent.wait_for_text("#chat-transcript .chat-text", "Where is my order?").await;
-    let shown = agent.find("#chat-transcript .from-visitor .chat-text").await.text().await.expect("text");
+    let shown =
+        agent.find("#chat-transcript .from-visitor .chat-text").await.text().await.expect("text");
     assert_eq!(shown, payload, "the visitor's HTML is shown as text");
-    assert_eq!(agent.eval("return window.__xss || null").await, serde_json::Value::Null, "and runs nothing");
+    assert_eq!(
+        agent.eval("return window.__xss || null").await,
+        serde_json::Value::Null,
+        "and runs nothing"
+    );
     agent.fill("#chat-reply", "Hi Carol, it ships today.").await;
     agent.click("#chat-composer button[type=submit]").await;
 
@@ -107,7 +113,10 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
     visitor.wait_for_text("#frontdesk-widget .fd-badge", "1").await;
     visitor.wait_for_text("#frontdesk-widget .fd-preview", "Anything else?").await;
     visitor.screenshot("chat-widget-unread").await;
-    assert!(visitor.eval("return window.__unread.includes(1)").await == serde_json::Value::Bool(true), "the host page got the unread event");
+    assert!(
+        visitor.eval("return window.__unread.includes(1)").await == serde_json::Value::Bool(true),
+        "the host page got the unread event"
+    );
 
     // A reload keeps the conversation.
     visitor.goto(&shop).await;
@@ -115,7 +124,11 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
     visitor.wait_for_text("#fd-transcript .fd-agent .fd-text", "Anything else?").await;
     let texts = visitor.eval("return [...document.querySelectorAll('#fd-transcript .fd-msg .fd-text')].map(e => e.textContent)").await;
     let texts: Vec<String> = serde_json::from_value(texts).expect("strings");
-    assert_eq!(texts.iter().filter(|t| t.contains("Where is my order?")).count(), 1, "history once, no duplicates: {texts:?}");
+    assert_eq!(
+        texts.iter().filter(|t| t.contains("Where is my order?")).count(),
+        1,
+        "history once, no duplicates: {texts:?}"
+    );
     assert!(texts.iter().any(|t| t == "Hi Carol, it ships today."), "{texts:?}");
 
     // Files both ways: the visitor's image shows inline for the agent; the agent's file reaches
@@ -140,10 +153,11 @@ async fn a_visitor_on_another_site_chats_with_an_agent_who_accepts_and_replies()
 
 /// The smallest PNG: one transparent pixel.
 const PNG_1X1: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00,
-    0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63,
-    0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60,
-    0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
+    0x42, 0x60, 0x82,
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,8 +178,16 @@ async fn on_a_phone_nothing_covers_the_panels_send_button_and_no_email_is_promis
     let (x, y, width, height) = send.rectangle().await.expect("where Send is");
     visitor.client.enter_parent_frame().await.expect("back to the shop");
     let (cx, cy) = (x + width / 2.0, y + height / 2.0);
-    let on_top = visitor.eval(&format!("const e = document.elementFromPoint({cx}, {cy}); return e ? e.className : null")).await;
+    let on_top = visitor
+        .eval(&format!(
+            "const e = document.elementFromPoint({cx}, {cy}); return e ? e.className : null"
+        ))
+        .await;
 
-    assert_eq!(on_top, serde_json::json!("fd-frame"), "the panel's Send button at ({cx}, {cy}) is what a tap there reaches");
+    assert_eq!(
+        on_top,
+        serde_json::json!("fd-frame"),
+        "the panel's Send button at ({cx}, {cy}) is what a tap there reaches"
+    );
     assert!(!promise.contains("email"), "no email is sent yet, so none is promised: {promise}");
 }

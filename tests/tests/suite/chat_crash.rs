@@ -36,11 +36,21 @@ impl Visitor {
     }
 
     async fn connect(&mut self, base_url: &str, site: &str) {
-        let mut socket = connect_widget(base_url, site, &self.token, Some(ORIGIN)).await.expect("the widget socket opens");
-        socket.send(&VisitorRequest::Resume { number: self.number, after_seq: self.last_seq }).await;
+        let mut socket = connect_widget(base_url, site, &self.token, Some(ORIGIN))
+            .await
+            .expect("the widget socket opens");
+        socket
+            .send(&VisitorRequest::Resume { number: self.number, after_seq: self.last_seq })
+            .await;
         // Resend what was never acked, in order, with the same ids: stored ones are not stored twice.
         for i in &self.unacked {
-            socket.send(&VisitorRequest::Send { client_id: Self::client_id(*i), body: format!("message {i}"), attachment_id: None }).await;
+            socket
+                .send(&VisitorRequest::Send {
+                    client_id: Self::client_id(*i),
+                    body: format!("message {i}"),
+                    attachment_id: None,
+                })
+                .await;
         }
         self.socket = Some(socket);
     }
@@ -50,7 +60,13 @@ impl Visitor {
         let Some(socket) = self.socket.as_mut() else { return false };
         while self.unacked.len() < WINDOW && self.next < MESSAGES {
             let i = self.next;
-            socket.send(&VisitorRequest::Send { client_id: Self::client_id(i), body: format!("message {i}"), attachment_id: None }).await;
+            socket
+                .send(&VisitorRequest::Send {
+                    client_id: Self::client_id(i),
+                    body: format!("message {i}"),
+                    attachment_id: None,
+                })
+                .await;
             self.unacked.push(i);
             self.next += 1;
         }
@@ -88,11 +104,17 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
     let url = database.url.as_deref();
     let site = {
         let ctx = bench_context(url, data.path()).await.expect("a database");
-        let admin = frontdesk_core::agents::create_admin_from_cli(&ctx, NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"))
-            .await
-            .expect("admin");
-        let settings = frontdesk_core::widget_sites::SiteSettings::parse("Shop", ORIGIN, false, "", true).expect("valid");
-        let site = frontdesk_core::widget_sites::create(&ctx, &admin, settings).await.expect("site");
+        let admin = frontdesk_core::agents::create_admin_from_cli(
+            &ctx,
+            NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"),
+        )
+        .await
+        .expect("admin");
+        let settings =
+            frontdesk_core::widget_sites::SiteSettings::parse("Shop", ORIGIN, false, "", true)
+                .expect("valid");
+        let site =
+            frontdesk_core::widget_sites::create(&ctx, &admin, settings).await.expect("site");
         ctx.db().close().await;
         site.public_token
     };
@@ -103,7 +125,15 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
     let mut visitors = Vec::new();
     for _ in 0..VISITORS {
         let token = http.new_visitor(&site).await;
-        let mut visitor = Visitor { token, socket: None, next: 0, unacked: Vec::new(), acked: HashSet::new(), last_seq: 0, number: None };
+        let mut visitor = Visitor {
+            token,
+            socket: None,
+            next: 0,
+            unacked: Vec::new(),
+            acked: HashSet::new(),
+            last_seq: 0,
+            number: None,
+        };
         visitor.connect(&base_url, &site).await;
         visitors.push(visitor);
     }
@@ -144,13 +174,18 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
 
     // The transcripts, as a fresh client replays them from the start.
     for (visitor, acked_early) in visitors.iter().zip(&acked_before_kill) {
-        let mut replay = connect_widget(&base_url, &site, &visitor.token, Some(ORIGIN)).await.expect("opens");
+        let mut replay =
+            connect_widget(&base_url, &site, &visitor.token, Some(ORIGIN)).await.expect("opens");
         replay.send(&VisitorRequest::Resume { number: visitor.number, after_seq: 0 }).await;
         let mut transcript = BTreeMap::new();
         let mut order = Vec::new();
         while let Some(event) = replay.next_within(Duration::from_millis(800)).await {
             if let VisitorEvent::Message { message, .. } = event {
-                assert!(transcript.insert(message.seq, message.client_id.clone()).is_none(), "seq {} sent twice", message.seq);
+                assert!(
+                    transcript.insert(message.seq, message.client_id.clone()).is_none(),
+                    "seq {} sent twice",
+                    message.seq
+                );
                 order.push(message.seq);
             }
         }
@@ -161,7 +196,10 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
         assert_eq!(seqs, (1..=MESSAGES as i64).collect::<Vec<_>>(), "seqs 1..=N with no gaps");
         assert_eq!(order, seqs, "replayed in order");
         assert_eq!(ids, expected, "each message exactly once, in the visitor's order");
-        assert!(acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))), "everything acked before the kill survived");
+        assert!(
+            acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))),
+            "everything acked before the kill survived"
+        );
     }
 }
 
@@ -173,11 +211,15 @@ async fn every_commit_an_ack_waits_for_reaches_the_disk_before_the_ack() {
     // survives a power loss, not only a crash of frontdesk. PostgreSQL: commits wait for the WAL.
     let durable = match app.ctx.db() {
         frontdesk_core::db::Db::Sqlite(pool) => {
-            let level: i64 = sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("the pragma");
+            let level: i64 =
+                sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("the pragma");
             level == 2
         }
         frontdesk_core::db::Db::Postgres(pool) => {
-            let setting: String = sqlx::query_scalar("SHOW synchronous_commit").fetch_one(pool).await.expect("the setting");
+            let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
+                .fetch_one(pool)
+                .await
+                .expect("the setting");
             setting != "off" && setting != "local"
         }
     };

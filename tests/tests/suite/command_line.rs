@@ -37,7 +37,11 @@ fn frontdesk(args: &[&str], stdin: &str) -> Output {
 /// Asserts a failed run with exactly one line on stderr that contains `expected`.
 fn assert_fails_with_one_line(output: &Output, expected: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "expected failure, got {:?}; stderr: {stderr}", output.status);
+    assert!(
+        !output.status.success(),
+        "expected failure, got {:?}; stderr: {stderr}",
+        output.status
+    );
     let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
     assert!(lines[0].starts_with("frontdesk: error: "), "{}", lines[0]);
@@ -49,7 +53,10 @@ fn an_unparseable_database_url_exits_with_one_line() {
     let data = tempfile::tempdir().expect("temp dir");
     let dir = data.path().to_str().expect("utf-8 path");
 
-    let output = frontdesk(&["serve", "--data-dir", dir, "--database-url", "postgres://ann@db:notaport/x"], "");
+    let output = frontdesk(
+        &["serve", "--data-dir", dir, "--database-url", "postgres://ann@db:notaport/x"],
+        "",
+    );
 
     assert_fails_with_one_line(&output, "invalid database URL");
     assert_eq!(output.status.code(), Some(2));
@@ -69,7 +76,16 @@ fn a_public_url_without_a_scheme_exits_with_one_line() {
 #[test]
 fn an_unknown_database_scheme_exits_with_one_line() {
     let data = tempfile::tempdir().expect("temp dir");
-    let output = frontdesk(&["migrate", "--data-dir", data.path().to_str().expect("utf-8"), "--database-url", "mysql://x/y"], "");
+    let output = frontdesk(
+        &[
+            "migrate",
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+            "--database-url",
+            "mysql://x/y",
+        ],
+        "",
+    );
 
     assert_fails_with_one_line(&output, "expected postgres://... or sqlite:...");
 }
@@ -93,7 +109,10 @@ fn a_port_in_use_exits_with_one_line() {
     let addr = taken.local_addr().expect("address").to_string();
     let data = tempfile::tempdir().expect("temp dir");
 
-    let output = frontdesk(&["serve", "--listen", &addr, "--data-dir", data.path().to_str().expect("utf-8")], "");
+    let output = frontdesk(
+        &["serve", "--listen", &addr, "--data-dir", data.path().to_str().expect("utf-8")],
+        "",
+    );
 
     assert_fails_with_one_line(&output, &format!("cannot listen on {addr}"));
 }
@@ -115,7 +134,9 @@ fn help_documents_every_serve_option() {
     let help = String::from_utf8_lossy(&output.stdout);
 
     assert!(output.status.success());
-    for option in ["--listen", "--data-dir", "--database-url", "DATABASE_URL", "--secure-cookies", "--config"] {
+    for option in
+        ["--listen", "--data-dir", "--database-url", "DATABASE_URL", "--secure-cookies", "--config"]
+    {
         assert!(help.contains(option), "{option} missing from:\n{help}");
     }
 }
@@ -138,7 +159,9 @@ async fn admin_create_reads_the_password_from_stdin_and_then_migrate_has_nothing
     assert_fails_with_one_line(&short, "password: Use at least 12 characters.");
     let created = create(&format!("{PASSWORD}\n"));
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
-    assert!(String::from_utf8_lossy(&created.stdout).contains("Created admin Root <root@example.com>"));
+    assert!(
+        String::from_utf8_lossy(&created.stdout).contains("Created admin Root <root@example.com>")
+    );
     let again = create(&format!("{PASSWORD}\n"));
     assert_fails_with_one_line(&again, "already exists");
 
@@ -173,9 +196,21 @@ fn sigterm_stops_the_server_gracefully() {
 fn seed_fills_a_database_and_reports_progress() {
     let data = tempfile::tempdir().expect("temp dir");
 
-    let output = frontdesk(&["seed", "--tickets", "1200", "--customers", "30", "--data-dir", data.path().to_str().expect("utf-8")], "");
+    let output = frontdesk(
+        &[
+            "seed",
+            "--tickets",
+            "1200",
+            "--customers",
+            "30",
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+        ],
+        "",
+    );
 
-    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let (stdout, stderr) =
+        (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{stderr}");
     assert!(stdout.contains("1200 tickets"), "{stdout}");
     assert!(stderr.contains("100% 1200/1200 tickets"), "{stderr}");
@@ -186,26 +221,46 @@ async fn kb_import_creates_then_updates_and_never_duplicates_and_names_bad_files
     let data = tempfile::tempdir().expect("temp dir");
     let database = TestDatabase::create().await;
     let folder = tempfile::tempdir().expect("articles dir");
-    let article = |slug: &str, body: &str| format!("---\ntitle: About {slug}\nslug: {slug}\ncategory: Basics\ntags: [a, b]\nstatus: published\n---\n{body}\n");
+    let article = |slug: &str, body: &str| {
+        format!(
+            "---\ntitle: About {slug}\nslug: {slug}\ncategory: Basics\ntags: [a, b]\nstatus: published\n---\n{body}\n"
+        )
+    };
     std::fs::create_dir(folder.path().join("more")).expect("subfolder");
     std::fs::write(folder.path().join("one.md"), article("one", "First.")).expect("write");
     std::fs::write(folder.path().join("more/two.md"), article("two", "Second.")).expect("write");
     std::fs::write(folder.path().join("broken.md"), "no front matter here").expect("write");
     std::fs::write(folder.path().join("notes.txt"), "not markdown: skipped").expect("write");
-    let mut args = vec!["kb", "import", folder.path().to_str().expect("utf-8"), "--data-dir", data.path().to_str().expect("utf-8")];
+    let mut args = vec![
+        "kb",
+        "import",
+        folder.path().to_str().expect("utf-8"),
+        "--data-dir",
+        data.path().to_str().expect("utf-8"),
+    ];
     if let Some(url) = &database.url {
         args.extend(["--database-url", url]);
     }
     let run = || {
         let output = frontdesk(&args, "");
-        (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
     };
 
     let (ok, stdout, stderr) = run();
     assert!(!ok, "a broken file fails the import");
     assert!(stdout.contains("2 created, 0 updated, 0 unchanged, 1 failed"), "{stdout}");
     assert!(stderr.contains("broken.md: it does not start with front matter"), "{stderr}");
-    assert!(stderr.lines().last().is_some_and(|l| l.starts_with("frontdesk: error: 1 files could not be imported")), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.starts_with("frontdesk: error: 1 files could not be imported")),
+        "{stderr}"
+    );
 
     std::fs::remove_file(folder.path().join("broken.md")).expect("remove");
     let (ok, stdout, stderr) = run();
@@ -217,7 +272,11 @@ async fn kb_import_creates_then_updates_and_never_duplicates_and_names_bad_files
     assert!(ok);
     assert!(stdout.contains("0 created, 1 updated, 1 unchanged"), "{stdout}");
 
-    let db = frontdesk_core::db::DatabaseTarget::from_config(database.url.as_deref(), data.path()).expect("target").connect().await.expect("connect");
+    let db = frontdesk_core::db::DatabaseTarget::from_config(database.url.as_deref(), data.path())
+        .expect("target")
+        .connect()
+        .await
+        .expect("connect");
     let count = async |sql: &str| -> i64 {
         match &db {
             frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
@@ -228,9 +287,21 @@ async fn kb_import_creates_then_updates_and_never_duplicates_and_names_bad_files
     assert_eq!(count("SELECT COUNT(*) FROM kb_articles").await, 2, "no duplicates");
     assert_eq!(count("SELECT COUNT(*) FROM kb_revisions").await, 1, "the replaced version is kept");
     assert_eq!(count("SELECT COUNT(*) FROM kb_categories").await, 1);
-    assert_eq!(count("SELECT COUNT(*) FROM kb_articles WHERE body LIKE 'First, revised.%'").await, 1);
+    assert_eq!(
+        count("SELECT COUNT(*) FROM kb_articles WHERE body LIKE 'First, revised.%'").await,
+        1
+    );
 
-    let missing = frontdesk(&["kb", "import", "/nonexistent/folder", "--data-dir", data.path().to_str().expect("utf-8")], "");
+    let missing = frontdesk(
+        &[
+            "kb",
+            "import",
+            "/nonexistent/folder",
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+        ],
+        "",
+    );
     assert_fails_with_one_line(&missing, "/nonexistent/folder is not a folder");
 }
 
@@ -239,8 +310,12 @@ async fn a_new_install_loads_the_starter_knowledge_base_once() {
     let app = frontdesk_tests::spawn_app().await;
     let count = async |app: &frontdesk_tests::TestApp| -> i64 {
         match app.ctx.db() {
-            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await,
-            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await,
+            frontdesk_core::db::Db::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await
+            }
+            frontdesk_core::db::Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await
+            }
         }
         .expect("count")
     };

@@ -52,21 +52,29 @@ async fn a_subscriber_gets_exactly_what_it_missed_in_order_then_live_events() {
     let ticket = app.create_ticket(&ada, "carol@customer.example", "Printer").await;
     let number = ticket.ticket.number.to_string();
     let (client, cookie) = signed_in(&app, "ada@example.com").await;
-    client.call("add_ticket_message", &[("number", &number), ("kind", "reply"), ("body", "one")]).await;
+    client
+        .call("add_ticket_message", &[("number", &number), ("kind", "reply"), ("body", "one")])
+        .await;
     // Events so far: 1 created, 2 reply_added, 3 reply_added, 4 status_changed (new -> open).
 
     let mut live = open(&app, &cookie).await;
     live.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 2 }).await;
     assert_eq!(event_seqs(&mut live, 2).await, [3, 4], "replay starts after the last seen");
-    client.call("add_ticket_message", &[("number", &number), ("kind", "note"), ("body", "two")]).await;
+    client
+        .call("add_ticket_message", &[("number", &number), ("kind", "note"), ("body", "two")])
+        .await;
     assert_eq!(event_seqs(&mut live, 1).await, [5], "then live, in order");
 
     // A reconnecting client that saw everything gets nothing old, and then the new.
     drop(live);
     let mut again = open(&app, &cookie).await;
-    again.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 5 }).await;
+    again
+        .send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 5 })
+        .await;
     assert!(matches!(again.next().await, ServerMessage::Presence { .. }), "no replayed events");
-    client.call("add_ticket_message", &[("number", &number), ("kind", "reply"), ("body", "three")]).await;
+    client
+        .call("add_ticket_message", &[("number", &number), ("kind", "reply"), ("body", "three")])
+        .await;
     assert_eq!(event_seqs(&mut again, 1).await, [6]);
     assert!(again.next_within(Duration::from_millis(300)).await.is_none(), "nothing twice");
 }
@@ -134,7 +142,10 @@ async fn a_malformed_or_oversized_message_closes_that_socket_only() {
     oversized.closed().await;
 
     bystander.send(&ClientMessage::SubscribeTicket { number, after_seq: 0 }).await;
-    assert!(matches!(bystander.next().await, ServerMessage::TicketEvent { .. }), "other sockets keep working");
+    assert!(
+        matches!(bystander.next().await, ServerMessage::TicketEvent { .. }),
+        "other sockets keep working"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -146,7 +157,9 @@ async fn following_an_unknown_ticket_is_an_error_message_not_a_closed_socket() {
 
     live.send(&ClientMessage::SubscribeTicket { number: 424242, after_seq: 0 }).await;
 
-    assert!(matches!(live.next().await, ServerMessage::Error { message } if message.contains("not found")));
+    assert!(
+        matches!(live.next().await, ServerMessage::Error { message } if message.contains("not found"))
+    );
     live.send(&ClientMessage::SubscribeQueue).await;
 }
 
@@ -157,7 +170,8 @@ async fn signing_out_closes_that_sessions_live_socket() {
     let ticket = app.create_ticket(&ada, "carol@customer.example", "Printer").await;
     let (client, cookie) = signed_in(&app, "ada@example.com").await;
     let mut live = open(&app, &cookie).await;
-    live.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 100 }).await;
+    live.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 100 })
+        .await;
     live.send(&ClientMessage::SubscribeQueue).await;
     live.next_matching(|m| matches!(m, ServerMessage::Presence { .. }).then_some(())).await;
 
@@ -199,7 +213,11 @@ async fn a_database_failure_reaches_the_live_socket_only_as_safe_words() {
     app.execute("ALTER TABLE ticket_events RENAME TO ticket_events_gone").await;
 
     live.send(&ClientMessage::SubscribeTicket { number: ticket.ticket.number, after_seq: 0 }).await;
-    let message = live.next_matching(|m| if let ServerMessage::Error { message } = m { Some(message) } else { None }).await;
+    let message = live
+        .next_matching(
+            |m| if let ServerMessage::Error { message } = m { Some(message) } else { None },
+        )
+        .await;
 
     assert_eq!(message, frontdesk_core::error::INTERNAL_MESSAGE);
 }

@@ -16,12 +16,16 @@ async fn json(response: reqwest::Response, expected: StatusCode) -> Value {
 /// A customer opens a request from the public form; returns the ticket number.
 async fn submit(app: &TestApp, email: &str, subject: &str) -> i64 {
     let form = [("name", "Carol"), ("email", email), ("subject", subject), ("body", "It broke.")];
-    json(app.client().call("portal_submit", &form).await, StatusCode::OK).await.as_i64().expect("a ticket number")
+    json(app.client().call("portal_submit", &form).await, StatusCode::OK)
+        .await
+        .as_i64()
+        .expect("a ticket number")
 }
 
 /// Signs a customer in with the newest link sent to `email`.
 async fn customer(app: &TestApp, email: &str) -> ApiClient {
-    let link = app.portal_links(email).await.into_iter().next().expect("a sign-in link in the outbox");
+    let link =
+        app.portal_links(email).await.into_iter().next().expect("a sign-in link in the outbox");
     let token = link.rsplit('/').next().expect("a token").to_owned();
     let client = app.client();
     assert_eq!(client.call("portal_redeem", &[("token", &token)]).await.status(), StatusCode::OK);
@@ -79,7 +83,10 @@ async fn an_expired_sign_in_link_does_not_work() {
 
     app.execute("UPDATE portal_tokens SET expires_at = 0").await;
 
-    assert_eq!(app.client().call("portal_redeem", &[("token", &token)]).await.status(), StatusCode::CONFLICT);
+    assert_eq!(
+        app.client().call("portal_redeem", &[("token", &token)]).await.status(),
+        StatusCode::CONFLICT
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,8 +95,10 @@ async fn asking_for_a_link_answers_the_same_for_strangers_and_sends_nothing() {
     agent(&app).await;
     submit(&app, "carol@customer.example", "Hello").await;
 
-    let known = app.client().call("portal_request_link", &[("email", "carol@customer.example")]).await;
-    let stranger = app.client().call("portal_request_link", &[("email", "mallory@example.com")]).await;
+    let known =
+        app.client().call("portal_request_link", &[("email", "carol@customer.example")]).await;
+    let stranger =
+        app.client().call("portal_request_link", &[("email", "mallory@example.com")]).await;
 
     assert_eq!(known.status(), StatusCode::OK);
     assert_eq!(stranger.status(), StatusCode::OK);
@@ -104,8 +113,16 @@ async fn internal_notes_never_reach_the_customer_by_api_or_page() {
     let number = submit(&app, "carol@customer.example", "Refund").await.to_string();
     let carol = customer(&app, "carol@customer.example").await;
 
-    ada.call("add_ticket_message", &[("number", &number), ("kind", "note"), ("body", "SECRET-NOTE: customer is on thin ice")]).await;
-    ada.call("add_ticket_message", &[("number", &number), ("kind", "reply"), ("body", "Your refund is on its way.")]).await;
+    ada.call(
+        "add_ticket_message",
+        &[("number", &number), ("kind", "note"), ("body", "SECRET-NOTE: customer is on thin ice")],
+    )
+    .await;
+    ada.call(
+        "add_ticket_message",
+        &[("number", &number), ("kind", "reply"), ("body", "Your refund is on its way.")],
+    )
+    .await;
 
     for response in [
         carol.call("portal_ticket", &[("number", &number)]).await,
@@ -126,14 +143,29 @@ async fn a_customer_reply_reopens_a_solved_ticket() {
     let carol = customer(&app, "carol@customer.example").await;
     let ticket = json(ada.call("get_ticket", &[("number", &number)]).await, StatusCode::OK).await;
     let version = ticket["ticket"]["version"].as_i64().expect("version").to_string();
-    json(ada.call("update_ticket", &[("number", &number), ("version", &version), ("status", "solved")]).await, StatusCode::OK).await;
+    json(
+        ada.call(
+            "update_ticket",
+            &[("number", &number), ("version", &version), ("status", "solved")],
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
 
-    json(carol.call("portal_reply", &[("number", &number), ("body", "Still broken!")]).await, StatusCode::OK).await;
+    json(
+        carol.call("portal_reply", &[("number", &number), ("body", "Still broken!")]).await,
+        StatusCode::OK,
+    )
+    .await;
 
     let after = json(ada.call("get_ticket", &[("number", &number)]).await, StatusCode::OK).await;
     assert_eq!(after["ticket"]["status"], "open");
     assert_eq!(after["messages"].as_array().map(Vec::len), Some(2));
-    assert_eq!(after["events"].as_array().and_then(|e| e.last()).map(|e| e["actor"].clone()), Some(Value::from("Carol")));
+    assert_eq!(
+        after["events"].as_array().and_then(|e| e.last()).map(|e| e["actor"].clone()),
+        Some(Value::from("Carol"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -145,9 +177,16 @@ async fn a_customer_cannot_read_or_answer_another_customers_ticket_by_any_route(
     let carol = customer(&app, "carol@customer.example").await;
 
     // The portal's own routes: another customer's ticket does not exist for Carol.
-    assert_eq!(carol.call("portal_ticket", &[("number", &dave_number)]).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(carol.call("portal_reply", &[("number", &dave_number), ("body", "hi")]).await.status(), StatusCode::NOT_FOUND);
-    let page = carol.get(&format!("/portal/tickets/{dave_number}")).await.text().await.unwrap_or_default();
+    assert_eq!(
+        carol.call("portal_ticket", &[("number", &dave_number)]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        carol.call("portal_reply", &[("number", &dave_number), ("body", "hi")]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let page =
+        carol.get(&format!("/portal/tickets/{dave_number}")).await.text().await.unwrap_or_default();
     assert!(!page.contains("Dave's private matter"), "{page}");
     let list = carol.call("portal_tickets", &[]).await.text().await.unwrap_or_default();
     assert!(!list.contains("Dave"), "{list}");
@@ -156,16 +195,41 @@ async fn a_customer_cannot_read_or_answer_another_customers_ticket_by_any_route(
     for (function, args) in [
         ("get_ticket", vec![("number", dave_number.as_str())]),
         ("list_queue", vec![("view", "open")]),
-        ("add_ticket_message", vec![("number", dave_number.as_str()), ("kind", "reply"), ("body", "x")]),
-        ("update_ticket", vec![("number", dave_number.as_str()), ("version", "1"), ("status", "closed")]),
-        ("create_ticket", vec![("requester_email", "x@example.com"), ("requester_name", "X"), ("subject", "s"), ("body", "b"), ("priority", "low"), ("tags", "")]),
+        (
+            "add_ticket_message",
+            vec![("number", dave_number.as_str()), ("kind", "reply"), ("body", "x")],
+        ),
+        (
+            "update_ticket",
+            vec![("number", dave_number.as_str()), ("version", "1"), ("status", "closed")],
+        ),
+        (
+            "create_ticket",
+            vec![
+                ("requester_email", "x@example.com"),
+                ("requester_name", "X"),
+                ("subject", "s"),
+                ("body", "b"),
+                ("priority", "low"),
+                ("tags", ""),
+            ],
+        ),
         ("list_agents", vec![]),
         ("list_outbox", vec![]),
     ] {
-        assert_eq!(carol.call(function, &args).await.status(), StatusCode::UNAUTHORIZED, "{function}");
+        assert_eq!(
+            carol.call(function, &args).await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{function}"
+        );
     }
-    let dave = json(ada.call("get_ticket", &[("number", &dave_number)]).await, StatusCode::OK).await;
-    assert_eq!(dave["messages"].as_array().map(Vec::len), Some(1), "nothing was added to Dave's ticket");
+    let dave =
+        json(ada.call("get_ticket", &[("number", &dave_number)]).await, StatusCode::OK).await;
+    assert_eq!(
+        dave["messages"].as_array().map(Vec::len),
+        Some(1),
+        "nothing was added to Dave's ticket"
+    );
     assert_eq!(dave["ticket"]["status"], "new");
 }
 
@@ -178,8 +242,16 @@ async fn hostile_markdown_renders_shallow_html_while_the_server_stays_ready() {
         let (client, hostile) = (app.client(), hostile.clone());
         async move {
             let email = format!("mallory{i}@example.com");
-            let form = [("name", "Mallory"), ("email", email.as_str()), ("subject", "Quoted"), ("body", hostile.as_str())];
-            json(client.call("portal_submit", &form).await, StatusCode::OK).await.as_i64().expect("a ticket number")
+            let form = [
+                ("name", "Mallory"),
+                ("email", email.as_str()),
+                ("subject", "Quoted"),
+                ("body", hostile.as_str()),
+            ];
+            json(client.call("portal_submit", &form).await, StatusCode::OK)
+                .await
+                .as_i64()
+                .expect("a ticket number")
         }
     };
     let readiness = async {
@@ -193,18 +265,26 @@ async fn hostile_markdown_renders_shallow_html_while_the_server_stays_ready() {
         slowest
     };
 
-    let (numbers, slowest) = futures_util::join!(futures_util::future::join_all((0..4).map(submit_hostile)), readiness);
+    let (numbers, slowest) =
+        futures_util::join!(futures_util::future::join_all((0..4).map(submit_hostile)), readiness);
     let mut details = Vec::new();
     for number in &numbers {
         details.push(ada.call("get_ticket", &[("number", &number.to_string())]).await);
     }
 
     // Generous: a stalled server took 20 s; a healthy one answers in milliseconds.
-    assert!(slowest < std::time::Duration::from_secs(2), "/readyz took {slowest:?} while hostile messages arrived");
+    assert!(
+        slowest < std::time::Duration::from_secs(2),
+        "/readyz took {slowest:?} while hostile messages arrived"
+    );
     for detail in details {
         let detail = json(detail, StatusCode::OK).await;
         let html = detail["messages"][0]["body_html"].as_str().expect("rendered HTML");
-        assert!(html.matches("<blockquote>").count() <= frontdesk_core::markdown::MAX_NESTING, "{} levels", html.matches("<blockquote>").count());
+        assert!(
+            html.matches("<blockquote>").count() <= frontdesk_core::markdown::MAX_NESTING,
+            "{} levels",
+            html.matches("<blockquote>").count()
+        );
         assert!(html.contains("boom"), "the text is kept");
     }
 }

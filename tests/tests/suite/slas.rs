@@ -6,7 +6,7 @@
 use frontdesk_core::db::Db;
 use frontdesk_core::sla::{self, BreachActions, Conditions, PolicyDef};
 use frontdesk_core::sla_clock::{ClockStatus, Metric, Step};
-use frontdesk_core::ticket::{MessageKind, MessageBody, Priority, Status};
+use frontdesk_core::ticket::{MessageBody, MessageKind, Priority, Status};
 use frontdesk_core::tickets::{self, TicketChanges};
 use frontdesk_tests::{TestApp, spawn_app};
 use std::time::Duration;
@@ -37,7 +37,9 @@ async fn scalar(db: &Db, sql: &str) -> Option<i64> {
 }
 
 async fn created_at(app: &TestApp, id: i64) -> i64 {
-    scalar(app.ctx.db(), &format!("SELECT created_at FROM tickets WHERE id = {id}")).await.expect("created_at")
+    scalar(app.ctx.db(), &format!("SELECT created_at FROM tickets WHERE id = {id}"))
+        .await
+        .expect("created_at")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,33 +47,55 @@ async fn pending_pauses_the_clocks_and_a_follow_up_restarts_next_response() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     sla::save_policy(&app.ctx, &admin, &policy(4)).await.expect("policy");
-    let ticket = app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
+    let ticket =
+        app.create_ticket(&admin, "carol@customer.example", "Printer on fire").await.ticket;
     let created = created_at(&app, ticket.id).await;
 
     let due = app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
     assert_eq!(due, Some(created + 4 * HOUR_MS), "first response is due four hours after creation");
 
-    let changes = TicketChanges { version: ticket.version, status: Some(Status::Pending), ..TicketChanges::default() };
-    let pending = tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("pending").ticket;
+    let changes = TicketChanges {
+        version: ticket.version,
+        status: Some(Status::Pending),
+        ..TicketChanges::default()
+    };
+    let pending =
+        tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("pending").ticket;
     app.sla_due_becomes(ticket.id, |d| d.is_none()).await;
     let state = sla::for_ticket(&app.ctx, &admin, ticket.number).await.expect("sla");
     assert!(state.clocks.iter().all(|c| c.status == ClockStatus::Paused), "{state:?}");
     assert!(state.timeline.iter().any(|s| s.step == Step::Paused));
 
-    let changes = TicketChanges { version: pending.version, status: Some(Status::Open), ..TicketChanges::default() };
+    let changes = TicketChanges {
+        version: pending.version,
+        status: Some(Status::Open),
+        ..TicketChanges::default()
+    };
     tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("open");
     let resumed = app.sla_due_becomes(ticket.id, |d| d.is_some()).await.expect("due again");
     assert!(resumed >= created + 4 * HOUR_MS, "the paused time is added back");
 
     let reply = MessageBody::parse("We are on it.").expect("body");
-    tickets::add_message(&app.ctx, &admin, ticket.number, MessageKind::Reply, reply, None).await.expect("reply");
-    frontdesk_core::portal::reply(&app.ctx, ticket.requester.id, ticket.number, MessageBody::parse("Still burning!").expect("body"))
+    tickets::add_message(&app.ctx, &admin, ticket.number, MessageKind::Reply, reply, None)
         .await
-        .expect("customer follow-up");
-    app.sla_due_becomes(ticket.id, |d| d.is_some_and(|d| d >= created + 8 * HOUR_MS && d < created + 9 * HOUR_MS)).await;
+        .expect("reply");
+    frontdesk_core::portal::reply(
+        &app.ctx,
+        ticket.requester.id,
+        ticket.number,
+        MessageBody::parse("Still burning!").expect("body"),
+    )
+    .await
+    .expect("customer follow-up");
+    app.sla_due_becomes(ticket.id, |d| {
+        d.is_some_and(|d| d >= created + 8 * HOUR_MS && d < created + 9 * HOUR_MS)
+    })
+    .await;
     let state = sla::for_ticket(&app.ctx, &admin, ticket.number).await.expect("sla");
-    let first = state.clocks.iter().find(|c| c.metric == Metric::FirstResponse).expect("first response");
-    let next = state.clocks.iter().find(|c| c.metric == Metric::NextResponse).expect("next response");
+    let first =
+        state.clocks.iter().find(|c| c.metric == Metric::FirstResponse).expect("first response");
+    let next =
+        state.clocks.iter().find(|c| c.metric == Metric::NextResponse).expect("next response");
     assert_eq!((first.status, next.status), (ClockStatus::Met, ClockStatus::Running));
     assert_eq!(state.policy.as_deref(), Some("Standard"));
 }
@@ -85,7 +109,13 @@ async fn changing_a_policy_recomputes_open_tickets() {
     let created = created_at(&app, ticket.id).await;
     app.sla_due_becomes(ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
 
-    sla::save_policy(&app.ctx, &admin, &PolicyDef { targets: [sla::minutes(Some(60), None, None); 4], ..saved }).await.expect("changed");
+    sla::save_policy(
+        &app.ctx,
+        &admin,
+        &PolicyDef { targets: [sla::minutes(Some(60), None, None); 4], ..saved },
+    )
+    .await
+    .expect("changed");
 
     app.sla_due_becomes(ticket.id, |d| d == Some(created + HOUR_MS)).await;
 }
@@ -128,24 +158,38 @@ async fn due_during_downtime(touched: bool) -> (TestApp, frontdesk_core::agent::
 }
 
 async fn count_events(app: &TestApp, id: i64, kind: &str) -> i64 {
-    scalar(app.ctx.db(), &format!("SELECT COUNT(*) FROM ticket_events WHERE ticket_id = {id} AND kind = '{kind}'")).await.unwrap_or(0)
+    scalar(
+        app.ctx.db(),
+        &format!("SELECT COUNT(*) FROM ticket_events WHERE ticket_id = {id} AND kind = '{kind}'"),
+    )
+    .await
+    .unwrap_or(0)
 }
 
 /// Waits until the breach and the warning's fate are recorded; returns (warnings sent, warnings
 /// skipped, breaches).
 async fn alarm_outcome(app: &TestApp, id: i64) -> (i64, i64, i64) {
     for _ in 0..100 {
-        let outcome = (count_events(app, id, "sla_warning").await, count_events(app, id, "sla_warning_skipped").await, count_events(app, id, "sla_breached").await);
+        let outcome = (
+            count_events(app, id, "sla_warning").await,
+            count_events(app, id, "sla_warning_skipped").await,
+            count_events(app, id, "sla_breached").await,
+        );
         if outcome.2 > 0 && outcome.0 + outcome.1 > 0 {
             return outcome;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    (count_events(app, id, "sla_warning").await, count_events(app, id, "sla_warning_skipped").await, count_events(app, id, "sla_breached").await)
+    (
+        count_events(app, id, "sla_warning").await,
+        count_events(app, id, "sla_warning_skipped").await,
+        count_events(app, id, "sla_breached").await,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_warning_due_during_downtime_after_its_breach_is_recorded_as_skipped_and_the_breach_fires_once() {
+async fn a_warning_due_during_downtime_after_its_breach_is_recorded_as_skipped_and_the_breach_fires_once()
+ {
     let (app, admin, id, number) = due_during_downtime(false).await;
 
     let outcome = alarm_outcome(&app, id).await;
@@ -162,12 +206,17 @@ async fn a_warning_due_during_downtime_after_its_breach_is_recorded_as_skipped_a
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_ticket_changed_just_before_the_stop_gets_the_same_late_warning_record_as_an_untouched_one() {
+async fn a_ticket_changed_just_before_the_stop_gets_the_same_late_warning_record_as_an_untouched_one()
+ {
     let (app, _, id, _) = due_during_downtime(true).await;
 
     let outcome = alarm_outcome(&app, id).await;
 
-    assert_eq!(outcome, (0, 1, 1), "(warnings sent, skipped, breaches): the same rule as untouched");
+    assert_eq!(
+        outcome,
+        (0, 1, 1),
+        "(warnings sent, skipped, breaches): the same rule as untouched"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -175,13 +224,19 @@ async fn a_breach_moving_the_ticket_records_where_from_like_an_agents_move() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let name = |n: &str| frontdesk_core::agent::PersonName::parse(n).expect("a name");
-    let first = frontdesk_core::teams::create(&app.ctx, &admin, &name("Front line")).await.expect("team");
-    let escalation = frontdesk_core::teams::create(&app.ctx, &admin, &name("Escalation")).await.expect("team");
+    let first =
+        frontdesk_core::teams::create(&app.ctx, &admin, &name("Front line")).await.expect("team");
+    let escalation =
+        frontdesk_core::teams::create(&app.ctx, &admin, &name("Escalation")).await.expect("team");
     let mut def = policy(1);
     def.breach_actions = BreachActions { raise_priority: false, team_id: Some(escalation.id) };
     sla::save_policy(&app.ctx, &admin, &def).await.expect("policy");
     let ticket = app.create_ticket(&admin, "erin@customer.example", "Cannot log in").await.ticket;
-    let changes = TicketChanges { version: ticket.version, team_id: Some(Some(first.id)), ..TicketChanges::default() };
+    let changes = TicketChanges {
+        version: ticket.version,
+        team_id: Some(Some(first.id)),
+        ..TicketChanges::default()
+    };
     tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("to the front line");
     app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
 
@@ -189,14 +244,20 @@ async fn a_breach_moving_the_ticket_records_where_from_like_an_agents_move() {
     let mut moved = None;
     for _ in 0..100 {
         let detail = tickets::get(&app.ctx, &admin, ticket.number).await.expect("ticket");
-        moved = detail.events.iter().rev().find(|e| e.kind == "team_changed" && e.actor.is_none()).map(|e| e.detail.clone());
+        moved = detail
+            .events
+            .iter()
+            .rev()
+            .find(|e| e.kind == "team_changed" && e.actor.is_none())
+            .map(|e| e.detail.clone());
         if moved.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let detail: serde_json::Value = serde_json::from_str(&moved.expect("the breach moved the ticket")).expect("JSON");
+    let detail: serde_json::Value =
+        serde_json::from_str(&moved.expect("the breach moved the ticket")).expect("JSON");
     assert_eq!(detail["from"]["id"], first.id);
     assert_eq!(detail["from"]["name"], "Front line");
     assert_eq!(detail["to"], escalation.id);
@@ -206,15 +267,40 @@ async fn a_breach_moving_the_ticket_records_where_from_like_an_agents_move() {
 async fn only_admins_change_policies_and_bad_ones_are_refused_by_field() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
-    let agent = app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
-    assert!(matches!(sla::save_policy(&app.ctx, &agent, &policy(4)).await, Err(frontdesk_core::error::Error::Forbidden)));
+    let agent =
+        app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+    assert!(matches!(
+        sla::save_policy(&app.ctx, &agent, &policy(4)).await,
+        Err(frontdesk_core::error::Error::Forbidden)
+    ));
     let field = |r: frontdesk_core::error::Result<PolicyDef>| match r {
         Err(frontdesk_core::error::Error::Invalid(errors)) => errors[0].field.clone(),
         other => panic!("expected a field error, got {other:?}"),
     };
-    assert_eq!(field(sla::save_policy(&app.ctx, &admin, &PolicyDef { warn_percent: 120, ..policy(4) }).await), "warn_percent");
-    assert_eq!(field(sla::save_policy(&app.ctx, &admin, &PolicyDef { pause_statuses: vec![Status::Solved], ..policy(4) }).await), "pause_statuses");
-    assert_eq!(field(sla::save_policy(&app.ctx, &admin, &PolicyDef { calendar_id: Some(999), ..policy(4) }).await), "calendar_id");
+    assert_eq!(
+        field(
+            sla::save_policy(&app.ctx, &admin, &PolicyDef { warn_percent: 120, ..policy(4) }).await
+        ),
+        "warn_percent"
+    );
+    assert_eq!(
+        field(
+            sla::save_policy(
+                &app.ctx,
+                &admin,
+                &PolicyDef { pause_statuses: vec![Status::Solved], ..policy(4) }
+            )
+            .await
+        ),
+        "pause_statuses"
+    );
+    assert_eq!(
+        field(
+            sla::save_policy(&app.ctx, &admin, &PolicyDef { calendar_id: Some(999), ..policy(4) })
+                .await
+        ),
+        "calendar_id"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -228,13 +314,32 @@ async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored()
     let bo = app.create_agent(&admin, "bo@example.com", "Bo", Role::Agent).await;
     let cy = app.create_agent(&admin, "cy@example.com", "Cy", Role::Agent).await;
     let outsider = app.create_agent(&admin, "di@example.com", "Di", Role::Agent).await;
-    let team = frontdesk_core::teams::create(&app.ctx, &admin, &PersonName::parse("Billing").expect("name")).await.expect("team");
+    let team = frontdesk_core::teams::create(
+        &app.ctx,
+        &admin,
+        &PersonName::parse("Billing").expect("name"),
+    )
+    .await
+    .expect("team");
     for member in [&bo, &cy] {
-        frontdesk_core::teams::set_member(&app.ctx, &admin, team.id, member.id, true).await.expect("member");
+        frontdesk_core::teams::set_member(&app.ctx, &admin, team.id, member.id, true)
+            .await
+            .expect("member");
     }
-    sla::save_policy(&app.ctx, &admin, &PolicyDef { breach_actions: BreachActions::default(), ..policy(1) }).await.expect("policy");
+    sla::save_policy(
+        &app.ctx,
+        &admin,
+        &PolicyDef { breach_actions: BreachActions::default(), ..policy(1) },
+    )
+    .await
+    .expect("policy");
     let ticket = app.create_ticket(&admin, "erin@customer.example", "Invoice missing").await.ticket;
-    let changes = TicketChanges { version: ticket.version, assignee_id: Some(Some(bo.id)), team_id: Some(Some(team.id)), ..TicketChanges::default() };
+    let changes = TicketChanges {
+        version: ticket.version,
+        assignee_id: Some(Some(bo.id)),
+        team_id: Some(Some(team.id)),
+        ..TicketChanges::default()
+    };
     tickets::update(&app.ctx, &admin, ticket.number, changes).await.expect("assigned");
     app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
 
@@ -242,7 +347,8 @@ async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored()
     let client = app.client();
     client.sign_in("bo@example.com", frontdesk_tests::PASSWORD).await;
     let cookie = client.session_cookie().expect("signed in");
-    let mut live = frontdesk_tests::live::connect(&app.base_url, Some(&cookie), None).await.expect("socket");
+    let mut live =
+        frontdesk_tests::live::connect(&app.base_url, Some(&cookie), None).await.expect("socket");
     live.send(&ClientMessage::SubscribeNotifications { after_id: 0 }).await;
 
     // The warning falls due (45 minutes into one hour), then the breach.
@@ -252,13 +358,30 @@ async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored()
         // before time jumps, as it does between real minutes.
         app.sla_due_becomes(ticket.id, |_| true).await;
         app.age_ticket_by_minutes(ticket.id, minutes).await;
-        let notification = live.next_matching(|m| if let ServerMessage::Notification { notification } = m { Some(notification) } else { None }).await;
+        let notification = live
+            .next_matching(|m| {
+                if let ServerMessage::Notification { notification } = m {
+                    Some(notification)
+                } else {
+                    None
+                }
+            })
+            .await;
         assert_eq!(notification.ticket_number, ticket.number);
         bodies.push(notification.body);
     }
     assert!(bodies[0].starts_with("First response is about to breach on #"), "{bodies:?}");
-    assert!(bodies[1].starts_with("First response breached on #") && bodies[1].ends_with("Invoice missing"), "{bodies:?}");
-    assert!(live.next_within(Duration::from_millis(500)).await.is_none_or(|m| !matches!(m, ServerMessage::Notification { .. })), "nothing twice");
+    assert!(
+        bodies[1].starts_with("First response breached on #")
+            && bodies[1].ends_with("Invoice missing"),
+        "{bodies:?}"
+    );
+    assert!(
+        live.next_within(Duration::from_millis(500))
+            .await
+            .is_none_or(|m| !matches!(m, ServerMessage::Notification { .. })),
+        "nothing twice"
+    );
 
     // Stored for each of the ticket's people, once; nobody else gets any.
     for (agent, expected) in [(&bo, 2), (&cy, 2), (&outsider, 0), (&admin, 0)] {
@@ -268,11 +391,20 @@ async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored()
     let (list, _) = notifications::recent(&app.ctx, &cy).await.expect("list");
     assert_eq!(notifications::mark_read(&app.ctx, &cy, list[0].id).await.expect("read"), 2);
     assert_eq!(notifications::unread_count(&app.ctx, &cy).await.expect("count"), 0);
-    assert_eq!(notifications::unread_count(&app.ctx, &bo).await.expect("count"), 2, "marking is per agent");
-    assert_eq!(notifications::mark_read(&app.ctx, &outsider, list[0].id).await.expect("read"), 0, "nobody marks others' notifications");
+    assert_eq!(
+        notifications::unread_count(&app.ctx, &bo).await.expect("count"),
+        2,
+        "marking is per agent"
+    );
+    assert_eq!(
+        notifications::mark_read(&app.ctx, &outsider, list[0].id).await.expect("read"),
+        0,
+        "nobody marks others' notifications"
+    );
 
     // A socket that reconnects after the last one it saw gets nothing old; one from 0 gets the unread.
-    let mut again = frontdesk_tests::live::connect(&app.base_url, Some(&cookie), None).await.expect("socket");
+    let mut again =
+        frontdesk_tests::live::connect(&app.base_url, Some(&cookie), None).await.expect("socket");
     again.send(&ClientMessage::SubscribeNotifications { after_id: list[0].id }).await;
     assert!(again.next_within(Duration::from_millis(400)).await.is_none(), "nothing missed");
 }
@@ -282,22 +414,38 @@ async fn reordering_and_deleting_policies_changes_which_one_applies() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let standard = sla::save_policy(&app.ctx, &admin, &policy(4)).await.expect("policy");
-    let fast = sla::save_policy(&app.ctx, &admin, &PolicyDef { name: "Fast".into(), ..policy(1) }).await.expect("policy");
+    let fast = sla::save_policy(&app.ctx, &admin, &PolicyDef { name: "Fast".into(), ..policy(1) })
+        .await
+        .expect("policy");
     let ticket = app.create_ticket(&admin, "fay@customer.example", "Password reset").await.ticket;
     let created = created_at(&app, ticket.id).await;
     app.sla_due_becomes(ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
 
     sla::move_policy(&app.ctx, &admin, fast.id, true).await.expect("moved up");
     app.sla_due_becomes(ticket.id, |d| d == Some(created + HOUR_MS)).await;
-    let names: Vec<String> = sla::list_policies(&app.ctx, &admin).await.expect("list").into_iter().map(|p| p.name).collect();
+    let names: Vec<String> = sla::list_policies(&app.ctx, &admin)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(names, ["Fast", "Standard"]);
-    sla::move_policy(&app.ctx, &admin, fast.id, true).await.expect("already first: nothing changes");
+    sla::move_policy(&app.ctx, &admin, fast.id, true)
+        .await
+        .expect("already first: nothing changes");
 
     sla::delete_policy(&app.ctx, &admin, fast.id).await.expect("deleted");
     app.sla_due_becomes(ticket.id, |d| d == Some(created + 4 * HOUR_MS)).await;
-    assert!(matches!(sla::delete_policy(&app.ctx, &admin, fast.id).await, Err(frontdesk_core::error::Error::NotFound(_))));
-    let agent = app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
-    assert!(matches!(sla::move_policy(&app.ctx, &agent, standard.id, false).await, Err(frontdesk_core::error::Error::Forbidden)));
+    assert!(matches!(
+        sla::delete_policy(&app.ctx, &admin, fast.id).await,
+        Err(frontdesk_core::error::Error::NotFound(_))
+    ));
+    let agent =
+        app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+    assert!(matches!(
+        sla::move_policy(&app.ctx, &agent, standard.id, false).await,
+        Err(frontdesk_core::error::Error::Forbidden)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -313,23 +461,33 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
     app.age_ticket(slow.id, 3).await;
     for number in [quick.number, slow.number] {
         let reply = MessageBody::parse("Here you go.").expect("body");
-        tickets::add_message(&app.ctx, &admin, number, MessageKind::Reply, reply, None).await.expect("reply");
+        tickets::add_message(&app.ctx, &admin, number, MessageKind::Reply, reply, None)
+            .await
+            .expect("reply");
     }
     for id in [quick.id, slow.id] {
         app.sla_due_becomes(id, |_| true).await;
     }
 
     let today = frontdesk_core::time::Timestamp::now().to_datetime().date().to_string();
-    let report = sla_report::report(&app.ctx, &admin, "", "", GroupBy::Policy).await.expect("report");
+    let report =
+        sla_report::report(&app.ctx, &admin, "", "", GroupBy::Policy).await.expect("report");
     assert_eq!(report.to, today, "the default period ends today");
     assert_eq!(report.rows.len(), 1);
     let first = &report.rows[0].metrics[0];
     assert_eq!((report.rows[0].group.as_str(), first.met, first.breached), ("Standard", 1, 1));
     let p90 = first.p90_ms.expect("a p90");
-    assert!((3 * HOUR_MS - 60_000..=3 * HOUR_MS + 60_000).contains(&p90), "the slow reply took about three hours: {p90}");
+    assert!(
+        (3 * HOUR_MS - 60_000..=3 * HOUR_MS + 60_000).contains(&p90),
+        "the slow reply took about three hours: {p90}"
+    );
     assert!(first.median_ms.expect("a median") < 60_000, "the quick reply took under a minute");
     let resolution = &report.rows[0].metrics[2];
-    assert_eq!((resolution.met, resolution.breached, resolution.open), (0, 0, 2), "both still open within a day");
+    assert_eq!(
+        (resolution.met, resolution.breached, resolution.open),
+        (0, 0, 2),
+        "both still open within a day"
+    );
 
     // The CSV over HTTP (the last 30 days: the slow ticket may have started yesterday): admins
     // get it, agents do not, bad dates are explained.
@@ -337,7 +495,9 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
     client.sign_in("ada@example.com", frontdesk_tests::PASSWORD).await;
     let csv = client.get(&format!("/app/reports/sla.csv?from=&to={today}&group_by=policy")).await;
     assert_eq!(csv.status(), 200);
-    assert!(csv.headers()["content-disposition"].to_str().expect("header").starts_with("attachment"));
+    assert!(
+        csv.headers()["content-disposition"].to_str().expect("header").starts_with("attachment")
+    );
     let text = csv.text().await.expect("body");
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("Policy,First response met,First response breached"), "{text}");
@@ -349,17 +509,40 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
     app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
     let agent = app.client();
     agent.sign_in("bo@example.com", frontdesk_tests::PASSWORD).await;
-    assert_eq!(agent.get(&format!("/app/reports/sla.csv?from={today}&to={today}&group_by=team")).await.status(), 403);
-    assert_eq!(app.client().get("/app/reports/sla.csv?from=&to=&group_by=team").await.status(), 401);
+    assert_eq!(
+        agent
+            .get(&format!("/app/reports/sla.csv?from={today}&to={today}&group_by=team"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        app.client().get("/app/reports/sla.csv?from=&to=&group_by=team").await.status(),
+        401
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team_and_edits_in_place() {
+async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team_and_edits_in_place()
+ {
     use frontdesk_core::agent::PersonName;
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
-    let team = frontdesk_core::teams::create(&app.ctx, &admin, &PersonName::parse("Tier 2").expect("name")).await.expect("team");
-    let acme = frontdesk_core::organizations::create(&app.ctx, &admin, &PersonName::parse("Acme").expect("name"), &[]).await.expect("org");
+    let team = frontdesk_core::teams::create(
+        &app.ctx,
+        &admin,
+        &PersonName::parse("Tier 2").expect("name"),
+    )
+    .await
+    .expect("team");
+    let acme = frontdesk_core::organizations::create(
+        &app.ctx,
+        &admin,
+        &PersonName::parse("Acme").expect("name"),
+        &[],
+    )
+    .await
+    .expect("org");
     let client = app.client();
     client.sign_in("ada@example.com", frontdesk_tests::PASSWORD).await;
     let team_key = format!("teams[{}]", team.id);
@@ -394,7 +577,12 @@ async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team
     assert_eq!(status, 200, "{body}");
     let id: i64 = body.trim().parse().expect("the new policy's id");
 
-    let saved = sla::list_policies(&app.ctx, &admin).await.expect("list").into_iter().find(|p| p.id == id).expect("saved");
+    let saved = sla::list_policies(&app.ctx, &admin)
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|p| p.id == id)
+        .expect("saved");
     assert_eq!(saved.conditions.priorities, [Priority::High]);
     assert_eq!(saved.conditions.team_ids, [team.id]);
     assert_eq!(saved.conditions.organization_ids, [acme.id]);
@@ -405,7 +593,12 @@ async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team
     // Saving with its id changes it in place.
     let (status, body) = call(fields(&id.to_string(), "VIP customers", "Acme")).await;
     assert_eq!((status.as_u16(), body.trim()), (200, id.to_string().as_str()));
-    let names: Vec<String> = sla::list_policies(&app.ctx, &admin).await.expect("list").into_iter().map(|p| p.name).collect();
+    let names: Vec<String> = sla::list_policies(&app.ctx, &admin)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
     assert_eq!(names, ["VIP customers"]);
     let (status, _) = call(fields("999999", "Ghost", "")).await;
     assert_eq!(status, 404);
@@ -417,7 +610,13 @@ async fn the_queue_filters_by_sla_due_time_including_already_breached() {
     use frontdesk_core::time::Timestamp;
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
-    sla::save_policy(&app.ctx, &admin, &PolicyDef { breach_actions: BreachActions::default(), ..policy(4) }).await.expect("policy");
+    sla::save_policy(
+        &app.ctx,
+        &admin,
+        &PolicyDef { breach_actions: BreachActions::default(), ..policy(4) },
+    )
+    .await
+    .expect("policy");
     let fresh = app.create_ticket(&admin, "ivy@customer.example", "Fresh").await.ticket;
     let late = app.create_ticket(&admin, "jo@customer.example", "Late").await.ticket;
     let unmatched = app.create_ticket(&admin, "kai@customer.example", "Pending").await.ticket;
@@ -425,16 +624,39 @@ async fn the_queue_filters_by_sla_due_time_including_already_breached() {
         app.sla_due_becomes(ticket.id, |d| d.is_some()).await;
     }
     app.age_ticket(late.id, 5).await;
-    let changes = TicketChanges { version: unmatched.version, status: Some(Status::Pending), ..TicketChanges::default() };
+    let changes = TicketChanges {
+        version: unmatched.version,
+        status: Some(Status::Pending),
+        ..TicketChanges::default()
+    };
     tickets::update(&app.ctx, &admin, unmatched.number, changes).await.expect("pending");
     app.sla_due_becomes(unmatched.id, |d| d.is_none()).await;
     app.sla_due_becomes(late.id, |d| d.is_some_and(|d| d < Timestamp::now().unix_millis())).await;
 
     let numbers = async |within_ms: i64| -> Vec<i64> {
-        let filter = QueueFilter { sla_due_before: Some(Timestamp::from_unix_millis(Timestamp::now().unix_millis() + within_ms)), ..QueueFilter::default() };
-        let page = tickets::queue(&app.ctx, &admin, QueueView::AllOpen, &filter, QueueSort::SlaDue, None, 50).await.expect("queue");
+        let filter = QueueFilter {
+            sla_due_before: Some(Timestamp::from_unix_millis(
+                Timestamp::now().unix_millis() + within_ms,
+            )),
+            ..QueueFilter::default()
+        };
+        let page = tickets::queue(
+            &app.ctx,
+            &admin,
+            QueueView::AllOpen,
+            &filter,
+            QueueSort::SlaDue,
+            None,
+            50,
+        )
+        .await
+        .expect("queue");
         page.tickets.iter().map(|t| t.number).collect()
     };
     assert_eq!(numbers(0).await, [late.number], "already breached");
-    assert_eq!(numbers(5 * HOUR_MS).await, [late.number, fresh.number], "due within five hours, soonest first");
+    assert_eq!(
+        numbers(5 * HOUR_MS).await,
+        [late.number, fresh.number],
+        "due within five hours, soonest first"
+    );
 }

@@ -25,19 +25,63 @@ async fn admins_build_teams_and_tickets_routed_to_a_team_fill_its_queue() {
 
     let team = json(ada.call("create_team", &[("name", "Billing")]).await, StatusCode::OK).await;
     let team_id = team["id"].as_i64().expect("team id").to_string();
-    json(ada.call("set_team_member", &[("team_id", &team_id), ("agent_id", &bob.id.to_string()), ("member", "true")]).await, StatusCode::OK).await;
-    assert_eq!(ada.call("create_team", &[("name", "Billing")]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(bob_client.call("create_team", &[("name", "Rogue")]).await.status(), StatusCode::FORBIDDEN);
-    assert_eq!(bob_client.call("set_team_member", &[("team_id", &team_id), ("agent_id", &bob.id.to_string()), ("member", "false")]).await.status(), StatusCode::FORBIDDEN);
+    json(
+        ada.call(
+            "set_team_member",
+            &[("team_id", &team_id), ("agent_id", &bob.id.to_string()), ("member", "true")],
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        ada.call("create_team", &[("name", "Billing")]).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        bob_client.call("create_team", &[("name", "Rogue")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        bob_client
+            .call(
+                "set_team_member",
+                &[("team_id", &team_id), ("agent_id", &bob.id.to_string()), ("member", "false")]
+            )
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
     let teams = json(bob_client.call("list_teams", &[]).await, StatusCode::OK).await;
     assert_eq!(teams[0]["members"][0]["name"], "Bob");
 
     let ticket = app.create_ticket(&admin, "carol@customer.example", "Invoice").await.ticket;
     let (number, version) = (ticket.number.to_string(), ticket.version.to_string());
-    let routed = json(ada.call("update_ticket", &[("number", &number), ("version", &version), ("team_id", &team_id)]).await, StatusCode::OK).await;
+    let routed = json(
+        ada.call(
+            "update_ticket",
+            &[("number", &number), ("version", &version), ("team_id", &team_id)],
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(routed["ticket"]["team"]["name"], "Billing");
-    let queue = json(bob_client.call("list_queue", &[("view", "team"), ("team_id", &team_id)]).await, StatusCode::OK).await;
+    let queue = json(
+        bob_client.call("list_queue", &[("view", "team"), ("team_id", &team_id)]).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(queue["tickets"][0]["number"].as_i64(), Some(ticket.number));
-    let bad = ada.call("update_ticket", &[("number", &number), ("version", &routed["ticket"]["version"].to_string()), ("team_id", "999999")]).await;
+    let bad = ada
+        .call(
+            "update_ticket",
+            &[
+                ("number", &number),
+                ("version", &routed["ticket"]["version"].to_string()),
+                ("team_id", "999999"),
+            ],
+        )
+        .await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

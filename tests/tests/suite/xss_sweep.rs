@@ -8,7 +8,9 @@
 
 use frontdesk_core::agent::{Agent, Email, NewAgent, PersonName, Role};
 use frontdesk_core::ticket::{Channel, MessageBody, MessageKind, Priority, Subject};
-use frontdesk_core::{canned, chats, contacts, kb_editor, organizations, sla, teams, tickets, widget_sites};
+use frontdesk_core::{
+    canned, chats, contacts, kb_editor, organizations, sla, teams, tickets, widget_sites,
+};
 use frontdesk_tests::browser::Browser;
 use frontdesk_tests::{PASSWORD, TestApp, spawn_app};
 
@@ -58,7 +60,8 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 fn name(text: &str) -> PersonName {
-    PersonName::parse(&cut(text, 100)).unwrap_or_else(|e| panic!("{text:?} as a name: {}", e.message))
+    PersonName::parse(&cut(text, 100))
+        .unwrap_or_else(|e| panic!("{text:?} as a name: {}", e.message))
 }
 
 /// Everything an admin will open, filled with the payloads.
@@ -75,18 +78,31 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
     let all = PAYLOADS.join("\n\n");
     for (i, payload) in PAYLOADS.iter().enumerate().take(4) {
         let email = format!("agent{i}@example.com");
-        let new = NewAgent::parse(&email, &cut(payload, 100), Role::Agent, PASSWORD).expect("an agent");
+        let new =
+            NewAgent::parse(&email, &cut(payload, 100), Role::Agent, PASSWORD).expect("an agent");
         frontdesk_core::agents::create(ctx, admin, new).await.expect("agent created");
         teams::create(ctx, admin, &name(payload)).await.expect("team");
     }
-    let organization = organizations::create(ctx, admin, &name(PAYLOADS[4]), &["hostile.example".into()]).await.expect("organization").id;
-    let field = contacts::define_field(ctx, admin, &cut(PAYLOADS[1], 60), frontdesk_core::customer::FieldKind::Text).await.expect("a field");
+    let organization =
+        organizations::create(ctx, admin, &name(PAYLOADS[4]), &["hostile.example".into()])
+            .await
+            .expect("organization")
+            .id;
+    let field = contacts::define_field(
+        ctx,
+        admin,
+        &cut(PAYLOADS[1], 60),
+        frontdesk_core::customer::FieldKind::Text,
+    )
+    .await
+    .expect("a field");
 
     let mut tickets_made = Vec::new();
     let mut customers = Vec::new();
     for (i, chunk) in PAYLOADS.chunks(3).enumerate() {
         let new = tickets::NewTicket {
-            requester_email: Email::parse(&format!("customer{i}@hostile.example")).expect("an email"),
+            requester_email: Email::parse(&format!("customer{i}@hostile.example"))
+                .expect("an email"),
             requester_name: name(chunk[0]),
             subject: Subject::parse(&cut(chunk[1], 200)).expect("a subject"),
             body: MessageBody::parse(chunk[2]).expect("a body"),
@@ -97,7 +113,9 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
         let detail = tickets::create(ctx, admin, new).await.expect("a ticket");
         let number = detail.ticket.number;
         let note = MessageBody::parse(&all).expect("a note");
-        tickets::add_message(ctx, admin, number, MessageKind::Note, note, None).await.expect("a note");
+        tickets::add_message(ctx, admin, number, MessageKind::Note, note, None)
+            .await
+            .expect("a note");
         tickets_made.push(number);
         customers.push(detail.ticket.requester.id);
     }
@@ -121,9 +139,17 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
     };
     let article = kb_editor::save(ctx, admin, None, &draft).await.expect("an article");
     let article_slug = kb_editor::get(ctx, admin, article).await.expect("the article").draft.slug;
-    let reply = canned::CannedDraft::parse("hostile", &cut(PAYLOADS[9], 100), &all).expect("a canned response");
+    let reply = canned::CannedDraft::parse("hostile", &cut(PAYLOADS[9], 100), &all)
+        .expect("a canned response");
     canned::save(ctx, admin, None, reply).await.expect("canned response");
-    let settings = widget_sites::SiteSettings::parse(&cut(PAYLOADS[10], 100), "https://shop.example.com", false, PAYLOADS[11], true).expect("site settings");
+    let settings = widget_sites::SiteSettings::parse(
+        &cut(PAYLOADS[10], 100),
+        "https://shop.example.com",
+        false,
+        PAYLOADS[11],
+        true,
+    )
+    .expect("site settings");
     let site = widget_sites::create(ctx, admin, settings).await.expect("a site");
     let policy = sla::PolicyDef {
         id: 0,
@@ -140,9 +166,22 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
 
     // Chat visitors with hostile names (a quote among them) and messages.
     for (i, payload) in [PAYLOADS[34], PAYLOADS[0], PAYLOADS[3]].iter().enumerate() {
-        let hello = widget_sites::Hello { name: Some(cut(payload, 100)), ..widget_sites::Hello::default() };
-        let session = widget_sites::start_visitor(ctx, &site.public_token, hello, [127, 0, 0, 1].into()).await.expect("a visitor");
-        let sending = chats::visitor_send(ctx, &session.visitor, None, &format!("x-{i}"), &cut(&all, 4000), None).await.expect("sent");
+        let hello =
+            widget_sites::Hello { name: Some(cut(payload, 100)), ..widget_sites::Hello::default() };
+        let session =
+            widget_sites::start_visitor(ctx, &site.public_token, hello, [127, 0, 0, 1].into())
+                .await
+                .expect("a visitor");
+        let sending = chats::visitor_send(
+            ctx,
+            &session.visitor,
+            None,
+            &format!("x-{i}"),
+            &cut(&all, 4000),
+            None,
+        )
+        .await
+        .expect("sent");
         let (chat, _) = sending.stored().await.expect("stored");
         tickets_made.push(chat.number);
     }
@@ -200,7 +239,10 @@ async fn no_payload_in_any_field_runs_or_breaks_any_page_an_admin_opens() {
         }
         // `<img src=x>` is a broken image its author asked for (kept, as any image a message
         // links): the browser's 404 for `/x` beside the page is that, not a fault of the page.
-        let broken_image = |e: &String| e.contains("Failed to load resource") && e.split_whitespace().next().is_some_and(|url| url.ends_with("/x"));
+        let broken_image = |e: &String| {
+            e.contains("Failed to load resource")
+                && e.split_whitespace().next().is_some_and(|url| url.ends_with("/x"))
+        };
         for error in page.console_errors().await.into_iter().filter(|e| !broken_image(e)) {
             problems.push(format!("{path}: console error: {error}"));
         }

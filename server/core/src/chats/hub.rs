@@ -75,7 +75,10 @@ impl ChatHub {
 
     /// Follows chat `chat_id` from now on.
     pub fn subscribe(&self, chat_id: i64) -> broadcast::Receiver<ChatNotice> {
-        lock(&self.chats).entry(chat_id).or_insert_with(|| broadcast::channel(CHAT_CHANNEL_CAPACITY).0).subscribe()
+        lock(&self.chats)
+            .entry(chat_id)
+            .or_insert_with(|| broadcast::channel(CHAT_CHANNEL_CAPACITY).0)
+            .subscribe()
     }
 
     /// Stops following: drops the chat's channel when nobody else follows it.

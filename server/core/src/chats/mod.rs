@@ -24,8 +24,9 @@ use writer::{Commit, NewMessage, Stored};
 
 use crate::agent::{Agent, Email, PersonName};
 use crate::chat::{
-    AgentStatus, Attachment, ChatDetail, ChatMessage, ChatState, ChatSummary, MAX_ATTACHMENT_BYTES, MAX_CHAT_MESSAGE_CHARS,
-    MAX_CLIENT_ID_CHARS, Sender, VisitorChat, WIDGET_PROTOCOL_VERSION, WidgetSite, WidgetWelcome,
+    AgentStatus, Attachment, ChatDetail, ChatMessage, ChatState, ChatSummary, MAX_ATTACHMENT_BYTES,
+    MAX_CHAT_MESSAGE_CHARS, MAX_CLIENT_ID_CHARS, Sender, VisitorChat, WIDGET_PROTOCOL_VERSION,
+    WidgetSite, WidgetWelcome,
 };
 use crate::context::AppContext;
 use crate::db::{BeginWrite, Db, Param, Params, bind_params, on_pool};
@@ -52,7 +53,12 @@ pub struct ChatSettings {
 
 impl Default for ChatSettings {
     fn default() -> Self {
-        Self { messages_per_minute: 60, connections_per_minute: 30, visitors_per_ip_per_minute: 30, offline_grace: Duration::from_secs(30) }
+        Self {
+            messages_per_minute: 60,
+            connections_per_minute: 30,
+            visitors_per_ip_per_minute: 30,
+            offline_grace: Duration::from_secs(30),
+        }
     }
 }
 
@@ -116,7 +122,8 @@ struct ChatRow {
 }
 
 /// The columns of a [`ChatRow`], from [`CHAT_FROM`].
-const CHAT_COLUMNS: &str = "c.ticket_id, t.number, c.state, c.contact_id, p.name AS customer, s.name AS site,
+const CHAT_COLUMNS: &str =
+    "c.ticket_id, t.number, c.state, c.contact_id, p.name AS customer, s.name AS site,
         c.agent_id, a.name AS agent, c.last_seq, c.agent_read_seq, c.visitor_read_seq, c.queued_at";
 const CHAT_FROM: &str = "FROM chats c
     JOIN tickets t ON t.id = c.ticket_id
@@ -174,7 +181,12 @@ async fn visitor_chat(db: &Db, visitor: &Visitor, number: Option<i64>) -> Result
 }
 
 /// What the widget shows on connecting, and the chat it follows (`number`, or the newest).
-pub async fn welcome(ctx: &AppContext, site: &WidgetSite, visitor: &Visitor, number: Option<i64>) -> Result<(WidgetWelcome, Option<ChatRef>)> {
+pub async fn welcome(
+    ctx: &AppContext,
+    site: &WidgetSite,
+    visitor: &Visitor,
+    number: Option<i64>,
+) -> Result<(WidgetWelcome, Option<ChatRef>)> {
     let row = visitor_chat(ctx.db(), visitor, number).await?;
     let chat = match &row {
         Some(row) => Some(visitor_view(ctx, row).await?),
@@ -192,21 +204,28 @@ pub async fn welcome(ctx: &AppContext, site: &WidgetSite, visitor: &Visitor, num
 }
 
 /// The visitor's view of their chat `chat` now (after a [`ChatNotice::Changed`]).
-pub async fn visitor_state(ctx: &AppContext, visitor: &Visitor, chat: ChatRef) -> Result<VisitorChat> {
-    let row = visitor_chat(ctx.db(), visitor, Some(chat.number)).await?.ok_or(Error::NotFound("chat"))?;
+pub async fn visitor_state(
+    ctx: &AppContext,
+    visitor: &Visitor,
+    chat: ChatRef,
+) -> Result<VisitorChat> {
+    let row =
+        visitor_chat(ctx.db(), visitor, Some(chat.number)).await?.ok_or(Error::NotFound("chat"))?;
     visitor_view(ctx, &row).await
 }
 
 async fn visitor_view(ctx: &AppContext, row: &ChatRow) -> Result<VisitorChat> {
     let state = row.state();
     let queue_position = if state == ChatState::Queued {
-        let ahead: i64 = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        let ahead: i64 = on_pool!(ctx.db(), |pool| {
+            sqlx::query_scalar(
             "SELECT COUNT(*) FROM chats WHERE state = 'queued' AND (queued_at < $1 OR (queued_at = $1 AND ticket_id <= $2))"
         )
         .bind(row.queued_at)
         .bind(row.ticket_id)
         .fetch_one(pool)
-        .await)?;
+        .await
+        })?;
         Some(ahead)
     } else {
         None
@@ -222,9 +241,27 @@ async fn visitor_view(ctx: &AppContext, row: &ChatRow) -> Result<VisitorChat> {
 }
 
 /// The messages of an authorized chat after `after_seq`, in order (at most `limit`).
-pub async fn messages_after(db: &Db, chat: ChatRef, after_seq: i64, limit: i64) -> Result<Vec<ChatMessage>> {
-    type Row = (i64, String, String, Option<String>, String, String, Option<i64>, Option<String>, Option<String>, Option<i64>, Timestamp);
-    let rows: Vec<Row> = on_pool!(db, |pool| sqlx::query_as(
+pub async fn messages_after(
+    db: &Db,
+    chat: ChatRef,
+    after_seq: i64,
+    limit: i64,
+) -> Result<Vec<ChatMessage>> {
+    type Row = (
+        i64,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Timestamp,
+    );
+    let rows: Vec<Row> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT m.seq, m.client_id, m.sender, a.name, p.name, m.body, f.id, f.file_name, f.content_type, f.size, m.created_at
          FROM chat_messages m
          JOIN chats c ON c.ticket_id = m.chat_id
@@ -239,24 +276,39 @@ pub async fn messages_after(db: &Db, chat: ChatRef, after_seq: i64, limit: i64) 
     .bind(after_seq)
     .bind(limit)
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     Ok(rows
         .into_iter()
-        .map(|(seq, client_id, sender, agent, customer, body, file_id, file_name, content_type, size, created_at)| {
-            let sender = Sender::parse(&sender);
-            let author = match sender {
-                Sender::Agent => agent.unwrap_or_default(),
-                Sender::Visitor => customer,
-                Sender::System => String::new(),
-            };
-            let attachment = file_id.map(|id| Attachment {
-                id,
-                file_name: file_name.unwrap_or_default(),
-                content_type: content_type.unwrap_or_default(),
-                size: size.unwrap_or_default(),
-            });
-            ChatMessage { seq, client_id, sender, author, body, attachment, created_at }
-        })
+        .map(
+            |(
+                seq,
+                client_id,
+                sender,
+                agent,
+                customer,
+                body,
+                file_id,
+                file_name,
+                content_type,
+                size,
+                created_at,
+            )| {
+                let sender = Sender::parse(&sender);
+                let author = match sender {
+                    Sender::Agent => agent.unwrap_or_default(),
+                    Sender::Visitor => customer,
+                    Sender::System => String::new(),
+                };
+                let attachment = file_id.map(|id| Attachment {
+                    id,
+                    file_name: file_name.unwrap_or_default(),
+                    content_type: content_type.unwrap_or_default(),
+                    size: size.unwrap_or_default(),
+                });
+                ChatMessage { seq, client_id, sender, author, body, attachment, created_at }
+            },
+        )
         .collect())
 }
 
@@ -312,15 +364,24 @@ impl ChatCursor {
 /// A message text and client id, validated.
 fn validate(client_id: &str, body: &str, has_attachment: bool) -> Result<String> {
     let mut errors = Vec::new();
-    if client_id.is_empty() || client_id.chars().count() > MAX_CLIENT_ID_CHARS || !client_id.chars().all(|c| c.is_ascii_graphic()) {
-        errors.push(FieldError::new("client_id", "Give each message an id of 1 to 64 visible ASCII characters."));
+    if client_id.is_empty()
+        || client_id.chars().count() > MAX_CLIENT_ID_CHARS
+        || !client_id.chars().all(|c| c.is_ascii_graphic())
+    {
+        errors.push(FieldError::new(
+            "client_id",
+            "Give each message an id of 1 to 64 visible ASCII characters.",
+        ));
     }
     let body = body.trim();
     if body.is_empty() && !has_attachment {
         errors.push(FieldError::new("body", "Write a message."));
     }
     if body.chars().count() > MAX_CHAT_MESSAGE_CHARS {
-        errors.push(FieldError::new("body", format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters.")));
+        errors.push(FieldError::new(
+            "body",
+            format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters."),
+        ));
     }
     if errors.is_empty() { Ok(body.to_owned()) } else { Err(Error::Invalid(errors)) }
 }
@@ -353,7 +414,15 @@ impl Sending {
         match (self.commit.stored().await, self.resend) {
             (Ok(stored), _) => Ok((self.chat, stored.message)),
             (Err(Error::Conflict(_)), Some(r)) => {
-                let sending = Box::pin(visitor_send(&r.ctx, &r.visitor, None, &r.client_id, &r.body, r.attachment_id)).await?;
+                let sending = Box::pin(visitor_send(
+                    &r.ctx,
+                    &r.visitor,
+                    None,
+                    &r.client_id,
+                    &r.body,
+                    r.attachment_id,
+                ))
+                .await?;
                 Box::pin(sending.stored()).await
             }
             (Err(e), _) => Err(e),
@@ -390,7 +459,13 @@ pub async fn visitor_send(
         Some(id) => Some(attachment_of(ctx.db(), chat, id).await?),
         None => None,
     };
-    let resend = (!started).then(|| Resend { ctx: ctx.clone(), visitor: visitor.clone(), client_id: client_id.to_owned(), body: body.clone(), attachment_id });
+    let resend = (!started).then(|| Resend {
+        ctx: ctx.clone(),
+        visitor: visitor.clone(),
+        client_id: client_id.to_owned(),
+        body: body.clone(),
+        attachment_id,
+    });
     let message = NewMessage {
         chat_id: chat.id,
         client_id: client_id.to_owned(),
@@ -414,22 +489,40 @@ pub async fn visitor_send(
 /// first messages at once cannot open two chats.
 async fn start_chat(ctx: &AppContext, visitor: &Visitor, first: &str) -> Result<ChatRef> {
     let _routing = ctx.chat_routing().lock().await;
-    if let Some(row) = visitor_chat(ctx.db(), visitor, None).await?.filter(|r| r.state() != ChatState::Ended) {
+    if let Some(row) =
+        visitor_chat(ctx.db(), visitor, None).await?.filter(|r| r.state() != ChatState::Ended)
+    {
         return Ok(row.reference());
     }
-    open_chat_ticket(ctx, visitor, &format!("Chat with {}", visitor.name), first, ChatState::Queued).await
+    open_chat_ticket(ctx, visitor, &format!("Chat with {}", visitor.name), first, ChatState::Queued)
+        .await
 }
 
 /// Writes a chat's ticket (requested by the visitor's profile, its first message `first`) and its
 /// chat row in `state`, in one transaction.
-async fn open_chat_ticket(ctx: &AppContext, visitor: &Visitor, subject: &str, first: &str, state: ChatState) -> Result<ChatRef> {
+async fn open_chat_ticket(
+    ctx: &AppContext,
+    visitor: &Visitor,
+    subject: &str,
+    first: &str,
+    state: ChatState,
+) -> Result<ChatRef> {
     let subject = Subject::parse(subject).map_err(|e| Error::Internal(e.message))?;
-    let body = MessageBody::parse(if first.is_empty() { "(a file)" } else { first }).map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
+    let body = MessageBody::parse(if first.is_empty() { "(a file)" } else { first })
+        .map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
     let body_html = crate::markdown::render(body.as_str().to_owned()).await?;
-    let draft = Draft { subject: &subject, body: &body, body_html: &body_html, priority: Priority::Normal, channel: Channel::Chat, tags: &[] };
+    let draft = Draft {
+        subject: &subject,
+        body: &body,
+        body_html: &body_html,
+        priority: Priority::Normal,
+        channel: Channel::Chat,
+        tags: &[],
+    };
     let now = Timestamp::now();
     let ended_at = (state == ChatState::Ended).then_some(now);
-    let created = on_pool!(ctx.db(), |pool| async {
+    let created = on_pool!(ctx.db(), |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let created = tickets::insert_ticket_rows(&mut *tx, visitor.contact_id, &draft, Author::Contact(visitor.contact_id), now).await?;
         sqlx::query(
@@ -448,7 +541,8 @@ async fn open_chat_ticket(ctx: &AppContext, visitor: &Visitor, subject: &str, fi
         tx.commit().await?;
         Ok::<_, sqlx::Error>(created)
     }
-    .await)?;
+    .await
+    })?;
     ctx.hub().ticket_changed(created.number, created.seq);
     Ok(ChatRef { id: created.id, number: created.number })
 }
@@ -460,28 +554,52 @@ pub async fn visitor_read(ctx: &AppContext, chat: ChatRef, seq: i64) -> Result<(
 
 /// With no agent online: the visitor's message becomes a ticket in the queue (a chat that never
 /// went live). Resending `client_id` creates nothing new. Returns the ticket number.
-pub async fn leave_message(ctx: &AppContext, visitor: &Visitor, client_id: &str, name: &str, email: &str, body: &str) -> Result<i64> {
+pub async fn leave_message(
+    ctx: &AppContext,
+    visitor: &Visitor,
+    client_id: &str,
+    name: &str,
+    email: &str,
+    body: &str,
+) -> Result<i64> {
     let body = validate(client_id, body, false)?;
     let mut errors = Vec::new();
-    let name = PersonName::parse(name).map_err(|e| errors.push(FieldError::new("name", e.message))).ok();
-    let email = Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e.message))).ok();
+    let name =
+        PersonName::parse(name).map_err(|e| errors.push(FieldError::new("name", e.message))).ok();
+    let email =
+        Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e.message))).ok();
     let (Some(name), Some(email)) = (name, email) else { return Err(Error::Invalid(errors)) };
     ctx.chat_limits().check_message(visitor.id)?;
     // Held until the ticket exists, so a resend racing the first send finds it.
     let _routing = ctx.chat_routing().lock().await;
-    let existing: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+    let existing: Option<i64> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_scalar(
         "SELECT t.number FROM chat_messages m JOIN chats c ON c.ticket_id = m.chat_id JOIN tickets t ON t.id = c.ticket_id
          WHERE c.visitor_id = $1 AND m.client_id = $2"
     )
     .bind(visitor.id)
     .bind(client_id)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     if let Some(number) = existing {
         return Ok(number);
     }
-    let visitor = crate::widget_sites::remember_details(ctx, visitor.clone(), &Some(name.as_str().to_owned()), &Some(email.as_str().to_owned())).await?;
-    let chat = open_chat_ticket(ctx, &visitor, &format!("Message from {}", visitor.name), &body, ChatState::Ended).await?;
+    let visitor = crate::widget_sites::remember_details(
+        ctx,
+        visitor.clone(),
+        &Some(name.as_str().to_owned()),
+        &Some(email.as_str().to_owned()),
+    )
+    .await?;
+    let chat = open_chat_ticket(
+        ctx,
+        &visitor,
+        &format!("Message from {}", visitor.name),
+        &body,
+        ChatState::Ended,
+    )
+    .await?;
     let message = NewMessage {
         chat_id: chat.id,
         client_id: client_id.to_owned(),
@@ -506,11 +624,13 @@ pub async fn route(ctx: &AppContext) -> Result<()> {
     let _routing = ctx.chat_routing().lock().await;
     let online = ctx.chat_hub().online_agents();
     let db = ctx.db();
-    let queued: Vec<(i64, Option<i64>)> = on_pool!(db, |pool| sqlx::query_as(
+    let queued: Vec<(i64, Option<i64>)> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT ticket_id, team_id FROM chats WHERE state = 'queued' ORDER BY queued_at, ticket_id LIMIT 200"
     )
     .fetch_all(pool)
-    .await)?;
+    .await
+    })?;
     let mut assigned = Vec::new();
     if !online.is_empty() && !queued.is_empty() {
         let mut load = agent_load(db, &online).await?;
@@ -521,7 +641,9 @@ pub async fn route(ctx: &AppContext) -> Result<()> {
             };
             let candidate = load
                 .iter_mut()
-                .filter(|a| a.active < a.capacity && members.as_ref().is_none_or(|m| m.contains(&a.id)))
+                .filter(|a| {
+                    a.active < a.capacity && members.as_ref().is_none_or(|m| m.contains(&a.id))
+                })
                 .min_by_key(|a| (ctx.chat_hub().last_routed(a.id), a.id));
             let Some(agent) = candidate else { continue };
             if assign(ctx, *chat_id, agent.id, &agent.name).await? {
@@ -552,12 +674,21 @@ async fn agent_load(db: &Db, agents: &[i64]) -> Result<Vec<Load>> {
         "SELECT a.id, a.name, a.chat_capacity, (SELECT COUNT(*) FROM chats c WHERE c.agent_id = a.id AND c.state = 'active')
          FROM agents a WHERE a.active AND a.id IN ({ids})"
     );
-    let rows: Vec<(i64, String, i64, i64)> = on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(|(id, name, capacity, active)| Load { id, name, capacity, active }).collect())
+    let rows: Vec<(i64, String, i64, i64)> =
+        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, capacity, active)| Load { id, name, capacity, active })
+        .collect())
 }
 
 async fn team_members(db: &Db, team: i64) -> Result<Vec<i64>> {
-    Ok(on_pool!(db, |pool| sqlx::query_scalar("SELECT agent_id FROM team_members WHERE team_id = $1").bind(team).fetch_all(pool).await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT agent_id FROM team_members WHERE team_id = $1"
+    )
+    .bind(team)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// Gives a queued chat to an agent: the chat turns active, the ticket is assigned to them and
@@ -609,12 +740,25 @@ impl ChatChange {
         let now = Timestamp::now();
         let written = on_pool!(ctx.db(), |pool| async {
             let mut tx = pool.begin_write().await?;
-            let rows = bind_params!(sqlx::query(self.chat.0), chat).execute(&mut *tx).await?.rows_affected();
+            let rows = bind_params!(sqlx::query(self.chat.0), chat)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
             if rows == 0 {
                 return Ok::<_, sqlx::Error>(None);
             }
-            let number: i64 = bind_params!(sqlx::query_scalar(self.ticket.0), ticket).fetch_one(&mut *tx).await?;
-            let seq = tickets::append_event(&mut *tx, chat_id, self.actor, self.kind, self.detail.clone(), false, now).await?;
+            let number: i64 =
+                bind_params!(sqlx::query_scalar(self.ticket.0), ticket).fetch_one(&mut *tx).await?;
+            let seq = tickets::append_event(
+                &mut *tx,
+                chat_id,
+                self.actor,
+                self.kind,
+                self.detail.clone(),
+                false,
+                now,
+            )
+            .await?;
             tx.commit().await?;
             Ok(Some((number, seq)))
         }
@@ -630,7 +774,16 @@ async fn system_message(ctx: &AppContext, chat_id: i64, text: &str) -> Result<()
     let mut id = [0u8; 12];
     rand::rngs::OsRng.fill_bytes(&mut id);
     let client_id = format!("system-{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let message = NewMessage { chat_id, client_id, sender: Sender::System, agent_id: None, author: String::new(), body: text.to_owned(), attachment: None, while_live: false };
+    let message = NewMessage {
+        chat_id,
+        client_id,
+        sender: Sender::System,
+        agent_id: None,
+        author: String::new(),
+        body: text.to_owned(),
+        attachment: None,
+        while_live: false,
+    };
     ctx.chat_writer().append(message).await?;
     Ok(())
 }
@@ -648,7 +801,8 @@ pub fn authorize(actor: &Agent) -> Result<()> {
 async fn agent_chat(db: &Db, actor: &Agent, number: i64) -> Result<ChatRow> {
     authorize(actor)?;
     let sql = format!("SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE t.number = $1");
-    let row: Option<ChatRow> = on_pool!(db, |pool| sqlx::query_as(&sql).bind(number).fetch_optional(pool).await)?;
+    let row: Option<ChatRow> =
+        on_pool!(db, |pool| sqlx::query_as(&sql).bind(number).fetch_optional(pool).await)?;
     row.ok_or(Error::NotFound("chat"))
 }
 
@@ -696,8 +850,15 @@ pub async fn inbox(ctx: &AppContext, actor: &Agent) -> Result<Vec<ChatSummary>> 
          WHERE c.state = 'queued' OR (c.agent_id = $1 AND (c.state = 'active' OR c.ended_at > $2))
          ORDER BY CASE c.state WHEN 'active' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, c.queued_at, c.ticket_id LIMIT {MAX_INBOX}"
     );
-    let rows: Vec<InboxRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).bind(actor.id).bind(since).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(|row| summary(row.chat, preview(row.preview.as_deref().unwrap_or_default()))).collect())
+    let rows: Vec<InboxRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql)
+        .bind(actor.id)
+        .bind(since)
+        .fetch_all(pool)
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| summary(row.chat, preview(row.preview.as_deref().unwrap_or_default())))
+        .collect())
 }
 
 /// The start of a message, for a list.
@@ -709,7 +870,12 @@ fn preview(body: &str) -> String {
 pub async fn detail(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatDetail> {
     let row = agent_chat(ctx.db(), actor, number).await?;
     let messages = messages_after(ctx.db(), row.reference(), 0, i64::MAX).await?;
-    let preview = messages.iter().rev().find(|m| m.sender != Sender::System).map(|m| preview(&m.body)).unwrap_or_default();
+    let preview = messages
+        .iter()
+        .rev()
+        .find(|m| m.sender != Sender::System)
+        .map(|m| preview(&m.body))
+        .unwrap_or_default();
     Ok(ChatDetail { summary: summary(row, preview), messages })
 }
 
@@ -803,12 +969,20 @@ pub enum TransferTo {
 }
 
 /// Hands a live chat to another agent or team. The agent who has it, or an admin, may.
-pub async fn transfer(ctx: &AppContext, actor: &Agent, number: i64, to: TransferTo) -> Result<ChatSummary> {
+pub async fn transfer(
+    ctx: &AppContext,
+    actor: &Agent,
+    number: i64,
+    to: TransferTo,
+) -> Result<ChatSummary> {
     let row = agent_chat(ctx.db(), actor, number).await?;
     may_change(&row, actor)?;
     let note = match to {
         TransferTo::Agent(agent_id) => {
-            let target = crate::agents::find(ctx.db(), agent_id).await?.filter(|a| a.active).ok_or(Error::NotFound("agent"))?;
+            let target = crate::agents::find(ctx.db(), agent_id)
+                .await?
+                .filter(|a| a.active)
+                .ok_or(Error::NotFound("agent"))?;
             if ctx.chat_hub().status(agent_id) == AgentStatus::Offline {
                 return Err(Error::Conflict(format!("{} is offline.", target.name)));
             }
@@ -816,7 +990,12 @@ pub async fn transfer(ctx: &AppContext, actor: &Agent, number: i64, to: Transfer
             format!("{} transferred the chat to {}", actor.name, target.name)
         }
         TransferTo::Team(team_id) => {
-            let name: Option<String> = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT name FROM teams WHERE id = $1").bind(team_id).fetch_optional(pool).await)?;
+            let name: Option<String> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+                "SELECT name FROM teams WHERE id = $1"
+            )
+            .bind(team_id)
+            .fetch_optional(pool)
+            .await)?;
             let name = name.ok_or(Error::NotFound("team"))?;
             set_owner(ctx, row.ticket_id, ChatState::Queued, None, Some(team_id)).await?;
             format!("{} transferred the chat to {name}", actor.name)
@@ -829,7 +1008,13 @@ pub async fn transfer(ctx: &AppContext, actor: &Agent, number: i64, to: Transfer
 }
 
 /// Gives a live chat to an agent (`Active`) or back to the queue for a team (`Queued`).
-async fn set_owner(ctx: &AppContext, chat_id: i64, state: ChatState, agent_id: Option<i64>, team_id: Option<i64>) -> Result<()> {
+async fn set_owner(
+    ctx: &AppContext,
+    chat_id: i64,
+    state: ChatState,
+    agent_id: Option<i64>,
+    team_id: Option<i64>,
+) -> Result<()> {
     let now = Timestamp::now().unix_millis();
     let change = ChatChange {
         chat: (
@@ -846,7 +1031,11 @@ async fn set_owner(ctx: &AppContext, chat_id: i64, state: ChatState, agent_id: O
         kind: "chat_transferred",
         detail: json!({ "agent_id": agent_id, "team_id": team_id, "state": state.as_str() }),
     };
-    if change.write(ctx, chat_id).await? { Ok(()) } else { Err(Error::Conflict("This chat has ended.".into())) }
+    if change.write(ctx, chat_id).await? {
+        Ok(())
+    } else {
+        Err(Error::Conflict("This chat has ended.".into()))
+    }
 }
 
 /// Ends a chat. With `solve` its ticket is solved; otherwise it stays open for follow-up.
@@ -908,20 +1097,24 @@ async fn presence_changed(ctx: &AppContext, agent_id: i64) -> Result<()> {
 }
 
 async fn live_chats_of(db: &Db, agent_id: i64) -> Result<Vec<i64>> {
-    Ok(on_pool!(db, |pool| sqlx::query_scalar("SELECT ticket_id FROM chats WHERE agent_id = $1 AND state = 'active'")
-        .bind(agent_id)
-        .fetch_all(pool)
-        .await)?)
+    Ok(on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT ticket_id FROM chats WHERE agent_id = $1 AND state = 'active'"
+    )
+    .bind(agent_id)
+    .fetch_all(pool)
+    .await)?)
 }
 
 /// An agent opened a chat console: they are available for chats, unless they chose away (the
 /// choice is stored, so it outlives consoles, reloads and restarts).
 pub async fn console_opened(ctx: &AppContext, actor: &Agent) -> Result<()> {
     authorize(actor)?;
-    let chosen: String = on_pool!(ctx.db(), |pool| sqlx::query_scalar("SELECT chat_status FROM agents WHERE id = $1")
-        .bind(actor.id)
-        .fetch_one(pool)
-        .await)?;
+    let chosen: String = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
+        "SELECT chat_status FROM agents WHERE id = $1"
+    )
+    .bind(actor.id)
+    .fetch_one(pool)
+    .await)?;
     let status = if chosen == "away" { AgentStatus::Away } else { AgentStatus::Online };
     ctx.chat_hub().set_status(actor.id, status);
     ctx.chat_hub().agent_connected(actor.id);
@@ -957,7 +1150,10 @@ pub async fn console_closed(ctx: &AppContext, agent_id: i64) {
 async fn requeue_chats_of(ctx: &AppContext, agent_id: i64) -> Result<()> {
     for chat_id in live_chats_of(ctx.db(), agent_id).await? {
         let change = ChatChange {
-            chat: ("UPDATE chats SET state = 'queued', agent_id = NULL WHERE ticket_id = $1 AND state = 'active'", Vec::new()),
+            chat: (
+                "UPDATE chats SET state = 'queued', agent_id = NULL WHERE ticket_id = $1 AND state = 'active'",
+                Vec::new(),
+            ),
             ticket: (
                 "UPDATE tickets SET assignee_id = NULL, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING number",
                 vec![Param::Int(Timestamp::now().unix_millis())],
@@ -967,7 +1163,8 @@ async fn requeue_chats_of(ctx: &AppContext, agent_id: i64) -> Result<()> {
             detail: json!({ "agent_id": agent_id }),
         };
         if change.write(ctx, chat_id).await? {
-            system_message(ctx, chat_id, "The agent went offline; you are back in the queue").await?;
+            system_message(ctx, chat_id, "The agent went offline; you are back in the queue")
+                .await?;
             ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
         }
     }
@@ -976,13 +1173,15 @@ async fn requeue_chats_of(ctx: &AppContext, agent_id: i64) -> Result<()> {
 
 /// Checks that attachment `id` was uploaded to `chat` and describes it.
 async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<Attachment> {
-    let row: Option<(String, String, i64)> = on_pool!(db, |pool| sqlx::query_as(
+    let row: Option<(String, String, i64)> = on_pool!(db, |pool| {
+        sqlx::query_as(
         "SELECT file_name, content_type, size FROM chat_attachments WHERE id = $1 AND chat_id = $2"
     )
     .bind(id)
     .bind(chat.id)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     let (file_name, content_type, size) = row.ok_or(Error::NotFound("attachment"))?;
     Ok(Attachment { id, file_name, content_type, size })
 }
@@ -993,22 +1192,39 @@ async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<Attachment> {
 /// A file name safe to store and to send back in a header: no paths, no control characters.
 fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base.chars().filter(|c| !c.is_control() && *c != '"').take(crate::chat::MAX_FILE_NAME_CHARS).collect();
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .take(crate::chat::MAX_FILE_NAME_CHARS)
+        .collect();
     if cleaned.trim().is_empty() { "file".to_owned() } else { cleaned.trim().to_owned() }
 }
 
 /// A media type as `type/subtype` of token characters, else `application/octet-stream`.
 fn clean_content_type(content_type: &str) -> String {
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let token = |part: &str| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c));
+    let token = |part: &str| {
+        !part.is_empty()
+            && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
     match essence.split_once('/') {
-        Some((kind, sub)) if token(kind) && token(sub) && essence.len() <= crate::chat::MAX_CONTENT_TYPE_CHARS => essence,
+        Some((kind, sub))
+            if token(kind)
+                && token(sub)
+                && essence.len() <= crate::chat::MAX_CONTENT_TYPE_CHARS =>
+        {
+            essence
+        }
         _ => "application/octet-stream".to_owned(),
     }
 }
 
 /// Stores a file the visitor attaches in their open chat; they then send it with a message.
-pub async fn visitor_upload(ctx: &AppContext, visitor: &Visitor, file: NewFile<'_>) -> Result<Attachment> {
+pub async fn visitor_upload(
+    ctx: &AppContext,
+    visitor: &Visitor,
+    file: NewFile<'_>,
+) -> Result<Attachment> {
     file.check()?;
     ctx.chat_limits().check_message(visitor.id)?;
     let chat = match visitor_chat(ctx.db(), visitor, None).await? {
@@ -1020,7 +1236,12 @@ pub async fn visitor_upload(ctx: &AppContext, visitor: &Visitor, file: NewFile<'
 
 /// Stores a file an agent attaches in chat `number`, which they may write in (see
 /// [`agent_send`]); they then send it with a reply.
-pub async fn agent_upload(ctx: &AppContext, actor: &Agent, number: i64, file: NewFile<'_>) -> Result<Attachment> {
+pub async fn agent_upload(
+    ctx: &AppContext,
+    actor: &Agent,
+    number: i64,
+    file: NewFile<'_>,
+) -> Result<Attachment> {
     file.check()?;
     let row = writable_chat(ctx.db(), actor, number).await?;
     store_file(ctx.db(), row.reference(), file).await
@@ -1040,16 +1261,21 @@ pub struct NewFile<'a> {
 impl NewFile<'_> {
     fn check(&self) -> Result<()> {
         if self.data.is_empty() || self.data.len() > MAX_ATTACHMENT_BYTES {
-            return Err(Error::invalid("file", format!("Attach a file of at most {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024)));
+            return Err(Error::invalid(
+                "file",
+                format!("Attach a file of at most {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024),
+            ));
         }
         Ok(())
     }
 }
 
 async fn store_file(db: &Db, chat: ChatRef, file: NewFile<'_>) -> Result<Attachment> {
-    let (file_name, content_type) = (clean_file_name(file.name), clean_content_type(file.content_type));
+    let (file_name, content_type) =
+        (clean_file_name(file.name), clean_content_type(file.content_type));
     let size = i64::try_from(file.data.len()).map_err(|_| Error::invalid("file", "Too large."))?;
-    let id: i64 = on_pool!(db, |pool| sqlx::query_scalar(
+    let id: i64 = on_pool!(db, |pool| {
+        sqlx::query_scalar(
         "INSERT INTO chat_attachments (chat_id, file_name, content_type, size, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
     )
     .bind(chat.id)
@@ -1059,7 +1285,8 @@ async fn store_file(db: &Db, chat: ChatRef, file: NewFile<'_>) -> Result<Attachm
     .bind(file.data)
     .bind(Timestamp::now())
     .fetch_one(pool)
-    .await)?;
+    .await
+    })?;
     Ok(Attachment { id, file_name, content_type, size })
 }
 
@@ -1073,17 +1300,26 @@ pub enum Downloader<'a> {
 }
 
 /// An attachment's description and bytes, for someone who may see its chat.
-pub async fn download_attachment(ctx: &AppContext, who: Downloader<'_>, id: i64) -> Result<(Attachment, Vec<u8>)> {
-    let row: Option<(i64, String, String, i64, Vec<u8>)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+pub async fn download_attachment(
+    ctx: &AppContext,
+    who: Downloader<'_>,
+    id: i64,
+) -> Result<(Attachment, Vec<u8>)> {
+    let row: Option<(i64, String, String, i64, Vec<u8>)> = on_pool!(ctx.db(), |pool| {
+        sqlx::query_as(
         "SELECT t.number, f.file_name, f.content_type, f.size, f.data FROM chat_attachments f JOIN tickets t ON t.id = f.chat_id WHERE f.id = $1"
     )
     .bind(id)
     .fetch_optional(pool)
-    .await)?;
+    .await
+    })?;
     let (number, file_name, content_type, size, data) = row.ok_or(Error::NotFound("attachment"))?;
     match who {
         // Another visitor's file is "not found": its existence is not theirs to know.
-        Downloader::Visitor(visitor) => visitor_chat(ctx.db(), visitor, Some(number)).await.map_err(|_| Error::NotFound("attachment")).map(drop)?,
+        Downloader::Visitor(visitor) => visitor_chat(ctx.db(), visitor, Some(number))
+            .await
+            .map_err(|_| Error::NotFound("attachment"))
+            .map(drop)?,
         Downloader::Agent(agent) => authorize(agent)?,
     }
     Ok((Attachment { id, file_name, content_type, size }, data))

@@ -105,7 +105,10 @@ impl Writer {
     /// another are stored in that order, so a sender may have many in flight.
     pub(crate) async fn submit(&self, message: NewMessage) -> Result<Commit> {
         let (reply, stored) = oneshot::channel();
-        self.task(message.chat_id).send(Job::Append(message, reply)).await.map_err(|_| stopped())?;
+        self.task(message.chat_id)
+            .send(Job::Append(message, reply))
+            .await
+            .map_err(|_| stopped())?;
         Ok(Commit::Pending(stored))
     }
 
@@ -149,7 +152,11 @@ async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>) {
                 tracing::debug!(error = %e, jobs = batch.len(), "chat batch failed; writing its jobs one by one");
                 let mut results = Vec::with_capacity(batch.len());
                 for job in &batch {
-                    results.push(write(&db, std::slice::from_ref(job)).await.and_then(|mut r| r.pop().unwrap_or(Ok(None))));
+                    results.push(
+                        write(&db, std::slice::from_ref(job))
+                            .await
+                            .and_then(|mut r| r.pop().unwrap_or(Ok(None))),
+                    );
                 }
                 finish(&hub, batch, results);
             }
@@ -168,13 +175,18 @@ fn finish(hub: &ChatHub, batch: Vec<Job>, results: Vec<Result<Option<Stored>>>) 
                 let _ = reply.send(Ok(stored));
             }
             (Job::Append(_, reply), Ok(None)) => {
-                let _ = reply.send(Err(Error::Internal("a stored chat message went missing".into())));
+                let _ =
+                    reply.send(Err(Error::Internal("a stored chat message went missing".into())));
             }
             (Job::Append(_, reply), Err(e)) => {
                 let _ = reply.send(Err(e));
             }
-            (Job::Read { chat_id, sender, seq }, Ok(_)) => hub.publish(chat_id, ChatNotice::Read { sender, seq }),
-            (Job::Read { .. }, Err(e)) => tracing::warn!(error = %e, "a read receipt could not be stored"),
+            (Job::Read { chat_id, sender, seq }, Ok(_)) => {
+                hub.publish(chat_id, ChatNotice::Read { sender, seq })
+            }
+            (Job::Read { .. }, Err(e)) => {
+                tracing::warn!(error = %e, "a read receipt could not be stored")
+            }
         }
     }
 }
@@ -183,7 +195,8 @@ fn finish(hub: &ChatHub, batch: Vec<Job>, results: Vec<Result<Option<Stored>>>) 
 /// receipt, or why a message was refused.
 async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Result<Option<Stored>>>> {
     let now = Timestamp::now();
-    let stored = on_pool!(db, |pool| async {
+    let stored = on_pool!(db, |pool| {
+        async {
         let mut tx = pool.begin_write().await?;
         let mut stored = Vec::with_capacity(batch.len());
         let mut last_seq: HashMap<i64, i64> = HashMap::new();
@@ -254,7 +267,8 @@ async fn write(db: &Db, batch: &[Job]) -> Result<Vec<Result<Option<Stored>>>> {
         tx.commit().await?;
         Ok::<_, Error>(stored)
     }
-    .await)?;
+    .await
+    })?;
     Ok(stored)
 }
 
