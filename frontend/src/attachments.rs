@@ -3,7 +3,7 @@
 //! file in a transcript: images shown small and inline, every file a download link. The server
 //! always serves them as downloads that cannot run in our origin.
 
-use frontdesk_core::chat::{Attachment, MAX_ATTACHMENT_BYTES};
+use frontdesk_core::chats::{Attachment, MAX_ATTACHMENT_BYTES};
 use leptos::prelude::*;
 
 /// A sent file: a thumbnail for images, and its name and size as a download link.

@@ -11,7 +11,7 @@ pub fn textarea_text(text: String) -> String {
     if cfg!(feature = "ssr") {
         // The HTML parser drops one newline right after `<textarea>`: keep a leading one.
         let lead = if text.starts_with('\n') { "\n" } else { "" };
-        format!("{lead}{}", frontdesk_core::html::escape(&text))
+        format!("{lead}{}", frontdesk_core::platform::html::escape(&text))
     } else {
         text
     }
@@ -21,7 +21,7 @@ pub fn textarea_text(text: String) -> String {
 /// so a customer named `</title><script>` would break the page and run; `document.title` in the
 /// browser takes plain text. Every page's title goes through this (set once, in `App`).
 pub fn title_text(text: String) -> String {
-    if cfg!(feature = "ssr") { frontdesk_core::html::escape(&text) } else { text }
+    if cfg!(feature = "ssr") { frontdesk_core::platform::html::escape(&text) } else { text }
 }
 
 /// A failed request, explained.
@@ -173,7 +173,7 @@ pub fn short_duration(ms: i64) -> String {
 /// How long until an SLA comes due, coloured by urgency: red once breached, orange within the
 /// hour, amber within four hours.
 #[component]
-pub fn SlaBadge(due: Option<frontdesk_core::time::Timestamp>) -> impl IntoView {
+pub fn SlaBadge(due: Option<frontdesk_core::platform::time::Timestamp>) -> impl IntoView {
     due.map(|due| {
         let left = due.unix_millis() - now_ms();
         let (class, text) = match left {

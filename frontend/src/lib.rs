@@ -21,6 +21,8 @@ mod components;
 mod keyboard;
 pub mod live;
 mod pages;
+#[cfg(feature = "hydrate")]
+mod socket;
 
 pub use app::{App, shell};
 

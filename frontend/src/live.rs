@@ -7,8 +7,9 @@
 //! Chat replies go out with a client-generated id and stay in an outbox until the server acks
 //! them; after a reconnect they are sent again with the same id, which the server stores once.
 
-use frontdesk_core::chat::{AgentStatus, Attachment, ChatMessage, ChatSummary};
-use frontdesk_core::live::{Activity, ClientMessage, PresenceEntry};
+use frontdesk_core::agents::{Activity, PresenceEntry};
+use frontdesk_core::chats::{AgentStatus, Attachment, ChatMessage, ChatSummary};
+use frontdesk_core::live::ClientMessage;
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -140,8 +141,6 @@ impl Live {
     }
 }
 
-/// A fresh id for a chat message: 128 random bits from the browser's random source (the time
-/// on the server, where nothing is sent).
 /// A reply sent in a chat and not acked yet; resent with the same id after a reconnect.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatOutgoing {
@@ -169,40 +168,36 @@ impl ChatOutgoing {
 
 fn new_client_id() -> String {
     #[cfg(feature = "hydrate")]
-    {
-        let mut bytes = [0u8; 16];
-        if let Some(crypto) = window().crypto().ok() {
-            let _ = crypto.get_random_values_with_u8_array(&mut bytes);
-        }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    return crate::socket::new_client_id();
     #[cfg(not(feature = "hydrate"))]
-    {
-        String::new()
+    String::new()
+}
+
+#[cfg(feature = "hydrate")]
+impl crate::socket::Outgoing for ChatOutgoing {
+    fn client_id(&self) -> &str {
+        &self.client_id
     }
 }
 
 #[cfg(feature = "hydrate")]
 mod socket {
-    //! The browser side: one socket in a thread-local (wasm has one thread), callbacks kept with
-    //! it so they are dropped when it is replaced.
+    //! The browser side: the console's [`Connection`] and what it follows, in a thread-local
+    //! (wasm has one thread).
 
     use super::Live;
-    use frontdesk_core::chat::{AgentStatus, ChatMessage, ChatSummary};
-    use frontdesk_core::live::{Activity, ClientMessage, PROTOCOL_VERSION, ServerMessage};
+    use crate::socket::{Connection, Handlers, settle};
+    use frontdesk_core::agents::Activity;
+    use frontdesk_core::chats::{AgentStatus, ChatMessage, ChatSummary};
+    use frontdesk_core::live::{ClientMessage, PROTOCOL_VERSION, ServerMessage};
     use leptos::prelude::*;
     use std::cell::RefCell;
     use std::collections::HashMap;
-    use std::time::Duration;
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{MessageEvent, WebSocket};
 
     #[derive(Default)]
     struct State {
         live: Option<Live>,
-        socket: Option<WebSocket>,
-        callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+        connection: Connection,
         /// Followed tickets and the last sequence number received.
         tickets: HashMap<i64, i64>,
         queue: bool,
@@ -216,7 +211,6 @@ mod socket {
         /// The status this agent chose on this page, sent again after a reconnect. A new page
         /// leaves it to the server, which keeps the agent's choice.
         chat_status: Option<AgentStatus>,
-        retry: u32,
     }
 
     thread_local! {
@@ -284,48 +278,23 @@ mod socket {
     }
 
     pub(super) fn send(message: &ClientMessage) {
-        let Ok(text) = serde_json::to_string(message) else { return };
-        STATE.with(|s| {
-            if let Some(socket) = s.borrow().socket.as_ref()
-                && socket.ready_state() == WebSocket::OPEN
-            {
-                let _ = socket.send_with_str(&text);
-            }
-        });
+        STATE.with(|s| s.borrow().connection.send(message));
     }
 
+    const HANDLERS: Handlers = Handlers { opened, received, closed };
+
     fn connect() {
-        let location = window().location();
-        let scheme =
-            if location.protocol().ok().as_deref() == Some("https:") { "wss" } else { "ws" };
-        let host = location.host().unwrap_or_default();
-        let Ok(socket) =
-            WebSocket::new(&format!("{scheme}://{host}/api/live?v={PROTOCOL_VERSION}"))
-        else {
-            return reconnect_later();
-        };
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| opened());
-        let on_message = Closure::<dyn FnMut(web_sys::Event)>::new(|event: web_sys::Event| {
-            if let Some(text) = event.dyn_ref::<MessageEvent>().and_then(|m| m.data().as_string()) {
-                received(&text);
-            }
-        });
-        let on_close = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| closed());
-        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        STATE.with(|s| {
-            let mut s = s.borrow_mut();
-            s.socket = Some(socket);
-            s.callbacks = vec![on_open, on_message, on_close];
-        });
+        let path = format!("/api/live?v={PROTOCOL_VERSION}");
+        if !STATE.with(|s| s.borrow_mut().connection.open(&path, HANDLERS)) {
+            reconnect_later();
+        }
     }
 
     /// Resubscribes to everything with the last sequence numbers received.
     fn opened() {
         let (live, tickets, queue, activity, after_id) = STATE.with(|s| {
             let mut s = s.borrow_mut();
-            s.retry = 0;
+            s.connection.mark_opened();
             s.inbox_pages.clear();
             (s.live, s.tickets.clone(), s.queue, s.activity.clone(), s.notification_id)
         });
@@ -374,7 +343,7 @@ mod socket {
         if !fresh {
             return;
         }
-        if message.sender == frontdesk_core::chat::Sender::Visitor {
+        if message.sender == frontdesk_core::chats::Sender::Visitor {
             super::alerts::alert(&format!("{}: {}", message.author, message.body));
         }
         live.chat_messages.update(|all| {
@@ -391,7 +360,7 @@ mod socket {
             .chat_inbox
             .with_untracked(|old| old.iter().map(|c| (c.number, c.agent_id)).collect::<Vec<_>>());
         let first_load = known.is_empty();
-        for chat in chats.iter().filter(|c| c.state != frontdesk_core::chat::ChatState::Ended) {
+        for chat in chats.iter().filter(|c| c.state != frontdesk_core::chats::ChatState::Ended) {
             if !first_load && !known.contains(&(chat.number, chat.agent_id)) {
                 super::alerts::alert(&format!("New chat from {}", chat.customer));
             }
@@ -432,7 +401,7 @@ mod socket {
             }
             ServerMessage::ChatMessage { number, message } => chat_message(live, number, message),
             ServerMessage::ChatAck { client_id, .. } => {
-                live.chat_outbox.update(|outbox| outbox.retain(|o| o.client_id != client_id))
+                settle(live.chat_outbox, &client_id);
             }
             ServerMessage::ChatTyping { number, typing } => live.chat_typing.update(|t| {
                 t.insert(number, typing);
@@ -443,21 +412,16 @@ mod socket {
         }
     }
 
-    fn closed() {
+    fn closed(_code: u16) {
+        STATE.with(|s| s.borrow_mut().connection.mark_closed());
         if let Some(live) = STATE.with(|s| s.borrow().live) {
             live.connected.set(false);
         }
         reconnect_later();
     }
 
-    /// Tries again after 0.5 s, doubling up to 15 s.
     fn reconnect_later() {
-        let retry = STATE.with(|s| {
-            let mut s = s.borrow_mut();
-            s.retry = s.retry.saturating_add(1);
-            s.retry
-        });
-        let delay = Duration::from_millis((500u64 << retry.min(5)).min(15_000));
+        let delay = STATE.with(|s| s.borrow_mut().connection.next_delay());
         set_timeout(connect, delay);
     }
 }

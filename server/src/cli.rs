@@ -1,8 +1,9 @@
 //! The subcommands. Each returns an error that `run` prints as one line, with a non-zero exit.
 
 use anyhow::{Context, bail};
-use frontdesk_core::agent::{NewAgent, Role};
-use frontdesk_core::{AppContext, Settings, agents};
+use frontdesk_core::agents::{NewAgent, Role};
+use frontdesk_core::app::{self, Options};
+use frontdesk_core::{AppContext, agents};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -75,9 +76,7 @@ async fn create_admin(config: Config, email: &str, name: &str) -> anyhow::Result
             errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         anyhow::anyhow!("{}", problems.join("; "))
     })?;
-    let db = config.database.connect().await?;
-    db.migrate().await?;
-    let ctx = AppContext::new(db, Settings::default());
+    let ctx = command_context(&config).await?;
     let admin = agents::create_admin_from_cli(&ctx, new).await?;
     println!("Created admin {} <{}>.", admin.name, admin.email);
     Ok(())
@@ -87,8 +86,8 @@ async fn search_reindex(config: Config) -> anyhow::Result<()> {
     let dir = config.search_dir();
     let db = config.database.connect().await?;
     db.migrate().await?;
-    let ctx = AppContext::new(db, Settings::default());
-    frontdesk_core::search::open(&ctx, &dir).await.with_context(|| {
+    let options = Options { search_dir: Some(dir.clone()), ..Options::default() };
+    let ctx = app::build(db, options).await.map(|built| built.ctx).with_context(|| {
         format!(
             "cannot open the search index in {} (is frontdesk running? stop it first)",
             dir.display()
@@ -107,9 +106,7 @@ async fn kb_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> 
     if !dir.is_dir() {
         bail!("{} is not a folder", dir.display());
     }
-    let db = config.database.connect().await?;
-    db.migrate().await?;
-    let ctx = AppContext::new(db, Settings::default());
+    let ctx = command_context(&config).await?;
     let report = frontdesk_core::kb::import_dir(&ctx, dir).await?;
     for (file, why) in &report.failed {
         eprintln!("{file}: {why}");
@@ -130,9 +127,7 @@ async fn kb_import(config: Config, dir: &std::path::Path) -> anyhow::Result<()> 
 
 async fn seed(config: Config, args: &SeedArgs) -> anyhow::Result<()> {
     use frontdesk_core::seed::{self, DEMO_PASSWORD, SeedPlan};
-    let db = config.database.connect().await?;
-    db.migrate().await?;
-    let ctx = AppContext::new(db, Settings::default());
+    let ctx = command_context(&config).await?;
     let plan = SeedPlan {
         agents: args.agents,
         teams: args.teams,
@@ -201,7 +196,7 @@ fn read_password() -> anyhow::Result<String> {
     if stdin.is_terminal() {
         eprint!(
             "Password (at least {} characters): ",
-            frontdesk_core::agent::NewPassword::MIN_CHARS
+            frontdesk_core::agents::NewPassword::MIN_CHARS
         );
         std::io::stderr().flush().ok();
     }
@@ -243,4 +238,12 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received: finishing open requests");
+}
+
+/// The context a one-off command works in: the database, migrated, and every domain's state
+/// except the search index.
+async fn command_context(config: &Config) -> anyhow::Result<AppContext> {
+    let db = config.database.clone().connect().await?;
+    db.migrate().await?;
+    Ok(app::build(db, Options::default()).await?.ctx)
 }

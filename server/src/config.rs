@@ -2,7 +2,7 @@
 //! order of precedence, resolved into one validated [`Config`].
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use frontdesk_core::db::DatabaseTarget;
+use frontdesk_core::platform::db::DatabaseTarget;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -217,7 +217,7 @@ pub enum ConfigError {
     },
     /// The database URL is not usable.
     #[error(transparent)]
-    Database(#[from] frontdesk_core::db::DbError),
+    Database(#[from] frontdesk_core::platform::db::DbError),
     /// `--public-url` is not an absolute http(s) address.
     #[error("invalid public URL '{0}': expected an address like https://help.example.com")]
     PublicUrl(String),

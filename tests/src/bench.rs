@@ -3,8 +3,8 @@
 
 use anyhow::{Context, Result, bail};
 use frontdesk_core::AppContext;
-use frontdesk_core::agent::Agent;
-use frontdesk_core::db::Db;
+use frontdesk_core::agents::Agent;
+use frontdesk_core::platform::db::Db;
 use frontdesk_core::seed::{self, SeedPlan};
 use std::path::Path;
 use std::time::{Duration, Instant};

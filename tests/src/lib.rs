@@ -14,8 +14,8 @@ pub mod database;
 pub mod live;
 
 use frontdesk_core::AppContext;
-use frontdesk_core::agent::{Agent, NewAgent, Role};
-use frontdesk_core::found::Found;
+use frontdesk_core::agents::{Agent, NewAgent, Role};
+use frontdesk_core::search::Found;
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use reqwest::cookie::{CookieStore, Jar};
@@ -88,18 +88,24 @@ async fn start(data_dir: TempDir, database: TestDatabase, serve: ServeArgs) -> T
 }
 
 /// A benchmark's database: PostgreSQL at `url`, or a SQLite file in `data_dir` (created),
-/// migrated, with the services around it.
+/// migrated, with the services around it; with a search index in `search_dir` when given.
 pub async fn bench_context(
     url: Option<&str>,
     data_dir: &std::path::Path,
-) -> anyhow::Result<AppContext> {
+    search_dir: Option<&std::path::Path>,
+) -> anyhow::Result<frontdesk_core::app::Built> {
     std::fs::create_dir_all(data_dir)?;
     if let Some(url) = url.filter(|u| u.starts_with("postgres")) {
         bench::create_database(url).await?;
     }
-    let db = frontdesk_core::db::DatabaseTarget::from_config(url, data_dir)?.connect().await?;
+    let db =
+        frontdesk_core::platform::db::DatabaseTarget::from_config(url, data_dir)?.connect().await?;
     db.migrate().await?;
-    Ok(AppContext::new(db, frontdesk_core::Settings::default()))
+    let options = frontdesk_core::app::Options {
+        search_dir: search_dir.map(std::path::Path::to_path_buf),
+        ..frontdesk_core::app::Options::default()
+    };
+    Ok(frontdesk_core::app::build(db, options).await?)
 }
 
 /// The built web assets: `FRONTDESK_SITE_DIR` (set by `cargo xtask test`) or `target/site`.
@@ -128,13 +134,13 @@ impl TestApp {
     /// own to the same database, and starts frontdesk again on the same data.
     pub async fn restart(
         mut self,
-        while_stopped: impl AsyncFnOnce(&frontdesk_core::db::Db),
+        while_stopped: impl AsyncFnOnce(&frontdesk_core::platform::db::Db),
     ) -> TestApp {
         if let Some((stop, running)) = self.server.take() {
             stop.send(()).ok();
             running.await.expect("the server task").expect("a clean shutdown");
         }
-        let target = frontdesk_core::db::DatabaseTarget::from_config(
+        let target = frontdesk_core::platform::db::DatabaseTarget::from_config(
             self.database.url.as_deref(),
             self.data_dir.path(),
         )
@@ -165,8 +171,8 @@ impl TestApp {
         by: &Agent,
         origins: &str,
         enforce_identity: bool,
-    ) -> frontdesk_core::chat::WidgetSite {
-        let settings = frontdesk_core::widget_sites::SiteSettings::parse(
+    ) -> frontdesk_core::chats::WidgetSite {
+        let settings = frontdesk_core::chats::sites::SiteSettings::parse(
             "Shop",
             origins,
             enforce_identity,
@@ -174,7 +180,7 @@ impl TestApp {
             true,
         )
         .expect("valid site settings");
-        frontdesk_core::widget_sites::create(&self.ctx, by, settings).await.expect("site created")
+        frontdesk_core::chats::sites::create(&self.ctx, by, settings).await.expect("site created")
     }
 
     /// Creates an agent with `role`, as `by` (an admin).
@@ -189,9 +195,9 @@ impl TestApp {
         by: &Agent,
         customer_email: &str,
         subject: &str,
-    ) -> frontdesk_core::ticket::TicketDetail {
-        use frontdesk_core::agent::{Email, PersonName};
-        use frontdesk_core::ticket::{Channel, MessageBody, Priority, Subject};
+    ) -> frontdesk_core::tickets::TicketDetail {
+        use frontdesk_core::agents::{Email, PersonName};
+        use frontdesk_core::tickets::{Channel, MessageBody, Priority, Subject};
         let new = frontdesk_core::tickets::NewTicket {
             requester_email: Email::parse(customer_email).expect("a valid email"),
             requester_name: PersonName::parse("Customer").expect("a valid name"),
@@ -206,7 +212,7 @@ impl TestApp {
 
     /// Adds a public reply to ticket `number` as `by` and solves the ticket with it.
     pub async fn solve_with_reply(&self, by: &Agent, number: i64, reply: &str) {
-        use frontdesk_core::ticket::{MessageBody, MessageKind, Status};
+        use frontdesk_core::tickets::{MessageBody, MessageKind, Status};
         let body = MessageBody::parse(reply).expect("a valid body");
         let detail = frontdesk_core::tickets::add_message(
             &self.ctx,
@@ -236,7 +242,7 @@ impl TestApp {
         ok: impl Fn(&Found) -> bool,
     ) -> (Found, Duration) {
         let admin = self.any_admin().await;
-        let query = frontdesk_core::found::SearchQuery { q: q.into(), ..Default::default() };
+        let query = frontdesk_core::search::SearchQuery { q: q.into(), ..Default::default() };
         let started = std::time::Instant::now();
         loop {
             let found = frontdesk_core::search::search_as_agent(&self.ctx, &admin, &query)
@@ -252,7 +258,7 @@ impl TestApp {
     /// Runs one SQL statement on the app's database (for arranging states the UI cannot reach,
     /// like an expired link).
     pub async fn execute(&self, sql: &str) {
-        use frontdesk_core::db::Db;
+        use frontdesk_core::platform::db::Db;
         match self.ctx.db() {
             Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
             Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
@@ -262,7 +268,7 @@ impl TestApp {
 
     /// The first column of every row of `sql`, as integers (for checking states no page shows).
     pub async fn query_i64s(&self, sql: &str) -> Vec<i64> {
-        use frontdesk_core::db::Db;
+        use frontdesk_core::platform::db::Db;
         match self.ctx.db() {
             Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
             Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_all(pool).await,
@@ -273,7 +279,7 @@ impl TestApp {
     /// Waits (up to 10 s) until the SLA worker has evaluated the ticket's whole history and its
     /// stored due time satisfies `ok`; returns that due time.
     pub async fn sla_due_becomes(&self, id: i64, ok: impl Fn(Option<i64>) -> bool) -> Option<i64> {
-        use frontdesk_core::db::Db;
+        use frontdesk_core::platform::db::Db;
         let mut due = None;
         for _ in 0..100 {
             let (read, dirty): (Option<i64>, i64) = match self.ctx.db() {
@@ -300,7 +306,7 @@ impl TestApp {
     /// Moves a ticket's history (and its SLA alarms) `minutes` into the past.
     /// In one transaction, so the SLA worker never sees the history moved and its alarms not yet.
     pub async fn age_ticket_by_minutes(&self, id: i64, minutes: i64) {
-        use frontdesk_core::db::Db;
+        use frontdesk_core::platform::db::Db;
         let ms = minutes * 60_000;
         let statements = [
             format!(
@@ -350,12 +356,12 @@ impl TestApp {
     /// Some admin (the first).
     pub async fn any_admin(&self) -> Agent {
         let id: i64 = match self.ctx.db() {
-            frontdesk_core::db::Db::Sqlite(pool) => {
+            frontdesk_core::platform::db::Db::Sqlite(pool) => {
                 sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1")
                     .fetch_one(pool)
                     .await
             }
-            frontdesk_core::db::Db::Postgres(pool) => {
+            frontdesk_core::platform::db::Db::Postgres(pool) => {
                 sqlx::query_scalar("SELECT id FROM agents WHERE role = 'admin' LIMIT 1")
                     .fetch_one(pool)
                     .await
@@ -376,10 +382,10 @@ impl TestApp {
         match &self.database.url {
             None => {
                 for suffix in ["", "-wal", "-shm"] {
-                    let file = self
-                        .data_dir
-                        .path()
-                        .join(format!("{}{suffix}", frontdesk_core::db::SQLITE_FILE_NAME));
+                    let file = self.data_dir.path().join(format!(
+                        "{}{suffix}",
+                        frontdesk_core::platform::db::SQLITE_FILE_NAME
+                    ));
                     std::fs::remove_file(file).ok();
                 }
             }

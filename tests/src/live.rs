@@ -1,7 +1,7 @@
 //! WebSocket clients: `/api/live` as an agent's browser connects (session cookie), and
 //! `/api/widget/ws` as the chat widget's panel connects (site and visitor token).
 
-use frontdesk_core::chat::{VisitorEvent, VisitorRequest};
+use frontdesk_core::chats::{VisitorEvent, VisitorRequest};
 use frontdesk_core::live::{ClientMessage, ServerMessage};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;

@@ -4,7 +4,7 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::agent::Agent;
+use frontdesk_core::agents::Agent;
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -31,7 +31,7 @@ pub async fn create_agent(
     password: String,
 ) -> Result<Agent, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::agent::{NewAgent, Role};
+    use frontdesk_core::agents::{NewAgent, Role};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -86,7 +86,7 @@ pub async fn set_agent_chat_capacity(
                     "Give a whole number of chats.",
                 )
             })?;
-            Ok(frontdesk_core::agents::set_chat_capacity(&ctx, &actor, agent_id, capacity).await?)
+            Ok(frontdesk_core::chats::set_capacity(&ctx, &actor, agent_id, capacity).await?)
         }
         .await,
     )
@@ -94,12 +94,12 @@ pub async fn set_agent_chat_capacity(
 
 /// Every team with its members.
 #[server(prefix = "/api", endpoint = "list_teams")]
-pub async fn list_teams() -> Result<Vec<frontdesk_core::agent::Team>, ApiError> {
+pub async fn list_teams() -> Result<Vec<frontdesk_core::agents::Team>, ApiError> {
     use super::server::{respond, signed_in_agent};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::teams::list(&ctx, &actor).await?)
+            Ok(frontdesk_core::agents::teams::list(&ctx, &actor).await?)
         }
         .await,
     )
@@ -107,14 +107,14 @@ pub async fn list_teams() -> Result<Vec<frontdesk_core::agent::Team>, ApiError> 
 
 /// Creates a team (admins only).
 #[server(prefix = "/api", endpoint = "create_team")]
-pub async fn create_team(name: String) -> Result<frontdesk_core::agent::Team, ApiError> {
+pub async fn create_team(name: String) -> Result<frontdesk_core::agents::Team, ApiError> {
     use super::server::{respond, signed_in_agent};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name)
+            let name = frontdesk_core::agents::PersonName::parse(&name)
                 .map_err(|e| ApiError::Invalid(vec![e]))?;
-            Ok(frontdesk_core::teams::create(&ctx, &actor, &name).await?)
+            Ok(frontdesk_core::agents::teams::create(&ctx, &actor, &name).await?)
         }
         .await,
     )
@@ -127,7 +127,8 @@ pub async fn set_team_member(team_id: i64, agent_id: i64, member: bool) -> Resul
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::teams::set_member(&ctx, &actor, team_id, agent_id, member).await?)
+            Ok(frontdesk_core::agents::teams::set_member(&ctx, &actor, team_id, agent_id, member)
+                .await?)
         }
         .await,
     )

@@ -4,7 +4,7 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::agent::Agent;
+use frontdesk_core::agents::Agent;
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -50,7 +50,8 @@ pub async fn sign_in(email: String, password: String) -> Result<(), ApiError> {
         async {
             let ctx = context()?;
             let agent =
-                frontdesk_core::auth::sign_in(&ctx, &email, &password, client_ip().await?).await?;
+                frontdesk_core::agents::auth::sign_in(&ctx, &email, &password, client_ip().await?)
+                    .await?;
             start_session(&session().await?, &agent).await?;
             tracing::info!(agent_id = agent.id, "agent signed in");
             leptos_axum::redirect(HOME_PATH);
@@ -67,12 +68,14 @@ pub async fn sign_out() -> Result<(), ApiError> {
     respond(
         async {
             let session = session().await?;
-            let agent_id: Option<i64> =
-                session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.map_err(session_error)?;
+            let agent_id: Option<i64> = session
+                .get(frontdesk_core::agents::sessions::AGENT_ID_KEY)
+                .await
+                .map_err(session_error)?;
             session.flush().await.map_err(session_error)?;
             // Every live socket of this session closes now, not at its next handshake.
             if let Some(agent_id) = agent_id {
-                context()?.hub().access_changed(agent_id);
+                frontdesk_core::agents::hub::Hub::of(&context()?).access_changed(agent_id);
             }
             leptos_axum::redirect(SIGN_IN_PATH);
             Ok(())
@@ -85,7 +88,7 @@ pub async fn sign_out() -> Result<(), ApiError> {
 #[server(prefix = "/api", endpoint = "set_up")]
 pub async fn set_up(name: String, email: String, password: String) -> Result<(), ApiError> {
     use super::server::{context, respond, session, start_session};
-    use frontdesk_core::agent::{NewAgent, Role};
+    use frontdesk_core::agents::{NewAgent, Role};
     respond(
         async {
             let ctx = context()?;

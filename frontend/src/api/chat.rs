@@ -1,13 +1,13 @@
 //! Live chat for agents and admins: a chat's transcript, accepting, transferring and ending
 //! chats, canned responses, and the widget sites admins set up. The rules live in
-//! `frontdesk_core::chats`, `frontdesk_core::canned` and `frontdesk_core::widget_sites`; live
+//! `frontdesk_core::chats`, `frontdesk_core::chats::canned` and `frontdesk_core::chats::sites`; live
 //! traffic (messages, typing, the inbox) goes over the agents' socket, not through here.
 #![expect(
     missing_docs,
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::chat::{CannedResponse, ChatDetail, ChatSummary, WidgetSite};
+use frontdesk_core::chats::{CannedResponse, ChatDetail, ChatSummary, WidgetSite};
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -83,7 +83,7 @@ pub async fn list_canned_responses() -> Result<Vec<CannedResponse>, ApiError> {
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::canned::list(&ctx, &agent).await?)
+            Ok(frontdesk_core::chats::canned::list(&ctx, &agent).await?)
         }
         .await,
     )
@@ -105,9 +105,9 @@ pub async fn save_canned_response(
                 "" => None,
                 id => Some(id.parse().map_err(|_| ApiError::NotFound)?),
             };
-            let draft = frontdesk_core::canned::CannedDraft::parse(&shortcut, &title, &body)
+            let draft = frontdesk_core::chats::canned::CannedDraft::parse(&shortcut, &title, &body)
                 .map_err(ApiError::Invalid)?;
-            Ok(frontdesk_core::canned::save(&ctx, &agent, id, draft).await?)
+            Ok(frontdesk_core::chats::canned::save(&ctx, &agent, id, draft).await?)
         }
         .await,
     )
@@ -120,7 +120,7 @@ pub async fn delete_canned_response(id: i64) -> Result<(), ApiError> {
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::canned::delete(&ctx, &agent, id).await?)
+            Ok(frontdesk_core::chats::canned::delete(&ctx, &agent, id).await?)
         }
         .await,
     )
@@ -133,7 +133,7 @@ pub async fn list_widget_sites() -> Result<Vec<WidgetSite>, ApiError> {
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::widget_sites::list(&ctx, &agent).await?)
+            Ok(frontdesk_core::chats::sites::list(&ctx, &agent).await?)
         }
         .await,
     )
@@ -154,7 +154,7 @@ pub async fn save_widget_site(
     ask_email: Option<String>,
 ) -> Result<WidgetSite, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::widget_sites::{self, SiteSettings};
+    use frontdesk_core::chats::sites::{self, SiteSettings};
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
@@ -167,9 +167,9 @@ pub async fn save_widget_site(
             )
             .map_err(ApiError::Invalid)?;
             Ok(match id.trim() {
-                "" => widget_sites::create(&ctx, &agent, settings).await?,
+                "" => sites::create(&ctx, &agent, settings).await?,
                 id => {
-                    widget_sites::update(
+                    sites::update(
                         &ctx,
                         &agent,
                         id.parse().map_err(|_| ApiError::NotFound)?,

@@ -4,10 +4,8 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::customer::{
-    Contact, ContactField, Duplicate, DuplicatePair, Organization, TimelinePage,
-};
-use frontdesk_core::ticket::PersonRef;
+use frontdesk_core::agents::PersonRef;
+use frontdesk_core::customers::{Contact, ContactField, Duplicate, DuplicatePair, Organization};
 use leptos::prelude::*;
 use std::collections::HashMap;
 
@@ -20,7 +18,7 @@ pub async fn get_customer(id: i64) -> Result<Contact, ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::contacts::get(&ctx, &actor, id).await?)
+            Ok(frontdesk_core::customers::get(&ctx, &actor, id).await?)
         }
         .await,
     )
@@ -28,9 +26,12 @@ pub async fn get_customer(id: i64) -> Result<Contact, ApiError> {
 
 /// A customer's tickets and chats, newest first; pass `cursor` from the previous page.
 #[server(prefix = "/api", endpoint = "customer_timeline")]
-pub async fn customer_timeline(id: i64, cursor: Option<String>) -> Result<TimelinePage, ApiError> {
+pub async fn customer_timeline(
+    id: i64,
+    cursor: Option<String>,
+) -> Result<frontdesk_core::tickets::TimelinePage, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::time::Timestamp;
+    use frontdesk_core::platform::time::Timestamp;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -49,7 +50,7 @@ pub async fn customer_timeline(id: i64, cursor: Option<String>) -> Result<Timeli
                     Some((Timestamp::from_unix_millis(at), id))
                 }
             };
-            Ok(frontdesk_core::contacts::timeline(&ctx, &actor, id, cursor).await?)
+            Ok(frontdesk_core::tickets::timeline(&ctx, &actor, id, cursor).await?)
         }
         .await,
     )
@@ -62,7 +63,7 @@ pub async fn customer_duplicates(id: i64) -> Result<Vec<Duplicate>, ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::contacts::likely_duplicates(&ctx, &actor, id).await?)
+            Ok(frontdesk_core::customers::likely_duplicates(&ctx, &actor, id).await?)
         }
         .await,
     )
@@ -81,11 +82,11 @@ pub async fn update_customer(
     fields: Option<HashMap<String, String>>,
 ) -> Result<Contact, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::contacts::ContactUpdate;
+    use frontdesk_core::customers::ContactUpdate;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name)
+            let name = frontdesk_core::agents::PersonName::parse(&name)
                 .map_err(|e| ApiError::Invalid(vec![e]))?;
             let organization_id = match organization_id.as_deref().map(str::trim) {
                 None => None,
@@ -101,7 +102,7 @@ pub async fn update_customer(
                 fields.unwrap_or_default().into_iter().collect();
             fields.sort();
             let change = ContactUpdate { name, phone, notes, organization_id, fields };
-            Ok(frontdesk_core::contacts::update(&ctx, &actor, id, &change).await?)
+            Ok(frontdesk_core::customers::update(&ctx, &actor, id, &change).await?)
         }
         .await,
     )
@@ -114,7 +115,7 @@ pub async fn duplicate_pairs() -> Result<Vec<DuplicatePair>, ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::contacts::duplicate_pairs(&ctx, &actor).await?)
+            Ok(frontdesk_core::customers::duplicate_pairs(&ctx, &actor).await?)
         }
         .await,
     )
@@ -127,7 +128,7 @@ pub async fn list_contact_fields() -> Result<Vec<ContactField>, ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::contacts::fields(&ctx, &actor).await?)
+            Ok(frontdesk_core::customers::fields(&ctx, &actor).await?)
         }
         .await,
     )
@@ -141,7 +142,7 @@ pub async fn define_contact_field(label: String, kind: String) -> Result<Contact
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let kind = kind.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
-            Ok(frontdesk_core::contacts::define_field(&ctx, &actor, &label, kind).await?)
+            Ok(frontdesk_core::customers::define_field(&ctx, &actor, &label, kind).await?)
         }
         .await,
     )
@@ -154,7 +155,7 @@ pub async fn remove_contact_field(key: String) -> Result<(), ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::contacts::remove_field(&ctx, &actor, &key).await?)
+            Ok(frontdesk_core::customers::remove_field(&ctx, &actor, &key).await?)
         }
         .await,
     )
@@ -167,7 +168,7 @@ pub async fn list_organizations(query: Option<String>) -> Result<Vec<Organizatio
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::organizations::list(
+            Ok(frontdesk_core::customers::organizations::list(
                 &ctx,
                 &actor,
                 query.as_deref().unwrap_or_default(),
@@ -185,8 +186,10 @@ pub async fn get_organization(id: i64) -> Result<(Organization, Vec<PersonRef>),
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let organization = frontdesk_core::organizations::get(&ctx, &actor, id).await?;
-            let members = frontdesk_core::organizations::members(&ctx, &actor, id).await?;
+            let organization =
+                frontdesk_core::customers::organizations::get(&ctx, &actor, id).await?;
+            let members =
+                frontdesk_core::customers::organizations::members(&ctx, &actor, id).await?;
             Ok((organization, members))
         }
         .await,
@@ -197,11 +200,11 @@ pub async fn get_organization(id: i64) -> Result<(Organization, Vec<PersonRef>),
 #[server(prefix = "/api", endpoint = "create_organization")]
 pub async fn create_organization(name: String, domains: String) -> Result<Organization, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::organizations;
+    use frontdesk_core::customers::organizations;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name)
+            let name = frontdesk_core::agents::PersonName::parse(&name)
                 .map_err(|e| ApiError::Invalid(vec![e]))?;
             let organization = organizations::create(
                 &ctx,
@@ -225,11 +228,11 @@ pub async fn update_organization(
     domains: String,
 ) -> Result<Organization, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::organizations;
+    use frontdesk_core::customers::organizations;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            let name = frontdesk_core::agent::PersonName::parse(&name)
+            let name = frontdesk_core::agents::PersonName::parse(&name)
                 .map_err(|e| ApiError::Invalid(vec![e]))?;
             Ok(organizations::update(
                 &ctx,
@@ -257,8 +260,8 @@ pub async fn merge_customers(
     fields: Option<String>,
 ) -> Result<Contact, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::contacts::MergeChoices;
-    use frontdesk_core::customer::Keep;
+    use frontdesk_core::customers::Keep;
+    use frontdesk_core::customers::MergeChoices;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -278,7 +281,7 @@ pub async fn merge_customers(
                 fields: keep("fields", fields.as_deref().unwrap_or("survivor"))?,
             };
             let survivor =
-                frontdesk_core::contacts::merge(&ctx, &actor, survivor_id, merged_id, choices)
+                frontdesk_core::customers::merge(&ctx, &actor, survivor_id, merged_id, choices)
                     .await?;
             leptos_axum::redirect(&format!("/app/customers/{}", survivor.id));
             Ok(survivor)

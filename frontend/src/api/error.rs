@@ -29,18 +29,21 @@ pub enum ApiError {
     /// The ticket changed since it was loaded; nothing was saved. Carries the current state so
     /// the agent can review it and decide again.
     #[error("This ticket changed since you opened it. Review the changes and try again.")]
-    Stale(Box<frontdesk_core::ticket::TicketDetail>),
+    Stale(Box<frontdesk_core::tickets::TicketDetail>),
     /// Others wrote on the ticket while the agent was composing; nothing was sent.
     #[error(
         "New messages arrived while you were writing. Read them, then send anyway if your reply still fits."
     )]
-    NewActivity(Vec<frontdesk_core::ticket::Message>),
+    NewActivity(Vec<frontdesk_core::tickets::Message>),
     /// Too many attempts.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited {
         /// Seconds until trying again can succeed.
         retry_after_secs: u64,
     },
+    /// frontdesk is restarting; the same request may succeed in a moment.
+    #[error("frontdesk is restarting. Try again in a moment.")]
+    Unavailable,
     /// The server failed; the details are in its log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -101,9 +104,35 @@ mod ssr {
                     StatusCode::CONFLICT
                 }
                 ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
                 ApiError::BadRequest | ApiError::Transport(_) => StatusCode::BAD_REQUEST,
                 ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            }
+        }
+    }
+
+    /// The one way an error becomes an HTTP response, for server functions and axum handlers
+    /// alike: its status and its words (never a server-side cause, which
+    /// `From<frontdesk_core::error::Error>` logged), and when to retry where that is known.
+    impl axum::response::IntoResponse for ApiError {
+        fn into_response(self) -> axum::response::Response {
+            let retry_after = self.retry_after_secs();
+            let mut response = (self.status(), self.to_string()).into_response();
+            if let Some(secs) = retry_after {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+            }
+            response
+        }
+    }
+
+    impl ApiError {
+        /// When the same request may succeed (`Retry-After`), where that is known.
+        pub fn retry_after_secs(&self) -> Option<u64> {
+            match self {
+                ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+                ApiError::Unavailable => Some(5),
+                _ => None,
             }
         }
     }
@@ -141,8 +170,9 @@ mod ssr {
                 Error::RateLimited { retry_after_secs } => {
                     ApiError::RateLimited { retry_after_secs }
                 }
-                Error::Database(_) | Error::Internal(_) => {
-                    tracing::error!(error = %error, "server function failed");
+                Error::Unavailable => ApiError::Unavailable,
+                Error::Database(_) | Error::Internal { .. } => {
+                    error.log();
                     ApiError::Internal
                 }
             }

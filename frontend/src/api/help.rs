@@ -4,7 +4,7 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::help::{HelpArticle, HelpCategory};
+use frontdesk_core::kb::help::{HelpArticle, HelpCategory};
 use leptos::prelude::*;
 
 use super::ApiError;

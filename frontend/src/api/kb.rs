@@ -1,12 +1,12 @@
 //! The agents' knowledge-base editor: the article list, one article with its revisions, saving,
 //! and the live markdown preview. Signed-in agents only; the rules live in
-//! `frontdesk_core::kb_editor`.
+//! `frontdesk_core::kb::editor`.
 #![expect(
     missing_docs,
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::article::{ArticleSummary, EditableArticle};
+use frontdesk_core::kb::{ArticleSummary, EditableArticle};
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -23,7 +23,7 @@ pub async fn list_kb_articles(status: String) -> Result<Vec<ArticleSummary>, Api
                 "" => None,
                 s => Some(s.parse().map_err(|e| ApiError::Invalid(vec![e]))?),
             };
-            Ok(frontdesk_core::kb_editor::list(&ctx, &agent, status).await?)
+            Ok(frontdesk_core::kb::editor::list(&ctx, &agent, status).await?)
         }
         .await,
     )
@@ -36,7 +36,7 @@ pub async fn load_kb_article(id: i64) -> Result<EditableArticle, ApiError> {
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::kb_editor::get(&ctx, &agent, id).await?)
+            Ok(frontdesk_core::kb::editor::get(&ctx, &agent, id).await?)
         }
         .await,
     )
@@ -49,7 +49,7 @@ pub async fn list_kb_categories() -> Result<Vec<String>, ApiError> {
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::kb_editor::categories(&ctx, &agent).await?)
+            Ok(frontdesk_core::kb::editor::categories(&ctx, &agent).await?)
         }
         .await,
     )
@@ -73,7 +73,7 @@ pub async fn save_kb_article(
     body: String,
 ) -> Result<i64, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::article::ArticleDraft;
+    use frontdesk_core::kb::ArticleDraft;
     respond(
         async {
             let (ctx, agent) = signed_in_agent().await?;
@@ -82,7 +82,7 @@ pub async fn save_kb_article(
                 id => Some(id.parse().map_err(|_| ApiError::NotFound)?),
             };
             let draft = ArticleDraft { title, slug, locale, category, tags, status, body };
-            Ok(frontdesk_core::kb_editor::save(&ctx, &agent, id, &draft).await?)
+            Ok(frontdesk_core::kb::editor::save(&ctx, &agent, id, &draft).await?)
         }
         .await,
     )
@@ -95,7 +95,7 @@ pub async fn preview_kb_article(body: String) -> Result<String, ApiError> {
     respond(
         async {
             let (_, agent) = signed_in_agent().await?;
-            Ok(frontdesk_core::kb_editor::preview(&agent, body).await?)
+            Ok(frontdesk_core::kb::editor::preview(&agent, body).await?)
         }
         .await,
     )

@@ -27,6 +27,8 @@ pub use kb::*;
 pub use notifications::*;
 pub use portal::*;
 pub use search::*;
+#[cfg(feature = "ssr")]
+pub use server::agent_of_session;
 pub use slas::*;
 pub use tickets::*;
 pub use widget::*;

@@ -4,7 +4,7 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::live::Notification;
+use frontdesk_core::agents::Notification;
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -16,7 +16,7 @@ pub async fn list_notifications() -> Result<(Vec<Notification>, i64), ApiError> 
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::notifications::recent(&ctx, &actor).await?)
+            Ok(frontdesk_core::agents::notifications::recent(&ctx, &actor).await?)
         }
         .await,
     )
@@ -29,7 +29,7 @@ pub async fn unread_notifications() -> Result<i64, ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::notifications::unread_count(&ctx, &actor).await?)
+            Ok(frontdesk_core::agents::notifications::unread_count(&ctx, &actor).await?)
         }
         .await,
     )
@@ -42,7 +42,7 @@ pub async fn mark_notifications_read(up_to: i64) -> Result<u64, ApiError> {
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::notifications::mark_read(&ctx, &actor, up_to).await?)
+            Ok(frontdesk_core::agents::notifications::mark_read(&ctx, &actor, up_to).await?)
         }
         .await,
     )

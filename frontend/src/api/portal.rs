@@ -7,7 +7,7 @@
 )]
 
 use frontdesk_core::mail::OutboxEmail;
-use frontdesk_core::ticket::CustomerTicket;
+use frontdesk_core::tickets::CustomerTicket;
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -25,9 +25,9 @@ pub async fn portal_submit(
     body: String,
 ) -> Result<i64, ApiError> {
     use super::server::{client_ip, context, respond};
-    use frontdesk_core::agent::{Email, PersonName};
+    use frontdesk_core::agents::{Email, PersonName};
     use frontdesk_core::portal::{self, PortalRequest};
-    use frontdesk_core::ticket::{MessageBody, Subject};
+    use frontdesk_core::tickets::{MessageBody, Subject};
     respond(
         async {
             let ctx = context()?;
@@ -59,7 +59,7 @@ pub async fn portal_request_link(email: String) -> Result<(), ApiError> {
     respond(
         async {
             let ctx = context()?;
-            let email = frontdesk_core::agent::Email::parse(&email)
+            let email = frontdesk_core::agents::Email::parse(&email)
                 .map_err(|e| ApiError::Invalid(vec![e]))?;
             Ok(frontdesk_core::portal::request_link(&ctx, &email, client_ip().await?).await?)
         }
@@ -116,7 +116,7 @@ pub async fn portal_reply(number: i64, body: String) -> Result<CustomerTicket, A
     respond(
         async {
             let (ctx, contact_id) = signed_in_contact().await?;
-            let body = frontdesk_core::ticket::MessageBody::parse(&body)
+            let body = frontdesk_core::tickets::MessageBody::parse(&body)
                 .map_err(|e| ApiError::Invalid(vec![e]))?;
             Ok(frontdesk_core::portal::reply(&ctx, contact_id, number, body).await?)
         }

@@ -5,7 +5,7 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::found::{ContentGap, Found, FoundItem, SearchQuery};
+use frontdesk_core::search::{ContentGap, Found, FoundItem, SearchQuery};
 use leptos::prelude::*;
 
 use super::ApiError;
@@ -30,10 +30,10 @@ pub async fn search_help(query: SearchQuery) -> Result<Found, ApiError> {
     respond(
         async {
             let ctx = context()?;
-            ctx.portal_limits().check_search(client_ip().await?)?;
+            ctx.part::<frontdesk_core::portal::PortalLimits>().check_search(client_ip().await?)?;
             let contact: Option<i64> = session()
                 .await?
-                .get(frontdesk_core::sessions::CONTACT_ID_KEY)
+                .get(frontdesk_core::agents::sessions::CONTACT_ID_KEY)
                 .await
                 .map_err(session_error)?;
             Ok(frontdesk_core::search::search_public(&ctx, contact, &query).await?)
@@ -77,7 +77,7 @@ pub async fn rate_article(slug: String, helpful: bool) -> Result<(), ApiError> {
     respond(
         async {
             let ctx = context()?;
-            ctx.portal_limits().check_search(client_ip().await?)?;
+            ctx.part::<frontdesk_core::portal::PortalLimits>().check_search(client_ip().await?)?;
             Ok(frontdesk_core::kb::rate(&ctx, &slug, helpful).await?)
         }
         .await,

@@ -2,9 +2,10 @@
 //! signed-in agent, and send errors with the right status code.
 
 use axum::http::{HeaderValue, header};
-use frontdesk_core::agent::Agent;
-use frontdesk_core::sessions::{AGENT_ID_KEY, CONTACT_ID_KEY};
-use frontdesk_core::{AppContext, auth};
+use frontdesk_core::AppContext;
+use frontdesk_core::agents::Agent;
+use frontdesk_core::agents::auth;
+use frontdesk_core::agents::sessions::{AGENT_ID_KEY, CONTACT_ID_KEY};
 use leptos::prelude::*;
 use leptos::server_fn::error::FromServerFnError;
 use leptos_axum::ResponseOptions;
@@ -25,20 +26,26 @@ pub(crate) async fn session() -> Result<Session, ApiError> {
     leptos_axum::extract::<Session>().await.map_err(ApiError::from_server_fn_error)
 }
 
-/// The signed-in, active agent, or [`ApiError::Unauthenticated`]. A session whose agent was
-/// deactivated is ended here.
-pub(crate) async fn signed_in_agent() -> Result<(AppContext, Agent), ApiError> {
-    let ctx = context()?;
-    let session = session().await?;
+/// The active agent signed in on `session`, or [`ApiError::Unauthenticated`]; a session whose
+/// agent was deactivated is ended here. The one check of who is signed in, for server functions
+/// ([`signed_in_agent`]) and the server's own handlers alike, always against current data.
+pub async fn agent_of_session(ctx: &AppContext, session: &Session) -> Result<Agent, ApiError> {
     let agent_id: Option<i64> = session.get(AGENT_ID_KEY).await.map_err(session_error)?;
     let Some(agent_id) = agent_id else { return Err(ApiError::Unauthenticated) };
-    match auth::session_agent(&ctx, agent_id).await {
-        Ok(agent) => Ok((ctx, agent)),
+    match auth::session_agent(ctx, agent_id).await {
+        Ok(agent) => Ok(agent),
         Err(e) => {
             session.flush().await.map_err(session_error)?;
             Err(e.into())
         }
     }
+}
+
+/// The signed-in, active agent of this server function's request, with the context.
+pub(crate) async fn signed_in_agent() -> Result<(AppContext, Agent), ApiError> {
+    let ctx = context()?;
+    let agent = agent_of_session(&ctx, &session().await?).await?;
+    Ok((ctx, agent))
 }
 
 /// The signed-in customer's contact id (portal), or [`ApiError::Unauthenticated`].
@@ -96,8 +103,8 @@ pub(crate) fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
     });
     if !from_html_form && let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(error.status());
-        if let ApiError::RateLimited { retry_after_secs } = &error {
-            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        if let Some(secs) = error.retry_after_secs() {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(secs));
         }
     }
     Err(error)

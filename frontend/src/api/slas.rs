@@ -162,38 +162,24 @@ fn hours_number(ms: i64) -> String {
 pub async fn list_slas() -> Result<SlaSettings, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::sla;
-    use frontdesk_core::sla_clock::Metric;
-    use frontdesk_core::ticket::{Priority, Status};
+    use frontdesk_core::sla::clock::Metric;
+    use frontdesk_core::tickets::{Priority, Status};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let calendars = sla::list_calendars(&ctx, &actor).await?;
             let policies = sla::list_policies(&ctx, &actor).await?;
-            let teams: Vec<(i64, String)> = frontdesk_core::teams::list(&ctx, &actor)
-                .await?
-                .into_iter()
-                .map(|t| (t.id, t.name))
-                .collect();
+            let names = sla::ConditionNames::of(ctx.db(), &policies).await?;
+            let mut teams: Vec<(i64, String)> =
+                names.teams.iter().map(|(id, name)| (*id, name.clone())).collect();
+            teams.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
             let calendar_name = |id: Option<i64>| {
                 id.and_then(|id| calendars.iter().find(|c| c.id == id))
                     .map_or_else(|| "24/7".to_owned(), |c| c.name.clone())
             };
-            let team_name = |id: i64| {
-                teams
-                    .iter()
-                    .find(|t| t.0 == id)
-                    .map_or_else(|| format!("team {id}"), |t| t.1.clone())
-            };
             let mut rows = Vec::with_capacity(policies.len());
             for p in &policies {
-                let mut organizations = Vec::new();
-                for id in &p.conditions.organization_ids {
-                    organizations.push(
-                        frontdesk_core::organizations::get(&ctx, &actor, *id)
-                            .await
-                            .map_or_else(|_| format!("#{id}"), |o| o.name),
-                    );
-                }
+                let organizations = names.organizations_named(&p.conditions.organization_ids);
                 let mut targets = HashMap::new();
                 for (priority, set) in Priority::ALL.iter().zip(p.targets) {
                     for metric in Metric::ALL {
@@ -210,29 +196,9 @@ pub async fn list_slas() -> Result<SlaSettings, ApiError> {
                     at_breach.push("raise the priority".to_owned());
                 }
                 if let Some(team) = p.breach_actions.team_id {
-                    at_breach.push(format!("move to {}", team_name(team)));
+                    at_breach.push(format!("move to {}", names.teams_named(&[team]).join("")));
                 }
-                let mut applies_to = sla::describe_conditions(&p.conditions);
-                if !p.conditions.team_ids.is_empty() {
-                    applies_to = applies_to.replace(
-                        "in one of its teams",
-                        &format!(
-                            "team is {}",
-                            p.conditions
-                                .team_ids
-                                .iter()
-                                .map(|id| team_name(*id))
-                                .collect::<Vec<_>>()
-                                .join(" or ")
-                        ),
-                    );
-                }
-                if !organizations.is_empty() {
-                    applies_to = applies_to.replace(
-                        "requester in one of its organizations",
-                        &format!("requester at {}", organizations.join(" or ")),
-                    );
-                }
+                let applies_to = sla::describe_conditions(&p.conditions, &names);
                 rows.push(PolicyRow {
                     id: p.id,
                     name: p.name.clone(),
@@ -339,7 +305,7 @@ pub async fn save_sla_calendar(
                 .as_deref()
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
-                .map(frontdesk_core::ical::holidays)
+                .map(frontdesk_core::sla::ical::holidays)
             {
                 Some(Ok(days)) => {
                     holidays.extend(days.into_iter().map(|(a, b)| (a.to_string(), b.to_string())))
@@ -410,9 +376,9 @@ pub async fn save_sla_policy(
 ) -> Result<i64, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
+    use frontdesk_core::sla::clock::{Metric, Targets};
     use frontdesk_core::sla::{self, BreachActions, Conditions, PolicyDef};
-    use frontdesk_core::sla_clock::{Metric, Targets};
-    use frontdesk_core::ticket::{Priority, Status};
+    use frontdesk_core::tickets::{Priority, Status};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -457,7 +423,7 @@ pub async fn save_sla_policy(
                     .map(str::to_owned)
                     .collect::<Vec<_>>()
             };
-            let organization_ids = frontdesk_core::organizations::ids_by_names(
+            let organization_ids = frontdesk_core::customers::organizations::ids_by_names(
                 &ctx,
                 &actor,
                 &list(&organizations),
@@ -559,14 +525,14 @@ pub async fn sla_report(
     from: String,
     to: String,
     group_by: String,
-) -> Result<frontdesk_core::sla_report::SlaReport, ApiError> {
+) -> Result<frontdesk_core::sla::report::SlaReport, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::sla_report;
+    use frontdesk_core::sla::report;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
             let group_by = group_by.parse().map_err(|e| ApiError::Invalid(vec![e]))?;
-            Ok(sla_report::report(&ctx, &actor, &from, &to, group_by).await?)
+            Ok(report::report(&ctx, &actor, &from, &to, group_by).await?)
         }
         .await,
     )

@@ -4,7 +4,7 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::ticket::{TicketDetail, TicketSummary};
+use frontdesk_core::tickets::{TicketDetail, TicketSummary};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -45,9 +45,9 @@ pub async fn list_queue(
 ) -> Result<QueuePage, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
-    use frontdesk_core::ticket::Tag;
+    use frontdesk_core::platform::time::Timestamp;
+    use frontdesk_core::tickets::Tag;
     use frontdesk_core::tickets::{self, QueueCursor, QueueFilter, QueueSort, QueueView};
-    use frontdesk_core::time::Timestamp;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -160,8 +160,8 @@ pub async fn bulk_update_tickets(
 ) -> Result<BulkOutcome, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
-    use frontdesk_core::ticket::Tag;
     use frontdesk_core::tickets::BulkChanges;
+    use frontdesk_core::tickets::Tag;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -225,8 +225,8 @@ pub async fn create_ticket(
     tags: String,
 ) -> Result<TicketDetail, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::agent::{Email, PersonName};
-    use frontdesk_core::ticket::{Channel, MessageBody, Subject, Tag};
+    use frontdesk_core::agents::{Email, PersonName};
+    use frontdesk_core::tickets::{Channel, MessageBody, Subject, Tag};
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -283,7 +283,7 @@ pub async fn add_ticket_message(
     composing_since: Option<i64>,
 ) -> Result<TicketDetail, ApiError> {
     use super::server::{respond, signed_in_agent};
-    use frontdesk_core::ticket::MessageBody;
+    use frontdesk_core::tickets::MessageBody;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;
@@ -320,7 +320,7 @@ pub async fn update_ticket(
 ) -> Result<TicketDetail, ApiError> {
     use super::server::{respond, signed_in_agent};
     use frontdesk_core::error::FieldError;
-    use frontdesk_core::ticket::Tag;
+    use frontdesk_core::tickets::Tag;
     use frontdesk_core::tickets::TicketChanges;
     fn optional_id(field: &str, value: Option<String>) -> Result<Option<Option<i64>>, FieldError> {
         match value.as_deref().map(str::trim) {
@@ -375,7 +375,7 @@ pub struct SlaClockView {
     /// Running, paused, met or breached.
     pub status: String,
     /// When it comes due, while running.
-    pub due_at: Option<frontdesk_core::time::Timestamp>,
+    pub due_at: Option<frontdesk_core::platform::time::Timestamp>,
     /// Due or breach time in the policy's zone.
     pub when: Option<String>,
 }
@@ -384,8 +384,8 @@ pub struct SlaClockView {
 #[server(prefix = "/api", endpoint = "ticket_sla")]
 pub async fn ticket_sla(number: i64) -> Result<SlaView, ApiError> {
     use super::server::{respond, signed_in_agent};
+    use frontdesk_core::platform::time::Timestamp;
     use frontdesk_core::sla;
-    use frontdesk_core::time::Timestamp;
     respond(
         async {
             let (ctx, actor) = signed_in_agent().await?;

@@ -32,8 +32,8 @@ pub struct PanelSettings {
 pub async fn widget_frame_settings(site: String) -> Result<PanelSettings, ApiError> {
     use super::server::context;
     use axum::http::{HeaderValue, header};
+    use frontdesk_core::chats::sites;
     use frontdesk_core::error::Error;
-    use frontdesk_core::widget_sites;
     use leptos_axum::ResponseOptions;
 
     let response = use_context::<ResponseOptions>();
@@ -45,7 +45,7 @@ pub async fn widget_frame_settings(site: String) -> Result<PanelSettings, ApiErr
     // Refuse every frame until the site says otherwise, so no path leaves the page embeddable.
     frame_ancestors(HeaderValue::from_static("frame-ancestors 'none'"));
     let ctx = context()?;
-    let site = match widget_sites::by_public_token(ctx.db(), site.trim()).await {
+    let site = match sites::by_public_token(ctx.db(), site.trim()).await {
         Ok(site) => site,
         Err(e) => {
             let error = match e {
@@ -64,7 +64,7 @@ pub async fn widget_frame_settings(site: String) -> Result<PanelSettings, ApiErr
         .allowed_origins
         .iter()
         .map(String::as_str)
-        .filter(|o| widget_sites::parse_origin(o).as_deref() == Some(*o))
+        .filter(|o| sites::parse_origin(o).as_deref() == Some(*o))
         .collect();
     let policy = format!("frame-ancestors 'self' {}", origins.join(" "));
     match HeaderValue::from_str(policy.trim_end()) {

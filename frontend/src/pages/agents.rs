@@ -1,7 +1,7 @@
 //! `/app/settings/agents`: the team's accounts. Admins add agents, change roles, set how many live
 //! chats each takes at once, and deactivate.
 
-use frontdesk_core::agent::{Agent, Role};
+use frontdesk_core::agents::{Agent, Role};
 use leptos::html::Form;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -157,7 +157,7 @@ fn AgentTable(
                                         type="number"
                                         name="chat_capacity"
                                         min="0"
-                                        max=frontdesk_core::agent::MAX_CHAT_CAPACITY.to_string()
+                                        max=frontdesk_core::agents::MAX_CHAT_CAPACITY.to_string()
                                         value=agent.chat_capacity.to_string()
                                         aria-label=capacity_label
                                         class="narrow"

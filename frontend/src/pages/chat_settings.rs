@@ -2,7 +2,7 @@
 //! with the snippet to paste and the identity secret) and `/app/settings/canned-responses`
 //! (every agent manages the replies picked with `/` in the chat composer).
 
-use frontdesk_core::chat::{CannedResponse, WidgetSite};
+use frontdesk_core::chats::{CannedResponse, WidgetSite};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

@@ -5,7 +5,7 @@
 //! customer's profile beside it.
 //! Everything live comes from the console's socket ([`Live`]); actions are server functions.
 
-use frontdesk_core::chat::{
+use frontdesk_core::chats::{
     AgentStatus, Attachment, CannedResponse, ChatState, ChatSummary, Sender,
 };
 use leptos::prelude::*;
@@ -486,7 +486,7 @@ fn CustomerCard(contact_id: i64, site: String) -> impl IntoView {
 /// A chat ticket's whole transcript, on the ticket page (which loads it).
 #[component]
 pub fn ChatTranscript(
-    chat: Resource<Result<frontdesk_core::chat::ChatDetail, crate::api::ApiError>>,
+    chat: Resource<Result<frontdesk_core::chats::ChatDetail, crate::api::ApiError>>,
 ) -> impl IntoView {
     view! {
         <section class="card chat-record" aria-label="Chat transcript" id="chat-record">

@@ -2,7 +2,8 @@
 //! and chat newest first, likely duplicates; `/app/customers/:id/merge/:other` to merge two
 //! profiles; and `/app/customers/duplicates`, every likely duplicate pair to review.
 
-use frontdesk_core::customer::{Contact, FieldKind, FieldValue, TimelineEntry};
+use frontdesk_core::customers::{Contact, FieldKind, FieldValue};
+use frontdesk_core::tickets::TimelineEntry;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;

@@ -1,6 +1,6 @@
 //! `/app/settings/customer-fields`: the typed custom fields every customer profile has (admins).
 
-use frontdesk_core::customer::FieldKind;
+use frontdesk_core::customers::FieldKind;
 use leptos::prelude::*;
 use leptos_meta::Title;
 

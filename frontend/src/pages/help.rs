@@ -1,7 +1,7 @@
 //! The public help centre (`/help`): categories, category pages and article pages with stable
 //! slug URLs, rendered on the server so they read without JavaScript. Published articles only.
 
-use frontdesk_core::help::HelpCategory;
+use frontdesk_core::kb::help::HelpCategory;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;

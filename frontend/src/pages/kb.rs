@@ -6,7 +6,7 @@
 //! HTML), asked for once typing pauses, and set as inner HTML; everything else is text. A
 //! rejected save leaves the form as the agent typed it, with each problem beside its field.
 
-use frontdesk_core::article::{ArticleDraft, ArticleStatus, EditableArticle};
+use frontdesk_core::kb::{ArticleDraft, ArticleStatus, EditableArticle};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};

@@ -1,6 +1,6 @@
 //! `/app/tickets/new`: an agent opens a ticket on a customer's behalf (phone, walk-in, API).
 
-use frontdesk_core::ticket::Priority;
+use frontdesk_core::tickets::Priority;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;

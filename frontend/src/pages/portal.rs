@@ -1,7 +1,7 @@
 //! The customer portal (`/portal/...`): open a request, sign in by link, follow and answer your
 //! own tickets. No agent console here, and nothing but public replies.
 
-use frontdesk_core::ticket::CustomerTicket;
+use frontdesk_core::tickets::CustomerTicket;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;

@@ -6,7 +6,7 @@
 //! Snippets arrive as escaped HTML from the search index (only `<b>` around matched words is
 //! markup), so they are set as inner HTML; everything else is text.
 
-use frontdesk_core::found::{FacetCount, Found, FoundItem, SearchQuery};
+use frontdesk_core::search::{FacetCount, Found, FoundItem, SearchQuery};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

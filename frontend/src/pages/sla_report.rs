@@ -1,7 +1,7 @@
 //! `/app/reports/sla`: SLA compliance by policy, team or agent over a period (admins), as a
 //! table, a chart of the met share per target, and a CSV download of the same figures.
 
-use frontdesk_core::sla_report::{GroupBy, METRICS, MetricStats, SlaReport};
+use frontdesk_core::sla::report::{GroupBy, METRICS, MetricStats, SlaReport};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -112,7 +112,7 @@ fn ReportView(report: SlaReport) -> impl IntoView {
 
 /// Horizontal bars: per group, the met share of each target.
 #[component]
-fn ComplianceChart(rows: Vec<frontdesk_core::sla_report::ReportRow>) -> impl IntoView {
+fn ComplianceChart(rows: Vec<frontdesk_core::sla::report::ReportRow>) -> impl IntoView {
     const LABEL: f64 = 180.0;
     const WIDTH: f64 = 420.0;
     const BAR: f64 = 12.0;

@@ -2,7 +2,7 @@
 //! reorder and delete policies, create and edit calendars (holidays typed or imported from an
 //! iCalendar file), and a preview of when a ticket created now would come due.
 
-use frontdesk_core::ticket::{Channel, Priority};
+use frontdesk_core::tickets::{Channel, Priority};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

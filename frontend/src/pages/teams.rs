@@ -1,6 +1,6 @@
 //! `/app/settings/teams`: teams and their members (admins change them; agents see them).
 
-use frontdesk_core::agent::{Agent, Team};
+use frontdesk_core::agents::{Agent, Team};
 use leptos::prelude::*;
 use leptos_meta::Title;
 

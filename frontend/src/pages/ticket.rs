@@ -2,8 +2,8 @@
 //! from sanitized markdown), a composer with the traffic cop, the ticket's fields, its history, and
 //! who else is looking, all kept current by the live socket.
 
-use frontdesk_core::live::Activity;
-use frontdesk_core::ticket::{Message, MessageKind, Priority, Status, TicketDetail};
+use frontdesk_core::agents::Activity;
+use frontdesk_core::tickets::{Message, MessageKind, Priority, Status, TicketDetail};
 use leptos::html::Form;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -120,7 +120,7 @@ pub fn TicketPage() -> impl IntoView {
                     <div class="ticket-layout">
                         <div class="thread">
                             <ol class="messages" id="thread">{thread}</ol>
-                            {(t.channel == frontdesk_core::ticket::Channel::Chat).then(|| view! { <super::chats::ChatTranscript chat=transcript/> })}
+                            {(t.channel == frontdesk_core::tickets::Channel::Chat).then(|| view! { <super::chats::ChatTranscript chat=transcript/> })}
                         </div>
                         <aside class="card ticket-fields">
                             <h2>"Details"</h2>

@@ -1,8 +1,8 @@
 //! `/app/tickets`: the queue. Views on the left, tickets most recently changed first, more on
 //! demand (keyset pages).
 
-use frontdesk_core::ticket::{Priority, Status, TicketSummary};
-use frontdesk_core::time::Timestamp;
+use frontdesk_core::platform::time::Timestamp;
+use frontdesk_core::tickets::{Priority, Status, TicketSummary};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -107,7 +107,7 @@ fn FilterBar(
     view: Memo<String>,
     team: Memo<Option<i64>>,
     filters: Memo<Filters>,
-    agents: Resource<Result<Vec<frontdesk_core::agent::Agent>, crate::api::ApiError>>,
+    agents: Resource<Result<Vec<frontdesk_core::agents::Agent>, crate::api::ApiError>>,
 ) -> impl IntoView {
     let selected = move |value: Option<String>, option: &str| value.as_deref() == Some(option);
     view! {
@@ -177,7 +177,7 @@ fn FilterBar(
 fn BulkBar(
     checked: RwSignal<Vec<i64>>,
     bulk: ServerAction<BulkUpdateTickets>,
-    agents: Resource<Result<Vec<frontdesk_core::agent::Agent>, crate::api::ApiError>>,
+    agents: Resource<Result<Vec<frontdesk_core::agents::Agent>, crate::api::ApiError>>,
 ) -> impl IntoView {
     let numbers = move || checked.get().iter().map(i64::to_string).collect::<Vec<_>>().join(",");
     view! {

@@ -1,88 +1,55 @@
 //! # frontdesk-core
 //!
-//! The domain of frontdesk and everything below the web layer. It owns:
+//! The domain of frontdesk and everything below the web layer: no axum and no Leptos here. The
+//! HTTP and UI layers sit above this crate and turn its [`error::Error`] into status codes and
+//! safe messages in one place each.
 //!
-//! - the types shared by the server and the browser bundle ([`agent`], [`article`], [`ticket`],
-//!   [`mail`], [`time`], [`error`]),
-//!   which compile for wasm with no features;
-//! - behind the `store` feature, the database ([`db`]: SQLite or PostgreSQL behind one API, with
-//!   embedded migrations), password hashing ([`password`]), rate limits ([`rate_limit`]), the
-//!   session store ([`sessions`]), and the services that web handlers and server functions call
-//!   ([`auth`], [`agents`], [`teams`], [`contacts`], [`tickets`], [`portal`], [`kb_editor`], [`chats`], [`canned`], [`widget_sites`]), each authorizing its own resource in one
-//!   place, and safe rendering of the markdown people type ([`markdown`]).
+//! Each domain is a folder. Its `mod.rs` holds the types the server and the browser share (they
+//! compile for wasm with no features); its server side (queries, services, workers) sits in
+//! submodules behind the `store` feature, and the domain's service functions are re-exported from
+//! the folder, so `tickets::create` and `tickets::TicketDetail` sit side by side. Every service
+//! authorizes its own resource in one place (an `authorize` function per domain).
 //!
-//! No axum and no Leptos here: the HTTP and UI layers sit above this crate and translate its
-//! errors into status codes and messages.
+//! The map, from the ground up (a domain uses only those listed before it):
+//!
+//! - [`platform`]: time, HTML escaping; the database (SQLite or PostgreSQL behind one API),
+//!   the application context, rate limits, the audit log, safe markdown, owned background tasks.
+//! - [`error`]: what a service call fails with, and what a client may be told of it.
+//! - [`agents`]: agents and admins, teams, sign-in and sessions, passwords, notifications, and the
+//!   live hub that wakes agents' consoles.
+//! - [`customers`]: customer profiles (contacts with email addresses), organizations, custom
+//!   fields, merging, the timeline.
+//! - [`tickets`]: tickets, the queue, threads, history, and each customer's timeline.
+//! - [`chats`]: live chat: widget sites and visitors, the chat hub and writer, routing, canned
+//!   responses, and the widget's protocol.
+//! - [`sla`]: business-hours calendars, SLA policies and clocks, the SLA worker and report.
+//! - [`kb`]: the knowledge base: articles, revisions, the editor, the public help centre.
+//! - [`search`]: the tantivy index kept in step with the database, and searching it.
+//! - [`live`]: the agents' console protocol over all of the above.
+//! - [`mail`]: the outbox of email to customers.
+//! - [`portal`]: the customers' portal: requests, sign-in links, their own tickets.
+//! - `seed`: demo and benchmark data.
+//! - `app`: the composition root: builds the context with every domain's state and starts the
+//!   background workers.
 
 #[macro_use]
 mod macros;
 
-pub mod agent;
-pub mod article;
-pub mod chat;
-pub mod customer;
+pub mod agents;
+pub mod chats;
+pub mod customers;
 pub mod error;
-pub mod found;
-pub mod help;
-pub mod html;
+pub mod kb;
 pub mod live;
 pub mod mail;
-pub mod sla_report;
-pub mod ticket;
-pub mod time;
-
-#[cfg(feature = "store")]
-pub mod agents;
-#[cfg(feature = "store")]
-pub mod audit;
-#[cfg(feature = "store")]
-pub mod auth;
-#[cfg(feature = "store")]
-pub mod business_time;
-#[cfg(feature = "store")]
-pub mod canned;
-#[cfg(feature = "store")]
-pub mod chats;
-#[cfg(feature = "store")]
-pub mod contacts;
-#[cfg(feature = "store")]
-mod context;
-#[cfg(feature = "store")]
-pub mod db;
-#[cfg(feature = "store")]
-pub mod ical;
-#[cfg(feature = "store")]
-pub mod kb;
-#[cfg(feature = "store")]
-pub mod kb_editor;
-#[cfg(feature = "store")]
-pub mod markdown;
-#[cfg(feature = "store")]
-pub mod notifications;
-#[cfg(feature = "store")]
-pub mod organizations;
-#[cfg(feature = "store")]
-pub mod password;
-#[cfg(feature = "store")]
-pub mod portal;
-#[cfg(feature = "store")]
-pub mod rate_limit;
-#[cfg(feature = "store")]
+pub mod platform;
 pub mod search;
-#[cfg(feature = "store")]
-pub mod seed;
-#[cfg(feature = "store")]
-pub mod sessions;
-#[cfg(feature = "store")]
 pub mod sla;
-#[cfg(feature = "store")]
-pub mod sla_clock;
-#[cfg(feature = "store")]
-pub mod teams;
-#[cfg(feature = "store")]
 pub mod tickets;
-#[cfg(feature = "store")]
-pub mod widget_sites;
 
-#[cfg(feature = "store")]
-pub use context::{AppContext, Settings};
+store! {
+    pub mod app;
+    pub mod portal;
+    pub mod seed;
+    pub use platform::context::{AppContext, Settings};
+}

@@ -51,3 +51,14 @@ macro_rules! named_enum {
         }
     };
 }
+
+/// Compiles the items inside only with the `store` feature (the server side of a domain), so a
+/// domain's module lists its browser-safe parts and its server parts in one place each.
+macro_rules! store {
+    ($($item:item)*) => {
+        $(
+            #[cfg(feature = "store")]
+            $item
+        )*
+    };
+}

@@ -9,19 +9,19 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::agent::{Email, PersonName};
-use crate::context::AppContext;
-use crate::db::{Db, on_pool};
+use crate::agents::{Email, PersonName};
+use crate::platform::context::AppContext;
+use crate::platform::db::{Db, on_pool};
 use crate::error::{Error, Result};
-use crate::found::{FoundItem, SearchQuery};
+use crate::search::{FoundItem, SearchQuery};
 use crate::mail::OutboxEmail;
-use crate::password::token_hash as hash;
-use crate::rate_limit::RateLimiter;
-use crate::ticket::{
+use crate::agents::password::token_hash as hash;
+use crate::platform::rate_limit::RateLimiter;
+use crate::tickets::{
     Channel, CustomerMessage, CustomerTicket, MessageBody, MessageKind, Priority, Status, Subject,
 };
 use crate::tickets::{self, Author, NewTicket};
-use crate::time::Timestamp;
+use crate::platform::time::Timestamp;
 
 /// How long a sign-in link works.
 pub const LINK_LIFETIME: Duration = Duration::from_secs(30 * 60);
@@ -94,7 +94,7 @@ pub struct PortalRequest {
 /// Opens a ticket from the public form and sends the customer a sign-in link. Returns the ticket
 /// number.
 pub async fn submit_request(ctx: &AppContext, request: PortalRequest, ip: IpAddr) -> Result<i64> {
-    limit(&ctx.portal_limits().requests, ip)?;
+    limit(&ctx.part::<PortalLimits>().requests, ip)?;
     let new = NewTicket {
         requester_email: request.email.clone(),
         requester_name: request.name,
@@ -115,7 +115,7 @@ pub async fn submit_request(ctx: &AppContext, request: PortalRequest, ip: IpAddr
 /// published articles only. Counted against the suggestion budget of `ip`. The words only rank:
 /// quotes typed in a message do not make phrases that every article must contain.
 pub async fn suggest_articles(ctx: &AppContext, text: &str, ip: IpAddr) -> Result<Vec<FoundItem>> {
-    ctx.portal_limits().check_suggestion(ip)?;
+    ctx.part::<PortalLimits>().check_suggestion(ip)?;
     let words = text.replace('"', " ");
     if words.trim().chars().count() < 3 {
         return Ok(Vec::new());
@@ -134,7 +134,7 @@ pub async fn suggest_articles(ctx: &AppContext, text: &str, ip: IpAddr) -> Resul
 /// Sends a fresh sign-in link if `email` belongs to a customer. Answers the same either way, so
 /// the form reveals nothing about who is a customer.
 pub async fn request_link(ctx: &AppContext, email: &Email, ip: IpAddr) -> Result<()> {
-    limit(&ctx.portal_limits().links, ip)?;
+    limit(&ctx.part::<PortalLimits>().links, ip)?;
     let contact: Option<i64> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
         "SELECT contact_id FROM contact_emails WHERE email = $1"
     )
@@ -169,7 +169,7 @@ pub async fn redeem_link(ctx: &AppContext, token: &str) -> Result<i64> {
 
 /// The customer's own tickets, most recently changed first.
 pub async fn my_tickets(ctx: &AppContext, contact_id: i64) -> Result<Vec<CustomerTicket>> {
-    let contact_id = crate::contacts::canonical_id(ctx.db(), contact_id).await?;
+    let contact_id = crate::customers::canonical_id(ctx.db(), contact_id).await?;
     let numbers: Vec<i64> = on_pool!(ctx.db(), |pool| {
         sqlx::query_scalar(
         "SELECT number FROM tickets WHERE requester_id = $1 ORDER BY updated_at DESC, id DESC LIMIT 200"
@@ -226,14 +226,14 @@ pub async fn reply(
     if status == Status::Closed.as_str() {
         return Err(Error::Conflict("This request is closed. Please open a new one.".into()));
     }
-    let author = crate::contacts::canonical_id(ctx.db(), contact_id).await?;
+    let author = crate::customers::canonical_id(ctx.db(), contact_id).await?;
     tickets::post_message(ctx, id, Author::Contact(author), MessageKind::Reply, &body).await?;
     get_ticket(ctx, contact_id, number).await
 }
 
 async fn own_ticket_id(db: &Db, contact_id: i64, number: i64) -> Result<i64> {
     // A session may predate a merge: the customer's tickets now belong to the survivor.
-    let contact_id = crate::contacts::canonical_id(db, contact_id).await?;
+    let contact_id = crate::customers::canonical_id(db, contact_id).await?;
     on_pool!(db, |pool| sqlx::query_scalar(
         "SELECT id FROM tickets WHERE number = $1 AND requester_id = $2"
     )
@@ -246,7 +246,7 @@ async fn own_ticket_id(db: &Db, contact_id: i64, number: i64) -> Result<i64> {
 
 /// Creates a link for `contact_id` and puts it in the outbox for `email`.
 async fn issue_link(ctx: &AppContext, contact_id: i64, email: &Email) -> Result<()> {
-    let token = crate::password::random_token(32);
+    let token = crate::agents::password::random_token(32);
     let now = Timestamp::now();
     let link =
         format!("{}/portal/sign-in/{token}", ctx.settings().public_url.trim_end_matches('/'));
@@ -280,7 +280,7 @@ async fn issue_link(ctx: &AppContext, contact_id: i64, email: &Email) -> Result<
 }
 
 /// The newest outbox emails (admins only).
-pub async fn outbox(ctx: &AppContext, actor: &crate::agent::Agent) -> Result<Vec<OutboxEmail>> {
+pub async fn outbox(ctx: &AppContext, actor: &crate::agents::Agent) -> Result<Vec<OutboxEmail>> {
     if !actor.is_admin() {
         return Err(Error::Forbidden);
     }

@@ -10,11 +10,11 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::agent::{NewAgent, Role};
-use crate::context::AppContext;
-use crate::db::{BeginWrite, Db, Param, Params, bind_params, on_pool};
+use crate::agents::{NewAgent, Role};
+use crate::platform::context::AppContext;
+use crate::platform::db::{BeginWrite, Db, Param, Params, bind_params, on_pool};
 use crate::error::{Error, Result};
-use crate::time::Timestamp;
+use crate::platform::time::Timestamp;
 
 /// How much to generate.
 #[derive(Clone, Copy, Debug)]

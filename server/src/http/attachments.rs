@@ -11,17 +11,16 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::AppContext;
-use frontdesk_core::chat::MAX_ATTACHMENT_BYTES;
+use frontdesk_core::chats::MAX_ATTACHMENT_BYTES;
+use frontdesk_core::chats::sites::{self, Visitor};
 use frontdesk_core::chats::{self, Downloader, NewFile};
 use frontdesk_core::error::Error;
-use frontdesk_core::widget_sites::{self, Visitor};
+use frontdesk_frontend::api::{ApiError, agent_of_session};
 use serde::Deserialize;
 use tower_sessions::Session;
-
-use super::widget::error_response;
 
 /// Room for one file in an upload's body (the global cap is smaller).
 pub(super) fn upload_limit() -> DefaultBodyLimit {
@@ -37,8 +36,8 @@ pub(super) struct VisitorQuery {
 
 impl VisitorQuery {
     async fn visitor(&self, ctx: &AppContext) -> Result<Visitor, Error> {
-        let site = widget_sites::by_public_token(ctx.db(), &self.site).await?;
-        widget_sites::visitor_by_token(ctx.db(), &site, &self.visitor).await
+        let site = sites::by_public_token(ctx.db(), &self.site).await?;
+        sites::visitor_by_token(ctx.db(), &site, &self.visitor).await
     }
 }
 
@@ -53,26 +52,17 @@ fn file_name(headers: &HeaderMap) -> String {
     percent_decode(headers.get("x-file-name").and_then(|v| v.to_str().ok()).unwrap_or_default())
 }
 
-fn uploaded(result: Result<frontdesk_core::chat::Attachment, Error>) -> Response {
-    match result {
-        Ok(attachment) => Json(attachment).into_response(),
-        Err(Error::Conflict(message)) => (StatusCode::CONFLICT, message).into_response(),
-        Err(e) => error_response(&e),
-    }
-}
-
 pub(super) async fn visitor_upload(
     State(ctx): State<AppContext>,
     Query(query): Query<VisitorQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     let name = file_name(&headers);
-    let result = async {
-        chats::visitor_upload(&ctx, &query.visitor(&ctx).await?, new_file(&headers, &name, &body))
-            .await
-    };
-    uploaded(result.await)
+    let visitor = query.visitor(&ctx).await?;
+    let attachment =
+        chats::visitor_upload(&ctx, &visitor, new_file(&headers, &name, &body)).await?;
+    Ok(Json(attachment).into_response())
 }
 
 pub(super) async fn agent_upload(
@@ -81,13 +71,12 @@ pub(super) async fn agent_upload(
     session: Session,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
+) -> Result<Response, ApiError> {
     let name = file_name(&headers);
-    let result = async {
-        let agent = super::session_agent(&ctx, &session).await.ok_or(Error::Unauthenticated)?;
-        chats::agent_upload(&ctx, &agent, number, new_file(&headers, &name, &body)).await
-    };
-    uploaded(result.await)
+    let agent = agent_of_session(&ctx, &session).await?;
+    let attachment =
+        chats::agent_upload(&ctx, &agent, number, new_file(&headers, &name, &body)).await?;
+    Ok(Json(attachment).into_response())
 }
 
 /// A download's query: a visitor's site and token, or nothing for a signed-in agent.
@@ -103,44 +92,37 @@ pub(super) async fn download(
     Path(id): Path<i64>,
     Query(query): Query<DownloadQuery>,
     session: Session,
-) -> Response {
-    let found = async {
+) -> Result<Response, ApiError> {
+    let (attachment, data) =
         match query.site.zip(query.visitor).map(|(site, visitor)| VisitorQuery { site, visitor }) {
             Some(query) => {
                 let visitor = query.visitor(&ctx).await?;
-                chats::download_attachment(&ctx, Downloader::Visitor(&visitor), id).await
+                chats::download_attachment(&ctx, Downloader::Visitor(&visitor), id).await?
             }
             None => {
-                let agent =
-                    super::session_agent(&ctx, &session).await.ok_or(Error::Unauthenticated)?;
-                chats::download_attachment(&ctx, Downloader::Agent(&agent), id).await
+                let agent = agent_of_session(&ctx, &session).await?;
+                chats::download_attachment(&ctx, Downloader::Agent(&agent), id).await?
             }
-        }
+        };
+    // Never a script: a page of ours that loads an attachment as one gets nothing to run.
+    let content_type = if attachment.content_type.contains("script") {
+        "application/octet-stream".to_owned()
+    } else {
+        attachment.content_type
     };
-    match found.await {
-        Ok((attachment, data)) => {
-            // Never a script: a page of ours that loads an attachment as one gets nothing to run.
-            let content_type = if attachment.content_type.contains("script") {
-                "application/octet-stream".to_owned()
-            } else {
-                attachment.content_type
-            };
-            let disposition =
-                format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
-            (
-                [
-                    (header::CONTENT_TYPE, content_type),
-                    (header::CONTENT_DISPOSITION, disposition),
-                    (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-                    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
-                    (header::CACHE_CONTROL, "private, no-store".to_owned()),
-                ],
-                data,
-            )
-                .into_response()
-        }
-        Err(e) => error_response(&e),
-    }
+    let disposition =
+        format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        data,
+    )
+        .into_response())
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.

@@ -2,9 +2,10 @@
 //! itself is Leptos pages; see `frontdesk_frontend::pages::help`).
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use frontdesk_core::AppContext;
+use frontdesk_frontend::api::ApiError;
 
 fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;")
@@ -15,15 +16,8 @@ fn xml_escape(text: &str) -> String {
 }
 
 /// The sitemap: the help centre's front page and every published article.
-pub(super) async fn sitemap(State(ctx): State<AppContext>) -> Response {
-    let articles = match frontdesk_core::kb::help_sitemap(&ctx).await {
-        Ok(articles) => articles,
-        Err(e) => {
-            tracing::error!(error = %e, "sitemap failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "The sitemap is not available right now.")
-                .into_response();
-        }
-    };
+pub(super) async fn sitemap(State(ctx): State<AppContext>) -> Result<Response, ApiError> {
+    let articles = frontdesk_core::kb::help_sitemap(&ctx).await?;
     let base = xml_escape(ctx.settings().public_url.trim_end_matches('/'));
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n  <url><loc>{base}/help</loc></url>\n"
@@ -36,6 +30,6 @@ pub(super) async fn sitemap(State(ctx): State<AppContext>) -> Response {
         ));
     }
     xml.push_str("</urlset>\n");
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))], xml)
-        .into_response()
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("application/xml; charset=utf-8"))], xml)
+        .into_response())
 }

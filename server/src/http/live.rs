@@ -7,26 +7,29 @@
 //! ([`Error::to_client`]); every close the server starts is logged with its reason.
 
 use axum::extract::State;
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use frontdesk_core::agent::Agent;
-use frontdesk_core::chat::{AgentStatus, ChatSummary};
-use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
+use frontdesk_core::agents::Agent;
+use frontdesk_core::agents::hub::{Hub, Notice};
+use frontdesk_core::agents::{PresenceEntry, auth, notifications};
+use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef, ChatRuntime};
+use frontdesk_core::chats::{AgentStatus, ChatSummary};
 use frontdesk_core::error::Error;
 use frontdesk_core::live::{
-    ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SERVER_FRAME_BYTES, Notice, PresenceEntry,
-    ServerMessage,
+    ClientMessage, MAX_CLIENT_MESSAGE_BYTES, MAX_SERVER_FRAME_BYTES, ServerMessage,
 };
-use frontdesk_core::{AppContext, auth, notifications, tickets};
-use futures_util::stream::SplitSink;
-use futures_util::{SinkExt, StreamExt};
+use frontdesk_core::{AppContext, tickets};
+use frontdesk_frontend::api::{ApiError, agent_of_session};
+use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tower_sessions::Session;
+
+use super::socket::{self, End, Incoming, Sink};
 
 /// Outgoing buffer per connection: small, so a slow client cannot hold much memory, and larger
 /// than any frame the server produces (longer lists are paged to [`MAX_SERVER_FRAME_BYTES`]).
@@ -41,22 +44,19 @@ pub(super) async fn upgrade(
     State(ctx): State<AppContext>,
     session: Session,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, ApiError> {
     if !super::csrf::is_same_origin(&headers, &ctx.settings().public_url) {
-        return (StatusCode::FORBIDDEN, "Cross-origin WebSocket refused.").into_response();
+        return Ok((StatusCode::FORBIDDEN, "Cross-origin WebSocket refused.").into_response());
     }
-    let (Some(agent), Some(session_id)) =
-        (super::session_agent(&ctx, &session).await, session.id())
-    else {
-        return (StatusCode::UNAUTHORIZED, "Sign in to continue.").into_response();
-    };
-    let session_id = session_id.to_string();
-    upgrade
+    let agent = agent_of_session(&ctx, &session).await?;
+    let session_id = session.id().ok_or(ApiError::Unauthenticated)?.to_string();
+    let tasks = ctx.tasks().clone();
+    Ok(upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| Connection::new(ctx, agent, session_id).run(socket))
+        .on_upgrade(move |socket| tasks.track(Connection::new(ctx, agent, session_id).run(socket))))
 }
 
 /// One agent's socket and what it follows.
@@ -93,16 +93,6 @@ impl Drop for FollowedChat {
     }
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-
-/// Why a connection ends.
-enum End {
-    /// The client left or the network failed.
-    Gone,
-    /// The client broke the protocol; tell it why.
-    Refuse(u16, &'static str),
-}
-
 impl Connection {
     fn new(ctx: AppContext, agent: Agent, session_id: String) -> Self {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -122,21 +112,15 @@ impl Connection {
 
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
-        let mut notices = self.ctx.hub().subscribe();
+        let mut notices = Hub::of(&self.ctx).subscribe();
+        let tasks = self.ctx.tasks().clone();
         let end = loop {
             let step = tokio::select! {
-                incoming = stream.next() => match incoming {
-                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes(), false) => {
-                        send(&mut sink, &ServerMessage::Error { message: super::input::NUL_REFUSED.into() }).await
-                    }
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                        Ok(message) => self.handle(message, &mut sink).await,
-                        Err(_) => Err(End::Refuse(close_code::INVALID, "malformed message")),
-                    },
-                    Some(Ok(Message::Binary(_))) => Err(End::Refuse(close_code::UNSUPPORTED, "text messages only")),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-                    // Closed, failed, or too large (the codec refuses oversized frames).
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => Err(End::Gone),
+                incoming = stream.next() => match socket::read::<ClientMessage>(incoming) {
+                    Ok(Incoming::Request(message)) => self.handle(message, &mut sink).await,
+                    Ok(Incoming::Refused(e)) => send_error(&mut sink, &e).await,
+                    Ok(Incoming::Nothing) => Ok(()),
+                    Err(end) => Err(end),
                 },
                 notice = notices.recv() => match notice {
                     Ok(notice) => self.forward(notice, &mut sink).await,
@@ -156,27 +140,19 @@ impl Connection {
                     }
                     Err(RecvError::Closed) => Err(End::Gone),
                 },
+                () = tasks.stopping() => Err(End::ShuttingDown),
             };
             if let Err(end) = step {
                 break end;
             }
         };
         self.chats.clear();
-        if self.inbox.is_some() {
+        // At shutdown the agent's chats stay theirs: the console reconnects to the next start.
+        if self.inbox.is_some() && !matches!(end, End::ShuttingDown) {
             chats::console_closed(&self.ctx, self.agent.id).await;
         }
-        if let End::Refuse(code, reason) = end {
-            tracing::info!(
-                connection = self.id,
-                agent_id = self.agent.id,
-                code,
-                reason,
-                "closing an agent's live socket"
-            );
-            let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-            let _ = sink.send(Message::Close(Some(frame))).await;
-        }
-        self.ctx.hub().forget_connection(self.id);
+        socket::close(&mut sink, end, "live", "agent", self.agent.id).await;
+        Hub::of(&self.ctx).forget_connection(self.id);
     }
 
     /// Checks with current data that the socket's session still exists and its agent is active
@@ -189,10 +165,7 @@ impl Connection {
             }
             Ok(_) => Err(End::Refuse(close_code::POLICY, "your role changed, reconnect")),
             Err(Error::Unauthenticated) => Err(End::Refuse(close_code::POLICY, "session ended")),
-            Err(e) => {
-                e.log();
-                Err(End::Refuse(close_code::ERROR, "server error, reconnect"))
-            }
+            Err(e) => Err(End::Failed(e)),
         }
     }
 
@@ -221,7 +194,7 @@ impl Connection {
             }
             ClientMessage::UnsubscribeTicket { number } => {
                 self.tickets.remove(&number);
-                self.set_activity(number, frontdesk_core::live::Activity::Left);
+                self.set_activity(number, frontdesk_core::agents::Activity::Left);
                 Ok(())
             }
             ClientMessage::SubscribeQueue => {
@@ -234,7 +207,7 @@ impl Connection {
             }
             ClientMessage::SubscribeChats => {
                 if self.inbox.is_none() {
-                    let inbox = self.ctx.chat_hub().inbox_subscribe();
+                    let inbox = ChatRuntime::of(&self.ctx).hub().inbox_subscribe();
                     // Counted as an open console only once it is one (`console_closed` undoes it).
                     match chats::console_opened(&self.ctx, &self.agent).await {
                         Ok(()) => self.inbox = Some(inbox),
@@ -281,8 +254,8 @@ impl Connection {
             ClientMessage::ChatTyping { number, typing } => {
                 if let Some(followed) = self.chats.get(&number) {
                     let notice =
-                        ChatNotice::Typing { sender: frontdesk_core::chat::Sender::Agent, typing };
-                    self.ctx.chat_hub().publish(followed.cursor.chat().id, notice);
+                        ChatNotice::Typing { sender: frontdesk_core::chats::Sender::Agent, typing };
+                    ChatRuntime::of(&self.ctx).hub().publish(followed.cursor.chat().id, notice);
                 }
                 Ok(())
             }
@@ -317,10 +290,10 @@ impl Connection {
         }
     }
 
-    fn set_activity(&self, number: i64, activity: frontdesk_core::live::Activity) {
+    fn set_activity(&self, number: i64, activity: frontdesk_core::agents::Activity) {
         let entry =
             PresenceEntry { agent_id: self.agent.id, name: self.agent.name.clone(), activity };
-        self.ctx.hub().set_presence(self.id, number, entry);
+        Hub::of(&self.ctx).set_presence(self.id, number, entry);
     }
 
     async fn forward(&mut self, notice: Notice, sink: &mut Sink) -> Result<(), End> {
@@ -370,7 +343,7 @@ impl Connection {
     async fn send_events(
         &mut self,
         number: i64,
-        events: Vec<frontdesk_core::ticket::TicketEvent>,
+        events: Vec<frontdesk_core::tickets::TicketEvent>,
         sink: &mut Sink,
     ) -> Result<(), End> {
         for event in events {
@@ -391,7 +364,7 @@ impl Connection {
         after_seq: i64,
         sink: &mut Sink,
     ) -> Result<(), End> {
-        let mut notices = self.ctx.chat_hub().subscribe(chat.id);
+        let mut notices = ChatRuntime::of(&self.ctx).hub().subscribe(chat.id);
         let forward = self.chat_notices.0.clone();
         let number = chat.number;
         let forwarder = tokio::spawn(async move {
@@ -412,7 +385,7 @@ impl Connection {
             .entry(number)
             .insert_entry(FollowedChat { cursor: ChatCursor::new(chat, after_seq), forwarder })
             .into_mut();
-        let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
+        let missed = followed.cursor.missed(self.ctx.db()).await?;
         send_chat_messages(number, missed, sink).await
     }
 
@@ -420,12 +393,11 @@ impl Connection {
     async fn send_chat_message(
         &mut self,
         number: i64,
-        message: &frontdesk_core::chat::ChatMessage,
+        message: &frontdesk_core::chats::ChatMessage,
         sink: &mut Sink,
     ) -> Result<(), End> {
         let Some(followed) = self.chats.get_mut(&number) else { return Ok(()) };
-        let messages =
-            followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
+        let messages = followed.cursor.admit(self.ctx.db(), message).await?;
         send_chat_messages(number, messages, sink).await
     }
 
@@ -435,7 +407,7 @@ impl Connection {
         notice: ChatNotice,
         sink: &mut Sink,
     ) -> Result<(), End> {
-        use frontdesk_core::chat::Sender;
+        use frontdesk_core::chats::Sender;
         match notice {
             ChatNotice::Message(message) => self.send_chat_message(number, &message, sink).await,
             ChatNotice::Typing { sender: Sender::Visitor, typing } => {
@@ -456,7 +428,7 @@ impl Connection {
         }
         match chats::inbox(&self.ctx, &self.agent).await {
             Ok(list) => {
-                let status = self.ctx.chat_hub().status(self.agent.id);
+                let status = ChatRuntime::of(&self.ctx).hub().status(self.agent.id);
                 // Back to back in this one branch: no other frame lands between the pages.
                 for page in inbox_pages(status, list) {
                     send(sink, &page).await?;
@@ -468,7 +440,7 @@ impl Connection {
     }
 
     async fn send_presence(&self, number: i64, sink: &mut Sink) -> Result<(), End> {
-        let agents = self.ctx.hub().presence(number, self.agent.id);
+        let agents = Hub::of(&self.ctx).presence(number, self.agent.id);
         send(sink, &ServerMessage::Presence { number, agents }).await
     }
 }
@@ -509,7 +481,7 @@ async fn next_inbox(inbox: &mut Option<broadcast::Receiver<()>>) -> Result<(), R
 
 async fn send_chat_messages(
     number: i64,
-    messages: Vec<frontdesk_core::chat::ChatMessage>,
+    messages: Vec<frontdesk_core::chats::ChatMessage>,
     sink: &mut Sink,
 ) -> Result<(), End> {
     for message in messages {
@@ -525,13 +497,13 @@ async fn send_error(sink: &mut Sink, e: &Error) -> Result<(), End> {
 }
 
 async fn send(sink: &mut Sink, message: &ServerMessage) -> Result<(), End> {
-    super::send_json(sink, message, "an agent's live socket").await.map_err(|()| End::Gone)
+    socket::send_json(sink, message, "live").await
 }
 
 #[cfg(test)]
 mod tests {
     use super::inbox_pages;
-    use frontdesk_core::chat::{AgentStatus, ChatState, ChatSummary};
+    use frontdesk_core::chats::{AgentStatus, ChatState, ChatSummary};
     use frontdesk_core::live::{MAX_SERVER_FRAME_BYTES, ServerMessage};
 
     fn summary(number: i64) -> ChatSummary {
@@ -548,7 +520,7 @@ mod tests {
             agent_read_seq: i64::MAX,
             visitor_read_seq: i64::MAX,
             preview: "\u{1}".repeat(140),
-            queued_at: frontdesk_core::time::Timestamp::from_unix_millis(i64::MAX),
+            queued_at: frontdesk_core::platform::time::Timestamp::from_unix_millis(i64::MAX),
         }
     }
 

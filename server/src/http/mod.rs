@@ -14,6 +14,7 @@ mod help;
 mod input;
 mod live;
 mod reports;
+mod socket;
 mod widget;
 
 use axum::Router;
@@ -29,7 +30,7 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, Session, SessionManagerLayer};
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 
@@ -64,12 +65,14 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
         .site_root(config.site_dir.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
         .build();
-    let sessions = SessionManagerLayer::new(ctx.sessions().clone())
-        .with_name(SESSION_COOKIE)
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(ctx.settings().secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
+    let sessions = SessionManagerLayer::new(
+        ctx.part::<frontdesk_core::agents::sessions::DbSessionStore>().clone(),
+    )
+    .with_name(SESSION_COOKIE)
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_secure(ctx.settings().secure_cookies)
+    .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)));
 
     let state = AppState { ctx: ctx.clone(), leptos: leptos.clone() };
     let provide_services = move || {
@@ -141,25 +144,6 @@ async fn deny_framing(
     response
 }
 
-/// Sends one JSON frame on a socket (`socket` names it for the log). A frame that cannot be sent
-/// ends that socket; why is logged.
-async fn send_json<T: serde::Serialize>(
-    sink: &mut futures_util::stream::SplitSink<
-        axum::extract::ws::WebSocket,
-        axum::extract::ws::Message,
-    >,
-    message: &T,
-    socket: &'static str,
-) -> Result<(), ()> {
-    use futures_util::SinkExt;
-    let text = serde_json::to_string(message)
-        .map_err(|e| tracing::error!(error = %e, socket, "a frame could not be encoded"))?;
-    let bytes = text.len();
-    sink.send(axum::extract::ws::Message::Text(text.into()))
-        .await
-        .map_err(|e| tracing::info!(bytes, error = %e, socket, "closing a socket: a frame could not be sent"))
-}
-
 /// frontdesk's icon (browsers ask for `/favicon.ico` on every page; the pages link the SVG).
 async fn favicon() -> impl axum::response::IntoResponse {
     const ICON: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#2f5bd3"/><path d="M9 10h14v9H15l-4 4v-4H9z" fill="#fff"/></svg>"##;
@@ -170,15 +154,6 @@ async fn favicon() -> impl axum::response::IntoResponse {
         ],
         ICON,
     )
-}
-
-/// The active agent signed in on this session, if any.
-async fn session_agent(
-    ctx: &AppContext,
-    session: &Session,
-) -> Option<frontdesk_core::agent::Agent> {
-    let agent_id: i64 = session.get(frontdesk_core::sessions::AGENT_ID_KEY).await.ok().flatten()?;
-    frontdesk_core::auth::session_agent(ctx, agent_id).await.ok()
 }
 
 /// One span per request, carrying its id so every log line of the request can be found.

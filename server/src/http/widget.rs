@@ -8,33 +8,36 @@
 //!   visitor's connection rate. Every chat it touches is the visitor's own
 //!   ([`frontdesk_core::chats`] decides); oversized or malformed frames close that socket only.
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use frontdesk_core::AppContext;
-use frontdesk_core::chat::{
+use frontdesk_core::chats::sites::{self, Hello, Visitor};
+use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef, ChatRuntime};
+use frontdesk_core::chats::{
     ChatMessage, ChatState, MAX_WIDGET_FRAME_BYTES, Sender, VisitorEvent, VisitorRequest,
     WIDGET_PROTOCOL_VERSION, WidgetSite,
 };
-use frontdesk_core::chats::{self, ChatCursor, ChatNotice, ChatRef};
 use frontdesk_core::error::Error;
-use frontdesk_core::widget_sites::{self, Hello, Visitor};
+use frontdesk_frontend::api::ApiError;
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
-use futures_util::stream::{FuturesOrdered, SplitSink};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::stream::FuturesOrdered;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use super::socket::{self, End, Incoming, Sink};
+
 /// The loader script.
 const WIDGET_JS: &str = include_str!("widget.js");
 /// Outgoing buffer per connection: small, so idle and slow clients hold little memory, and just
 /// larger than the largest frame the server sends a visitor (a frame header and a pong more).
-const WRITE_BUFFER_BYTES: usize = frontdesk_core::chat::MAX_CHAT_FRAME_BYTES + 256;
+const WRITE_BUFFER_BYTES: usize = frontdesk_core::chats::MAX_CHAT_FRAME_BYTES + 256;
 /// Incoming buffer per connection, grown only while a larger message arrives.
 const READ_BUFFER_BYTES: usize = 4 * 1024;
 
@@ -85,7 +88,7 @@ async fn start_visitor(
     State(ctx): State<AppContext>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<StartVisitor>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let hello = Hello {
         token: body.token,
         user_id: body.user_id,
@@ -93,38 +96,17 @@ async fn start_visitor(
         name: body.name,
         email: body.email,
     };
-    match widget_sites::start_visitor(&ctx, &body.site, hello, peer.ip()).await {
-        Ok(session) => Json(VisitorStarted {
+    match sites::start_visitor(&ctx, &body.site, hello, peer.ip()).await {
+        Ok(session) => Ok(Json(VisitorStarted {
             token: session.token,
             name: session.visitor.name,
             identified: session.visitor.external_id.is_some(),
         })
-        .into_response(),
+        .into_response()),
         Err(Error::Forbidden) => {
-            (StatusCode::FORBIDDEN, "This user could not be verified.").into_response()
+            Ok((StatusCode::FORBIDDEN, "This user could not be verified.").into_response())
         }
-        Err(e) => error_response(&e),
-    }
-}
-
-pub(super) fn error_response(e: &Error) -> Response {
-    match e {
-        Error::NotFound(what) => {
-            (StatusCode::NOT_FOUND, format!("{what} not found")).into_response()
-        }
-        Error::Unauthenticated => (StatusCode::UNAUTHORIZED, "Unknown visitor.").into_response(),
-        Error::Forbidden => (StatusCode::FORBIDDEN, "Not allowed.").into_response(),
-        Error::RateLimited { retry_after_secs } => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_secs.to_string())],
-            "Too many requests.",
-        )
-            .into_response(),
-        Error::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, e.to_string()).into_response(),
-        other => {
-            tracing::error!(error = %other, "widget request failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
-        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -141,21 +123,18 @@ async fn upgrade(
     State(ctx): State<AppContext>,
     headers: HeaderMap,
     Query(handshake): Query<Handshake>,
-) -> Response {
+) -> Result<Response, ApiError> {
     if handshake.v != WIDGET_PROTOCOL_VERSION {
-        return (
+        return Ok((
             StatusCode::BAD_REQUEST,
             format!("Unsupported protocol version; this server speaks {WIDGET_PROTOCOL_VERSION}."),
         )
-            .into_response();
+            .into_response());
     }
-    let site = match widget_sites::by_public_token(ctx.db(), &handshake.site).await {
-        Ok(site) => site,
-        Err(e) => return error_response(&e),
-    };
+    let site = sites::by_public_token(ctx.db(), &handshake.site).await?;
     // The panel runs on our own origin; a site may also open the socket from its own pages.
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let allowed = origin.is_some_and(|o| widget_sites::allows_origin(&site, o))
+    let allowed = origin.is_some_and(|o| sites::allows_origin(&site, o))
         || (origin.is_some() && super::csrf::is_same_origin(&headers, &ctx.settings().public_url));
     if !allowed {
         tracing::warn!(
@@ -163,26 +142,31 @@ async fn upgrade(
             site = site.id,
             "refused a widget socket from an origin the site does not allow"
         );
-        return (StatusCode::FORBIDDEN, "This origin may not open this site's chat.")
-            .into_response();
+        return Ok(
+            (StatusCode::FORBIDDEN, "This origin may not open this site's chat.").into_response()
+        );
     }
-    let visitor = match widget_sites::visitor_by_token(ctx.db(), &site, &handshake.visitor).await {
-        Ok(visitor) => visitor,
-        Err(e) => return error_response(&e),
-    };
-    if let Err(e) = ctx.chat_limits().check_connection(visitor.id) {
-        return error_response(&e);
-    }
-    upgrade
+    let visitor = sites::visitor_by_token(ctx.db(), &site, &handshake.visitor).await?;
+    ChatRuntime::of(&ctx).limits().check_connection(visitor.id)?;
+    let tasks = ctx.tasks().clone();
+    Ok(upgrade
         .max_message_size(MAX_WIDGET_FRAME_BYTES)
         .max_frame_size(MAX_WIDGET_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
         .on_upgrade(move |socket| {
-            VisitorConnection { ctx, site, visitor, chat: None, answers: FuturesOrdered::new() }
-                .run(socket)
-        })
+            tasks.track(
+                VisitorConnection {
+                    ctx,
+                    site,
+                    visitor,
+                    chat: None,
+                    answers: FuturesOrdered::new(),
+                }
+                .run(socket),
+            )
+        }))
 }
 
 /// Messages one socket may have on their way to storage; past this it reads nothing more until
@@ -211,35 +195,21 @@ struct Followed {
     open: bool,
 }
 
-type Sink = SplitSink<WebSocket, Message>;
-
-/// Why a connection ends.
-enum End {
-    /// The client left or the network failed.
-    Gone,
-    /// The client broke the protocol or fell behind; tell it why.
-    Refuse(u16, &'static str),
-}
-
 impl VisitorConnection {
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
-        let mut availability = self.ctx.chat_hub().availability();
+        let mut availability = ChatRuntime::of(&self.ctx).hub().availability();
+        let tasks = self.ctx.tasks().clone();
         let end = loop {
             let step = tokio::select! {
-                incoming = stream.next(), if self.answers.len() < MAX_IN_FLIGHT => match incoming {
-                    Some(Ok(Message::Text(text))) if super::input::has_nul(text.as_bytes(), false) => {
-                        send(&mut sink, &VisitorEvent::Error { code: "invalid".into(), message: super::input::NUL_REFUSED.into() }).await
+                incoming = stream.next(), if self.answers.len() < MAX_IN_FLIGHT => {
+                    match socket::read::<VisitorRequest>(incoming) {
+                        Ok(Incoming::Request(request)) => self.handle(request, &mut sink).await,
+                        Ok(Incoming::Refused(e)) => refuse(&mut sink, &e).await,
+                        Ok(Incoming::Nothing) => Ok(()),
+                        Err(end) => Err(end),
                     }
-                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<VisitorRequest>(text.as_str()) {
-                        Ok(request) => self.handle(request, &mut sink).await,
-                        Err(_) => Err(End::Refuse(close_code::INVALID, "malformed message")),
-                    },
-                    Some(Ok(Message::Binary(_))) => Err(End::Refuse(close_code::UNSUPPORTED, "text messages only")),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Ok(()),
-                    // Closed, failed, or too large (the codec refuses oversized frames).
-                    Some(Ok(Message::Close(_)) | Err(_)) | None => Err(End::Gone),
-                },
+                }
                 Some(answer) = self.answers.next() => self.answer(answer, &mut sink).await,
                 notice = next_notice(&mut self.chat) => match notice {
                     Ok(notice) => self.forward(notice, &mut sink).await,
@@ -254,22 +224,22 @@ impl VisitorConnection {
                     }
                     Err(_) => Err(End::Gone),
                 },
+                () = tasks.stopping() => {
+                    // Every send already taken is answered before goodbye: the writer commits
+                    // what it accepted, so each gets its ack (or a retryable refusal).
+                    while let Some(answer) = self.answers.next().await {
+                        if self.answer(answer, &mut sink).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(End::ShuttingDown)
+                }
             };
             if let Err(end) = step {
                 break end;
             }
         };
-        if let End::Refuse(code, reason) = end {
-            tracing::info!(
-                visitor_id = self.visitor.id,
-                site_id = self.site.id,
-                code,
-                reason,
-                "closing a widget socket"
-            );
-            let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-            let _ = sink.send(Message::Close(Some(frame))).await;
-        }
+        socket::close(&mut sink, end, "widget", "visitor", self.visitor.id).await;
         self.unfollow();
     }
 
@@ -313,7 +283,7 @@ impl VisitorConnection {
             }
             VisitorRequest::Typing { typing } => {
                 if let Some(followed) = &self.chat {
-                    self.ctx.chat_hub().publish(
+                    ChatRuntime::of(&self.ctx).hub().publish(
                         followed.cursor.chat().id,
                         ChatNotice::Typing { sender: Sender::Visitor, typing },
                     );
@@ -387,10 +357,10 @@ impl VisitorConnection {
         sink: &mut Sink,
     ) -> Result<(), End> {
         self.unfollow();
-        let notices = self.ctx.chat_hub().subscribe(chat.id);
+        let notices = ChatRuntime::of(&self.ctx).hub().subscribe(chat.id);
         let followed =
             self.chat.insert(Followed { cursor: ChatCursor::new(chat, after_seq), notices, open });
-        let missed = followed.cursor.missed(self.ctx.db()).await.map_err(|_| End::Gone)?;
+        let missed = followed.cursor.missed(self.ctx.db()).await?;
         send_messages(chat, missed, sink).await
     }
 
@@ -400,14 +370,15 @@ impl VisitorConnection {
             return Ok(());
         }
         self.follow(chat, 0, true, sink).await?;
-        let view =
-            chats::visitor_state(&self.ctx, &self.visitor, chat).await.map_err(|_| End::Gone)?;
+        let view = chats::visitor_state(&self.ctx, &self.visitor, chat).await?;
         send(sink, &VisitorEvent::Chat { chat: view }).await
     }
 
     fn unfollow(&mut self) {
         if let Some(followed) = self.chat.take() {
-            self.ctx.chat_hub().unsubscribe(followed.cursor.chat().id, followed.notices);
+            ChatRuntime::of(&self.ctx)
+                .hub()
+                .unsubscribe(followed.cursor.chat().id, followed.notices);
         }
     }
 
@@ -415,8 +386,7 @@ impl VisitorConnection {
     async fn send_in_order(&mut self, message: &ChatMessage, sink: &mut Sink) -> Result<(), End> {
         let Some(followed) = &mut self.chat else { return Ok(()) };
         let chat = followed.cursor.chat();
-        let messages =
-            followed.cursor.admit(self.ctx.db(), message).await.map_err(|_| End::Gone)?;
+        let messages = followed.cursor.admit(self.ctx.db(), message).await?;
         send_messages(chat, messages, sink).await
     }
 
@@ -475,15 +445,15 @@ async fn refuse(sink: &mut Sink, e: &Error) -> Result<(), End> {
 }
 
 async fn send(sink: &mut Sink, event: &VisitorEvent) -> Result<(), End> {
-    super::send_json(sink, event, "a widget socket").await.map_err(|()| End::Gone)
+    socket::send_json(sink, event, "widget").await
 }
 
 #[cfg(test)]
 mod tests {
     use super::WRITE_BUFFER_BYTES;
-    use frontdesk_core::agent::PersonName;
-    use frontdesk_core::chat::*;
-    use frontdesk_core::time::Timestamp;
+    use frontdesk_core::agents::PersonName;
+    use frontdesk_core::chats::*;
+    use frontdesk_core::platform::time::Timestamp;
 
     /// The characters that take the most bytes in JSON, each tried for every text field.
     const WORST: [char; 4] = ['\u{1}', '"', '\\', '😀'];

@@ -5,6 +5,8 @@
 //! - `cargo xtask test [-- ARGS]`: builds the bundle and the binary (debug), installs Chromium and
 //!   ChromeDriver if they are missing, then runs `cargo test --workspace ARGS`.
 //! - `cargo xtask build [--release]`: only builds.
+//! - `cargo xtask check`: the style gate CI runs before the tests: `rustfmt --check`, then clippy
+//!   with every warning an error, for the server build and for the browser (wasm) build.
 //! - `cargo xtask bench NAME [-- ARGS]`: runs the benchmark `tests/src/bin/bench_NAME.rs`, built
 //!   with optimisations (the `bench` profile); `bench chat` first builds the `frontdesk` binary in
 //!   that profile too, and runs it as a separate process.
@@ -53,6 +55,7 @@ fn run() -> Result<()> {
             serve(&root, profile, &passthrough)
         }
         "build" => build(&root, if release { Profile::Release } else { Profile::Debug }),
+        "check" => check(&root),
         "test" => {
             build(&root, Profile::Debug)?;
             ensure_browser()?;
@@ -65,7 +68,7 @@ fn run() -> Result<()> {
             bench(&root, name, &passthrough)
         }
         _ => bail!(
-            "usage: cargo xtask run [--debug] [-- SERVER ARGS] | cargo xtask test [-- CARGO TEST ARGS] | cargo xtask build [--release] | cargo xtask bench NAME [-- ARGS]"
+            "usage: cargo xtask run [--debug] [-- SERVER ARGS] | cargo xtask test [-- CARGO TEST ARGS] | cargo xtask build [--release] | cargo xtask check | cargo xtask bench NAME [-- ARGS]"
         ),
     }
 }
@@ -97,6 +100,22 @@ fn build(root: &Path, profile: Profile) -> Result<()> {
         server.arg("--release");
     }
     step("building the server", &mut server)
+}
+
+/// Formatting, then clippy (warnings are errors) on the server build and on the wasm build.
+fn check(root: &Path) -> Result<()> {
+    step("checking formatting", cargo(root).args(["fmt", "--all", "--", "--check"]))?;
+    step(
+        "clippy on the server build",
+        cargo(root).args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+    )?;
+    ensure_wasm_target()?;
+    step(
+        "clippy on the browser build",
+        cargo(root)
+            .args(["clippy", "--package", FRONTEND_PACKAGE, "--lib", "--target", WASM_TARGET])
+            .args(["--no-default-features", "--features", "hydrate", "--", "-D", "warnings"]),
+    )
 }
 
 fn ensure_wasm_target() -> Result<()> {

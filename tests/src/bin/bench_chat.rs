@@ -31,8 +31,8 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use frontdesk_core::agent::{NewAgent, Role};
-use frontdesk_core::chat::{AgentStatus, ChatState, VisitorEvent, VisitorRequest};
+use frontdesk_core::agents::{NewAgent, Role};
+use frontdesk_core::chats::{AgentStatus, ChatState, VisitorEvent, VisitorRequest};
 use frontdesk_core::live::{ClientMessage, ServerMessage};
 use frontdesk_tests::bench::Samples;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -193,7 +193,8 @@ async fn start_frontdesk(args: &Args) -> Result<Target> {
         }
         _ => {}
     }
-    let ctx = frontdesk_tests::bench_context(database_url.as_deref(), &args.data_dir).await?;
+    let ctx =
+        frontdesk_tests::bench_context(database_url.as_deref(), &args.data_dir, None).await?.ctx;
     let account = |i: usize, role| {
         NewAgent::parse(
             &format!("agent{i}@bench.example"),
@@ -216,9 +217,9 @@ async fn start_frontdesk(args: &Args) -> Result<Target> {
     }
     execute(ctx.db(), "UPDATE agents SET chat_capacity = 100000").await?;
     let settings =
-        frontdesk_core::widget_sites::SiteSettings::parse("Bench", ORIGIN, false, "Hi!", false)
+        frontdesk_core::chats::sites::SiteSettings::parse("Bench", ORIGIN, false, "Hi!", false)
             .map_err(invalid)?;
-    let site = frontdesk_core::widget_sites::create(&ctx, &admin, settings).await?;
+    let site = frontdesk_core::chats::sites::create(&ctx, &admin, settings).await?;
     ctx.db().close().await;
     drop(ctx);
 
@@ -343,8 +344,8 @@ async fn fresh_postgres(server_url: &str) -> Result<String> {
     Ok(url.to_string())
 }
 
-async fn execute(db: &frontdesk_core::db::Db, sql: &str) -> Result<()> {
-    use frontdesk_core::db::Db;
+async fn execute(db: &frontdesk_core::platform::db::Db, sql: &str) -> Result<()> {
+    use frontdesk_core::platform::db::Db;
     match db {
         Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
         Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
@@ -1121,11 +1122,11 @@ fn percentile(samples: &Samples, p: f64) -> f64 {
 mod baseline {
     use super::send_json;
     use anyhow::Result;
-    use frontdesk_core::chat::{
+    use frontdesk_core::chats::{
         ChatMessage, ChatState, Sender, VisitorChat, VisitorEvent, VisitorRequest, WidgetWelcome,
     };
     use frontdesk_core::live::{ClientMessage, ServerMessage};
-    use frontdesk_core::time::Timestamp;
+    use frontdesk_core::platform::time::Timestamp;
     use futures_util::{SinkExt, StreamExt};
     use std::sync::atomic::{AtomicI64, Ordering};
     use std::sync::{Arc, Mutex};
@@ -1189,7 +1190,7 @@ mod baseline {
                     frame = stream.next() => match frame {
                         Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
                             Ok(ClientMessage::SubscribeChats | ClientMessage::SetChatStatus { .. }) => {
-                                let inbox = ServerMessage::ChatInbox { status: frontdesk_core::chat::AgentStatus::Online, chats: Vec::new(), more: false };
+                                let inbox = ServerMessage::ChatInbox { status: frontdesk_core::chats::AgentStatus::Online, chats: Vec::new(), more: false };
                                 send_json(&mut sink, &inbox).await?;
                             }
                             _ => {}

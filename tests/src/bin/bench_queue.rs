@@ -14,12 +14,12 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use frontdesk_core::AppContext;
-use frontdesk_core::agent::Agent;
-use frontdesk_core::db::{Db, Param, Params};
+use frontdesk_core::agents::Agent;
+use frontdesk_core::platform::db::{Db, Param, Params};
+use frontdesk_core::platform::time::Timestamp;
 use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
-use frontdesk_core::ticket::{Priority, Tag};
 use frontdesk_core::tickets::{self, QueueCursor, QueueFilter, QueueSort, QueueView};
-use frontdesk_core::time::Timestamp;
+use frontdesk_core::tickets::{Priority, Tag};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
 use frontdesk_tests::ApiClient;
@@ -63,7 +63,9 @@ const PAGE: u32 = 50;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
+    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir, None)
+        .await?
+        .ctx;
     let db = ctx.db().clone();
     let plan = SeedPlan {
         agents: 20,

@@ -12,7 +12,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use frontdesk_core::found::SearchQuery;
+use frontdesk_core::search::SearchQuery;
 use frontdesk_tests::bench::{Question, read_questions};
 use sqlx::{Connection, PgConnection};
 use std::path::{Path, PathBuf};
@@ -85,12 +85,12 @@ async fn main() -> Result<()> {
     let articles_dir = args.set.join("articles");
 
     let data_dir = tempfile::tempdir()?;
-    let ctx = frontdesk_tests::bench_context(None, data_dir.path()).await?;
+    let search_dir = data_dir.path().join("search-index");
+    let ctx = frontdesk_tests::bench_context(None, data_dir.path(), Some(&search_dir)).await?.ctx;
     let report = frontdesk_core::kb::import_dir(&ctx, &articles_dir).await?;
     if !report.failed.is_empty() {
         bail!("{} articles failed to import: {:?}", report.failed.len(), report.failed);
     }
-    frontdesk_core::search::open(&ctx, &data_dir.path().join("search-index")).await?;
     let indexed = frontdesk_core::search::rebuild(&ctx, &|_, _| {}).await?;
 
     let mut pg = PgConnection::connect(&args.postgres_url)

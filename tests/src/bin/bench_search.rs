@@ -17,7 +17,7 @@
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use frontdesk_core::db::Db;
+use frontdesk_core::platform::db::Db;
 use frontdesk_core::seed::{DEMO_PASSWORD, SeedPlan};
 use frontdesk_server::Application;
 use frontdesk_server::config::{Config, GlobalArgs, ServeArgs};
@@ -69,7 +69,14 @@ const BASELINE_QUERY: &str = "SELECT id FROM docs, websearch_to_tsquery('english
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
+    let index_dir = args.data_dir.join("search-index");
+    let built = frontdesk_tests::bench_context(
+        args.database_url.as_deref(),
+        &args.data_dir,
+        Some(&index_dir),
+    )
+    .await?;
+    let ctx = built.ctx;
     let plan = SeedPlan {
         agents: 20,
         teams: 6,
@@ -99,9 +106,8 @@ async fn main() -> Result<()> {
     let baseline = baseline_pool(&args.postgres_url).await?;
     let baseline_build = load_baseline(ctx.db(), &baseline, args.tickets).await?;
 
-    let index_dir = args.data_dir.join("search-index");
-    let state = frontdesk_core::search::open(&ctx, &index_dir).await?;
-    let rebuild = if args.keep_index && state == frontdesk_search::IndexState::Complete {
+    let rebuild = if args.keep_index && built.search == Some(frontdesk_search::IndexState::Complete)
+    {
         None
     } else {
         let started = Instant::now();
@@ -341,7 +347,7 @@ async fn search_over_http(client: &ApiClient, query: &str) -> Result<u64> {
     if !status.is_success() {
         bail!("search_everything answered {status} to {query:?}: {body}");
     }
-    let found: frontdesk_core::found::Found = serde_json::from_str(&body)?;
+    let found: frontdesk_core::search::Found = serde_json::from_str(&body)?;
     Ok(found.total)
 }
 

@@ -13,12 +13,12 @@
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use frontdesk_core::business_time::DAY_MINUTES;
-use frontdesk_core::db::Db;
+use frontdesk_core::platform::db::Db;
+use frontdesk_core::platform::time::Timestamp;
 use frontdesk_core::seed::{self, SeedPlan};
+use frontdesk_core::sla::business_time::DAY_MINUTES;
 use frontdesk_core::sla::{self, BreachActions, CalendarDef, Conditions, PolicyDef};
-use frontdesk_core::ticket::Status;
-use frontdesk_core::time::Timestamp;
+use frontdesk_core::tickets::Status;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -45,7 +45,9 @@ struct Args {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir).await?;
+    let ctx = frontdesk_tests::bench_context(args.database_url.as_deref(), &args.data_dir, None)
+        .await?
+        .ctx;
     let db = ctx.db().clone();
     if scalar(&db, "SELECT COUNT(*) FROM tickets").await? < i64::try_from(args.tickets)? {
         eprintln!("seeding {} tickets (once; kept for later runs)...", args.tickets);

@@ -1,7 +1,7 @@
 //! Signing in and out over HTTP: same answers for unknown emails and wrong passwords, rate
 //! limits, session cookies, CSRF, first-run setup, roles, deactivation, health probes.
 
-use frontdesk_core::agent::Role;
+use frontdesk_core::agents::Role;
 use frontdesk_tests::{PASSWORD, spawn_app, spawn_app_with};
 use reqwest::StatusCode;
 
@@ -340,7 +340,14 @@ async fn deactivating_an_agent_ends_their_sessions_at_once() {
         .await;
 
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(app.ctx.sessions().count_for_agent(bob.id).await.unwrap_or(-1), 0);
+    assert_eq!(
+        app.ctx
+            .part::<frontdesk_core::agents::sessions::DbSessionStore>()
+            .count_for_agent(bob.id)
+            .await
+            .unwrap_or(-1),
+        0
+    );
     assert_eq!(bob_client.call("list_agents", &[]).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         bob_client.sign_in("bob@example.com", PASSWORD).await.status(),

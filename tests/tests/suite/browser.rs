@@ -1,7 +1,7 @@
 //! What a person sees and clicks, in headless Chromium: first-run setup, managing agents, signing
 //! in and out, deactivation, and proof that the pages are hydrated (live without reloads).
 
-use frontdesk_core::agent::Role;
+use frontdesk_core::agents::Role;
 use frontdesk_tests::browser::Browser;
 use frontdesk_tests::{PASSWORD, spawn_app};
 
@@ -201,7 +201,7 @@ async fn the_traffic_cop_holds_a_reply_when_the_customer_wrote_meanwhile() {
     let ada = open_ticket_as(&mut browser, &app, "ada@example.com", ticket.number).await;
 
     ada.fill("#composer-body", "Your refund is on its way.").await;
-    let body = frontdesk_core::ticket::MessageBody::parse("Never mind, I found the receipt!")
+    let body = frontdesk_core::tickets::MessageBody::parse("Never mind, I found the receipt!")
         .expect("body");
     frontdesk_core::portal::reply(&app.ctx, ticket.requester.id, ticket.number, body)
         .await
@@ -368,7 +368,7 @@ async fn an_admin_sets_up_an_sla_and_the_queue_and_the_ticket_show_its_clock_and
     page.wait_for_text("#sla-policy", "Standard").await;
     let changes = frontdesk_core::tickets::TicketChanges {
         version: ticket.version,
-        status: Some(frontdesk_core::ticket::Status::Pending),
+        status: Some(frontdesk_core::tickets::Status::Pending),
         ..Default::default()
     };
     frontdesk_core::tickets::update(&app.ctx, &admin, ticket.number, changes)

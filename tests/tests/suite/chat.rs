@@ -2,12 +2,12 @@
 //! verification, messages stored once and replayed exactly, routing to agents, the queue, and the
 //! agent's side of the conversation.
 
-use frontdesk_core::agent::Role;
-use frontdesk_core::chat::{
+use frontdesk_core::agents::Role;
+use frontdesk_core::chats::sites::identity_hash;
+use frontdesk_core::chats::{
     AgentStatus, ChatMessage, ChatState, Sender, VisitorEvent, VisitorRequest, WidgetSite,
 };
 use frontdesk_core::live::{ClientMessage, ServerMessage};
-use frontdesk_core::widget_sites::identity_hash;
 use frontdesk_tests::live::{LiveClient, WidgetClient, connect, connect_widget};
 use frontdesk_tests::{PASSWORD, TestApp, spawn_app, spawn_app_with};
 use serde_json::json;
@@ -83,10 +83,10 @@ async fn online_agent(app: &TestApp, email: &str) -> LiveClient {
 async fn stored_messages(app: &TestApp, number: i64) -> Vec<(i64, String)> {
     let sql = "SELECT m.seq, m.client_id FROM chat_messages m JOIN tickets t ON t.id = m.chat_id WHERE t.number = $1 ORDER BY m.seq";
     match app.ctx.db() {
-        frontdesk_core::db::Db::Sqlite(pool) => {
+        frontdesk_core::platform::db::Db::Sqlite(pool) => {
             sqlx::query_as(sql).bind(number).fetch_all(pool).await.expect("messages")
         }
-        frontdesk_core::db::Db::Postgres(pool) => {
+        frontdesk_core::platform::db::Db::Postgres(pool) => {
             sqlx::query_as(sql).bind(number).fetch_all(pool).await.expect("messages")
         }
     }
@@ -410,7 +410,7 @@ async fn an_oversized_or_malformed_frame_closes_only_that_socket() {
     let (_, mut garbled) = visitor(&app, &site).await;
     let (_, mut bystander) = visitor(&app, &site).await;
 
-    let _ = big.send_raw("x".repeat(frontdesk_core::chat::MAX_WIDGET_FRAME_BYTES + 1)).await;
+    let _ = big.send_raw("x".repeat(frontdesk_core::chats::MAX_WIDGET_FRAME_BYTES + 1)).await;
     let big_closed = big.closed().await;
     garbled.send_raw("{\"type\":\"send\"".into()).await.expect("sent");
     let garbled_closed = garbled.closed().await;
@@ -499,7 +499,7 @@ async fn with_no_agent_online_the_widget_says_so_and_a_left_message_becomes_a_ti
 
     assert!(!welcome.agents_online);
     assert_eq!(again, number, "resending creates nothing new");
-    assert_eq!(ticket.ticket.status, frontdesk_core::ticket::Status::New);
+    assert_eq!(ticket.ticket.status, frontdesk_core::tickets::Status::New);
     assert_eq!(ticket.messages[0].body, "Call me back");
     assert_eq!(ticket.ticket.requester.name, "Carol");
 }
@@ -584,13 +584,13 @@ async fn an_attachment_is_sent_with_a_message_and_downloads_only_for_its_chat_wi
         async move { request.send().await.expect("answered") }
     };
 
-    let uploaded: frontdesk_core::chat::Attachment =
+    let uploaded: frontdesk_core::chats::Attachment =
         upload(token.clone(), b"<script>alert(1)</script>".to_vec())
             .await
             .json()
             .await
             .expect("JSON");
-    let too_big = upload(token.clone(), vec![0; frontdesk_core::chat::MAX_ATTACHMENT_BYTES + 1])
+    let too_big = upload(token.clone(), vec![0; frontdesk_core::chats::MAX_ATTACHMENT_BYTES + 1])
         .await
         .status();
     socket
@@ -726,7 +726,7 @@ async fn the_agent_who_has_a_chat_transfers_it_to_an_online_agent_and_nobody_els
 async fn ending_a_chat_solves_its_ticket_or_keeps_it_open_and_closes_it_to_new_messages() {
     use frontdesk_core::chats;
     use frontdesk_core::error::Error;
-    use frontdesk_core::ticket::Status;
+    use frontdesk_core::tickets::Status;
     let (app, site) = app_with_site(false).await;
     let admin = app.any_admin().await;
     let bob = app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
@@ -768,8 +768,8 @@ async fn ending_a_chat_solves_its_ticket_or_keeps_it_open_and_closes_it_to_new_m
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_that_reaches_the_writer_after_its_chat_ended_goes_to_the_visitors_next_chat() {
+    use frontdesk_core::chats::sites::visitor_by_token;
     use frontdesk_core::chats::{self, ChatRef};
-    use frontdesk_core::widget_sites::visitor_by_token;
     let (app, site) = app_with_site(false).await;
     let admin = app.any_admin().await;
     let _console = online_agent(&app, "ada@example.com").await;
@@ -836,12 +836,12 @@ async fn the_visitor_sees_when_their_agent_steps_away_and_comes_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_raising_an_agents_chat_capacity_routes_a_waiting_chat_to_them() {
-    use frontdesk_core::agents::set_chat_capacity;
+    use frontdesk_core::chats::set_capacity;
     use frontdesk_core::error::Error;
     let (app, site) = app_with_site(false).await;
     let admin = app.any_admin().await;
     let bob = app.create_agent(&admin, "bob@example.com", "Bob", Role::Agent).await;
-    set_chat_capacity(&app.ctx, &admin, bob.id, 0).await.expect("an admin sets 0");
+    set_capacity(&app.ctx, &admin, bob.id, 0).await.expect("an admin sets 0");
     let _console = online_agent(&app, "bob@example.com").await;
     let (_, mut socket) = visitor(&app, &site).await;
     socket.send(&send("v-1", "Anyone?")).await;
@@ -851,9 +851,9 @@ async fn an_admin_raising_an_agents_chat_capacity_routes_a_waiting_chat_to_them(
         )
         .await;
 
-    let by_agent = set_chat_capacity(&app.ctx, &bob, bob.id, 5).await;
-    let too_many = set_chat_capacity(&app.ctx, &admin, bob.id, 21).await;
-    let raised = set_chat_capacity(&app.ctx, &admin, bob.id, 1).await.expect("an admin raises it");
+    let by_agent = set_capacity(&app.ctx, &bob, bob.id, 5).await;
+    let too_many = set_capacity(&app.ctx, &admin, bob.id, 21).await;
+    let raised = set_capacity(&app.ctx, &admin, bob.id, 1).await.expect("an admin raises it");
     let taken = socket
         .next_matching(|e| match e {
             VisitorEvent::Chat { chat } if chat.state == ChatState::Active => chat.agent,
@@ -888,12 +888,13 @@ async fn a_solved_chats_transcript_is_searchable_with_what_the_agent_said_as_its
     agent.next_matching(|m| matches!(m, ServerMessage::ChatAck { .. }).then_some(())).await;
     frontdesk_core::chats::end(&app.ctx, &admin, number, true).await.expect("the chat ends solved");
 
-    let found_ticket =
-        |found: &frontdesk_core::found::Found| found.items.iter().any(|i| i.number == Some(number));
+    let found_ticket = |found: &frontdesk_core::search::Found| {
+        found.items.iter().any(|i| i.number == Some(number))
+    };
     let (by_visitor_words, _) =
         app.agent_search_until("capacitor rattles", Duration::from_secs(10), found_ticket).await;
     // Until the end is indexed, the ticket may still be found as it was while the chat was open.
-    let solved = |found: &frontdesk_core::found::Found| {
+    let solved = |found: &frontdesk_core::search::Found| {
         found.items.iter().any(|i| i.number == Some(number) && i.status == "solved")
     };
     let (by_agent_words, _) =
@@ -910,13 +911,11 @@ async fn a_solved_chats_transcript_is_searchable_with_what_the_agent_said_as_its
 
 /// Opens a queued chat from a new visitor with the longest name, straight through the services.
 async fn open_chat(app: &TestApp, site: &WidgetSite, i: usize) -> i64 {
-    use frontdesk_core::{chats, widget_sites};
-    let hello =
-        widget_sites::Hello { name: Some("😀".repeat(100)), ..widget_sites::Hello::default() };
+    use frontdesk_core::chats::{self, sites};
+    let hello = sites::Hello { name: Some("😀".repeat(100)), ..sites::Hello::default() };
     let ip = std::net::IpAddr::from([127, 0, 0, (i % 250) as u8 + 1]);
-    let session = widget_sites::start_visitor(&app.ctx, &site.public_token, hello, ip)
-        .await
-        .expect("a visitor");
+    let session =
+        sites::start_visitor(&app.ctx, &site.public_token, hello, ip).await.expect("a visitor");
     let sending = chats::visitor_send(
         &app.ctx,
         &session.visitor,
@@ -933,7 +932,7 @@ async fn open_chat(app: &TestApp, site: &WidgetSite, i: usize) -> i64 {
 /// Reads inbox pages until a whole inbox that `accept` takes has arrived.
 async fn whole_inbox(
     live: &mut LiveClient,
-    accept: impl Fn(AgentStatus, &[frontdesk_core::chat::ChatSummary]) -> bool,
+    accept: impl Fn(AgentStatus, &[frontdesk_core::chats::ChatSummary]) -> bool,
 ) -> Vec<i64> {
     let mut pages = Vec::new();
     loop {
@@ -978,7 +977,7 @@ async fn a_console_with_300_open_chats_stays_connected_and_sees_them_all() {
 async fn the_longest_message_in_4_byte_characters_from_the_longest_name_is_acked_and_replayed() {
     let (app, site) = app_with_site(false).await;
     let (name, body) =
-        ("😀".repeat(100), "😀".repeat(frontdesk_core::chat::MAX_CHAT_MESSAGE_CHARS));
+        ("😀".repeat(100), "😀".repeat(frontdesk_core::chats::MAX_CHAT_MESSAGE_CHARS));
     let started: serde_json::Value = app
         .client()
         .start_visitor(json!({ "site": site.public_token, "name": name }))
@@ -988,7 +987,7 @@ async fn the_longest_message_in_4_byte_characters_from_the_longest_name_is_acked
         .expect("JSON");
     let token = started["token"].as_str().expect("a token").to_owned();
     let mut socket = resume(&app, &site, &token, 0).await;
-    let id = "c".repeat(frontdesk_core::chat::MAX_CLIENT_ID_CHARS);
+    let id = "c".repeat(frontdesk_core::chats::MAX_CLIENT_ID_CHARS);
 
     socket.send(&send(&id, &body)).await;
     let echoed = message(&mut socket).await;

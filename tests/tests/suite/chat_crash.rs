@@ -1,11 +1,14 @@
-//! The chat's durability promise under a crash: the real `frontdesk serve` is killed with SIGKILL
-//! during a burst of visitor messages and started again on the same data. Every message acked
-//! before the kill must be there; clients resume from their last seq and resend what was not
-//! acked; the final transcripts have no gaps, no duplicates and keep each visitor's order. Runs on
-//! SQLite, and on PostgreSQL when the suite does.
+//! The chat's durability promise when the server stops: the real `frontdesk serve` is killed
+//! with SIGKILL, or asked to stop with SIGTERM, during a burst of visitor messages, and started
+//! again on the same data. Every message acked before the stop must be there; clients resume from
+//! their last seq and resend what was not acked; the final transcripts have no gaps, no
+//! duplicates and keep each visitor's order. A SIGTERM also drains: the process answers what it
+//! accepted and exits cleanly within its grace period. Runs on SQLite, and on PostgreSQL when the
+//! suite does.
 
-use frontdesk_core::agent::{NewAgent, Role};
-use frontdesk_core::chat::{VisitorEvent, VisitorRequest};
+use frontdesk_core::agents::{NewAgent, Role};
+use frontdesk_core::chats::{VisitorEvent, VisitorRequest};
+use frontdesk_server::startup::SHUTDOWN_GRACE;
 use frontdesk_tests::live::{WidgetClient, connect_widget};
 use frontdesk_tests::{ApiClient, PASSWORD, ServerProcess, TestDatabase, bench_context};
 use std::collections::{BTreeMap, HashSet};
@@ -102,41 +105,11 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
     let data = tempfile::tempdir().expect("temp dir");
     let database = TestDatabase::create().await;
     let url = database.url.as_deref();
-    let site = {
-        let ctx = bench_context(url, data.path()).await.expect("a database");
-        let admin = frontdesk_core::agents::create_admin_from_cli(
-            &ctx,
-            NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"),
-        )
-        .await
-        .expect("admin");
-        let settings =
-            frontdesk_core::widget_sites::SiteSettings::parse("Shop", ORIGIN, false, "", true)
-                .expect("valid");
-        let site =
-            frontdesk_core::widget_sites::create(&ctx, &admin, settings).await.expect("site");
-        ctx.db().close().await;
-        site.public_token
-    };
+    let site = create_site(url, data.path()).await;
 
     let mut server = ServerProcess::start(data.path(), url);
     let base_url = server.base_url();
-    let http = ApiClient::new(&base_url);
-    let mut visitors = Vec::new();
-    for _ in 0..VISITORS {
-        let token = http.new_visitor(&site).await;
-        let mut visitor = Visitor {
-            token,
-            socket: None,
-            next: 0,
-            unacked: Vec::new(),
-            acked: HashSet::new(),
-            last_seq: 0,
-            number: None,
-        };
-        visitor.connect(&base_url, &site).await;
-        visitors.push(visitor);
-    }
+    let mut visitors = start_visitors(&base_url, &site).await;
 
     // The burst: everyone sends; the server is killed once a third of all messages are acked.
     loop {
@@ -174,33 +147,160 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
 
     // The transcripts, as a fresh client replays them from the start.
     for (visitor, acked_early) in visitors.iter().zip(&acked_before_kill) {
-        let mut replay =
-            connect_widget(&base_url, &site, &visitor.token, Some(ORIGIN)).await.expect("opens");
-        replay.send(&VisitorRequest::Resume { number: visitor.number, after_seq: 0 }).await;
-        let mut transcript = BTreeMap::new();
-        let mut order = Vec::new();
-        while let Some(event) = replay.next_within(Duration::from_millis(800)).await {
-            if let VisitorEvent::Message { message, .. } = event {
-                assert!(
-                    transcript.insert(message.seq, message.client_id.clone()).is_none(),
-                    "seq {} sent twice",
-                    message.seq
-                );
-                order.push(message.seq);
-            }
-        }
-        let seqs: Vec<i64> = transcript.keys().copied().collect();
-        let ids: Vec<String> = transcript.values().cloned().collect();
-        let expected: Vec<String> = (0..MESSAGES).map(Visitor::client_id).collect();
-
-        assert_eq!(seqs, (1..=MESSAGES as i64).collect::<Vec<_>>(), "seqs 1..=N with no gaps");
-        assert_eq!(order, seqs, "replayed in order");
-        assert_eq!(ids, expected, "each message exactly once, in the visitor's order");
+        let ids = complete_transcript(&base_url, &site, visitor).await;
         assert!(
             acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))),
             "everything acked before the kill survived"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_chat_burst_acks_what_it_took_stores_it_and_exits_cleanly_in_time() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let database = TestDatabase::create().await;
+    let url = database.url.as_deref();
+    let site = create_site(url, data.path()).await;
+    let mut server = ServerProcess::start(data.path(), url);
+    let base_url = server.base_url();
+    let mut visitors = start_visitors(&base_url, &site).await;
+
+    // The burst; SIGTERM once a third of all messages are acked, with more in flight.
+    loop {
+        for visitor in &mut visitors {
+            visitor.pump().await;
+            visitor.read().await;
+        }
+        if visitors.iter().map(|v| v.acked.len()).sum::<usize>() >= VISITORS * MESSAGES / 3 {
+            break;
+        }
+    }
+    for visitor in &mut visitors {
+        visitor.pump().await;
+    }
+    server.signal("TERM");
+    let signalled = std::time::Instant::now();
+    // Acks keep coming for what the server had taken, then each socket is closed.
+    for visitor in &mut visitors {
+        while visitor.read().await {}
+    }
+    let exit = wait_for_exit(&mut server.child, SHUTDOWN_GRACE + Duration::from_secs(5));
+    let took = signalled.elapsed();
+    let log: Vec<String> = server.log.by_ref().map_while(Result::ok).collect();
+    let acked_at_exit: Vec<HashSet<usize>> = visitors.iter().map(|v| v.acked.clone()).collect();
+
+    assert!(exit.is_some_and(|status| status.success()), "exits with status 0: {exit:?}");
+    assert!(took < SHUTDOWN_GRACE, "stopped within the grace period (took {took:?})");
+    assert!(log.iter().any(|line| line.contains("frontdesk stopped")), "says it stopped");
+    assert!(
+        !log.iter().any(|line| line.contains("did not finish")),
+        "every task finished its work: {log:#?}"
+    );
+    assert!(acked_at_exit.iter().all(|a| a.len() < MESSAGES), "the signal came mid-burst");
+
+    let restarted = ServerProcess::start(data.path(), url);
+    let base_url = restarted.base_url();
+    for visitor in &mut visitors {
+        visitor.connect(&base_url, &site).await;
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while visitors.iter().any(|v| v.acked.len() < MESSAGES) {
+        assert!(tokio::time::Instant::now() < deadline, "every message is acked after the restart");
+        for visitor in &mut visitors {
+            if visitor.pump().await && !visitor.read().await {
+                panic!("the restarted server dropped a socket");
+            }
+        }
+    }
+    for (visitor, acked_early) in visitors.iter().zip(&acked_at_exit) {
+        let ids = complete_transcript(&base_url, &site, visitor).await;
+        assert!(
+            acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))),
+            "everything acked before the exit was stored"
+        );
+    }
+}
+
+/// A database with an admin and a widget site allowing [`ORIGIN`]; the site's public token.
+async fn create_site(url: Option<&str>, data: &std::path::Path) -> String {
+    let ctx = bench_context(url, data, None).await.expect("a database").ctx;
+    let admin = frontdesk_core::agents::create_admin_from_cli(
+        &ctx,
+        NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"),
+    )
+    .await
+    .expect("admin");
+    let settings =
+        frontdesk_core::chats::sites::SiteSettings::parse("Shop", ORIGIN, false, "", true)
+            .expect("valid");
+    let site = frontdesk_core::chats::sites::create(&ctx, &admin, settings).await.expect("site");
+    ctx.tasks().shut_down(Duration::from_secs(5)).await;
+    ctx.db().close().await;
+    site.public_token
+}
+
+/// [`VISITORS`] new visitors of `site`, each with an open socket.
+async fn start_visitors(base_url: &str, site: &str) -> Vec<Visitor> {
+    let http = ApiClient::new(base_url);
+    let mut visitors = Vec::new();
+    for _ in 0..VISITORS {
+        let token = http.new_visitor(site).await;
+        let mut visitor = Visitor {
+            token,
+            socket: None,
+            next: 0,
+            unacked: Vec::new(),
+            acked: HashSet::new(),
+            last_seq: 0,
+            number: None,
+        };
+        visitor.connect(base_url, site).await;
+        visitors.push(visitor);
+    }
+    visitors
+}
+
+/// Replays `visitor`'s chat from the start as a fresh client does, checks that it is whole (seqs
+/// 1..=N, no gaps, each message once, in the visitor's order) and returns its client ids.
+async fn complete_transcript(base_url: &str, site: &str, visitor: &Visitor) -> Vec<String> {
+    let mut replay =
+        connect_widget(base_url, site, &visitor.token, Some(ORIGIN)).await.expect("opens");
+    replay.send(&VisitorRequest::Resume { number: visitor.number, after_seq: 0 }).await;
+    let mut transcript = BTreeMap::new();
+    let mut order = Vec::new();
+    while let Some(event) = replay.next_within(Duration::from_millis(800)).await {
+        if let VisitorEvent::Message { message, .. } = event {
+            assert!(
+                transcript.insert(message.seq, message.client_id.clone()).is_none(),
+                "seq {} sent twice",
+                message.seq
+            );
+            order.push(message.seq);
+        }
+    }
+    let seqs: Vec<i64> = transcript.keys().copied().collect();
+    let ids: Vec<String> = transcript.values().cloned().collect();
+    let expected: Vec<String> = (0..MESSAGES).map(Visitor::client_id).collect();
+
+    assert_eq!(seqs, (1..=MESSAGES as i64).collect::<Vec<_>>(), "seqs 1..=N with no gaps");
+    assert_eq!(order, seqs, "replayed in order");
+    assert_eq!(ids, expected, "each message exactly once, in the visitor's order");
+    ids
+}
+
+/// Waits up to `limit` for `child` to exit; its status, or `None` if it is still running.
+fn wait_for_exit(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,12 +310,12 @@ async fn every_commit_an_ack_waits_for_reaches_the_disk_before_the_ack() {
     // SQLite: the write-ahead log is synced at every commit (2 = FULL), so an acked message
     // survives a power loss, not only a crash of frontdesk. PostgreSQL: commits wait for the WAL.
     let durable = match app.ctx.db() {
-        frontdesk_core::db::Db::Sqlite(pool) => {
+        frontdesk_core::platform::db::Db::Sqlite(pool) => {
             let level: i64 =
                 sqlx::query_scalar("PRAGMA synchronous").fetch_one(pool).await.expect("the pragma");
             level == 2
         }
-        frontdesk_core::db::Db::Postgres(pool) => {
+        frontdesk_core::platform::db::Db::Postgres(pool) => {
             let setting: String = sqlx::query_scalar("SHOW synchronous_commit")
                 .fetch_one(pool)
                 .await

@@ -272,15 +272,22 @@ async fn kb_import_creates_then_updates_and_never_duplicates_and_names_bad_files
     assert!(ok);
     assert!(stdout.contains("0 created, 1 updated, 1 unchanged"), "{stdout}");
 
-    let db = frontdesk_core::db::DatabaseTarget::from_config(database.url.as_deref(), data.path())
-        .expect("target")
-        .connect()
-        .await
-        .expect("connect");
+    let db = frontdesk_core::platform::db::DatabaseTarget::from_config(
+        database.url.as_deref(),
+        data.path(),
+    )
+    .expect("target")
+    .connect()
+    .await
+    .expect("connect");
     let count = async |sql: &str| -> i64 {
         match &db {
-            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
-            frontdesk_core::db::Db::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            frontdesk_core::platform::db::Db::Sqlite(pool) => {
+                sqlx::query_scalar(sql).fetch_one(pool).await
+            }
+            frontdesk_core::platform::db::Db::Postgres(pool) => {
+                sqlx::query_scalar(sql).fetch_one(pool).await
+            }
         }
         .expect("count")
     };
@@ -310,10 +317,10 @@ async fn a_new_install_loads_the_starter_knowledge_base_once() {
     let app = frontdesk_tests::spawn_app().await;
     let count = async |app: &frontdesk_tests::TestApp| -> i64 {
         match app.ctx.db() {
-            frontdesk_core::db::Db::Sqlite(pool) => {
+            frontdesk_core::platform::db::Db::Sqlite(pool) => {
                 sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await
             }
-            frontdesk_core::db::Db::Postgres(pool) => {
+            frontdesk_core::platform::db::Db::Postgres(pool) => {
                 sqlx::query_scalar("SELECT COUNT(*) FROM kb_articles").fetch_one(pool).await
             }
         }

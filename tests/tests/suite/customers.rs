@@ -12,7 +12,7 @@ async fn json(response: reqwest::Response, expected: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-async fn agent(app: &TestApp) -> (frontdesk_core::agent::Agent, ApiClient) {
+async fn agent(app: &TestApp) -> (frontdesk_core::agents::Agent, ApiClient) {
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let client = app.client();
     client.sign_in("ada@example.com", PASSWORD).await;
@@ -21,7 +21,7 @@ async fn agent(app: &TestApp) -> (frontdesk_core::agent::Agent, ApiClient) {
 
 /// How many rows of `table` point at contact `id` through `column`.
 async fn count(app: &TestApp, table: &str, column: &str, id: i64) -> i64 {
-    use frontdesk_core::db::Db;
+    use frontdesk_core::platform::db::Db;
     let sql = format!("SELECT COUNT(*) FROM {table} WHERE {column} = $1");
     match app.ctx.db() {
         Db::Sqlite(pool) => sqlx::query_scalar(&sql).bind(id).fetch_one(pool).await,
@@ -45,7 +45,7 @@ async fn merging_moves_everything_to_the_survivor_and_loses_nothing() {
     app.create_ticket(&admin, "carol@customer.example", "Scanner").await;
     let other = app.create_ticket(&admin, "carol.l@home.example", "Invoice").await.ticket;
     let (survivor, merged) = (first.requester.id, other.requester.id);
-    let body = frontdesk_core::ticket::MessageBody::parse("Any news?").expect("body");
+    let body = frontdesk_core::tickets::MessageBody::parse("Any news?").expect("body");
     frontdesk_core::portal::reply(&app.ctx, merged, other.number, body)
         .await
         .expect("customer reply");

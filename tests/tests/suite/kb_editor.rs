@@ -5,8 +5,8 @@
 //! writing and publishing an article with the live preview, and a customer seeing a suggestion
 //! while typing a request.
 
-use frontdesk_core::agent::{Agent, Role};
-use frontdesk_core::found::SearchQuery;
+use frontdesk_core::agents::{Agent, Role};
+use frontdesk_core::search::SearchQuery;
 use frontdesk_tests::browser::Browser;
 use frontdesk_tests::{ApiClient, PASSWORD, TestApp, field_error, spawn_app};
 use reqwest::StatusCode;
@@ -318,7 +318,7 @@ async fn customers_and_signed_out_visitors_cannot_use_the_editor() {
             .expect("page");
         assert_eq!(page.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login"));
     }
-    let drafts = frontdesk_core::kb_editor::list(&app.ctx, &admin, None).await.expect("list");
+    let drafts = frontdesk_core::kb::editor::list(&app.ctx, &admin, None).await.expect("list");
     assert!(drafts.iter().all(|a| a.slug != "sneaky"), "nothing was saved");
 }
 
@@ -434,7 +434,7 @@ async fn zebra_articles(app: &TestApp) -> Agent {
         article("zebra-internal", "internal"),
     ];
     frontdesk_core::kb::import(&app.ctx, files).await.expect("import");
-    let zebras = |f: &frontdesk_core::found::Found| {
+    let zebras = |f: &frontdesk_core::search::Found| {
         f.items.iter().filter(|i| i.title.starts_with("Zebra crossing")).count()
     };
     let (found, took) = app.agent_search_until("zebra", FRESHNESS, |f| zebras(f) == 3).await;

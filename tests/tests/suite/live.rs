@@ -1,8 +1,9 @@
 //! The agents' live socket: authentication and origin at the handshake, replay of exactly what a
 //! client missed, live events without duplicates, presence, and bad frames closing one socket.
 
-use frontdesk_core::agent::Role;
-use frontdesk_core::live::{Activity, ClientMessage, ServerMessage};
+use frontdesk_core::agents::Activity;
+use frontdesk_core::agents::Role;
+use frontdesk_core::live::{ClientMessage, ServerMessage};
 use frontdesk_tests::live::{LiveClient, connect};
 use frontdesk_tests::{ApiClient, PASSWORD, TestApp, spawn_app};
 use std::time::Duration;

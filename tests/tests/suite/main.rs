@@ -10,6 +10,7 @@ mod chat_browser;
 mod chat_crash;
 mod command_line;
 mod customers;
+mod failures;
 mod help_center;
 mod kb_editor;
 mod live;

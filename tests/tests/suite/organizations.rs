@@ -2,7 +2,7 @@
 //! fields with per-field errors, the duplicate review list, and queue filters by customer,
 //! organization and dates.
 
-use frontdesk_core::agent::Role;
+use frontdesk_core::agents::Role;
 use frontdesk_tests::{ApiClient, PASSWORD, TestApp, field_error, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -14,7 +14,7 @@ async fn json(response: reqwest::Response, expected: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
 
-async fn admin(app: &TestApp) -> (frontdesk_core::agent::Agent, ApiClient) {
+async fn admin(app: &TestApp) -> (frontdesk_core::agents::Agent, ApiClient) {
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let client = app.client();
     client.sign_in("ada@example.com", PASSWORD).await;

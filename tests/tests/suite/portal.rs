@@ -281,7 +281,7 @@ async fn hostile_markdown_renders_shallow_html_while_the_server_stays_ready() {
         let detail = json(detail, StatusCode::OK).await;
         let html = detail["messages"][0]["body_html"].as_str().expect("rendered HTML");
         assert!(
-            html.matches("<blockquote>").count() <= frontdesk_core::markdown::MAX_NESTING,
+            html.matches("<blockquote>").count() <= frontdesk_core::platform::markdown::MAX_NESTING,
             "{} levels",
             html.matches("<blockquote>").count()
         );

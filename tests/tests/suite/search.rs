@@ -1,8 +1,8 @@
 //! Search against the running app: freshness, durability across stops and a lost index,
 //! visibility per audience, the help-centre search page, failed searches and article votes.
 
-use frontdesk_core::found::{Found, SearchQuery};
 use frontdesk_core::search;
+use frontdesk_core::search::{Found, SearchQuery};
 use frontdesk_tests::{ServerProcess, TestApp, TestDatabase, frontdesk_binary, spawn_app};
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,7 @@ async fn a_new_ticket_and_a_reply_are_searchable_within_the_freshness_bound() {
         app.agent_search_until("webhook signature", FRESHNESS, |f| !f.items.is_empty()).await;
     assert_eq!(titles(&found), ["Webhook signature mismatch"], "found after {took:?}");
 
-    let body = frontdesk_core::ticket::MessageBody::parse(
+    let body = frontdesk_core::tickets::MessageBody::parse(
         "Rotate the signing secret under Settings, Integrations.",
     )
     .expect("body");
@@ -40,7 +40,7 @@ async fn a_new_ticket_and_a_reply_are_searchable_within_the_freshness_bound() {
         &app.ctx,
         &admin,
         ticket.ticket.number,
-        frontdesk_core::ticket::MessageKind::Reply,
+        frontdesk_core::tickets::MessageKind::Reply,
         body,
         None,
     )
@@ -65,10 +65,10 @@ async fn changes_committed_while_frontdesk_was_down_are_indexed_at_the_next_star
         .restart(async move |db| {
             let sql = format!("UPDATE tickets SET subject = 'Scanner jammed' WHERE id = {id}");
             match db {
-                frontdesk_core::db::Db::Sqlite(pool) => {
+                frontdesk_core::platform::db::Db::Sqlite(pool) => {
                     sqlx::query(&sql).execute(pool).await.map(drop)
                 }
-                frontdesk_core::db::Db::Postgres(pool) => {
+                frontdesk_core::platform::db::Db::Postgres(pool) => {
                     sqlx::query(&sql).execute(pool).await.map(drop)
                 }
             }
@@ -101,7 +101,7 @@ async fn a_deleted_index_directory_is_rebuilt_at_start() {
         app.agent_search_until("refund", Duration::from_secs(20), |f| f.total == 3).await;
     assert_eq!(found.total, 3, "every ticket is back");
     let starter = frontdesk_core::kb::STARTER_ARTICLES.len() as u64;
-    let indexed = app.ctx.search_index().expect("index").len();
+    let indexed = app.ctx.part::<frontdesk_search::SearchIndex>().len();
     assert_eq!(indexed, 3 + starter, "the tickets and the starter articles, once each");
 }
 
@@ -111,7 +111,7 @@ async fn customers_never_find_internal_notes_drafts_internal_articles_or_other_c
     let admin = app.create_admin("admin@example.com", "Ada Admin").await;
     let mine = app.create_ticket(&admin, "carol@customer.example", "Zebra export fails").await;
     app.create_ticket(&admin, "dave@other.example", "Zebra import fails").await;
-    let note = frontdesk_core::ticket::MessageBody::parse(
+    let note = frontdesk_core::tickets::MessageBody::parse(
         "Zebra internal: customer owes money, do not refund",
     )
     .expect("body");
@@ -119,7 +119,7 @@ async fn customers_never_find_internal_notes_drafts_internal_articles_or_other_c
         &app.ctx,
         &admin,
         mine.ticket.number,
-        frontdesk_core::ticket::MessageKind::Note,
+        frontdesk_core::tickets::MessageKind::Note,
         note,
         None,
     )
@@ -216,7 +216,7 @@ async fn searches_that_find_nothing_and_unhelpful_articles_become_articles_to_wr
     assert_eq!((article_gap.slug.as_deref(), article_gap.count), (Some("getting-started"), 2));
 
     let agent = app
-        .create_agent(&admin, "agent@example.com", "Al Agent", frontdesk_core::agent::Role::Agent)
+        .create_agent(&admin, "agent@example.com", "Al Agent", frontdesk_core::agents::Role::Agent)
         .await;
     assert!(matches!(
         frontdesk_core::kb::content_gaps(&app.ctx, &agent).await,
@@ -266,11 +266,14 @@ async fn killing_frontdesk_during_a_burst_of_changes_leaves_the_index_complete_a
     let data = tempfile::tempdir().expect("temp dir");
     let database = TestDatabase::create().await;
     let mut server = ServerProcess::start(data.path(), database.url.as_deref());
-    let db = frontdesk_core::db::DatabaseTarget::from_config(database.url.as_deref(), data.path())
-        .expect("target")
-        .connect()
-        .await
-        .expect("connect");
+    let db = frontdesk_core::platform::db::DatabaseTarget::from_config(
+        database.url.as_deref(),
+        data.path(),
+    )
+    .expect("target")
+    .connect()
+    .await
+    .expect("connect");
     for i in 0..ARTICLES {
         // One transaction each, committed while the indexer runs; the kill lands mid-burst.
         let sql = format!(
@@ -278,8 +281,10 @@ async fn killing_frontdesk_during_a_burst_of_changes_leaves_the_index_complete_a
              VALUES ('en', 'crash-{i}', 'Crashproof article {i}', 'Body {i}.', '[]', 'published', 0, 0)"
         );
         match &db {
-            frontdesk_core::db::Db::Sqlite(pool) => sqlx::query(&sql).execute(pool).await.map(drop),
-            frontdesk_core::db::Db::Postgres(pool) => {
+            frontdesk_core::platform::db::Db::Sqlite(pool) => {
+                sqlx::query(&sql).execute(pool).await.map(drop)
+            }
+            frontdesk_core::platform::db::Db::Postgres(pool) => {
                 sqlx::query(&sql).execute(pool).await.map(drop)
             }
         }

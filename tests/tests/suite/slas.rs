@@ -3,11 +3,11 @@
 //! response; changing a policy recomputes open tickets; warnings and breaches fire exactly once,
 //! across a restart, including those that fell due while frontdesk was stopped.
 
-use frontdesk_core::db::Db;
+use frontdesk_core::platform::db::Db;
+use frontdesk_core::sla::clock::{ClockStatus, Metric, Step};
 use frontdesk_core::sla::{self, BreachActions, Conditions, PolicyDef};
-use frontdesk_core::sla_clock::{ClockStatus, Metric, Step};
-use frontdesk_core::ticket::{MessageBody, MessageKind, Priority, Status};
 use frontdesk_core::tickets::{self, TicketChanges};
+use frontdesk_core::tickets::{MessageBody, MessageKind, Priority, Status};
 use frontdesk_tests::{TestApp, spawn_app};
 use std::time::Duration;
 
@@ -134,7 +134,7 @@ async fn run_all(db: &Db, statements: &[String]) {
 /// A ticket whose warning (45 min) and breach (1 h) fall due while frontdesk is down for two
 /// hours; `touched` also leaves a change committed just before the stop, still to be
 /// re-evaluated. Returns the restarted app, the admin and the ticket's id and number.
-async fn due_during_downtime(touched: bool) -> (TestApp, frontdesk_core::agent::Agent, i64, i64) {
+async fn due_during_downtime(touched: bool) -> (TestApp, frontdesk_core::agents::Agent, i64, i64) {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     sla::save_policy(&app.ctx, &admin, &policy(1)).await.expect("policy");
@@ -223,11 +223,13 @@ async fn a_ticket_changed_just_before_the_stop_gets_the_same_late_warning_record
 async fn a_breach_moving_the_ticket_records_where_from_like_an_agents_move() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
-    let name = |n: &str| frontdesk_core::agent::PersonName::parse(n).expect("a name");
-    let first =
-        frontdesk_core::teams::create(&app.ctx, &admin, &name("Front line")).await.expect("team");
-    let escalation =
-        frontdesk_core::teams::create(&app.ctx, &admin, &name("Escalation")).await.expect("team");
+    let name = |n: &str| frontdesk_core::agents::PersonName::parse(n).expect("a name");
+    let first = frontdesk_core::agents::teams::create(&app.ctx, &admin, &name("Front line"))
+        .await
+        .expect("team");
+    let escalation = frontdesk_core::agents::teams::create(&app.ctx, &admin, &name("Escalation"))
+        .await
+        .expect("team");
     let mut def = policy(1);
     def.breach_actions = BreachActions { raise_priority: false, team_id: Some(escalation.id) };
     sla::save_policy(&app.ctx, &admin, &def).await.expect("policy");
@@ -268,7 +270,7 @@ async fn only_admins_change_policies_and_bad_ones_are_refused_by_field() {
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let agent =
-        app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+        app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agents::Role::Agent).await;
     assert!(matches!(
         sla::save_policy(&app.ctx, &agent, &policy(4)).await,
         Err(frontdesk_core::error::Error::Forbidden)
@@ -305,16 +307,16 @@ async fn only_admins_change_policies_and_bad_ones_are_refused_by_field() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored() {
-    use frontdesk_core::agent::{PersonName, Role};
+    use frontdesk_core::agents::notifications;
+    use frontdesk_core::agents::{PersonName, Role};
     use frontdesk_core::live::{ClientMessage, ServerMessage};
-    use frontdesk_core::notifications;
 
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     let bo = app.create_agent(&admin, "bo@example.com", "Bo", Role::Agent).await;
     let cy = app.create_agent(&admin, "cy@example.com", "Cy", Role::Agent).await;
     let outsider = app.create_agent(&admin, "di@example.com", "Di", Role::Agent).await;
-    let team = frontdesk_core::teams::create(
+    let team = frontdesk_core::agents::teams::create(
         &app.ctx,
         &admin,
         &PersonName::parse("Billing").expect("name"),
@@ -322,7 +324,7 @@ async fn a_breach_notifies_the_assignee_and_the_team_once_each_live_and_stored()
     .await
     .expect("team");
     for member in [&bo, &cy] {
-        frontdesk_core::teams::set_member(&app.ctx, &admin, team.id, member.id, true)
+        frontdesk_core::agents::teams::set_member(&app.ctx, &admin, team.id, member.id, true)
             .await
             .expect("member");
     }
@@ -441,7 +443,7 @@ async fn reordering_and_deleting_policies_changes_which_one_applies() {
         Err(frontdesk_core::error::Error::NotFound(_))
     ));
     let agent =
-        app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+        app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agents::Role::Agent).await;
     assert!(matches!(
         sla::move_policy(&app.ctx, &agent, standard.id, false).await,
         Err(frontdesk_core::error::Error::Forbidden)
@@ -450,7 +452,7 @@ async fn reordering_and_deleting_policies_changes_which_one_applies() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_csv() {
-    use frontdesk_core::sla_report::{self, GroupBy};
+    use frontdesk_core::sla::report::{self, GroupBy};
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     sla::save_policy(&app.ctx, &admin, &policy(1)).await.expect("policy");
@@ -469,9 +471,8 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
         app.sla_due_becomes(id, |_| true).await;
     }
 
-    let today = frontdesk_core::time::Timestamp::now().to_datetime().date().to_string();
-    let report =
-        sla_report::report(&app.ctx, &admin, "", "", GroupBy::Policy).await.expect("report");
+    let today = frontdesk_core::platform::time::Timestamp::now().to_datetime().date().to_string();
+    let report = report::report(&app.ctx, &admin, "", "", GroupBy::Policy).await.expect("report");
     assert_eq!(report.to, today, "the default period ends today");
     assert_eq!(report.rows.len(), 1);
     let first = &report.rows[0].metrics[0];
@@ -506,7 +507,7 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
     let bad = client.get("/app/reports/sla.csv?from=yesterday&to=&group_by=policy").await;
     assert_eq!(bad.status(), 422);
     assert!(bad.text().await.expect("body").contains("from: Use a date like"));
-    app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agent::Role::Agent).await;
+    app.create_agent(&admin, "bo@example.com", "Bo", frontdesk_core::agents::Role::Agent).await;
     let agent = app.client();
     agent.sign_in("bo@example.com", frontdesk_tests::PASSWORD).await;
     assert_eq!(
@@ -525,17 +526,17 @@ async fn the_compliance_report_counts_met_and_breached_runs_with_medians_and_a_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team_and_edits_in_place()
  {
-    use frontdesk_core::agent::PersonName;
+    use frontdesk_core::agents::PersonName;
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
-    let team = frontdesk_core::teams::create(
+    let team = frontdesk_core::agents::teams::create(
         &app.ctx,
         &admin,
         &PersonName::parse("Tier 2").expect("name"),
     )
     .await
     .expect("team");
-    let acme = frontdesk_core::organizations::create(
+    let acme = frontdesk_core::customers::organizations::create(
         &app.ctx,
         &admin,
         &PersonName::parse("Acme").expect("name"),
@@ -606,8 +607,8 @@ async fn the_policy_form_sets_team_and_organization_conditions_and_a_breach_team
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_queue_filters_by_sla_due_time_including_already_breached() {
+    use frontdesk_core::platform::time::Timestamp;
     use frontdesk_core::tickets::{QueueFilter, QueueSort, QueueView};
-    use frontdesk_core::time::Timestamp;
     let app = spawn_app().await;
     let admin = app.create_admin("ada@example.com", "Ada").await;
     sla::save_policy(

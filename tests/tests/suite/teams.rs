@@ -1,7 +1,7 @@
 //! Teams over HTTP: admins create teams and choose members; tickets are routed to a team and show
 //! up in that team's queue.
 
-use frontdesk_core::agent::Role;
+use frontdesk_core::agents::Role;
 use frontdesk_tests::{PASSWORD, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;

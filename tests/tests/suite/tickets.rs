@@ -2,7 +2,7 @@
 //! history entry for every change, conflicts on stale saves, queue views and keyset pagination,
 //! and markdown that renders inert.
 
-use frontdesk_core::agent::Role;
+use frontdesk_core::agents::Role;
 use frontdesk_tests::{ApiClient, PASSWORD, TestApp, spawn_app};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -412,7 +412,7 @@ async fn the_traffic_cop_holds_a_reply_when_the_customer_wrote_meanwhile_until_s
         .expect("a seq")
         .to_string();
 
-    let body = frontdesk_core::ticket::MessageBody::parse("Actually, never mind!").expect("body");
+    let body = frontdesk_core::tickets::MessageBody::parse("Actually, never mind!").expect("body");
     frontdesk_core::portal::reply(
         &app.ctx,
         created.ticket.requester.id,
@@ -614,9 +614,9 @@ async fn the_priority_sort_pages_through_every_ticket_once() {
             version: id.version,
             priority: Some(
                 [
-                    frontdesk_core::ticket::Priority::Low,
-                    frontdesk_core::ticket::Priority::High,
-                    frontdesk_core::ticket::Priority::Urgent,
+                    frontdesk_core::tickets::Priority::Low,
+                    frontdesk_core::tickets::Priority::High,
+                    frontdesk_core::tickets::Priority::Urgent,
                 ][i % 3],
             ),
             ..Default::default()
@@ -648,7 +648,7 @@ async fn the_priority_sort_pages_through_every_ticket_once() {
     let ranks: Vec<_> = seen.iter().map(|(p, _)| *p).collect();
     let mut sorted = ranks.clone();
     sorted.sort_by_key(|p| {
-        std::cmp::Reverse(frontdesk_core::ticket::Priority::ALL.iter().position(|x| x == p))
+        std::cmp::Reverse(frontdesk_core::tickets::Priority::ALL.iter().position(|x| x == p))
     });
     assert_eq!(ranks, sorted, "most urgent first across pages");
     let mut ids: Vec<i64> = seen.iter().map(|(_, id)| *id).collect();

@@ -6,11 +6,13 @@
 //! must hydrate, and the browser console must stay free of errors (a panic of the wasm app while
 //! hydrating, a refused script, a failed resource).
 
-use frontdesk_core::agent::{Agent, Email, NewAgent, PersonName, Role};
-use frontdesk_core::ticket::{Channel, MessageBody, MessageKind, Priority, Subject};
-use frontdesk_core::{
-    canned, chats, contacts, kb_editor, organizations, sla, teams, tickets, widget_sites,
-};
+use frontdesk_core::agents::teams;
+use frontdesk_core::agents::{Agent, Email, NewAgent, PersonName, Role};
+use frontdesk_core::chats::{self, canned, sites};
+use frontdesk_core::customers::{self, organizations};
+use frontdesk_core::kb::editor;
+use frontdesk_core::tickets::{Channel, MessageBody, MessageKind, Priority, Subject};
+use frontdesk_core::{sla, tickets};
 use frontdesk_tests::browser::Browser;
 use frontdesk_tests::{PASSWORD, TestApp, spawn_app};
 
@@ -88,11 +90,11 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
             .await
             .expect("organization")
             .id;
-    let field = contacts::define_field(
+    let field = customers::define_field(
         ctx,
         admin,
         &cut(PAYLOADS[1], 60),
-        frontdesk_core::customer::FieldKind::Text,
+        frontdesk_core::customers::FieldKind::Text,
     )
     .await
     .expect("a field");
@@ -119,16 +121,16 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
         tickets_made.push(number);
         customers.push(detail.ticket.requester.id);
     }
-    let update = contacts::ContactUpdate {
+    let update = customers::ContactUpdate {
         name: name(PAYLOADS[2]),
         phone: String::new(),
         notes: all.clone(),
         organization_id: Some(Some(organization)),
         fields: vec![(field.key.clone(), cut(PAYLOADS[3], 200))],
     };
-    contacts::update(ctx, admin, customers[0], &update).await.expect("customer updated");
+    customers::update(ctx, admin, customers[0], &update).await.expect("customer updated");
 
-    let draft = frontdesk_core::article::ArticleDraft {
+    let draft = frontdesk_core::kb::ArticleDraft {
         title: cut(PAYLOADS[3], 150),
         slug: "hostile".into(),
         locale: "en".into(),
@@ -137,12 +139,12 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
         status: "published".into(),
         body: all.clone(),
     };
-    let article = kb_editor::save(ctx, admin, None, &draft).await.expect("an article");
-    let article_slug = kb_editor::get(ctx, admin, article).await.expect("the article").draft.slug;
+    let article = editor::save(ctx, admin, None, &draft).await.expect("an article");
+    let article_slug = editor::get(ctx, admin, article).await.expect("the article").draft.slug;
     let reply = canned::CannedDraft::parse("hostile", &cut(PAYLOADS[9], 100), &all)
         .expect("a canned response");
     canned::save(ctx, admin, None, reply).await.expect("canned response");
-    let settings = widget_sites::SiteSettings::parse(
+    let settings = sites::SiteSettings::parse(
         &cut(PAYLOADS[10], 100),
         "https://shop.example.com",
         false,
@@ -150,7 +152,7 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
         true,
     )
     .expect("site settings");
-    let site = widget_sites::create(ctx, admin, settings).await.expect("a site");
+    let site = sites::create(ctx, admin, settings).await.expect("a site");
     let policy = sla::PolicyDef {
         id: 0,
         name: cut(PAYLOADS[12], 100),
@@ -166,12 +168,10 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
 
     // Chat visitors with hostile names (a quote among them) and messages.
     for (i, payload) in [PAYLOADS[34], PAYLOADS[0], PAYLOADS[3]].iter().enumerate() {
-        let hello =
-            widget_sites::Hello { name: Some(cut(payload, 100)), ..widget_sites::Hello::default() };
-        let session =
-            widget_sites::start_visitor(ctx, &site.public_token, hello, [127, 0, 0, 1].into())
-                .await
-                .expect("a visitor");
+        let hello = sites::Hello { name: Some(cut(payload, 100)), ..sites::Hello::default() };
+        let session = sites::start_visitor(ctx, &site.public_token, hello, [127, 0, 0, 1].into())
+            .await
+            .expect("a visitor");
         let sending = chats::visitor_send(
             ctx,
             &session.visitor,

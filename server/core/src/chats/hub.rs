@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::{broadcast, watch};
 
-use crate::chat::{AgentStatus, ChatMessage, Sender};
+use crate::chats::{AgentStatus, ChatMessage, Sender};
 
 /// How many notices one chat's subscriber may fall behind before it is dropped.
 const CHAT_CHANNEL_CAPACITY: usize = 64;

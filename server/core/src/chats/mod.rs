@@ -1,1340 +1,394 @@
-//! Live chat services: starting chats from the widget, storing and replaying their messages,
-//! routing them to agents, and what agents do with them (accept, reply, transfer, end).
+//! Live chat's types and the widget's WebSocket protocol, shared by the server, the widget panel
+//! and the agent console (no features: this compiles for wasm).
 //!
-//! A chat is a ticket with channel `chat`, requested by the visitor's customer profile, so it
-//! shows in that customer's timeline and the ticket queue. Access is decided in one place per
-//! side: [`visitor_chat`] for visitors (their own chats only; an identified customer's chats on
-//! that site across devices) and [`authorize`] plus [`agent_chat`] for agents.
-//!
-//! Messages go through the [`writer`](writer::Writer): stored, numbered and only then acked and
-//! published on the [`hub`](hub::ChatHub), from which sockets forward them.
+//! The protocol is versioned JSON ([`WIDGET_PROTOCOL_VERSION`] in the socket URL) with
+//! serde-tagged messages. Every message a client sends carries a client-generated id; the server
+//! stores it once, numbers it in its chat (`seq`, 1, 2, 3, ... with no gaps), and only then acks and
+//! delivers it. A client that reconnects says the last `seq` it has and receives exactly what it
+//! missed, in order. Typing and presence describe the present moment and are never stored; read
+//! receipts are stored as "read up to seq N" per side.
 
-pub mod hub;
-mod writer;
-
-use rand::RngCore;
-use serde_json::json;
-use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-pub use hub::{ChatHub, ChatNotice};
-pub(crate) use writer::Writer;
-use writer::{Commit, NewMessage, Stored};
-
-use crate::agent::{Agent, Email, PersonName};
-use crate::chat::{
-    AgentStatus, Attachment, ChatDetail, ChatMessage, ChatState, ChatSummary, MAX_ATTACHMENT_BYTES,
-    MAX_CHAT_MESSAGE_CHARS, MAX_CLIENT_ID_CHARS, Sender, VisitorChat, WIDGET_PROTOCOL_VERSION,
-    WidgetSite, WidgetWelcome,
-};
-use crate::context::AppContext;
-use crate::db::{BeginWrite, Db, Param, Params, bind_params, on_pool};
-use crate::error::{Error, FieldError, Result};
-use crate::rate_limit::RateLimiter;
-use crate::ticket::{Channel, MessageBody, Priority, Subject};
-use crate::tickets::{self, Author, Draft};
-use crate::time::Timestamp;
-use crate::widget_sites::Visitor;
-
-/// Chat limits and timings, fixed at startup.
-#[derive(Clone, Debug)]
-pub struct ChatSettings {
-    /// Messages one visitor may send per minute.
-    pub messages_per_minute: usize,
-    /// Socket connections one visitor may open per minute.
-    pub connections_per_minute: usize,
-    /// New visitors one IP address may start per minute.
-    pub visitors_per_ip_per_minute: usize,
-    /// How long an agent whose last console closed keeps their chats before they are requeued
-    /// (a page reload should not bounce them).
-    pub offline_grace: Duration,
+store! {
+    pub mod canned;
+    pub mod hub;
+    pub mod sites;
+    mod service;
+    mod writer;
+    pub use hub::{ChatHub, ChatNotice};
+    pub use service::*;
 }
 
-impl Default for ChatSettings {
-    fn default() -> Self {
-        Self {
-            messages_per_minute: 60,
-            connections_per_minute: 30,
-            visitors_per_ip_per_minute: 30,
-            offline_grace: Duration::from_secs(30),
+use serde::{Deserialize, Serialize};
+
+use crate::platform::time::Timestamp;
+
+/// The widget protocol version; the panel sends it in the socket URL (`/api/widget/ws?v=1`).
+pub const WIDGET_PROTOCOL_VERSION: u32 = 1;
+
+/// The longest chat message, in characters.
+pub const MAX_CHAT_MESSAGE_CHARS: usize = 4_000;
+
+/// The longest file name kept for an attachment, in characters.
+pub const MAX_FILE_NAME_CHARS: usize = 200;
+
+/// The longest content type kept for an attachment (RFC 6838's limit); longer ones are stored as
+/// `application/octet-stream`.
+pub const MAX_CONTENT_TYPE_CHARS: usize = 127;
+
+/// The most bytes one character can take in the protocol's JSON (a control character is
+/// written `\u001f`).
+const MAX_JSON_BYTES_PER_CHAR: usize = 6;
+
+/// Field names, numbers and times around the text of one frame.
+const FRAME_ENVELOPE_BYTES: usize = 1024;
+
+/// The largest frame about one chat message, in either direction: its body, the longest name,
+/// client id, file name and content type, every character at its longest in JSON. Every limit on
+/// what is accepted is chosen so that what is echoed fits in this (checked by a unit test that
+/// serializes the worst case).
+pub const MAX_CHAT_FRAME_BYTES: usize = MAX_JSON_BYTES_PER_CHAR
+    * (MAX_CHAT_MESSAGE_CHARS
+        + crate::agents::PersonName::MAX_CHARS
+        + MAX_CLIENT_ID_CHARS
+        + MAX_FILE_NAME_CHARS
+        + MAX_CONTENT_TYPE_CHARS)
+    + FRAME_ENVELOPE_BYTES;
+
+/// The largest socket message a widget may send, in bytes; a larger one closes that socket. The
+/// longest legal message (or left message, with the longest name and email) fits.
+pub const MAX_WIDGET_FRAME_BYTES: usize = MAX_CHAT_FRAME_BYTES;
+
+/// The largest attachment, in bytes.
+pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
+
+/// The longest client id a sender may use (a UUID is 36).
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Who wrote a chat message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sender {
+    /// The website visitor (the customer).
+    Visitor,
+    /// An agent.
+    Agent,
+    /// frontdesk itself ("Alex joined the chat").
+    System,
+}
+
+impl Sender {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::Visitor => "visitor",
+            Sender::Agent => "agent",
+            Sender::System => "system",
+        }
+    }
+
+    /// The stored name back; unknown names are system messages.
+    pub fn parse(stored: &str) -> Self {
+        match stored {
+            "visitor" => Sender::Visitor,
+            "agent" => Sender::Agent,
+            _ => Sender::System,
         }
     }
 }
 
-/// The rate limits of the widget, per visitor and per IP address.
-#[derive(Debug)]
-pub struct ChatLimits {
-    messages: RateLimiter,
-    connections: RateLimiter,
-    new_visitors: RateLimiter,
+/// Where a chat is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatState {
+    /// Waiting for an agent with free capacity.
+    Queued,
+    /// An agent has it.
+    Active,
+    /// Closed by the agent; the visitor's next message starts a new chat.
+    Ended,
 }
 
-impl ChatLimits {
-    /// Limits from the settings.
-    pub fn new(settings: &ChatSettings) -> Self {
-        let minute = Duration::from_secs(60);
-        Self {
-            messages: RateLimiter::new(settings.messages_per_minute, minute),
-            connections: RateLimiter::new(settings.connections_per_minute, minute),
-            new_visitors: RateLimiter::new(settings.visitors_per_ip_per_minute, minute),
+impl ChatState {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatState::Queued => "queued",
+            ChatState::Active => "active",
+            ChatState::Ended => "ended",
         }
     }
 
-    /// Counts one message by the visitor.
-    pub fn check_message(&self, visitor_id: i64) -> Result<()> {
-        count(&self.messages, &visitor_id.to_string())
-    }
-
-    /// Counts one socket connection by the visitor.
-    pub fn check_connection(&self, visitor_id: i64) -> Result<()> {
-        count(&self.connections, &visitor_id.to_string())
-    }
-
-    /// Counts one new visitor from `ip`.
-    pub fn check_new_visitor(&self, ip: IpAddr) -> Result<()> {
-        count(&self.new_visitors, &ip.to_string())
+    /// The stored name back.
+    pub fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "queued" => Some(ChatState::Queued),
+            "active" => Some(ChatState::Active),
+            "ended" => Some(ChatState::Ended),
+            _ => None,
+        }
     }
 }
 
-fn count(limiter: &RateLimiter, key: &str) -> Result<()> {
-    let now = Instant::now();
-    limiter.check(key, now).map_err(|wait| Error::RateLimited { retry_after_secs: wait.secs() })?;
-    limiter.record(key, now);
-    Ok(())
+/// An agent's availability for chats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Takes new chats up to their capacity.
+    Online,
+    /// Keeps their chats, takes no new ones.
+    Away,
+    /// Takes nothing; their chats go back to the queue.
+    #[default]
+    Offline,
 }
 
-/// A chat as stored, joined with what every view needs.
-#[derive(Clone, Debug, sqlx::FromRow)]
-struct ChatRow {
-    ticket_id: i64,
-    number: i64,
-    state: String,
-    contact_id: i64,
-    customer: String,
-    site: String,
-    agent_id: Option<i64>,
-    agent: Option<String>,
-    last_seq: i64,
-    agent_read_seq: i64,
-    visitor_read_seq: i64,
-    queued_at: Timestamp,
-}
-
-/// The columns of a [`ChatRow`], from [`CHAT_FROM`].
-const CHAT_COLUMNS: &str =
-    "c.ticket_id, t.number, c.state, c.contact_id, p.name AS customer, s.name AS site,
-        c.agent_id, a.name AS agent, c.last_seq, c.agent_read_seq, c.visitor_read_seq, c.queued_at";
-const CHAT_FROM: &str = "FROM chats c
-    JOIN tickets t ON t.id = c.ticket_id
-    JOIN contacts p ON p.id = c.contact_id
-    JOIN widget_sites s ON s.id = c.site_id
-    LEFT JOIN agents a ON a.id = c.agent_id";
-
-impl ChatRow {
-    fn state(&self) -> ChatState {
-        ChatState::parse(&self.state).unwrap_or(ChatState::Ended)
-    }
-}
-
-/// The chat id and number a visitor or agent was authorized for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ChatRef {
-    /// The chat's ticket id (its stream).
+/// A file attached to a chat message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// Database id; downloaded from `/api/chat/attachments/{id}`.
     pub id: i64,
+    /// The name it was uploaded with.
+    pub file_name: String,
+    /// Its media type (images are shown inline).
+    pub content_type: String,
+    /// Its size in bytes.
+    pub size: i64,
+}
+
+/// One stored chat message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// Its place in the chat: 1, 2, 3, ... with no gaps.
+    pub seq: i64,
+    /// The id its sender gave it.
+    pub client_id: String,
+    /// Who wrote it.
+    pub sender: Sender,
+    /// The name to show: the agent's, the visitor's, or empty for frontdesk.
+    pub author: String,
+    /// The text, as typed (clients show it as text, never as HTML).
+    pub body: String,
+    /// An attached file, if any.
+    pub attachment: Option<Attachment>,
+    /// When it was stored.
+    pub created_at: Timestamp,
+}
+
+/// A chat as the visitor sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitorChat {
     /// The ticket number.
     pub number: i64,
+    /// Its state.
+    pub state: ChatState,
+    /// The agent's name once one has it.
+    pub agent: Option<String>,
+    /// Whether that agent is online, away or offline (their console closed) right now.
+    #[serde(default)]
+    pub agent_status: Option<AgentStatus>,
+    /// The place in the queue (1 = next) while queued.
+    pub queue_position: Option<i64>,
+    /// The last seq the agent has read.
+    pub agent_read_seq: i64,
 }
 
-impl ChatRow {
-    fn reference(&self) -> ChatRef {
-        ChatRef { id: self.ticket_id, number: self.number }
-    }
+/// What the widget needs before the conversation starts: the site's settings and whether anyone
+/// can answer now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetWelcome {
+    /// The protocol version the server speaks.
+    pub protocol: u32,
+    /// The site's greeting.
+    pub greeting: String,
+    /// Whether the pre-chat form asks for an email.
+    pub ask_email: bool,
+    /// Whether the visitor already gave a name (identified or from an earlier pre-chat form).
+    pub known_name: Option<String>,
+    /// Whether an agent is online to answer now; if not the widget takes a message.
+    pub agents_online: bool,
+    /// The visitor's current (or last) chat.
+    pub chat: Option<VisitorChat>,
 }
 
-// ---------------------------------------------------------------------------------------------
-// Visitors
-
-/// The visitor's chat `number`, or their newest chat; the one place visitor access is decided.
-/// An identified customer sees their chats on this site from any device; an anonymous visitor
-/// only the chats of their own token.
-async fn visitor_chat(db: &Db, visitor: &Visitor, number: Option<i64>) -> Result<Option<ChatRow>> {
-    let scope = if visitor.external_id.is_some() {
-        "c.site_id = $1 AND c.contact_id = $2 AND c.visitor_id IN (SELECT id FROM chat_visitors WHERE site_id = $1 AND external_id IS NOT NULL)"
-    } else {
-        "c.site_id = $1 AND c.visitor_id = $3"
-    };
-    let sql = format!(
-        "SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE {scope} AND ($4 = 0 OR t.number = $4) ORDER BY c.created_at DESC, c.ticket_id DESC LIMIT 1"
-    );
-    let row: Option<ChatRow> = on_pool!(db, |pool| sqlx::query_as(&sql)
-        .bind(visitor.site_id)
-        .bind(visitor.contact_id)
-        .bind(visitor.id)
-        .bind(number.unwrap_or(0))
-        .fetch_optional(pool)
-        .await)?;
-    match (row, number) {
-        (None, Some(_)) => Err(Error::NotFound("chat")),
-        (row, _) => Ok(row),
-    }
+/// Widget to server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorRequest {
+    /// Sent first: replay the visitor's chat `number` (or their newest) after `after_seq` (0 for
+    /// all), then follow it.
+    Resume {
+        /// The chat; the newest when absent.
+        #[serde(default)]
+        number: Option<i64>,
+        /// The last seq the client has.
+        after_seq: i64,
+    },
+    /// A message; starts a chat when none is open.
+    Send {
+        /// The client's id for it (a UUID); resending the same id stores nothing new.
+        client_id: String,
+        /// The text.
+        body: String,
+        /// An uploaded attachment to send with it.
+        #[serde(default)]
+        attachment_id: Option<i64>,
+    },
+    /// The visitor is (or stopped) typing.
+    Typing {
+        /// Whether they are typing now.
+        typing: bool,
+    },
+    /// The visitor has seen everything up to `seq`.
+    Read {
+        /// The last seq seen.
+        seq: i64,
+    },
+    /// No agent is online: leave a message that becomes a ticket in the queue.
+    LeaveMessage {
+        /// The client's id for it; resending it creates nothing new.
+        client_id: String,
+        /// The visitor's name.
+        name: String,
+        /// Where to answer.
+        email: String,
+        /// The message.
+        body: String,
+    },
+    /// Keeps an idle connection open through proxies.
+    Ping,
 }
 
-/// What the widget shows on connecting, and the chat it follows (`number`, or the newest).
-pub async fn welcome(
-    ctx: &AppContext,
-    site: &WidgetSite,
-    visitor: &Visitor,
-    number: Option<i64>,
-) -> Result<(WidgetWelcome, Option<ChatRef>)> {
-    let row = visitor_chat(ctx.db(), visitor, number).await?;
-    let chat = match &row {
-        Some(row) => Some(visitor_view(ctx, row).await?),
-        None => None,
-    };
-    let welcome = WidgetWelcome {
-        protocol: WIDGET_PROTOCOL_VERSION,
-        greeting: site.greeting.clone(),
-        ask_email: site.ask_email,
-        known_name: visitor.known_name().map(str::to_owned),
-        agents_online: !ctx.chat_hub().online_agents().is_empty(),
-        chat,
-    };
-    Ok((welcome, row.map(|r| r.reference())))
+/// Server to widget.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum VisitorEvent {
+    /// The answer to `resume`: the settings and the chat, followed by its missed messages.
+    Welcome {
+        /// What the widget shows.
+        welcome: WidgetWelcome,
+    },
+    /// A stored message of the visitor's chat, in seq order, never twice.
+    Message {
+        /// The ticket number of the chat.
+        number: i64,
+        /// The message.
+        message: ChatMessage,
+    },
+    /// The visitor's message `client_id` is stored as `seq`.
+    Ack {
+        /// The client's id.
+        client_id: String,
+        /// Its seq.
+        seq: i64,
+        /// The chat it went to.
+        number: i64,
+    },
+    /// The chat's state changed (queued, joined, transferred, ended) or its queue position moved.
+    Chat {
+        /// The chat.
+        chat: VisitorChat,
+    },
+    /// The agent is (or stopped) typing.
+    Typing {
+        /// Whether they are typing.
+        typing: bool,
+    },
+    /// The agent read up to `seq`.
+    Read {
+        /// The last seq the agent read.
+        seq: i64,
+    },
+    /// Whether any agent is online (the widget switches to "leave a message" when not).
+    Availability {
+        /// Whether any agent is online.
+        agents_online: bool,
+    },
+    /// The offline message `client_id` became ticket `number`.
+    MessageLeft {
+        /// The client's id.
+        client_id: String,
+        /// The ticket.
+        number: i64,
+    },
+    /// Answer to a ping.
+    Pong,
+    /// The request was refused; the socket stays open.
+    Error {
+        /// Machine-readable: `rate_limited`, `invalid`, `not_found`, `ended`.
+        code: String,
+        /// What went wrong.
+        message: String,
+    },
 }
 
-/// The visitor's view of their chat `chat` now (after a [`ChatNotice::Changed`]).
-pub async fn visitor_state(
-    ctx: &AppContext,
-    visitor: &Visitor,
-    chat: ChatRef,
-) -> Result<VisitorChat> {
-    let row =
-        visitor_chat(ctx.db(), visitor, Some(chat.number)).await?.ok_or(Error::NotFound("chat"))?;
-    visitor_view(ctx, &row).await
+/// A chat in an agent's inbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    /// The ticket number.
+    pub number: i64,
+    /// Its state.
+    pub state: ChatState,
+    /// The customer's profile id.
+    pub contact_id: i64,
+    /// The customer's name.
+    pub customer: String,
+    /// The widget site it came from.
+    pub site: String,
+    /// The agent who has it.
+    pub agent_id: Option<i64>,
+    /// Their name.
+    pub agent: Option<String>,
+    /// The newest seq.
+    pub last_seq: i64,
+    /// The last seq the agent read.
+    pub agent_read_seq: i64,
+    /// The last seq the visitor read.
+    pub visitor_read_seq: i64,
+    /// A preview of the newest message.
+    pub preview: String,
+    /// When it was queued (or last returned to the queue).
+    pub queued_at: Timestamp,
 }
 
-async fn visitor_view(ctx: &AppContext, row: &ChatRow) -> Result<VisitorChat> {
-    let state = row.state();
-    let queue_position = if state == ChatState::Queued {
-        let ahead: i64 = on_pool!(ctx.db(), |pool| {
-            sqlx::query_scalar(
-            "SELECT COUNT(*) FROM chats WHERE state = 'queued' AND (queued_at < $1 OR (queued_at = $1 AND ticket_id <= $2))"
-        )
-        .bind(row.queued_at)
-        .bind(row.ticket_id)
-        .fetch_one(pool)
-        .await
-        })?;
-        Some(ahead)
-    } else {
-        None
-    };
-    Ok(VisitorChat {
-        number: row.number,
-        state,
-        agent: row.agent.clone(),
-        agent_status: row.agent_id.map(|id| ctx.chat_hub().status(id)),
-        queue_position,
-        agent_read_seq: row.agent_read_seq,
-    })
+/// Everything the agent console shows about a chat.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatDetail {
+    /// The inbox line.
+    pub summary: ChatSummary,
+    /// The transcript so far.
+    pub messages: Vec<ChatMessage>,
 }
 
-/// The messages of an authorized chat after `after_seq`, in order (at most `limit`).
-pub async fn messages_after(
-    db: &Db,
-    chat: ChatRef,
-    after_seq: i64,
-    limit: i64,
-) -> Result<Vec<ChatMessage>> {
-    type Row = (
-        i64,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Timestamp,
-    );
-    let rows: Vec<Row> = on_pool!(db, |pool| {
-        sqlx::query_as(
-        "SELECT m.seq, m.client_id, m.sender, a.name, p.name, m.body, f.id, f.file_name, f.content_type, f.size, m.created_at
-         FROM chat_messages m
-         JOIN chats c ON c.ticket_id = m.chat_id
-         JOIN contacts p ON p.id = c.contact_id
-         LEFT JOIN agents a ON a.id = m.agent_id
-         LEFT JOIN chat_attachments f ON f.id = m.attachment_id
-         WHERE m.chat_id = $1 AND m.seq > $2
-         ORDER BY m.seq
-         LIMIT $3"
-    )
-    .bind(chat.id)
-    .bind(after_seq)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-    })?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(
-                seq,
-                client_id,
-                sender,
-                agent,
-                customer,
-                body,
-                file_id,
-                file_name,
-                content_type,
-                size,
-                created_at,
-            )| {
-                let sender = Sender::parse(&sender);
-                let author = match sender {
-                    Sender::Agent => agent.unwrap_or_default(),
-                    Sender::Visitor => customer,
-                    Sender::System => String::new(),
-                };
-                let attachment = file_id.map(|id| Attachment {
-                    id,
-                    file_name: file_name.unwrap_or_default(),
-                    content_type: content_type.unwrap_or_default(),
-                    size: size.unwrap_or_default(),
-                });
-                ChatMessage { seq, client_id, sender, author, body, attachment, created_at }
-            },
-        )
-        .collect())
+/// A reply an agent inserts by typing `/shortcut` in the composer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CannedResponse {
+    /// Database id.
+    pub id: i64,
+    /// What follows the `/`: lower-case letters, digits and dashes.
+    pub shortcut: String,
+    /// A short title for the picker.
+    pub title: String,
+    /// The text inserted.
+    pub body: String,
 }
 
-/// Where one socket is in one chat's stream: the last seq it sent. Whatever order the chat's
-/// channel and replays deliver messages in, a socket that sends what its cursor admits sends
-/// every message exactly once and in order.
-#[derive(Clone, Copy, Debug)]
-pub struct ChatCursor {
-    chat: ChatRef,
-    last_seq: i64,
-}
-
-impl ChatCursor {
-    /// A cursor on `chat` for a client that has everything up to `after_seq`.
-    pub fn new(chat: ChatRef, after_seq: i64) -> Self {
-        Self { chat, last_seq: after_seq.max(0) }
-    }
-
-    /// The chat it follows.
-    pub fn chat(&self) -> ChatRef {
-        self.chat
-    }
-
-    /// The last seq sent.
-    pub fn last_seq(&self) -> i64 {
-        self.last_seq
-    }
-
-    /// What to send, in order, for a message just published: nothing when it was sent already,
-    /// the message when it is the next one, and when some went missing in between, everything
-    /// after the last one sent, from the database.
-    pub async fn admit(&mut self, db: &Db, message: &ChatMessage) -> Result<Vec<ChatMessage>> {
-        if message.seq <= self.last_seq {
-            Ok(Vec::new())
-        } else if message.seq == self.last_seq + 1 {
-            self.last_seq = message.seq;
-            Ok(vec![message.clone()])
-        } else {
-            self.missed(db).await
-        }
-    }
-
-    /// Every stored message after the last one sent, in order.
-    pub async fn missed(&mut self, db: &Db) -> Result<Vec<ChatMessage>> {
-        let messages = messages_after(db, self.chat, self.last_seq, i64::MAX).await?;
-        if let Some(last) = messages.last() {
-            self.last_seq = last.seq;
-        }
-        Ok(messages)
-    }
-}
-
-/// A message text and client id, validated.
-fn validate(client_id: &str, body: &str, has_attachment: bool) -> Result<String> {
-    let mut errors = Vec::new();
-    if client_id.is_empty()
-        || client_id.chars().count() > MAX_CLIENT_ID_CHARS
-        || !client_id.chars().all(|c| c.is_ascii_graphic())
-    {
-        errors.push(FieldError::new(
-            "client_id",
-            "Give each message an id of 1 to 64 visible ASCII characters.",
-        ));
-    }
-    let body = body.trim();
-    if body.is_empty() && !has_attachment {
-        errors.push(FieldError::new("body", "Write a message."));
-    }
-    if body.chars().count() > MAX_CHAT_MESSAGE_CHARS {
-        errors.push(FieldError::new(
-            "body",
-            format!("Keep messages under {MAX_CHAT_MESSAGE_CHARS} characters."),
-        ));
-    }
-    if errors.is_empty() { Ok(body.to_owned()) } else { Err(Error::Invalid(errors)) }
-}
-
-/// A visitor's message on its way to storage.
-#[derive(Debug)]
-pub struct Sending {
-    /// The chat it goes to (a new one when the visitor had none open).
-    pub chat: ChatRef,
-    commit: Commit,
-    /// What to send again in a new chat should this one end before the message is stored.
-    resend: Option<Resend>,
-}
-
-/// A message sent into a chat believed open, kept until stored.
-#[derive(Debug)]
-struct Resend {
-    ctx: AppContext,
-    visitor: Visitor,
-    client_id: String,
-    body: String,
-    attachment_id: Option<i64>,
-}
-
-impl Sending {
-    /// The stored message and its chat, once committed; for a resent client id, the copy stored
-    /// before. A message that arrives as its chat ends starts the visitor's next chat, as if
-    /// sent a moment later.
-    pub async fn stored(self) -> Result<(ChatRef, Arc<ChatMessage>)> {
-        match (self.commit.stored().await, self.resend) {
-            (Ok(stored), _) => Ok((self.chat, stored.message)),
-            (Err(Error::Conflict(_)), Some(r)) => {
-                let sending = Box::pin(visitor_send(
-                    &r.ctx,
-                    &r.visitor,
-                    None,
-                    &r.client_id,
-                    &r.body,
-                    r.attachment_id,
-                ))
-                .await?;
-                Box::pin(sending.stored()).await
-            }
-            (Err(e), _) => Err(e),
-        }
-    }
-}
-
-/// Sends a visitor's message in their open chat, starting a chat (and its ticket, queued for an
-/// agent) when none is open. Resending a `client_id` stores nothing new and answers the same.
-///
-/// `open` is the chat the caller follows and believes open, as authorized by an earlier
-/// [`welcome`] or `visitor_send`; it spares a lookup per message (the writer refuses a message
-/// to an ended chat, and [`Sending::stored`] then starts a new one). Returns once the message is
-/// queued for storage: a caller that awaits each [`Sending`] in the order it got them may have
-/// many messages in flight and still have them stored, and answered, in order.
-pub async fn visitor_send(
-    ctx: &AppContext,
-    visitor: &Visitor,
-    open: Option<ChatRef>,
-    client_id: &str,
-    body: &str,
-    attachment_id: Option<i64>,
-) -> Result<Sending> {
-    let body = validate(client_id, body, attachment_id.is_some())?;
-    ctx.chat_limits().check_message(visitor.id)?;
-    let (chat, started) = match open {
-        Some(chat) => (chat, false),
-        None => match visitor_chat(ctx.db(), visitor, None).await? {
-            Some(row) if row.state() != ChatState::Ended => (row.reference(), false),
-            _ => (start_chat(ctx, visitor, &body).await?, true),
-        },
-    };
-    let attachment = match attachment_id {
-        Some(id) => Some(attachment_of(ctx.db(), chat, id).await?),
-        None => None,
-    };
-    let resend = (!started).then(|| Resend {
-        ctx: ctx.clone(),
-        visitor: visitor.clone(),
-        client_id: client_id.to_owned(),
-        body: body.clone(),
-        attachment_id,
-    });
-    let message = NewMessage {
-        chat_id: chat.id,
-        client_id: client_id.to_owned(),
-        sender: Sender::Visitor,
-        agent_id: None,
-        author: visitor.name.clone(),
-        body,
-        attachment,
-        while_live: true,
-    };
-    if !started {
-        return Ok(Sending { chat, commit: ctx.chat_writer().submit(message).await?, resend });
-    }
-    // A new chat is routed once its first message is stored, so agents see what it is about.
-    let stored = ctx.chat_writer().append(message).await?;
-    route(ctx).await?;
-    Ok(Sending { chat, commit: Commit::Done(stored), resend })
-}
-
-/// Opens a chat ticket for the visitor, queued. Serialized with routing so one visitor's two
-/// first messages at once cannot open two chats.
-async fn start_chat(ctx: &AppContext, visitor: &Visitor, first: &str) -> Result<ChatRef> {
-    let _routing = ctx.chat_routing().lock().await;
-    if let Some(row) =
-        visitor_chat(ctx.db(), visitor, None).await?.filter(|r| r.state() != ChatState::Ended)
-    {
-        return Ok(row.reference());
-    }
-    open_chat_ticket(ctx, visitor, &format!("Chat with {}", visitor.name), first, ChatState::Queued)
-        .await
-}
-
-/// Writes a chat's ticket (requested by the visitor's profile, its first message `first`) and its
-/// chat row in `state`, in one transaction.
-async fn open_chat_ticket(
-    ctx: &AppContext,
-    visitor: &Visitor,
-    subject: &str,
-    first: &str,
-    state: ChatState,
-) -> Result<ChatRef> {
-    let subject = Subject::parse(subject).map_err(|e| Error::Internal(e.message))?;
-    let body = MessageBody::parse(if first.is_empty() { "(a file)" } else { first })
-        .map_err(|e| Error::Invalid(vec![FieldError::new("body", e.message)]))?;
-    let body_html = crate::markdown::render(body.as_str().to_owned()).await?;
-    let draft = Draft {
-        subject: &subject,
-        body: &body,
-        body_html: &body_html,
-        priority: Priority::Normal,
-        channel: Channel::Chat,
-        tags: &[],
-    };
-    let now = Timestamp::now();
-    let ended_at = (state == ChatState::Ended).then_some(now);
-    let created = on_pool!(ctx.db(), |pool| {
-        async {
-        let mut tx = pool.begin_write().await?;
-        let created = tickets::insert_ticket_rows(&mut *tx, visitor.contact_id, &draft, Author::Contact(visitor.contact_id), now).await?;
-        sqlx::query(
-            "INSERT INTO chats (ticket_id, site_id, visitor_id, contact_id, state, queued_at, created_at, ended_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-        )
-        .bind(created.id)
-        .bind(visitor.site_id)
-        .bind(visitor.id)
-        .bind(visitor.contact_id)
-        .bind(state.as_str())
-        .bind(now)
-        .bind(ended_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(created)
-    }
-    .await
-    })?;
-    ctx.hub().ticket_changed(created.number, created.seq);
-    Ok(ChatRef { id: created.id, number: created.number })
-}
-
-/// Records that the visitor read their chat up to `seq`.
-pub async fn visitor_read(ctx: &AppContext, chat: ChatRef, seq: i64) -> Result<()> {
-    ctx.chat_writer().read(chat.id, Sender::Visitor, seq).await
-}
-
-/// With no agent online: the visitor's message becomes a ticket in the queue (a chat that never
-/// went live). Resending `client_id` creates nothing new. Returns the ticket number.
-pub async fn leave_message(
-    ctx: &AppContext,
-    visitor: &Visitor,
-    client_id: &str,
-    name: &str,
-    email: &str,
-    body: &str,
-) -> Result<i64> {
-    let body = validate(client_id, body, false)?;
-    let mut errors = Vec::new();
-    let name =
-        PersonName::parse(name).map_err(|e| errors.push(FieldError::new("name", e.message))).ok();
-    let email =
-        Email::parse(email).map_err(|e| errors.push(FieldError::new("email", e.message))).ok();
-    let (Some(name), Some(email)) = (name, email) else { return Err(Error::Invalid(errors)) };
-    ctx.chat_limits().check_message(visitor.id)?;
-    // Held until the ticket exists, so a resend racing the first send finds it.
-    let _routing = ctx.chat_routing().lock().await;
-    let existing: Option<i64> = on_pool!(ctx.db(), |pool| {
-        sqlx::query_scalar(
-        "SELECT t.number FROM chat_messages m JOIN chats c ON c.ticket_id = m.chat_id JOIN tickets t ON t.id = c.ticket_id
-         WHERE c.visitor_id = $1 AND m.client_id = $2"
-    )
-    .bind(visitor.id)
-    .bind(client_id)
-    .fetch_optional(pool)
-    .await
-    })?;
-    if let Some(number) = existing {
-        return Ok(number);
-    }
-    let visitor = crate::widget_sites::remember_details(
-        ctx,
-        visitor.clone(),
-        &Some(name.as_str().to_owned()),
-        &Some(email.as_str().to_owned()),
-    )
-    .await?;
-    let chat = open_chat_ticket(
-        ctx,
-        &visitor,
-        &format!("Message from {}", visitor.name),
-        &body,
-        ChatState::Ended,
-    )
-    .await?;
-    let message = NewMessage {
-        chat_id: chat.id,
-        client_id: client_id.to_owned(),
-        sender: Sender::Visitor,
-        agent_id: None,
-        author: visitor.name.clone(),
-        body,
-        attachment: None,
-        while_live: false,
-    };
-    ctx.chat_writer().append(message).await?;
-    Ok(chat.number)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Routing
-
-/// Hands queued chats, oldest first, to online agents with free capacity, round robin (the agent
-/// who got a chat longest ago goes first). Runs when a chat starts, an agent comes online, or a
-/// chat ends or returns to the queue.
-pub async fn route(ctx: &AppContext) -> Result<()> {
-    let _routing = ctx.chat_routing().lock().await;
-    let online = ctx.chat_hub().online_agents();
-    let db = ctx.db();
-    let queued: Vec<(i64, Option<i64>)> = on_pool!(db, |pool| {
-        sqlx::query_as(
-        "SELECT ticket_id, team_id FROM chats WHERE state = 'queued' ORDER BY queued_at, ticket_id LIMIT 200"
-    )
-    .fetch_all(pool)
-    .await
-    })?;
-    let mut assigned = Vec::new();
-    if !online.is_empty() && !queued.is_empty() {
-        let mut load = agent_load(db, &online).await?;
-        for (chat_id, team_id) in &queued {
-            let members = match team_id {
-                Some(team) => Some(team_members(db, *team).await?),
-                None => None,
-            };
-            let candidate = load
-                .iter_mut()
-                .filter(|a| {
-                    a.active < a.capacity && members.as_ref().is_none_or(|m| m.contains(&a.id))
-                })
-                .min_by_key(|a| (ctx.chat_hub().last_routed(a.id), a.id));
-            let Some(agent) = candidate else { continue };
-            if assign(ctx, *chat_id, agent.id, &agent.name).await? {
-                agent.active += 1;
-                ctx.chat_hub().routed(agent.id);
-                assigned.push(*chat_id);
-            }
-        }
-    }
-    for (chat_id, _) in &queued {
-        // Assigned chats changed state; the others moved up the queue.
-        ctx.chat_hub().publish(*chat_id, ChatNotice::Changed);
-    }
-    ctx.chat_hub().inbox_changed();
-    Ok(())
-}
-
-struct Load {
-    id: i64,
-    name: String,
-    capacity: i64,
-    active: i64,
-}
-
-async fn agent_load(db: &Db, agents: &[i64]) -> Result<Vec<Load>> {
-    let (params, ids) = crate::db::id_list(db, agents);
-    let sql = format!(
-        "SELECT a.id, a.name, a.chat_capacity, (SELECT COUNT(*) FROM chats c WHERE c.agent_id = a.id AND c.state = 'active')
-         FROM agents a WHERE a.active AND a.id IN ({ids})"
-    );
-    let rows: Vec<(i64, String, i64, i64)> =
-        on_pool!(db, |pool| bind_params!(sqlx::query_as(&sql), params).fetch_all(pool).await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, name, capacity, active)| Load { id, name, capacity, active })
-        .collect())
-}
-
-async fn team_members(db: &Db, team: i64) -> Result<Vec<i64>> {
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT agent_id FROM team_members WHERE team_id = $1"
-    )
-    .bind(team)
-    .fetch_all(pool)
-    .await)?)
-}
-
-/// Gives a queued chat to an agent: the chat turns active, the ticket is assigned to them and
-/// opened, and the visitor is told who joined. False if the chat was no longer queued.
-async fn assign(ctx: &AppContext, chat_id: i64, agent_id: i64, agent_name: &str) -> Result<bool> {
-    let now = Timestamp::now().unix_millis();
-    let change = ChatChange {
-        chat: ("UPDATE chats SET state = 'active', agent_id = $2 WHERE ticket_id = $1 AND state = 'queued'", vec![Param::Int(agent_id)]),
-        ticket: (
-            "UPDATE tickets SET assignee_id = $2, status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
-                 version = version + 1, updated_at = $3 WHERE id = $1 RETURNING number",
-            vec![Param::Int(agent_id), Param::Int(now)],
-        ),
-        actor: Author::System,
-        kind: "chat_assigned",
-        detail: json!({ "agent_id": agent_id }),
-    };
-    if !change.write(ctx, chat_id).await? {
-        return Ok(false);
-    }
-    system_message(ctx, chat_id, &format!("{agent_name} joined the chat")).await?;
-    Ok(true)
-}
-
-/// A change to a chat together with its ticket, written in one transaction and recorded in the
-/// ticket's history. In both statements `$1` is the chat's id, and the values given follow as
-/// `$2`, `$3`, ...
-struct ChatChange {
-    /// Updates the chat row; when it matches no row (the chat moved on), nothing is written.
-    chat: (&'static str, Vec<Param>),
-    /// Updates the ticket row, `RETURNING number`.
-    ticket: (&'static str, Vec<Param>),
-    actor: Author,
-    kind: &'static str,
-    detail: serde_json::Value,
-}
-
-impl ChatChange {
-    /// Writes the change and tells the ticket's followers; false when the chat matched no row.
-    async fn write(self, ctx: &AppContext, chat_id: i64) -> Result<bool> {
-        let values = |rest: Vec<Param>| {
-            let mut params = Params::default();
-            for value in std::iter::once(Param::Int(chat_id)).chain(rest) {
-                params.push(value);
-            }
-            params
-        };
-        let (chat, ticket) = (values(self.chat.1), values(self.ticket.1));
-        let now = Timestamp::now();
-        let written = on_pool!(ctx.db(), |pool| async {
-            let mut tx = pool.begin_write().await?;
-            let rows = bind_params!(sqlx::query(self.chat.0), chat)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if rows == 0 {
-                return Ok::<_, sqlx::Error>(None);
-            }
-            let number: i64 =
-                bind_params!(sqlx::query_scalar(self.ticket.0), ticket).fetch_one(&mut *tx).await?;
-            let seq = tickets::append_event(
-                &mut *tx,
-                chat_id,
-                self.actor,
-                self.kind,
-                self.detail.clone(),
-                false,
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            Ok(Some((number, seq)))
-        }
-        .await)?;
-        let Some((number, seq)) = written else { return Ok(false) };
-        ctx.hub().ticket_changed(number, seq);
-        Ok(true)
-    }
-}
-
-/// Stores a message by frontdesk itself in a chat.
-async fn system_message(ctx: &AppContext, chat_id: i64, text: &str) -> Result<()> {
-    let mut id = [0u8; 12];
-    rand::rngs::OsRng.fill_bytes(&mut id);
-    let client_id = format!("system-{}", id.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let message = NewMessage {
-        chat_id,
-        client_id,
-        sender: Sender::System,
-        agent_id: None,
-        author: String::new(),
-        body: text.to_owned(),
-        attachment: None,
-        while_live: false,
-    };
-    ctx.chat_writer().append(message).await?;
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Agents
-
-/// Who may work chats: every active agent.
-pub fn authorize(actor: &Agent) -> Result<()> {
-    if actor.active { Ok(()) } else { Err(Error::Forbidden) }
-}
-
-/// Chat `number` for an agent; the one place agent access to a chat is decided: any active
-/// agent may read a chat; writing in it is for the agent who has it (see [`agent_send`]).
-async fn agent_chat(db: &Db, actor: &Agent, number: i64) -> Result<ChatRow> {
-    authorize(actor)?;
-    let sql = format!("SELECT {CHAT_COLUMNS} {CHAT_FROM} WHERE t.number = $1");
-    let row: Option<ChatRow> =
-        on_pool!(db, |pool| sqlx::query_as(&sql).bind(number).fetch_optional(pool).await)?;
-    row.ok_or(Error::NotFound("chat"))
-}
-
-/// Chat `number`'s stream, for an agent allowed to follow it.
-pub async fn agent_follow(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatRef> {
-    Ok(agent_chat(ctx.db(), actor, number).await?.reference())
-}
-
-fn summary(row: ChatRow, preview: String) -> ChatSummary {
-    ChatSummary {
-        number: row.number,
-        state: row.state(),
-        contact_id: row.contact_id,
-        customer: row.customer,
-        site: row.site,
-        agent_id: row.agent_id,
-        agent: row.agent,
-        last_seq: row.last_seq,
-        agent_read_seq: row.agent_read_seq,
-        visitor_read_seq: row.visitor_read_seq,
-        preview,
-        queued_at: row.queued_at,
-    }
-}
-
-/// The most chats an inbox lists (the queue first): the live socket sends them in pages.
-const MAX_INBOX: usize = 2_000;
-
-/// The agent's chat inbox: their own live chats, the queue, then their chats ended in the last
-/// day (up to [`MAX_INBOX`], so an agent never loses sight of their own chats).
-pub async fn inbox(ctx: &AppContext, actor: &Agent) -> Result<Vec<ChatSummary>> {
-    /// A chat with the text of its latest message that is not frontdesk's own.
-    #[derive(sqlx::FromRow)]
-    struct InboxRow {
-        #[sqlx(flatten)]
-        chat: ChatRow,
-        preview: Option<String>,
-    }
-    authorize(actor)?;
-    let since = Timestamp::from_unix_millis(Timestamp::now().unix_millis() - 24 * 3600 * 1000);
-    let sql = format!(
-        "SELECT {CHAT_COLUMNS},
-            (SELECT m.body FROM chat_messages m WHERE m.chat_id = c.ticket_id AND m.sender <> 'system' ORDER BY m.seq DESC LIMIT 1) AS preview
-         {CHAT_FROM}
-         WHERE c.state = 'queued' OR (c.agent_id = $1 AND (c.state = 'active' OR c.ended_at > $2))
-         ORDER BY CASE c.state WHEN 'active' THEN 0 WHEN 'queued' THEN 1 ELSE 2 END, c.queued_at, c.ticket_id LIMIT {MAX_INBOX}"
-    );
-    let rows: Vec<InboxRow> = on_pool!(ctx.db(), |pool| sqlx::query_as(&sql)
-        .bind(actor.id)
-        .bind(since)
-        .fetch_all(pool)
-        .await)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| summary(row.chat, preview(row.preview.as_deref().unwrap_or_default())))
-        .collect())
-}
-
-/// The start of a message, for a list.
-fn preview(body: &str) -> String {
-    body.chars().take(140).collect()
-}
-
-/// A chat with its whole transcript (shown in the console and on the ticket).
-pub async fn detail(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatDetail> {
-    let row = agent_chat(ctx.db(), actor, number).await?;
-    let messages = messages_after(ctx.db(), row.reference(), 0, i64::MAX).await?;
-    let preview = messages
-        .iter()
-        .rev()
-        .find(|m| m.sender != Sender::System)
-        .map(|m| preview(&m.body))
-        .unwrap_or_default();
-    Ok(ChatDetail { summary: summary(row, preview), messages })
-}
-
-/// An agent's reply. Only the agent who has the chat (or an admin) writes in it, and only while
-/// it is live; a queued chat is taken first (see [`accept`]).
-pub async fn agent_send(
-    ctx: &AppContext,
-    actor: &Agent,
-    number: i64,
-    client_id: &str,
-    body: &str,
-    attachment_id: Option<i64>,
-) -> Result<(ChatRef, Arc<ChatMessage>)> {
-    let body = validate(client_id, body, attachment_id.is_some())?;
-    let row = writable_chat(ctx.db(), actor, number).await?;
-    let attachment = match attachment_id {
-        Some(id) => Some(attachment_of(ctx.db(), row.reference(), id).await?),
-        None => None,
-    };
-    let message = NewMessage {
-        chat_id: row.ticket_id,
-        client_id: client_id.to_owned(),
-        sender: Sender::Agent,
-        agent_id: Some(actor.id),
-        author: actor.name.clone(),
-        body,
-        attachment,
-        while_live: true,
-    };
-    let Stored { message, .. } = ctx.chat_writer().append(message).await?;
-    Ok((row.reference(), message))
-}
-
-/// Whether `actor` may change chat `row` (reply, transfer, end): the agent who has it or an
-/// admin, and only until it ends.
-fn may_change(row: &ChatRow, actor: &Agent) -> Result<()> {
-    if row.state() == ChatState::Ended {
-        return Err(Error::Conflict("This chat has ended.".into()));
-    }
-    if row.agent_id.is_some_and(|a| a != actor.id) && !actor.is_admin() {
-        return Err(Error::Forbidden);
-    }
-    Ok(())
-}
-
-/// Chat `number`, for an agent who may write in it now: theirs (or an admin's) and live.
-async fn writable_chat(db: &Db, actor: &Agent, number: i64) -> Result<ChatRow> {
-    let row = agent_chat(db, actor, number).await?;
-    may_change(&row, actor)?;
-    if row.state() == ChatState::Queued {
-        return Err(Error::Conflict("Accept the chat before replying.".into()));
-    }
-    Ok(row)
-}
-
-/// Records that the agent read the chat up to `seq`.
-pub async fn agent_read(ctx: &AppContext, actor: &Agent, chat: ChatRef, seq: i64) -> Result<()> {
-    authorize(actor)?;
-    ctx.chat_writer().read(chat.id, Sender::Agent, seq).await
-}
-
-/// Takes a queued chat (or confirms one routed to the agent). Refused when another agent has it.
-pub async fn accept(ctx: &AppContext, actor: &Agent, number: i64) -> Result<ChatSummary> {
-    let row = agent_chat(ctx.db(), actor, number).await?;
-    match row.state() {
-        ChatState::Queued => {
-            let taken = {
-                let _routing = ctx.chat_routing().lock().await;
-                assign(ctx, row.ticket_id, actor.id, &actor.name).await?
-            };
-            if !taken {
-                return Err(Error::Conflict("Another agent took this chat.".into()));
-            }
-            ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
-            route(ctx).await?;
-        }
-        ChatState::Active if row.agent_id == Some(actor.id) => {}
-        ChatState::Active => return Err(Error::Conflict("Another agent has this chat.".into())),
-        ChatState::Ended => return Err(Error::Conflict("This chat has ended.".into())),
-    }
-    Ok(detail(ctx, actor, number).await?.summary)
-}
-
-/// Where a chat is transferred.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TransferTo {
-    /// To one agent (who must be online; they get it even past their capacity).
-    Agent(i64),
-    /// Back to the queue, for the team's members only.
-    Team(i64),
-}
-
-/// Hands a live chat to another agent or team. The agent who has it, or an admin, may.
-pub async fn transfer(
-    ctx: &AppContext,
-    actor: &Agent,
-    number: i64,
-    to: TransferTo,
-) -> Result<ChatSummary> {
-    let row = agent_chat(ctx.db(), actor, number).await?;
-    may_change(&row, actor)?;
-    let note = match to {
-        TransferTo::Agent(agent_id) => {
-            let target = crate::agents::find(ctx.db(), agent_id)
-                .await?
-                .filter(|a| a.active)
-                .ok_or(Error::NotFound("agent"))?;
-            if ctx.chat_hub().status(agent_id) == AgentStatus::Offline {
-                return Err(Error::Conflict(format!("{} is offline.", target.name)));
-            }
-            set_owner(ctx, row.ticket_id, ChatState::Active, Some(agent_id), None).await?;
-            format!("{} transferred the chat to {}", actor.name, target.name)
-        }
-        TransferTo::Team(team_id) => {
-            let name: Option<String> = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
-                "SELECT name FROM teams WHERE id = $1"
-            )
-            .bind(team_id)
-            .fetch_optional(pool)
-            .await)?;
-            let name = name.ok_or(Error::NotFound("team"))?;
-            set_owner(ctx, row.ticket_id, ChatState::Queued, None, Some(team_id)).await?;
-            format!("{} transferred the chat to {name}", actor.name)
-        }
-    };
-    system_message(ctx, row.ticket_id, &note).await?;
-    ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
-    route(ctx).await?;
-    Ok(detail(ctx, actor, number).await?.summary)
-}
-
-/// Gives a live chat to an agent (`Active`) or back to the queue for a team (`Queued`).
-async fn set_owner(
-    ctx: &AppContext,
-    chat_id: i64,
-    state: ChatState,
-    agent_id: Option<i64>,
-    team_id: Option<i64>,
-) -> Result<()> {
-    let now = Timestamp::now().unix_millis();
-    let change = ChatChange {
-        chat: (
-            "UPDATE chats SET state = $2, agent_id = $3, team_id = COALESCE($4, team_id),
-                 queued_at = CASE WHEN $2 = 'queued' THEN $5 ELSE queued_at END WHERE ticket_id = $1 AND state <> 'ended'",
-            vec![Param::Text(state.as_str().to_owned()), Param::OptInt(agent_id), Param::OptInt(team_id), Param::Int(now)],
-        ),
-        ticket: (
-            "UPDATE tickets SET assignee_id = $2, team_id = COALESCE($3, team_id), version = version + 1, updated_at = $4
-             WHERE id = $1 RETURNING number",
-            vec![Param::OptInt(agent_id), Param::OptInt(team_id), Param::Int(now)],
-        ),
-        actor: Author::System,
-        kind: "chat_transferred",
-        detail: json!({ "agent_id": agent_id, "team_id": team_id, "state": state.as_str() }),
-    };
-    if change.write(ctx, chat_id).await? {
-        Ok(())
-    } else {
-        Err(Error::Conflict("This chat has ended.".into()))
-    }
-}
-
-/// Ends a chat. With `solve` its ticket is solved; otherwise it stays open for follow-up.
-pub async fn end(ctx: &AppContext, actor: &Agent, number: i64, solve: bool) -> Result<ChatSummary> {
-    let row = agent_chat(ctx.db(), actor, number).await?;
-    may_change(&row, actor)?;
-    let now = Timestamp::now().unix_millis();
-    let change = ChatChange {
-        chat: ("UPDATE chats SET state = 'ended', ended_at = $2 WHERE ticket_id = $1 AND state <> 'ended'", vec![Param::Int(now)]),
-        ticket: (
-            "UPDATE tickets SET status = $2, solved_at = CASE WHEN $2 = 'solved' THEN $3 ELSE solved_at END,
-                 version = version + 1, updated_at = $3 WHERE id = $1 RETURNING number",
-            vec![Param::Text(if solve { "solved" } else { "open" }.to_owned()), Param::Int(now)],
-        ),
-        actor: Author::Agent(actor.id),
-        kind: "chat_ended",
-        detail: json!({ "solved": solve }),
-    };
-    if !change.write(ctx, row.ticket_id).await? {
-        return Err(Error::Conflict("This chat has ended.".into()));
-    }
-    system_message(ctx, row.ticket_id, &format!("{} ended the chat", actor.name)).await?;
-    ctx.chat_hub().publish(row.ticket_id, ChatNotice::Changed);
-    route(ctx).await?;
-    Ok(detail(ctx, actor, number).await?.summary)
-}
-
-/// Sets the agent's availability. Going online routes waiting chats to them; going offline
-/// returns their live chats to the queue.
-pub async fn set_status(ctx: &AppContext, actor: &Agent, status: AgentStatus) -> Result<()> {
-    authorize(actor)?;
-    let stored = match status {
-        AgentStatus::Online => "online",
-        AgentStatus::Away => "away",
-        AgentStatus::Offline => "offline",
-    };
-    // Stored first: a failed write changes nothing, in memory either.
-    on_pool!(ctx.db(), |pool| sqlx::query("UPDATE agents SET chat_status = $2 WHERE id = $1")
-        .bind(actor.id)
-        .bind(stored)
-        .execute(pool)
-        .await
-        .map(drop))?;
-    ctx.chat_hub().set_status(actor.id, status);
-    if status == AgentStatus::Offline {
-        requeue_chats_of(ctx, actor.id).await?;
-    } else {
-        presence_changed(ctx, actor.id).await?;
-    }
-    route(ctx).await
-}
-
-/// Tells the visitors of an agent's live chats that the agent's presence changed.
-async fn presence_changed(ctx: &AppContext, agent_id: i64) -> Result<()> {
-    for chat_id in live_chats_of(ctx.db(), agent_id).await? {
-        ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
-    }
-    Ok(())
-}
-
-async fn live_chats_of(db: &Db, agent_id: i64) -> Result<Vec<i64>> {
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT ticket_id FROM chats WHERE agent_id = $1 AND state = 'active'"
-    )
-    .bind(agent_id)
-    .fetch_all(pool)
-    .await)?)
-}
-
-/// An agent opened a chat console: they are available for chats, unless they chose away (the
-/// choice is stored, so it outlives consoles, reloads and restarts).
-pub async fn console_opened(ctx: &AppContext, actor: &Agent) -> Result<()> {
-    authorize(actor)?;
-    let chosen: String = on_pool!(ctx.db(), |pool| sqlx::query_scalar(
-        "SELECT chat_status FROM agents WHERE id = $1"
-    )
-    .bind(actor.id)
-    .fetch_one(pool)
-    .await)?;
-    let status = if chosen == "away" { AgentStatus::Away } else { AgentStatus::Online };
-    ctx.chat_hub().set_status(actor.id, status);
-    ctx.chat_hub().agent_connected(actor.id);
-    // Connected now, whatever follows: the caller counts this console as open.
-    if let Err(e) = presence_changed(ctx, actor.id).await.and(route(ctx).await) {
-        tracing::warn!(error = %e, agent_id = actor.id, "could not route chats after a console opened");
-    }
-    Ok(())
-}
-
-/// An agent's console closed. When it was their last one and none reopens within the grace
-/// period, their live chats return to the queue.
-pub async fn console_closed(ctx: &AppContext, agent_id: i64) {
-    if ctx.chat_hub().agent_disconnected(agent_id) > 0 {
-        return;
-    }
-    ctx.chat_hub().inbox_changed();
-    if let Err(e) = presence_changed(ctx, agent_id).await {
-        tracing::warn!(error = %e, agent_id, "could not tell visitors that their agent went offline");
-    }
-    let ctx = ctx.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(ctx.settings().chat.offline_grace).await;
-        if ctx.chat_hub().status(agent_id) == AgentStatus::Offline {
-            if let Err(e) = requeue_chats_of(&ctx, agent_id).await.and(route(&ctx).await) {
-                tracing::warn!(error = %e, agent_id, "could not requeue the chats of an agent who went offline");
-            }
-        }
-    });
-}
-
-/// Returns an agent's live chats to the queue, keeping their place by when they were first queued.
-async fn requeue_chats_of(ctx: &AppContext, agent_id: i64) -> Result<()> {
-    for chat_id in live_chats_of(ctx.db(), agent_id).await? {
-        let change = ChatChange {
-            chat: (
-                "UPDATE chats SET state = 'queued', agent_id = NULL WHERE ticket_id = $1 AND state = 'active'",
-                Vec::new(),
-            ),
-            ticket: (
-                "UPDATE tickets SET assignee_id = NULL, version = version + 1, updated_at = $2 WHERE id = $1 RETURNING number",
-                vec![Param::Int(Timestamp::now().unix_millis())],
-            ),
-            actor: Author::System,
-            kind: "chat_requeued",
-            detail: json!({ "agent_id": agent_id }),
-        };
-        if change.write(ctx, chat_id).await? {
-            system_message(ctx, chat_id, "The agent went offline; you are back in the queue")
-                .await?;
-            ctx.chat_hub().publish(chat_id, ChatNotice::Changed);
-        }
-    }
-    Ok(())
-}
-
-/// Checks that attachment `id` was uploaded to `chat` and describes it.
-async fn attachment_of(db: &Db, chat: ChatRef, id: i64) -> Result<Attachment> {
-    let row: Option<(String, String, i64)> = on_pool!(db, |pool| {
-        sqlx::query_as(
-        "SELECT file_name, content_type, size FROM chat_attachments WHERE id = $1 AND chat_id = $2"
-    )
-    .bind(id)
-    .bind(chat.id)
-    .fetch_optional(pool)
-    .await
-    })?;
-    let (file_name, content_type, size) = row.ok_or(Error::NotFound("attachment"))?;
-    Ok(Attachment { id, file_name, content_type, size })
-}
-
-// ---------------------------------------------------------------------------------------------
-// Attachments
-
-/// A file name safe to store and to send back in a header: no paths, no control characters.
-fn clean_file_name(name: &str) -> String {
-    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control() && *c != '"')
-        .take(crate::chat::MAX_FILE_NAME_CHARS)
-        .collect();
-    if cleaned.trim().is_empty() { "file".to_owned() } else { cleaned.trim().to_owned() }
-}
-
-/// A media type as `type/subtype` of token characters, else `application/octet-stream`.
-fn clean_content_type(content_type: &str) -> String {
-    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
-    let token = |part: &str| {
-        !part.is_empty()
-            && part.chars().all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
-    };
-    match essence.split_once('/') {
-        Some((kind, sub))
-            if token(kind)
-                && token(sub)
-                && essence.len() <= crate::chat::MAX_CONTENT_TYPE_CHARS =>
-        {
-            essence
-        }
-        _ => "application/octet-stream".to_owned(),
-    }
-}
-
-/// Stores a file the visitor attaches in their open chat; they then send it with a message.
-pub async fn visitor_upload(
-    ctx: &AppContext,
-    visitor: &Visitor,
-    file: NewFile<'_>,
-) -> Result<Attachment> {
-    file.check()?;
-    ctx.chat_limits().check_message(visitor.id)?;
-    let chat = match visitor_chat(ctx.db(), visitor, None).await? {
-        Some(row) if row.state() != ChatState::Ended => row.reference(),
-        _ => return Err(Error::Conflict("Start the chat with a message first.".into())),
-    };
-    store_file(ctx.db(), chat, file).await
-}
-
-/// Stores a file an agent attaches in chat `number`, which they may write in (see
-/// [`agent_send`]); they then send it with a reply.
-pub async fn agent_upload(
-    ctx: &AppContext,
-    actor: &Agent,
-    number: i64,
-    file: NewFile<'_>,
-) -> Result<Attachment> {
-    file.check()?;
-    let row = writable_chat(ctx.db(), actor, number).await?;
-    store_file(ctx.db(), row.reference(), file).await
-}
-
-/// A file as uploaded: its name and type as the browser said, and its bytes.
-#[derive(Clone, Copy, Debug)]
-pub struct NewFile<'a> {
-    /// The file's name (any path is dropped).
-    pub name: &'a str,
-    /// Its media type.
-    pub content_type: &'a str,
-    /// Its bytes.
-    pub data: &'a [u8],
-}
-
-impl NewFile<'_> {
-    fn check(&self) -> Result<()> {
-        if self.data.is_empty() || self.data.len() > MAX_ATTACHMENT_BYTES {
-            return Err(Error::invalid(
-                "file",
-                format!("Attach a file of at most {} MB.", MAX_ATTACHMENT_BYTES / 1024 / 1024),
-            ));
-        }
-        Ok(())
-    }
-}
-
-async fn store_file(db: &Db, chat: ChatRef, file: NewFile<'_>) -> Result<Attachment> {
-    let (file_name, content_type) =
-        (clean_file_name(file.name), clean_content_type(file.content_type));
-    let size = i64::try_from(file.data.len()).map_err(|_| Error::invalid("file", "Too large."))?;
-    let id: i64 = on_pool!(db, |pool| {
-        sqlx::query_scalar(
-        "INSERT INTO chat_attachments (chat_id, file_name, content_type, size, data, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"
-    )
-    .bind(chat.id)
-    .bind(&file_name)
-    .bind(&content_type)
-    .bind(size)
-    .bind(file.data)
-    .bind(Timestamp::now())
-    .fetch_one(pool)
-    .await
-    })?;
-    Ok(Attachment { id, file_name, content_type, size })
-}
-
-/// Who asks for an attachment.
-#[derive(Clone, Copy, Debug)]
-pub enum Downloader<'a> {
-    /// A visitor: only files of their own chats.
-    Visitor(&'a Visitor),
-    /// An agent: any chat's files.
-    Agent(&'a Agent),
-}
-
-/// An attachment's description and bytes, for someone who may see its chat.
-pub async fn download_attachment(
-    ctx: &AppContext,
-    who: Downloader<'_>,
-    id: i64,
-) -> Result<(Attachment, Vec<u8>)> {
-    let row: Option<(i64, String, String, i64, Vec<u8>)> = on_pool!(ctx.db(), |pool| {
-        sqlx::query_as(
-        "SELECT t.number, f.file_name, f.content_type, f.size, f.data FROM chat_attachments f JOIN tickets t ON t.id = f.chat_id WHERE f.id = $1"
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await
-    })?;
-    let (number, file_name, content_type, size, data) = row.ok_or(Error::NotFound("attachment"))?;
-    match who {
-        // Another visitor's file is "not found": its existence is not theirs to know.
-        Downloader::Visitor(visitor) => visitor_chat(ctx.db(), visitor, Some(number))
-            .await
-            .map_err(|_| Error::NotFound("attachment"))
-            .map(drop)?,
-        Downloader::Agent(agent) => authorize(agent)?,
-    }
-    Ok((Attachment { id, file_name, content_type, size }, data))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn attachment_names_and_types_are_cleaned_before_they_reach_a_header() {
-        assert_eq!(clean_file_name("../../etc/passwd"), "passwd");
-        assert_eq!(clean_file_name("C:\\x\\report \"q1\".pdf\n"), "report q1.pdf");
-        assert_eq!(clean_file_name(""), "file");
-        assert_eq!(clean_content_type("image/PNG; charset=x"), "image/png");
-        assert_eq!(clean_content_type("text/html\r\nX-Evil: 1"), "application/octet-stream");
-    }
+/// A website that embeds the widget, as admins manage it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WidgetSite {
+    /// Database id.
+    pub id: i64,
+    /// A name for admins.
+    pub name: String,
+    /// The public token the snippet carries.
+    pub public_token: String,
+    /// The key the site's backend signs user ids with (HMAC-SHA256); admins only.
+    pub identity_secret: String,
+    /// Whether `setUser` calls must carry a valid hash.
+    pub enforce_identity: bool,
+    /// The origins allowed to embed the widget (`https://shop.example.com`), one per entry.
+    pub allowed_origins: Vec<String>,
+    /// The first thing the widget says.
+    pub greeting: String,
+    /// Whether the pre-chat form asks for an email.
+    pub ask_email: bool,
 }

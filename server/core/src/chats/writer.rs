@@ -11,10 +11,11 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::hub::{ChatHub, ChatNotice};
-use crate::chat::{Attachment, ChatMessage, Sender};
-use crate::db::{BeginWrite, Db, on_pool};
+use crate::chats::{Attachment, ChatMessage, Sender};
+use crate::platform::db::{BeginWrite, Db, on_pool};
+use crate::platform::tasks::Tasks;
 use crate::error::{Error, Result};
-use crate::time::Timestamp;
+use crate::platform::time::Timestamp;
 
 /// The most jobs written in one transaction.
 const MAX_BATCH: usize = 512;
@@ -74,20 +75,21 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the writer tasks; they end when every handle is dropped.
-    pub(crate) fn start(db: Db, hub: Arc<ChatHub>) -> Self {
+    /// Starts the writer tasks as members of `tasks`. At shutdown each stops taking jobs, then
+    /// commits and acks every job it had accepted before it ends.
+    pub(crate) fn start(db: &Db, hub: Arc<ChatHub>, tasks: &Tasks) -> Self {
         let count = match db {
             Db::Sqlite(_) => 1,
             Db::Postgres(_) => POSTGRES_WRITERS,
         };
-        let tasks = (0..count)
+        let queues = (0..count)
             .map(|_| {
                 let (jobs, queue) = mpsc::channel(QUEUE);
-                tokio::spawn(run(db.clone(), hub.clone(), queue));
+                tasks.spawn(run(db.clone(), hub.clone(), queue, tasks.clone()));
                 jobs
             })
             .collect();
-        Self { tasks }
+        Self { tasks: queues }
     }
 
     /// The queue of the task that writes chat `chat_id`.
@@ -137,13 +139,29 @@ impl Commit {
     }
 }
 
+/// The writer has stopped taking jobs: frontdesk is shutting down.
 fn stopped() -> Error {
-    Error::Internal("the chat writer stopped".into())
+    Error::Unavailable
 }
 
-async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>) {
+async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>, tasks: Tasks) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    let mut closed = false;
+    loop {
+        let taken = tokio::select! {
+            biased;
+            () = tasks.stopping(), if !closed => {
+                // No new jobs from here on (senders are told frontdesk is restarting); the loop
+                // drains the queued ones and ends when the queue is empty.
+                queue.close();
+                closed = true;
+                continue;
+            }
+            taken = queue.recv_many(&mut jobs, MAX_BATCH) => taken,
+        };
+        if taken == 0 {
+            break;
+        }
         let batch = std::mem::take(&mut jobs);
         match write(&db, &batch).await {
             Ok(results) => finish(&hub, batch, results),
@@ -176,7 +194,7 @@ fn finish(hub: &ChatHub, batch: Vec<Job>, results: Vec<Result<Option<Stored>>>) 
             }
             (Job::Append(_, reply), Ok(None)) => {
                 let _ =
-                    reply.send(Err(Error::Internal("a stored chat message went missing".into())));
+                    reply.send(Err(Error::internal("a stored chat message went missing")));
             }
             (Job::Append(_, reply), Err(e)) => {
                 let _ = reply.send(Err(e));
