@@ -123,9 +123,9 @@ pub trait Outgoing {
 }
 
 /// Takes the message with `client_id` out of `outbox` once acked; returns it if it was there.
-pub fn settle<T: Outgoing>(outbox: RwSignal<Vec<T>>, client_id: &str) -> Option<T>
+pub fn settle<T>(outbox: RwSignal<Vec<T>>, client_id: &str) -> Option<T>
 where
-    T: Send + Sync + 'static,
+    T: Outgoing + Send + Sync + 'static,
 {
     let mut found = None;
     outbox.update(|list| {

@@ -76,11 +76,11 @@ impl Samples {
 
 /// The one integer `sql` returns.
 pub async fn scalar(db: &Db, sql: &str) -> Result<i64> {
-    Ok(match db {
+    match db {
         Db::Sqlite(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
         Db::Postgres(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
     }
-    .with_context(|| format!("no value for {sql}"))?)
+    .with_context(|| format!("no value for {sql}"))
 }
 
 /// The seeded admin (the first active one).

@@ -140,10 +140,6 @@ pub async fn list_widget_sites() -> Result<Vec<WidgetSite>, ApiError> {
 }
 
 /// Creates (`id` empty) or changes a widget site; `allowed_origins` is one origin per line.
-#[allow(
-    clippy::too_many_arguments,
-    reason = "one argument per form field; #[server] copies this onto a generated item that is fine, where #[expect] would go unfulfilled"
-)]
 #[server(prefix = "/api", endpoint = "save_widget_site")]
 pub async fn save_widget_site(
     id: String,

@@ -77,9 +77,11 @@ struct Connection {
     /// Followed chats by number.
     chats: HashMap<i64, FollowedChat>,
     /// Notices of every followed chat, forwarded from their channels (`None`: fell behind).
-    chat_notices:
-        (mpsc::Sender<(i64, Option<ChatNotice>)>, mpsc::Receiver<(i64, Option<ChatNotice>)>),
+    chat_notices: (mpsc::Sender<ChatNoticeOf>, mpsc::Receiver<ChatNoticeOf>),
 }
+
+/// A notice of chat `number` (`None`: its channel fell behind).
+type ChatNoticeOf = (i64, Option<ChatNotice>);
 
 /// A chat this socket follows.
 struct FollowedChat {

@@ -1169,6 +1169,10 @@ mod baseline {
                 .max_write_buffer_size(16 * 1024)
                 .max_message_size(Some(16 * 1024))
                 .max_frame_size(Some(16 * 1024));
+            #[expect(
+                clippy::result_large_err,
+                reason = "the shape tungstenite's handshake callback must have"
+            )]
             let remember_path =
                 |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
                     path = request.uri().path().to_owned();
@@ -1188,12 +1192,9 @@ mod baseline {
             loop {
                 tokio::select! {
                     frame = stream.next() => match frame {
-                        Some(Ok(Message::Text(text))) => match serde_json::from_str::<ClientMessage>(text.as_str()) {
-                            Ok(ClientMessage::SubscribeChats | ClientMessage::SetChatStatus { .. }) => {
-                                let inbox = ServerMessage::ChatInbox { status: frontdesk_core::chats::AgentStatus::Online, chats: Vec::new(), more: false };
-                                send_json(&mut sink, &inbox).await?;
-                            }
-                            _ => {}
+                        Some(Ok(Message::Text(text))) => if let Ok(ClientMessage::SubscribeChats | ClientMessage::SetChatStatus { .. }) = serde_json::from_str::<ClientMessage>(text.as_str()) {
+                            let inbox = ServerMessage::ChatInbox { status: frontdesk_core::chats::AgentStatus::Online, chats: Vec::new(), more: false };
+                            send_json(&mut sink, &inbox).await?;
                         },
                         Some(Ok(_)) => {}
                         Some(Err(_)) | None => return Ok(()),

@@ -192,9 +192,9 @@ async fn main() -> Result<()> {
 }
 
 async fn scalar(db: &Db, sql: &str) -> Result<i64> {
-    Ok(match db {
+    match db {
         Db::Sqlite(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
         Db::Postgres(pool) => sqlx::query_scalar::<_, Option<i64>>(sql).fetch_one(pool).await?,
     }
-    .with_context(|| format!("no value for {sql}"))?)
+    .with_context(|| format!("no value for {sql}"))
 }

@@ -544,7 +544,7 @@ fn mark_read() {
     }
     let read_mark = with(|s| s.read_mark);
     let (count, preview) = panel.messages.with_untracked(|m| unread(m, read_mark));
-    let changed = with(|s| std::mem::replace(&mut s.unread_posted, Some(count)) != Some(count));
+    let changed = with(|s| s.unread_posted.replace(count) != Some(count));
     if changed && (count > 0 || with(|s| s.welcomed)) {
         let preview: String = preview.unwrap_or_default().chars().take(280).collect();
         post_parent(json!({ "frontdesk": "unread", "count": count, "preview": preview }));

@@ -54,6 +54,22 @@ fn dummy_hash() -> &'static String {
     })
 }
 
+/// A new random token of `bytes` random bytes, URL-safe base64.
+pub(crate) fn random_token(bytes: usize) -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut buffer = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// What is stored of a token: its SHA-256, URL-safe base64.
+pub(crate) fn token_hash(token: &str) -> String {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,20 +88,4 @@ mod tests {
         assert!(!verify(String::new(), None).await?);
         Ok(())
     }
-}
-
-/// A new random token of `bytes` random bytes, URL-safe base64.
-pub(crate) fn random_token(bytes: usize) -> String {
-    use base64::Engine;
-    use rand::RngCore;
-    let mut buffer = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buffer);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
-}
-
-/// What is stored of a token: its SHA-256, URL-safe base64.
-pub(crate) fn token_hash(token: &str) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }

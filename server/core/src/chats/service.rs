@@ -1197,11 +1197,10 @@ pub async fn console_closed(ctx: &AppContext, agent_id: i64) {
             () = tokio::time::sleep(ChatRuntime::of(&ctx).settings.offline_grace) => {}
             () = ctx.tasks().stopping() => return,
         }
-        if hub(&ctx).status(agent_id) == AgentStatus::Offline {
-            if let Err(e) = requeue_chats_of(&ctx, agent_id).await.and(route(&ctx).await) {
+        if hub(&ctx).status(agent_id) == AgentStatus::Offline
+            && let Err(e) = requeue_chats_of(&ctx, agent_id).await.and(route(&ctx).await) {
                 tracing::warn!(error = %e, agent_id, "could not requeue the chats of an agent who went offline");
             }
-        }
     });
 }
 

@@ -263,7 +263,7 @@ pub async fn by_public_token(db: &Db, token: &str) -> Result<WidgetSite> {
 /// Whether a page on `origin` may embed the site's widget or open its socket.
 pub fn allows_origin(site: &WidgetSite, origin: &str) -> bool {
     parse_origin(origin)
-        .is_some_and(|origin| site.allowed_origins.iter().any(|allowed| *allowed == origin))
+        .is_some_and(|origin| site.allowed_origins.contains(&origin))
 }
 
 /// The hash a host site sends with `setUser`: hex `HMAC-SHA256(secret, user_id)`.
@@ -284,7 +284,7 @@ fn verified(site: &WidgetSite, user_id: &str, hash: Option<&str>) -> bool {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()

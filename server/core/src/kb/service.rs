@@ -395,10 +395,16 @@ pub async fn help_categories(ctx: &AppContext) -> Result<Vec<HelpCategory>> {
     Ok(categories)
 }
 
+
+/// A published article as the help centre reads it: slug, title, body, tags, category name
+/// and slug, and when it last changed.
+type PublishedRow =
+    (String, String, String, String, Option<String>, Option<String>, Timestamp);
+
 /// One published article, rendered; anything else (a draft, an internal article, an unknown
 /// slug) is not found. Public.
 pub async fn help_article(ctx: &AppContext, slug: &str) -> Result<HelpArticle> {
-    let row: Option<(String, String, String, String, Option<String>, Option<String>, Timestamp)> =
+    let row: Option<PublishedRow> =
         on_pool!(ctx.db(), |pool| {
             sqlx::query_as(
         "SELECT a.slug, a.title, a.body, a.tags, c.name, c.slug, a.updated_at FROM kb_articles a

@@ -149,6 +149,9 @@ pub use query::report;
 
 #[cfg(feature = "store")]
 mod query {
+    /// One metric's clock runs in a group: (status, business time counted, stopped in time).
+    type Runs<'a> = Vec<(&'a str, i64, bool)>;
+
     use std::collections::BTreeMap;
 
     use super::{GroupBy, METRICS, MetricStats, ReportRow, SlaReport};
@@ -214,8 +217,8 @@ mod query {
         .bind(end)
         .fetch_all(pool)
         .await)?;
-        let mut groups: BTreeMap<String, [Vec<(&str, i64, bool)>; 3]> = BTreeMap::new();
-        let mut total: [Vec<(&str, i64, bool)>; 3] = Default::default();
+        let mut groups: BTreeMap<String, [Runs<'_>; 3]> = BTreeMap::new();
+        let mut total: [Runs<'_>; 3] = Default::default();
         for (metric, status, counted, stopped_at, policy, team, agent) in &runs {
             let Some(index) = METRICS.iter().position(|(name, _)| name == metric) else { continue };
             let group = match group_by {
