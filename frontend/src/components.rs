@@ -1,8 +1,10 @@
-//! Small pieces the pages share.
+//! Small pieces the pages share: form fields and errors, the customer-facing frame, article
+//! suggestions, status and priority badges, and text helpers.
 
+use frontdesk_core::tickets::{Priority, Status};
 use leptos::prelude::*;
 
-use crate::api::ApiError;
+use crate::api::{ApiError, suggest_articles};
 
 /// What people typed, as the text of a `<textarea>`. On the server tachys writes a textarea's
 /// children into the page as they are (and never hydrates them), so `</textarea><script>` would
@@ -184,4 +186,71 @@ pub fn SlaBadge(due: Option<frontdesk_core::platform::time::Timestamp>) -> impl 
         };
         view! { <span class=format!("badge sla {class}") title=format!("SLA due {}", due.display_utc())>{text}</span> }
     })
+}
+
+/// The frame of the customer-facing pages (portal and help centre): a header, then the page.
+#[component]
+pub fn PortalFrame(children: Children) -> impl IntoView {
+    view! {
+        <div class="portal">
+            <header class="portal-header">
+                <a class="brand" href="/help">"frontdesk · Help center"</a>
+                <a href="/portal">"My requests"</a>
+                <a href="/portal/new">"New request"</a>
+            </header>
+            <main class="portal-content">{children()}</main>
+        </div>
+    }
+}
+
+/// How long typing must pause before suggestions are asked for.
+const SUGGEST_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Published articles that may answer `text`, asked for once typing pauses (so only in the
+/// browser: `text` changes as people type). `detailed` lists each with its snippet and opens
+/// it in a new tab, so a half-written form is not lost; otherwise titles only.
+#[component]
+pub fn SuggestedArticles(text: Signal<String>, #[prop(optional)] detailed: bool) -> impl IntoView {
+    let settled = debounced(text, SUGGEST_AFTER);
+    let suggestions = Resource::new(
+        move || settled.get(),
+        |text| async move {
+            if text.trim().chars().count() < 3 {
+                Ok(Vec::new())
+            } else {
+                suggest_articles(text).await
+            }
+        },
+    );
+    view! {
+        <Transition>
+            {move || suggestions.get().and_then(Result::ok).filter(|items| !items.is_empty()).map(|items| view! {
+                <ul class="suggestions" class:detailed=detailed id="suggestions" aria-label="Suggested articles">
+                    {items.into_iter().map(|i| if detailed {
+                        view! {
+                            <li>
+                                <a href=i.url target="_blank" rel="noopener">{i.title}</a>
+                                <p class="snippet" inner_html=i.snippet_html></p>
+                            </li>
+                        }
+                            .into_any()
+                    } else {
+                        view! { <li><a href=i.url>{i.title}</a></li> }.into_any()
+                    }).collect_view()}
+                </ul>
+            })}
+        </Transition>
+    }
+}
+
+/// A ticket's status as a coloured pill.
+#[component]
+pub fn StatusBadge(status: Status) -> impl IntoView {
+    view! { <span class=format!("badge status-{}", status.as_str())>{status.label()}</span> }
+}
+
+/// A ticket's priority as a coloured pill.
+#[component]
+pub fn PriorityBadge(priority: Priority) -> impl IntoView {
+    view! { <span class=format!("badge priority-{}", priority.as_str())>{priority.label()}</span> }
 }

@@ -108,6 +108,26 @@ pub async fn bench_context(
     Ok(frontdesk_core::app::build(db, options).await?)
 }
 
+/// A database (PostgreSQL at `url`, or SQLite in `data_dir`) with the admin `ada@example.com`
+/// (password [`PASSWORD`]) and a widget site that allows `origin`; returns the site's public
+/// token. The context is shut down and closed again, for a server process to take over.
+pub async fn seed_site(url: Option<&str>, data_dir: &std::path::Path, origin: &str) -> String {
+    let ctx = bench_context(url, data_dir, None).await.expect("a database").ctx;
+    let admin = frontdesk_core::agents::create_admin_from_cli(
+        &ctx,
+        NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"),
+    )
+    .await
+    .expect("an admin");
+    let settings =
+        frontdesk_core::chats::sites::SiteSettings::parse("Shop", origin, false, "", true)
+            .expect("valid site settings");
+    let site = frontdesk_core::chats::sites::create(&ctx, &admin, settings).await.expect("a site");
+    ctx.tasks().shut_down(std::time::Duration::from_secs(5)).await;
+    ctx.db().close().await;
+    site.public_token
+}
+
 /// The built web assets: `FRONTDESK_SITE_DIR` (set by `cargo xtask test`) or `target/site`.
 pub fn site_dir() -> PathBuf {
     std::env::var_os("FRONTDESK_SITE_DIR")

@@ -13,8 +13,7 @@ use crate::api::{
     ApiError, MergeCustomers, UpdateCustomer, customer_duplicates, customer_timeline,
     duplicate_pairs, get_customer, list_organizations,
 };
-use crate::components::{ErrorNotice, action_error};
-use crate::pages::tickets::StatusBadge;
+use crate::components::{ErrorNotice, StatusBadge, action_error};
 
 fn id_param(name: &'static str) -> Memo<Option<i64>> {
     let params = use_params_map();

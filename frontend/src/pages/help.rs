@@ -7,8 +7,8 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{ApiError, RateArticle, get_help_article, list_help_categories};
-use crate::components::{ErrorNotice, not_found_status};
-use crate::pages::portal::PortalFrame;
+use crate::components::{ErrorNotice, PortalFrame, not_found_status};
+
 use crate::pages::search::HelpSearchBox;
 
 /// One category's article list.

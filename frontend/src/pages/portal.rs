@@ -10,24 +10,9 @@ use crate::api::{
     ApiError, PortalRedeem, PortalReply, PortalRequestLink, PortalSignOut, PortalSubmit,
     portal_ticket, portal_tickets,
 };
-use crate::components::{ErrorNotice, Field, TextAreaField, action_error};
-use crate::pages::search::SuggestedArticles;
-use crate::pages::tickets::StatusBadge;
-
-/// The frame of the customer-facing pages (portal and help centre): a header, then the page.
-#[component]
-pub(crate) fn PortalFrame(children: Children) -> impl IntoView {
-    view! {
-        <div class="portal">
-            <header class="portal-header">
-                <a class="brand" href="/help">"frontdesk · Help center"</a>
-                <a href="/portal">"My requests"</a>
-                <a href="/portal/new">"New request"</a>
-            </header>
-            <main class="portal-content">{children()}</main>
-        </div>
-    }
-}
+use crate::components::{
+    ErrorNotice, Field, PortalFrame, StatusBadge, SuggestedArticles, TextAreaField, action_error,
+};
 
 /// `/portal`: the customer's tickets, or how to get in.
 #[component]

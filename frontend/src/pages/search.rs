@@ -11,11 +11,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{
-    ApiError, list_content_gaps, search_everything, search_help, similar_answers, suggest_articles,
-};
-use crate::components::{ErrorNotice, debounced};
-use crate::pages::portal::PortalFrame;
+use crate::api::{ApiError, list_content_gaps, search_everything, search_help, similar_answers};
+use crate::components::{ErrorNotice, PortalFrame, SuggestedArticles};
 
 /// The query in the page's URL (`?q=..&kind=..`), so searches are links and work as GET forms.
 fn query_from_url() -> Memo<SearchQuery> {
@@ -86,46 +83,6 @@ fn FoundRow(item: FoundItem) -> impl IntoView {
             <p class="snippet" inner_html=item.snippet_html></p>
             {item.resolution.map(|r| view! { <p class="resolution"><strong>"Resolution: "</strong>{r}</p> })}
         </li>
-    }
-}
-
-/// How long typing must pause before suggestions are asked for.
-const SUGGEST_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
-
-/// Published articles that may answer `text`, asked for once typing pauses (so only in the
-/// browser: `text` changes as people type). `detailed` lists each with its snippet and opens
-/// it in a new tab, so a half-written form is not lost; otherwise titles only.
-#[component]
-pub fn SuggestedArticles(text: Signal<String>, #[prop(optional)] detailed: bool) -> impl IntoView {
-    let settled = debounced(text, SUGGEST_AFTER);
-    let suggestions = Resource::new(
-        move || settled.get(),
-        |text| async move {
-            if text.trim().chars().count() < 3 {
-                Ok(Vec::new())
-            } else {
-                suggest_articles(text).await
-            }
-        },
-    );
-    view! {
-        <Transition>
-            {move || suggestions.get().and_then(Result::ok).filter(|items| !items.is_empty()).map(|items| view! {
-                <ul class="suggestions" class:detailed=detailed id="suggestions" aria-label="Suggested articles">
-                    {items.into_iter().map(|i| if detailed {
-                        view! {
-                            <li>
-                                <a href=i.url target="_blank" rel="noopener">{i.title}</a>
-                                <p class="snippet" inner_html=i.snippet_html></p>
-                            </li>
-                        }
-                            .into_any()
-                    } else {
-                        view! { <li><a href=i.url>{i.title}</a></li> }.into_any()
-                    }).collect_view()}
-                </ul>
-            })}
-        </Transition>
     }
 }
 

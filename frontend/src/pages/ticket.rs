@@ -13,10 +13,10 @@ use crate::api::{
     AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, load_chat,
     ticket_sla,
 };
-use crate::components::{ErrorNotice, SlaBadge, action_error};
+use crate::components::{ErrorNotice, PriorityBadge, SlaBadge, StatusBadge, action_error};
 use crate::keyboard::on_shortcut;
 use crate::live::Live;
-use crate::pages::tickets::{PriorityBadge, StatusBadge};
+
 use leptos::wasm_bindgen::JsCast;
 
 /// The ticket page.

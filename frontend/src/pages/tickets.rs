@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{BulkUpdateTickets, QueuePage, list_agents, list_queue, list_teams, queue_counts};
-use crate::components::{ErrorNotice, SlaBadge, now_ms};
+use crate::components::{ErrorNotice, PriorityBadge, SlaBadge, StatusBadge, now_ms};
 use crate::keyboard::on_shortcut;
 use leptos_router::components::Form;
 
@@ -431,16 +431,4 @@ fn TicketRow(ticket: TicketSummary, index: usize) -> impl IntoView {
             <td class="muted">{ticket.updated_at.display_utc()}</td>
         </tr>
     }
-}
-
-/// A ticket's status as a coloured pill.
-#[component]
-pub fn StatusBadge(status: Status) -> impl IntoView {
-    view! { <span class=format!("badge status-{}", status.as_str())>{status.label()}</span> }
-}
-
-/// A ticket's priority as a coloured pill.
-#[component]
-pub fn PriorityBadge(priority: Priority) -> impl IntoView {
-    view! { <span class=format!("badge priority-{}", priority.as_str())>{priority.label()}</span> }
 }

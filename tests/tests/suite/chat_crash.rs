@@ -6,11 +6,10 @@
 //! accepted and exits cleanly within its grace period. Runs on SQLite, and on PostgreSQL when the
 //! suite does.
 
-use frontdesk_core::agents::{NewAgent, Role};
 use frontdesk_core::chats::{VisitorEvent, VisitorRequest};
 use frontdesk_server::startup::SHUTDOWN_GRACE;
 use frontdesk_tests::live::{WidgetClient, connect_widget};
-use frontdesk_tests::{ApiClient, PASSWORD, ServerProcess, TestDatabase, bench_context};
+use frontdesk_tests::{ApiClient, ServerProcess, TestDatabase, seed_site};
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
@@ -102,25 +101,11 @@ impl Visitor {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_duplicates() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let database = TestDatabase::create().await;
+    let Burst { data, database, site, mut server, mut visitors } = Burst::start().await;
     let url = database.url.as_deref();
-    let site = create_site(url, data.path()).await;
-
-    let mut server = ServerProcess::start(data.path(), url);
-    let base_url = server.base_url();
-    let mut visitors = start_visitors(&base_url, &site).await;
 
     // The burst: everyone sends; the server is killed once a third of all messages are acked.
-    loop {
-        for visitor in &mut visitors {
-            visitor.pump().await;
-            visitor.read().await;
-        }
-        if visitors.iter().map(|v| v.acked.len()).sum::<usize>() >= VISITORS * MESSAGES / 3 {
-            break;
-        }
-    }
+    burst_until_a_third_is_acked(&mut visitors).await;
     server.signal("KILL");
     server.child.wait().expect("the server is gone");
     // Drain whatever was already on the wire, then note what was acked before the kill.
@@ -130,51 +115,16 @@ async fn every_acked_message_survives_sigkill_and_transcripts_have_no_gaps_or_du
     let acked_before_kill: Vec<HashSet<usize>> = visitors.iter().map(|v| v.acked.clone()).collect();
     assert!(acked_before_kill.iter().all(|a| a.len() < MESSAGES), "the kill came mid-burst");
 
-    let restarted = ServerProcess::start(data.path(), url);
-    let base_url = restarted.base_url();
-    for visitor in &mut visitors {
-        visitor.connect(&base_url, &site).await;
-    }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while visitors.iter().any(|v| v.acked.len() < MESSAGES) {
-        assert!(tokio::time::Instant::now() < deadline, "every message is acked after the restart");
-        for visitor in &mut visitors {
-            if visitor.pump().await && !visitor.read().await {
-                panic!("the restarted server dropped a socket");
-            }
-        }
-    }
-
-    // The transcripts, as a fresh client replays them from the start.
-    for (visitor, acked_early) in visitors.iter().zip(&acked_before_kill) {
-        let ids = complete_transcript(&base_url, &site, visitor).await;
-        assert!(
-            acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))),
-            "everything acked before the kill survived"
-        );
-    }
+    resume_after_restart(data.path(), url, &site, &mut visitors, &acked_before_kill).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_during_a_chat_burst_acks_what_it_took_stores_it_and_exits_cleanly_in_time() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let database = TestDatabase::create().await;
+    let Burst { data, database, site, mut server, mut visitors } = Burst::start().await;
     let url = database.url.as_deref();
-    let site = create_site(url, data.path()).await;
-    let mut server = ServerProcess::start(data.path(), url);
-    let base_url = server.base_url();
-    let mut visitors = start_visitors(&base_url, &site).await;
 
     // The burst; SIGTERM once a third of all messages are acked, with more in flight.
-    loop {
-        for visitor in &mut visitors {
-            visitor.pump().await;
-            visitor.read().await;
-        }
-        if visitors.iter().map(|v| v.acked.len()).sum::<usize>() >= VISITORS * MESSAGES / 3 {
-            break;
-        }
-    }
+    burst_until_a_third_is_acked(&mut visitors).await;
     for visitor in &mut visitors {
         visitor.pump().await;
     }
@@ -198,66 +148,90 @@ async fn sigterm_during_a_chat_burst_acks_what_it_took_stores_it_and_exits_clean
     );
     assert!(acked_at_exit.iter().all(|a| a.len() < MESSAGES), "the signal came mid-burst");
 
-    let restarted = ServerProcess::start(data.path(), url);
+    resume_after_restart(data.path(), url, &site, &mut visitors, &acked_at_exit).await;
+}
+
+/// Every visitor sends (keeping its window full) until a third of all messages are acked.
+async fn burst_until_a_third_is_acked(visitors: &mut [Visitor]) {
+    loop {
+        for visitor in visitors.iter_mut() {
+            visitor.pump().await;
+            visitor.read().await;
+        }
+        if visitors.iter().map(|v| v.acked.len()).sum::<usize>() >= VISITORS * MESSAGES / 3 {
+            break;
+        }
+    }
+}
+
+/// Starts the server again on the same data, lets every visitor reconnect and finish sending,
+/// and checks each transcript is whole and holds everything `acked_before` the stop.
+async fn resume_after_restart(
+    data: &std::path::Path,
+    url: Option<&str>,
+    site: &str,
+    visitors: &mut [Visitor],
+    acked_before: &[HashSet<usize>],
+) {
+    let restarted = ServerProcess::start(data, url);
     let base_url = restarted.base_url();
-    for visitor in &mut visitors {
-        visitor.connect(&base_url, &site).await;
+    for visitor in visitors.iter_mut() {
+        visitor.connect(&base_url, site).await;
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while visitors.iter().any(|v| v.acked.len() < MESSAGES) {
         assert!(tokio::time::Instant::now() < deadline, "every message is acked after the restart");
-        for visitor in &mut visitors {
+        for visitor in visitors.iter_mut() {
             if visitor.pump().await && !visitor.read().await {
                 panic!("the restarted server dropped a socket");
             }
         }
     }
-    for (visitor, acked_early) in visitors.iter().zip(&acked_at_exit) {
-        let ids = complete_transcript(&base_url, &site, visitor).await;
+    // The transcripts, as a fresh client replays them from the start.
+    for (visitor, acked_early) in visitors.iter().zip(acked_before) {
+        let ids = complete_transcript(&base_url, site, visitor).await;
         assert!(
             acked_early.iter().all(|i| ids.contains(&Visitor::client_id(*i))),
-            "everything acked before the exit was stored"
+            "everything acked before the stop was stored"
         );
     }
 }
 
-/// A database with an admin and a widget site allowing [`ORIGIN`]; the site's public token.
-async fn create_site(url: Option<&str>, data: &std::path::Path) -> String {
-    let ctx = bench_context(url, data, None).await.expect("a database").ctx;
-    let admin = frontdesk_core::agents::create_admin_from_cli(
-        &ctx,
-        NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"),
-    )
-    .await
-    .expect("admin");
-    let settings =
-        frontdesk_core::chats::sites::SiteSettings::parse("Shop", ORIGIN, false, "", true)
-            .expect("valid");
-    let site = frontdesk_core::chats::sites::create(&ctx, &admin, settings).await.expect("site");
-    ctx.tasks().shut_down(Duration::from_secs(5)).await;
-    ctx.db().close().await;
-    site.public_token
+/// A server process on a fresh database with a widget site, and [`VISITORS`] visitors with open
+/// sockets.
+struct Burst {
+    data: tempfile::TempDir,
+    database: TestDatabase,
+    site: String,
+    server: ServerProcess,
+    visitors: Vec<Visitor>,
 }
 
-/// [`VISITORS`] new visitors of `site`, each with an open socket.
-async fn start_visitors(base_url: &str, site: &str) -> Vec<Visitor> {
-    let http = ApiClient::new(base_url);
-    let mut visitors = Vec::new();
-    for _ in 0..VISITORS {
-        let token = http.new_visitor(site).await;
-        let mut visitor = Visitor {
-            token,
-            socket: None,
-            next: 0,
-            unacked: Vec::new(),
-            acked: HashSet::new(),
-            last_seq: 0,
-            number: None,
-        };
-        visitor.connect(base_url, site).await;
-        visitors.push(visitor);
+impl Burst {
+    async fn start() -> Self {
+        let data = tempfile::tempdir().expect("temp dir");
+        let database = TestDatabase::create().await;
+        let site = seed_site(database.url.as_deref(), data.path(), ORIGIN).await;
+        let server = ServerProcess::start(data.path(), database.url.as_deref());
+        let base_url = server.base_url();
+        let http = ApiClient::new(&base_url);
+        let mut visitors = Vec::new();
+        for _ in 0..VISITORS {
+            let token = http.new_visitor(&site).await;
+            let mut visitor = Visitor {
+                token,
+                socket: None,
+                next: 0,
+                unacked: Vec::new(),
+                acked: HashSet::new(),
+                last_seq: 0,
+                number: None,
+            };
+            visitor.connect(&base_url, &site).await;
+            visitors.push(visitor);
+        }
+        Self { data, database, site, server, visitors }
     }
-    visitors
 }
 
 /// Replays `visitor`'s chat from the start as a fresh client does, checks that it is whole (seqs

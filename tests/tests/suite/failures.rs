@@ -3,15 +3,13 @@
 //! plain HTTP handler, the agents' live socket and the widget's socket all hit the failure. Each
 //! answer carries the one safe sentence; the cause (the driver's words) is in the server's log.
 
-use frontdesk_core::agents::{NewAgent, Role};
 use frontdesk_core::chats::{VisitorEvent, VisitorRequest};
 use frontdesk_core::error::INTERNAL_MESSAGE;
 use frontdesk_core::live::{ClientMessage, ServerMessage};
 use frontdesk_core::platform::db::SQLITE_FILE_NAME;
 use frontdesk_tests::live::{connect, connect_widget};
-use frontdesk_tests::{ApiClient, PASSWORD, ServerProcess, TestDatabase, bench_context};
+use frontdesk_tests::{ApiClient, PASSWORD, ServerProcess, TestDatabase, seed_site};
 use sqlx::Connection;
-use std::time::Duration;
 
 const ORIGIN: &str = "https://shop.example.com";
 
@@ -39,23 +37,7 @@ async fn no_internal_text_reaches_a_client_over_http_or_either_socket_when_the_d
     let data = tempfile::tempdir().expect("temp dir");
     let database = TestDatabase::create().await;
     let url = database.url.as_deref();
-    let site = {
-        let ctx = bench_context(url, data.path(), None).await.expect("a database").ctx;
-        let admin = frontdesk_core::agents::create_admin_from_cli(
-            &ctx,
-            NewAgent::parse("ada@example.com", "Ada", Role::Admin, PASSWORD).expect("valid"),
-        )
-        .await
-        .expect("admin");
-        let settings =
-            frontdesk_core::chats::sites::SiteSettings::parse("Shop", ORIGIN, false, "", true)
-                .expect("valid");
-        let site =
-            frontdesk_core::chats::sites::create(&ctx, &admin, settings).await.expect("site");
-        ctx.tasks().shut_down(Duration::from_secs(5)).await;
-        ctx.db().close().await;
-        site.public_token
-    };
+    let site = seed_site(url, data.path(), ORIGIN).await;
     let mut server = ServerProcess::start(data.path(), url);
     let base_url = server.base_url();
 

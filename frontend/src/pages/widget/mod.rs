@@ -745,7 +745,7 @@ fn PreChatForm(panel: Panel, ask_email: bool) -> impl IntoView {
 fn ArticleSuggestions(text: RwSignal<String>) -> impl IntoView {
     view! {
         <section class="fd-suggestions" aria-live="polite">
-            <super::search::SuggestedArticles text=Signal::derive(move || text.get()) detailed=true/>
+            <crate::components::SuggestedArticles text=Signal::derive(move || text.get()) detailed=true/>
         </section>
     }
 }
