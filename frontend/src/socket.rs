@@ -83,6 +83,11 @@ impl Connection {
         std::mem::replace(&mut self.opened, false)
     }
 
+    /// Starts the reconnect delays from the shortest again (a deliberate new start).
+    pub fn reset_backoff(&mut self) {
+        self.retries = 0;
+    }
+
     /// Whether a socket is open now.
     pub fn is_open(&self) -> bool {
         self.opened && self.socket.as_ref().is_some_and(|s| s.ready_state() == WebSocket::OPEN)

@@ -7,10 +7,12 @@ use frontdesk_core::AppContext;
 use frontdesk_core::app::{self, Options};
 use frontdesk_core::platform::context::Settings;
 use frontdesk_search::IndexState;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::http;
@@ -68,10 +70,11 @@ impl Application {
         &self.ctx
     }
 
-    /// Starts the background workers and serves until `shutdown` resolves. Then, in order: stops
-    /// taking connections and lets open requests finish; signals every task (sockets say
-    /// goodbye, workers stop between rounds, the chat writer commits and acks what it accepted);
-    /// waits for them up to [`SHUTDOWN_GRACE`]; and closes the database.
+    /// Starts the background workers and serves until `shutdown` resolves. Then, within
+    /// [`SHUTDOWN_GRACE`] in all: stops taking connections and signals every task at once (open
+    /// requests finish; sockets answer what they took and say goodbye; workers stop between
+    /// rounds; the chat writer commits and acks what it accepted); waits for both; and closes
+    /// the database.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -79,10 +82,37 @@ impl Application {
         let addr = self.local_addr()?;
         tracing::info!(%addr, database = self.ctx.db().backend_name(), "frontdesk is listening on http://{addr}");
         app::start_workers(&self.ctx, self.search);
+        let tasks = self.ctx.tasks().clone();
+        let signalled_at = Arc::new(OnceLock::new());
+        let (signalled, stopping) = tokio::sync::oneshot::channel::<()>();
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await;
-        tracing::info!("frontdesk is stopping");
-        let abandoned = self.ctx.tasks().shut_down(SHUTDOWN_GRACE).await;
+        let serve = axum::serve(self.listener, service).with_graceful_shutdown({
+            let signalled_at = signalled_at.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("frontdesk is stopping");
+                signalled_at.get_or_init(Instant::now);
+                tasks.stop();
+                let _ = signalled.send(());
+            }
+        });
+        // Everything gets the grace period, counted from the signal, and no longer.
+        let deadline = || signalled_at.get().map_or_else(Instant::now, |at| *at + SHUTDOWN_GRACE);
+        let overdue = async {
+            match stopping.await {
+                Ok(()) => tokio::time::sleep_until(deadline()).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = serve.into_future() => served,
+            () = overdue => {
+                tracing::warn!("open requests did not finish within the grace period");
+                Ok(())
+            }
+        };
+        let left = deadline().saturating_duration_since(Instant::now());
+        let abandoned = self.ctx.tasks().shut_down(left).await;
         if abandoned > 0 {
             tracing::warn!(tasks = abandoned, "some tasks did not finish within the grace period");
         }

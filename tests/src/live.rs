@@ -20,6 +20,8 @@ pub const MESSAGE_WAIT: Duration = Duration::from_secs(10);
 pub struct Socket<Out, In> {
     socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
     protocol: PhantomData<fn(Out) -> In>,
+    /// The code of the close frame the server sent, once one arrived.
+    close_code: Option<u16>,
 }
 
 /// An agent's live socket.
@@ -45,7 +47,7 @@ pub async fn connect(
         request.headers_mut().insert("origin", origin.parse().expect("a header value"));
     }
     let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-    Ok(Socket { socket, protocol: PhantomData })
+    Ok(Socket { socket, protocol: PhantomData, close_code: None })
 }
 
 /// Opens `/api/widget/ws` for the visitor holding `token` on the site `site`, from `origin`.
@@ -64,7 +66,7 @@ pub async fn connect_widget(
         request.headers_mut().insert("origin", origin.parse().expect("a header value"));
     }
     let (socket, _) = tokio_tungstenite::connect_async(request).await?;
-    Ok(Socket { socket, protocol: PhantomData })
+    Ok(Socket { socket, protocol: PhantomData, close_code: None })
 }
 
 impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
@@ -91,6 +93,10 @@ impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
                     );
                 }
                 Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+                Ok(Message::Close(frame)) => {
+                    self.close_code = frame.map(|f| u16::from(f.code));
+                    return None;
+                }
                 _ => return None,
             }
         }
@@ -112,6 +118,11 @@ impl<Out: Serialize, In: DeserializeOwned> Socket<Out, In> {
                 return found;
             }
         }
+    }
+
+    /// The code of the close frame the server sent, once [`Socket::next_within`] met one.
+    pub fn close_code(&self) -> Option<u16> {
+        self.close_code
     }
 
     /// Waits for the server to close the socket; returns the close code if it sent one.

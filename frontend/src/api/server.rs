@@ -34,10 +34,13 @@ pub async fn agent_of_session(ctx: &AppContext, session: &Session) -> Result<Age
     let Some(agent_id) = agent_id else { return Err(ApiError::Unauthenticated) };
     match auth::session_agent(ctx, agent_id).await {
         Ok(agent) => Ok(agent),
-        Err(e) => {
+        // Only a session whose agent is gone or deactivated ends; a failed lookup (the database
+        // busy for a moment) leaves it alone.
+        Err(frontdesk_core::error::Error::Unauthenticated) => {
             session.flush().await.map_err(session_error)?;
-            Err(e.into())
+            Err(ApiError::Unauthenticated)
         }
+        Err(e) => Err(e.into()),
     }
 }
 

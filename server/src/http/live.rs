@@ -50,13 +50,17 @@ pub(super) async fn upgrade(
     }
     let agent = agent_of_session(&ctx, &session).await?;
     let session_id = session.id().ok_or(ApiError::Unauthenticated)?.to_string();
-    let tasks = ctx.tasks().clone();
+    // Counted from the handshake: shutdown waits for this socket even before its upgrade.
+    let member = ctx.tasks().join();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_MESSAGE_BYTES)
         .max_frame_size(MAX_CLIENT_MESSAGE_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| tasks.track(Connection::new(ctx, agent, session_id).run(socket))))
+        .on_upgrade(move |socket| async move {
+            Connection::new(ctx, agent, session_id).run(socket).await;
+            drop(member);
+        }))
 }
 
 /// One agent's socket and what it follows.
@@ -153,7 +157,7 @@ impl Connection {
         if self.inbox.is_some() && !matches!(end, End::ShuttingDown) {
             chats::console_closed(&self.ctx, self.agent.id).await;
         }
-        socket::close(&mut sink, end, "live", "agent", self.agent.id).await;
+        socket::close(&mut sink, &mut stream, end, "live", "agent", self.agent.id).await;
         Hub::of(&self.ctx).forget_connection(self.id);
     }
 

@@ -5,12 +5,14 @@
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, close_code};
 use frontdesk_core::error::{Error, INTERNAL_MESSAGE};
-use futures_util::SinkExt;
-use futures_util::stream::SplitSink;
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
 use serde::de::DeserializeOwned;
 
 /// The sending half of a socket.
 pub(super) type Sink = SplitSink<WebSocket, Message>;
+/// The receiving half of a socket.
+pub(super) type Stream = SplitStream<WebSocket>;
 
 /// Why a socket ends.
 #[derive(Debug)]
@@ -80,10 +82,17 @@ pub(super) async fn send_json<T: serde::Serialize>(
     })
 }
 
+/// How long a closing socket waits for the client's own close frame.
+const CLOSE_HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Ends a socket: logs why (with `socket` and the client's `who`, `id`), and unless the client
-/// is gone sends it a close frame with a reason it may show.
+/// is gone sends it a close frame with a reason it may show, then reads (and drops) what the
+/// client still sends until its own close frame arrives, for a short while. That completes the
+/// close handshake, and leaves no unread bytes behind that would turn the end of the connection
+/// into a reset losing the close frame on its way.
 pub(super) async fn close(
     sink: &mut Sink,
+    stream: &mut Stream,
     end: End,
     socket: &'static str,
     who: &'static str,
@@ -100,5 +109,15 @@ pub(super) async fn close(
     };
     tracing::info!(socket, who, id, code, reason, "closing a socket");
     let frame = CloseFrame { code, reason: Utf8Bytes::from_static(reason) };
-    let _ = sink.send(Message::Close(Some(frame))).await;
+    if sink.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(CLOSE_HANDSHAKE, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }

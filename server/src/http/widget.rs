@@ -148,24 +148,24 @@ async fn upgrade(
     }
     let visitor = sites::visitor_by_token(ctx.db(), &site, &handshake.visitor).await?;
     ChatRuntime::of(&ctx).limits().check_connection(visitor.id)?;
-    let tasks = ctx.tasks().clone();
+    // Counted from the handshake: shutdown waits for this socket even before its upgrade.
+    let member = ctx.tasks().join();
     Ok(upgrade
         .max_message_size(MAX_WIDGET_FRAME_BYTES)
         .max_frame_size(MAX_WIDGET_FRAME_BYTES)
         .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(0)
         .max_write_buffer_size(WRITE_BUFFER_BYTES)
-        .on_upgrade(move |socket| {
-            tasks.track(
-                VisitorConnection {
-                    ctx,
-                    site,
-                    visitor,
-                    chat: None,
-                    answers: FuturesOrdered::new(),
-                }
-                .run(socket),
-            )
+        .on_upgrade(move |socket| async move {
+            let connection = VisitorConnection {
+                ctx,
+                site,
+                visitor,
+                chat: None,
+                answers: FuturesOrdered::new(),
+            };
+            connection.run(socket).await;
+            drop(member);
         }))
 }
 
@@ -228,7 +228,10 @@ impl VisitorConnection {
                     // Every send already taken is answered before goodbye: the writer commits
                     // what it accepted, so each gets its ack (or a retryable refusal).
                     while let Some(answer) = self.answers.next().await {
-                        if self.answer(answer, &mut sink).await.is_err() {
+                        if let Err(end) = self.answer(answer, &mut sink).await {
+                            if let End::Failed(e) = end {
+                                e.log();
+                            }
                             break;
                         }
                     }
@@ -239,7 +242,7 @@ impl VisitorConnection {
                 break end;
             }
         };
-        socket::close(&mut sink, end, "widget", "visitor", self.visitor.id).await;
+        socket::close(&mut sink, &mut stream, end, "widget", "visitor", self.visitor.id).await;
         self.unfollow();
     }
 

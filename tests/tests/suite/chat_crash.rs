@@ -30,6 +30,8 @@ struct Visitor {
     acked: HashSet<usize>,
     last_seq: i64,
     number: Option<i64>,
+    /// The close code of the last socket the server closed.
+    closed_with: Option<u16>,
 }
 
 impl Visitor {
@@ -92,6 +94,7 @@ impl Visitor {
             }
             Some(_) => true,
             None => {
+                self.closed_with = socket.close_code();
                 self.socket = None;
                 false
             }
@@ -147,6 +150,11 @@ async fn sigterm_during_a_chat_burst_acks_what_it_took_stores_it_and_exits_clean
         "every task finished its work: {log:#?}"
     );
     assert!(acked_at_exit.iter().all(|a| a.len() < MESSAGES), "the signal came mid-burst");
+    assert!(
+        visitors.iter().all(|v| v.closed_with == Some(1001)),
+        "every socket said goodbye with 1001 (going away): {:?}",
+        visitors.iter().map(|v| v.closed_with).collect::<Vec<_>>()
+    );
 
     resume_after_restart(data.path(), url, &site, &mut visitors, &acked_at_exit).await;
 }
@@ -226,6 +234,7 @@ impl Burst {
                 acked: HashSet::new(),
                 last_seq: 0,
                 number: None,
+                closed_with: None,
             };
             visitor.connect(&base_url, &site).await;
             visitors.push(visitor);

@@ -238,6 +238,7 @@ fn restart() {
     disconnect();
     with(|s| {
         s.epoch = s.epoch.wrapping_add(1);
+        s.connection.reset_backoff();
     });
     begin();
 }

@@ -25,10 +25,12 @@ struct Inner {
     finished: Notify,
 }
 
-/// Held by a running task; the set counts it until it is dropped.
-struct Running(Arc<Inner>);
+/// Held by a member of the set (a running task, or one about to run); the set counts it until it
+/// is dropped.
+#[derive(Debug)]
+pub struct Member(Arc<Inner>);
 
-impl Drop for Running {
+impl Drop for Member {
     fn drop(&mut self) {
         if self.0.running.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.0.finished.notify_waiters();
@@ -54,16 +56,28 @@ impl Tasks {
         tokio::spawn(self.track(task));
     }
 
-    /// Makes a future that something else runs (an upgraded socket) a member of the set: it is
-    /// counted from now until it completes or is dropped.
+    /// Makes a future that something else runs a member of the set: it is counted from now until
+    /// it completes or is dropped.
     pub fn track<F: Future>(&self, task: F) -> impl Future<Output = F::Output> + use<F> {
-        self.inner.running.fetch_add(1, Ordering::AcqRel);
-        let running = Running(self.inner.clone());
+        let member = self.join();
         async move {
             let output = task.await;
-            drop(running);
+            drop(member);
             output
         }
+    }
+
+    /// Counts work that has not started yet as a member of the set until the returned handle is
+    /// dropped: an accepted WebSocket handshake, say, from before its upgrade completes (so
+    /// shutdown cannot slip between the handshake and the socket's task).
+    pub fn join(&self) -> Member {
+        self.inner.running.fetch_add(1, Ordering::AcqRel);
+        Member(self.inner.clone())
+    }
+
+    /// Sends the shutdown signal without waiting: every member starts finishing its work.
+    pub fn stop(&self) {
+        self.inner.stop.send_replace(true);
     }
 
     /// Resolves once shutdown has begun (at once if it has).
@@ -86,7 +100,7 @@ impl Tasks {
     /// Sends the shutdown signal and waits until every task has finished, for at most `grace`.
     /// Returns how many were still running when the grace period ran out (they are abandoned).
     pub async fn shut_down(&self, grace: Duration) -> usize {
-        self.inner.stop.send_replace(true);
+        self.stop();
         let all_finished = async {
             loop {
                 let finished = self.inner.finished.notified();

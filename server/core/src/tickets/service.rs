@@ -916,7 +916,8 @@ pub async fn bulk_update(
         .await;
         match outcome {
             Ok(_) => done.push(number),
-            Err(e) => failed.push((number, e.to_string())),
+            // What the agent reads per ticket: safe words (a server fault is logged here).
+            Err(e) => failed.push((number, e.to_client().1)),
         }
     }
     Ok((done, failed))
