@@ -119,7 +119,10 @@ impl Connection {
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
         let mut notices = Hub::of(&self.ctx).subscribe();
+        // Made once: a future per turn of the loop would register with the signal every time.
         let tasks = self.ctx.tasks().clone();
+        let stopping = tasks.stopping();
+        tokio::pin!(stopping);
         let end = loop {
             let step = tokio::select! {
                 incoming = stream.next() => match socket::read::<ClientMessage>(incoming) {
@@ -146,7 +149,7 @@ impl Connection {
                     }
                     Err(RecvError::Closed) => Err(End::Gone),
                 },
-                () = tasks.stopping() => Err(End::ShuttingDown),
+                () = &mut stopping => Err(End::ShuttingDown),
             };
             if let Err(end) = step {
                 break end;

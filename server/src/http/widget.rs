@@ -199,7 +199,10 @@ impl VisitorConnection {
     async fn run(mut self, socket: WebSocket) {
         let (mut sink, mut stream) = socket.split();
         let mut availability = ChatRuntime::of(&self.ctx).hub().availability();
+        // Made once: a future per turn of the loop would register with the signal every time.
         let tasks = self.ctx.tasks().clone();
+        let stopping = tasks.stopping();
+        tokio::pin!(stopping);
         let end = loop {
             let step = tokio::select! {
                 incoming = stream.next(), if self.answers.len() < MAX_IN_FLIGHT => {
@@ -224,7 +227,7 @@ impl VisitorConnection {
                     }
                     Err(_) => Err(End::Gone),
                 },
-                () = tasks.stopping() => {
+                () = &mut stopping => {
                     // Every send already taken is answered before goodbye: the writer commits
                     // what it accepted, so each gets its ack (or a retryable refusal).
                     while let Some(answer) = self.answers.next().await {

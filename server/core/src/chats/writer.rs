@@ -147,10 +147,12 @@ fn stopped() -> Error {
 async fn run(db: Db, hub: Arc<ChatHub>, mut queue: mpsc::Receiver<Job>, tasks: Tasks) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     let mut closed = false;
+    let stopping = tasks.stopping();
+    tokio::pin!(stopping);
     loop {
         let taken = tokio::select! {
             biased;
-            () = tasks.stopping(), if !closed => {
+            () = &mut stopping, if !closed => {
                 // No new jobs from here on (senders are told frontdesk is restarting); the loop
                 // drains the queued ones and ends when the queue is empty.
                 queue.close();
