@@ -53,18 +53,11 @@ impl Default for Tasks {
 impl Tasks {
     /// Runs `task` on the runtime as a member of the set.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
-        tokio::spawn(self.track(task));
-    }
-
-    /// Makes a future that something else runs a member of the set: it is counted from now until
-    /// it completes or is dropped.
-    pub fn track<F: Future>(&self, task: F) -> impl Future<Output = F::Output> + use<F> {
         let member = self.join();
-        async move {
-            let output = task.await;
+        tokio::spawn(async move {
+            task.await;
             drop(member);
-            output
-        }
+        });
     }
 
     /// Counts work that has not started yet as a member of the set until the returned handle is
