@@ -10,10 +10,11 @@ use crate::components::ErrorNotice;
 use crate::pages::{
     AgentHome, AgentSearchPage, AgentsPage, CannedResponsesPage, ChatsPage, ContentGapsPage,
     CustomerFieldsPage, CustomerPage, DuplicatesPage, HelpArticlePage, HelpCategoryPage, HelpHome,
-    HelpSearchPage, KbEditorPage, KbListPage, MergeCustomersPage, NewTicketPage, NotFound,
-    NotificationsLink, NotificationsPage, OrganizationPage, OrganizationsPage, OutboxPage,
-    PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, SetupPage, SignInPage,
-    SlaReportPage, SlasPage, TeamsPage, TicketPage, TicketsPage, WidgetFrame, WidgetSitesPage,
+    HelpSearchPage, KbEditorPage, KbListPage, MailboxesPage, MergeCustomersPage, NewTicketPage,
+    NotFound, NotificationsLink, NotificationsPage, OrganizationPage, OrganizationsPage,
+    OutboxPage, PortalHome, PortalNewRequest, PortalSignIn, PortalTicketPage, QuarantinePage,
+    SetupPage, SignInPage, SlaReportPage, SlasPage, TeamsPage, TicketPage, TicketsPage,
+    WidgetFrame, WidgetSitesPage,
 };
 
 /// The page the server renders around the app: head, hydration scripts, body.
@@ -84,6 +85,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("customers/:id/merge/:other") view=MergeCustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/agents") view=AgentsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/outbox") view=OutboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/mailboxes") view=MailboxesPage ssr=SsrMode::Async/>
+                    <Route path=path!("settings/quarantine") view=QuarantinePage ssr=SsrMode::Async/>
                     <Route path=path!("settings/teams") view=TeamsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/customer-fields") view=CustomerFieldsPage ssr=SsrMode::Async/>
                     <Route path=path!("settings/slas") view=SlasPage ssr=SsrMode::Async/>
@@ -193,6 +196,8 @@ fn AgentLayout() -> impl IntoView {
                                         <A href="/app/settings/slas">"SLAs"</A>
                                         <A href="/app/settings/widget-sites">"Chat widget"</A>
                                         <A href="/app/settings/content-gaps">"Articles to write"</A>
+                                        <A href="/app/settings/mailboxes">"Mailboxes"</A>
+                                        <A href="/app/settings/quarantine">"Quarantine"</A>
                                         <A href="/app/settings/outbox">"Outbox"</A>
                                     </Show>
                                     <div class="me">

@@ -4,17 +4,26 @@ use anyhow::{Context, bail};
 use frontdesk_core::agents::{NewAgent, Role};
 use frontdesk_core::app::{self, Options};
 use frontdesk_core::{AppContext, agents};
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use crate::config::{
-    AdminCommand, Cli, Command, Config, KbCommand, SearchCommand, SeedArgs, ServeArgs,
+    AdminCommand, Cli, Command, Config, KbCommand, MailCommand, SearchCommand, SeedArgs, ServeArgs,
 };
 use crate::{Application, telemetry};
 
+/// The exit code an MTA reads as "try again later" (`EX_TEMPFAIL` of sysexits.h).
+const EX_TEMPFAIL: u8 = 75;
+/// The exit code an MTA reads as "no such user" (`EX_NOUSER`): the mailbox does not exist.
+const EX_NOUSER: u8 = 67;
+
 /// Runs the command line and turns the outcome into an exit code: 0 on success, 2 for a
-/// configuration problem, 1 for anything else. Errors print as `frontdesk: error: ...`.
+/// configuration problem, 1 for anything else (`mail receive` speaks the MTA's codes instead).
+/// Errors print as `frontdesk: error: ...`.
 pub fn run(cli: Cli) -> ExitCode {
+    if let Some(Command::Mail { command: MailCommand::Receive { mailbox } }) = &cli.command {
+        return receive_mail(&cli, mailbox);
+    }
     let serve_defaults = ServeArgs::default();
     let serve = match &cli.command {
         Some(Command::Serve(args)) => args,
@@ -43,6 +52,7 @@ pub fn run(cli: Cli) -> ExitCode {
             Some(Command::Search { command: SearchCommand::Reindex }) => {
                 search_reindex(config).await
             }
+            Some(Command::Mail { .. }) => unreachable!("mail receive runs before the runtime"),
         }
     });
     match outcome {
@@ -245,5 +255,48 @@ pub async fn shutdown_signal() {
 async fn command_context(config: &Config) -> anyhow::Result<AppContext> {
     let db = config.database.clone().connect().await?;
     db.migrate().await?;
-    Ok(app::build(db, Options::default()).await?.ctx)
+    let options = Options { mail: config.mail.clone(), ..Options::default() };
+    Ok(app::build(db, options).await?.ctx)
+}
+
+/// `frontdesk mail receive`: one message from standard input, with the exit codes an MTA
+/// understands. Every failure but an unknown mailbox is temporary: the MTA keeps the message.
+fn receive_mail(cli: &Cli, mailbox: &str) -> ExitCode {
+    let config = match Config::resolve(&cli.global, &ServeArgs::default()) {
+        Ok(config) => config,
+        Err(e) => return fail(&anyhow::Error::new(e), EX_TEMPFAIL),
+    };
+    telemetry::init(config.log_format);
+    let mut raw = Vec::new();
+    let limit = config.mail.max_message_bytes as u64 + 1;
+    if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
+        return fail(&anyhow::Error::new(e).context("cannot read the message"), EX_TEMPFAIL);
+    }
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&anyhow::Error::new(e), EX_TEMPFAIL),
+    };
+    let outcome = runtime.block_on(async {
+        let ctx = command_context(&config).await?;
+        let outcome = frontdesk_core::mail::receive(&ctx, mailbox, raw).await;
+        ctx.tasks().shut_down(std::time::Duration::from_secs(5)).await;
+        Ok::<_, anyhow::Error>(outcome)
+    });
+    match outcome {
+        Ok(Ok(outcome)) => {
+            println!("{}", outcome.describe());
+            ExitCode::SUCCESS
+        }
+        Ok(Err(frontdesk_core::error::Error::NotFound(_))) => {
+            fail(&anyhow::anyhow!("no mailbox is named '{mailbox}'"), EX_NOUSER)
+        }
+        Ok(Err(e)) => {
+            e.log();
+            fail(
+                &anyhow::anyhow!("the message could not be stored now; try again later"),
+                EX_TEMPFAIL,
+            )
+        }
+        Err(e) => fail(&e, EX_TEMPFAIL),
+    }
 }

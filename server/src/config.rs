@@ -75,6 +75,26 @@ pub enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// The email channel.
+    Mail {
+        /// The mail command.
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+/// `frontdesk mail ...`.
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Receive one RFC 5322 message from standard input for a mailbox (for an MTA's pipe
+    /// transport). Exits 0 when the message is stored (as a ticket, a reply, a duplicate or in the
+    /// quarantine), 67 when the mailbox does not exist, and 75 (try again later) on any other
+    /// failure, so the MTA keeps the message and retries.
+    Receive {
+        /// The mailbox's short name (as set up by an admin, like `support`).
+        #[arg(long)]
+        mailbox: String,
+    },
 }
 
 /// `frontdesk search ...`.
@@ -191,6 +211,7 @@ struct FileConfig {
     chat_messages_per_minute: Option<usize>,
     chat_visitors_per_ip_per_minute: Option<usize>,
     chat_offline_grace_secs: Option<u64>,
+    mail: Option<crate::mail_config::MailFile>,
 }
 
 /// A configuration problem, reported as one line before frontdesk exits.
@@ -218,6 +239,9 @@ pub enum ConfigError {
     /// The database URL is not usable.
     #[error(transparent)]
     Database(#[from] frontdesk_core::platform::db::DbError),
+    /// The `[mail]` settings are not usable.
+    #[error("mail settings: {0}")]
+    Mail(String),
     /// `--public-url` is not an absolute http(s) address.
     #[error("invalid public URL '{0}': expected an address like https://help.example.com")]
     PublicUrl(String),
@@ -242,6 +266,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// Live chat limits and timings.
     pub chat: frontdesk_core::chats::ChatSettings,
+    /// The email channel.
+    pub mail: frontdesk_core::mail::MailSettings,
 }
 
 /// The search index's directory inside the data directory.
@@ -264,11 +290,12 @@ impl Config {
     /// defaults, then validates: the listen address parses, the data directory exists and is
     /// writable, and the database URL is one frontdesk understands.
     pub fn resolve(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, ConfigError> {
-        let file = match &global.config {
+        let mut file = match &global.config {
             Some(path) => read_file(path)?,
             None => FileConfig::default(),
         };
         let chat = chat_settings(serve, &file);
+        let mail = crate::mail_config::resolve(file.mail.take())?;
         let listen_text =
             serve.listen.clone().or(file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen = listen_text.parse().map_err(|_| ConfigError::Listen(listen_text.clone()))?;
@@ -300,6 +327,7 @@ impl Config {
             site_dir: serve.site_dir.clone().or(file.site_dir).unwrap_or_else(default_site_dir),
             log_format: global.log_format.or(file.log_format).unwrap_or_default(),
             chat,
+            mail,
         })
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`config`] reads flags, environment variables and the optional config file into one
 //!   validated [`config::Config`]; every problem is one readable line.
-//! - [`cli`] runs the subcommands (`serve`, `migrate`, `admin create`).
+//! - [`cli`] runs the subcommands (`serve`, `migrate`, `admin create`, `mail receive`, ...).
+//! - `mail_config` reads the `[mail]` section and the mail environment variables.
 //! - [`startup`] builds the [`startup::Application`]: database, migrations, listener, router,
 //!   background tasks, graceful shutdown.
 //! - `http` owns the axum router: health checks, CSRF protection, sessions, request ids, and the
@@ -14,6 +15,7 @@
 pub mod cli;
 pub mod config;
 mod http;
+mod mail_config;
 pub mod startup;
 pub mod telemetry;
 

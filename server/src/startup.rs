@@ -47,6 +47,7 @@ impl Application {
             settings: Settings { secure_cookies: config.secure_cookies, public_url },
             chat: config.chat.clone(),
             search_dir: Some(config.search_dir()),
+            mail: config.mail.clone(),
         };
         let app::Built { ctx, search } = app::build(db, options).await?;
         if let Some(report) = frontdesk_core::kb::load_starter(&ctx).await? {

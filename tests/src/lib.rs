@@ -12,6 +12,7 @@ pub mod bench;
 pub mod browser;
 pub mod database;
 pub mod live;
+pub mod mail;
 
 use frontdesk_core::AppContext;
 use frontdesk_core::agents::{Agent, NewAgent, Role};
@@ -64,8 +65,32 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServeArgs)) -> TestApp {
     start(data_dir, database, serve).await
 }
 
+/// Like [`spawn_app`], with `config` as the config file (TOML).
+pub async fn spawn_app_with_config(config: &str) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("create a temporary data directory");
+    let database = TestDatabase::create().await;
+    let serve = ServeArgs {
+        listen: Some("127.0.0.1:0".into()),
+        site_dir: Some(site_dir()),
+        ..ServeArgs::default()
+    };
+    let file = data_dir.path().join("frontdesk.toml");
+    std::fs::write(&file, config).expect("write the config file");
+    start_with(data_dir, database, serve, Some(file)).await
+}
+
 async fn start(data_dir: TempDir, database: TestDatabase, serve: ServeArgs) -> TestApp {
+    start_with(data_dir, database, serve, None).await
+}
+
+async fn start_with(
+    data_dir: TempDir,
+    database: TestDatabase,
+    serve: ServeArgs,
+    config: Option<PathBuf>,
+) -> TestApp {
     let global = GlobalArgs {
+        config,
         data_dir: Some(data_dir.path().to_path_buf()),
         database_url: database.url.clone(),
         ..GlobalArgs::default()
@@ -362,7 +387,7 @@ impl TestApp {
         let admin =
             frontdesk_core::agents::list(&self.ctx, &self.any_admin().await).await.expect("agents");
         let admin = admin.into_iter().find(|a| a.is_admin()).expect("an admin");
-        frontdesk_core::portal::outbox(&self.ctx, &admin)
+        frontdesk_core::mail::outbox(&self.ctx, &admin)
             .await
             .expect("outbox")
             .into_iter()
@@ -449,6 +474,11 @@ impl ApiClient {
         self.http.get(format!("{}{path}", self.base_url)).send().await.expect("GET answered")
     }
 
+    /// A POST to `path` to finish and send (raw bodies, own headers).
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http.post(format!("{}{path}", self.base_url))
+    }
+
     /// Calls a server function with form-encoded arguments, as a page's JavaScript would.
     pub async fn call(&self, function: &str, args: &[(&str, &str)]) -> reqwest::Response {
         self.http
@@ -528,9 +558,21 @@ impl ServerProcess {
     /// Starts `frontdesk serve` on `data_dir` (and `database_url`, else its SQLite file) and
     /// waits until it listens.
     pub fn start(data_dir: &std::path::Path, database_url: Option<&str>) -> ServerProcess {
+        Self::start_with(data_dir, database_url, &[], &[])
+    }
+
+    /// Like [`Self::start`], with more arguments for `frontdesk` (before `serve`: `--config`)
+    /// and environment variables (`RUST_LOG`).
+    pub fn start_with(
+        data_dir: &std::path::Path,
+        database_url: Option<&str>,
+        global: &[&str],
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         use std::io::BufRead;
         let mut command = std::process::Command::new(frontdesk_binary());
         command
+            .args(global)
             .args([
                 "serve",
                 "--listen",
@@ -539,6 +581,7 @@ impl ServerProcess {
                 data_dir.to_str().expect("utf-8"),
             ])
             .env_remove("DATABASE_URL")
+            .envs(env.iter().copied())
             .stderr(std::process::Stdio::piped());
         if let Some(url) = database_url {
             command.args(["--database-url", url]);

@@ -6,7 +6,6 @@
     reason = "#[server] generates an argument struct per function; the function is documented"
 )]
 
-use frontdesk_core::mail::OutboxEmail;
 use frontdesk_core::tickets::CustomerTicket;
 use leptos::prelude::*;
 
@@ -133,19 +132,6 @@ pub async fn portal_sign_out() -> Result<(), ApiError> {
             session().await?.flush().await.map_err(session_error)?;
             leptos_axum::redirect(PORTAL_PATH);
             Ok(())
-        }
-        .await,
-    )
-}
-
-/// The emails waiting for the email channel (admins only).
-#[server(prefix = "/api", endpoint = "list_outbox")]
-pub async fn list_outbox() -> Result<Vec<OutboxEmail>, ApiError> {
-    use super::server::{respond, signed_in_agent};
-    respond(
-        async {
-            let (ctx, actor) = signed_in_agent().await?;
-            Ok(frontdesk_core::portal::outbox(&ctx, &actor).await?)
         }
         .await,
     )

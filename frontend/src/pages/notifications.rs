@@ -46,10 +46,11 @@ pub fn NotificationsPage() -> impl IntoView {
     view! {
         <Title text="Notifications · frontdesk"/>
         <header class="page-header"><h1>"Notifications"</h1></header>
+        <super::MailPreferencesForm/>
         <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok((items, _)) if items.is_empty() => view! { <p class="empty-state">"Nothing yet. SLA warnings and breaches on your tickets and your teams' tickets show up here."</p> }.into_any(),
+                    Ok((items, _)) if items.is_empty() => view! { <p class="empty-state">"Nothing yet. Assignments, customer replies, SLA warnings and breaches on your tickets and your teams' tickets show up here."</p> }.into_any(),
                     Ok((items, unread)) => {
                         let newest = items.first().map_or(0, |n| n.id);
                         view! {

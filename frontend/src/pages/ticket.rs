@@ -11,11 +11,12 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{
     AddTicketMessage, ApiError, UpdateTicket, get_ticket, list_agents, list_teams, load_chat,
-    ticket_sla,
+    load_ticket_mail, ticket_sla,
 };
 use crate::components::{ErrorNotice, PriorityBadge, SlaBadge, StatusBadge, action_error};
 use crate::keyboard::on_shortcut;
 use crate::live::Live;
+use frontdesk_core::mail::{MessageMail, TicketMail};
 
 use leptos::wasm_bindgen::JsCast;
 
@@ -74,6 +75,17 @@ pub fn TicketPage() -> impl IntoView {
             }
         },
     );
+    // The email side (delivery states, originals, files, followers), made with the page like the
+    // transcript; refetched with the ticket.
+    let mail = Resource::new(
+        move || (number.get(), reply.version().get(), number.get().map(|n| live.seq(n))),
+        |(number, ..)| async move {
+            match number {
+                Some(n) => load_ticket_mail(n).await,
+                None => Err(ApiError::NotFound),
+            }
+        },
+    );
     let update_error = move || match update.value().get() {
         Some(Err(e)) => Some(e.to_string()),
         _ => None,
@@ -89,6 +101,7 @@ pub fn TicketPage() -> impl IntoView {
                 };
                 let agents = agents.await.unwrap_or_default();
                 let teams = teams.await.unwrap_or_default();
+                let mail = mail.await.unwrap_or_default();
                 let TicketDetail { ticket: t, messages, resolution_message_id, events } = detail;
                 let number = t.number.to_string();
                 let version = t.version.to_string();
@@ -97,8 +110,9 @@ pub fn TicketPage() -> impl IntoView {
                     .into_iter()
                     .map(|m| {
                         let is_resolution = Some(m.id) == resolution_message_id;
+                        let email = mail.messages.iter().find(|e| e.message_id == m.id).cloned();
                         view! {
-                            <MessageItem message=m is_resolution solvable number=number.clone() version=version.clone() update/>
+                            <MessageItem message=m email is_resolution solvable number=number.clone() version=version.clone() update/>
                         }
                     })
                     .collect_view();
@@ -123,6 +137,7 @@ pub fn TicketPage() -> impl IntoView {
                             {(t.channel == frontdesk_core::tickets::Channel::Chat).then(|| view! { <super::chats::ChatTranscript chat=transcript/> })}
                         </div>
                         <aside class="card ticket-fields">
+                            <MailPanel mail=mail.clone()/>
                             <h2>"Details"</h2>
                             <ActionForm action=update>
                                 <input type="hidden" name="number" value=number/>
@@ -341,10 +356,55 @@ fn Composer(
     }
 }
 
+/// An email ticket's addresses: where replies go (and whether mail there bounced) and who
+/// follows it. Nothing for other tickets.
+#[component]
+fn MailPanel(mail: TicketMail) -> impl IntoView {
+    mail.customer_address.clone().map(|customer| {
+        let followers = mail.followers.join(", ");
+        view! {
+            <section class="mail-panel" id="mail-panel">
+                <h2>"Email"</h2>
+                <p class="muted">{format!("Through {}", mail.mailbox.clone().unwrap_or_default())}</p>
+                <p>"Replies go to "<strong id="mail-customer">{customer}</strong></p>
+                {mail.customer_bounced.clone().map(|why| view! { <p class="form-error" id="mail-bounced">{format!("Mail to this address bounced: {why}")}</p> })}
+                {(!mail.followers.is_empty()).then(|| view! { <p id="mail-followers">{format!("Copied: {followers}")}</p> })}
+            </section>
+        }
+    })
+}
+
+/// What email did with a message: its delivery state (replies sent by mail), its original and
+/// its files (messages received by mail).
+#[component]
+fn MessageMailInfo(email: MessageMail) -> impl IntoView {
+    let delivery = email.delivery.map(|(state, result)| {
+        let title = result.clone().unwrap_or_default();
+        view! {
+            <span class=format!("badge delivery delivery-{}", state.as_str()) title=title.clone() data-delivery=state.as_str()>
+                {format!("Email {}", state.label().to_lowercase())}
+            </span>
+            {(state == frontdesk_core::mail::DeliveryState::Failed || state == frontdesk_core::mail::DeliveryState::Retrying).then(|| view! { <span class="muted delivery-result">{format!(" {title}")}</span> })}
+        }
+    });
+    let original = email.original_id.map(|id| view! {
+        <a class="small" href=format!("/api/mail/originals/{id}") download="">"Original (.eml)"</a>
+    });
+    let files = (!email.files.is_empty()).then(|| view! {
+        <ul class="mail-files">
+            {email.files.into_iter().map(|f| view! {
+                <li><a href=format!("/api/mail/files/{}", f.id) download="">{f.file_name}</a><span class="muted">{format!(" {} KB", (f.size + 1023) / 1024)}</span></li>
+            }).collect_view()}
+        </ul>
+    });
+    view! { <div class="message-mail">{delivery}" "{original}{files}</div> }
+}
+
 /// One reply or note. An unsolved ticket's public replies offer "Solve with this reply".
 #[component]
 fn MessageItem(
     message: Message,
+    email: Option<MessageMail>,
     is_resolution: bool,
     solvable: bool,
     number: String,
@@ -361,6 +421,7 @@ fn MessageItem(
                 {is_resolution.then(|| view! { <span class="badge status-solved">"Resolution"</span> })}
             </header>
             <div class="message-body" inner_html=message.body_html></div>
+            {email.map(|email| view! { <MessageMailInfo email/> })}
             {can_solve.then(|| view! {
                 <ActionForm action=update attr:class="inline">
                     <input type="hidden" name="number" value=number/>

@@ -7,6 +7,9 @@
 //! The change logs the workers follow, and where each is written:
 //! - `search_changes`: by SQL triggers on articles, tickets, messages and tags (see the
 //!   migrations), in the transaction of each change; followed by [`crate::search::follow`].
+//! - `mail_outbox`: by SQL triggers on ticket messages (agents' public replies on email tickets)
+//!   and notifications, and by the mail and portal services, in the transaction of each cause;
+//!   followed by [`crate::mail::send_due`].
 //! - `sla_dirty`: by the ticket services in Rust ([`crate::tickets`], [`crate::sla`]), in the
 //!   transaction of each ticket event that can move an SLA clock; followed by
 //!   [`crate::sla::work`].
@@ -24,6 +27,7 @@ use crate::agents::hub::Hub;
 use crate::agents::sessions::DbSessionStore;
 use crate::chats::{ChatRuntime, ChatSettings};
 use crate::error::{Error, Result};
+use crate::mail::{MailSettings, ThreadKey, Transport};
 use crate::platform::context::{AppContext, Settings};
 use crate::platform::db::Db;
 use crate::portal::PortalLimits;
@@ -38,6 +42,8 @@ pub struct Options {
     /// Where the search index lives; `None` builds an application without search (commands
     /// that never search, and tests of other domains).
     pub search_dir: Option<PathBuf>,
+    /// The email channel: mail servers and limits.
+    pub mail: MailSettings,
 }
 
 /// A built application context, and whether its search index must be rebuilt.
@@ -52,9 +58,13 @@ pub struct Built {
 /// Builds the context over a connected, migrated database: opens the search index and starts
 /// the chat writer.
 pub async fn build(db: Db, options: Options) -> Result<Built> {
-    let Options { settings, chat, search_dir } = options;
+    let Options { settings, chat, search_dir, mail } = options;
+    let thread_key = ThreadKey::load(&db).await?;
     let mut builder = AppContext::builder(db.clone(), settings)
         .with(Hub::default())
+        .with(mail)
+        .with(thread_key)
+        .with(Transport::default())
         .with(SignInLimits::default())
         .with(PortalLimits::default())
         .with(DbSessionStore::new(db));
@@ -77,12 +87,16 @@ const SLA_IDLE: Duration = Duration::from_millis(250);
 /// on how long a change takes to become searchable.
 const SEARCH_IDLE: Duration = Duration::from_millis(100);
 
+/// How long the mail sender rests when the outbox had nothing due: the bound on how long a
+/// queued email waits before it is sent.
+const OUTBOX_IDLE: Duration = Duration::from_millis(250);
+
 /// How often expired sessions are deleted.
 const SESSION_CLEANUP_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Starts what a serving application runs in the background, as tasks of the context: the SLA
-/// worker, the search indexer (after rebuilding the index when `search` says so) and the
-/// deletion of expired sessions.
+/// worker, the search indexer (after rebuilding the index when `search` says so), the mail
+/// sender and IMAP readers (when configured) and the deletion of expired sessions.
 pub fn start_workers(ctx: &AppContext, search: Option<IndexState>) {
     let tasks = ctx.tasks();
     let sla = ctx.clone();
@@ -109,6 +123,18 @@ pub fn start_workers(ctx: &AppContext, search: Option<IndexState>) {
                 crate::search::follow(&ctx, crate::search::FOLLOW_BATCH).await
             }
         });
+    }
+
+    let settings = ctx.part::<MailSettings>();
+    if settings.smtp.is_some() {
+        let sender = ctx.clone();
+        tasks.follow("mail outbox", OUTBOX_IDLE, move || {
+            let ctx = sender.clone();
+            async move { crate::mail::send_due(&ctx).await.map(|report| report.handled()) }
+        });
+    }
+    for imap in &settings.imap {
+        tasks.spawn(crate::mail::poll_forever(ctx.clone(), imap.clone()));
     }
 
     let sessions = ctx.clone();

@@ -26,7 +26,7 @@
 //! - [`kb`]: the knowledge base: articles, revisions, the editor, the public help centre.
 //! - [`search`]: the tantivy index kept in step with the database, and searching it.
 //! - [`live`]: the agents' console protocol over all of the above.
-//! - [`mail`]: the outbox of email to customers.
+//! - [`mail`]: the email channel: mailboxes, mail in (IMAP, pipe, HTTP), threading, the outbox.
 //! - [`portal`]: the customers' portal: requests, sign-in links, their own tickets.
 //! - `seed`: demo and benchmark data.
 //! - `app`: the composition root: builds the context with every domain's state and starts the

@@ -2,8 +2,8 @@
 //! single-use link, and see and answer their own tickets only.
 //!
 //! Links carry 256 random bits; only their SHA-256 is stored, so a leaked database holds no
-//! usable link. Until the email channel exists, "sending" a link writes it to the outbox (which
-//! admins can read) and to the log. Every function that takes a `contact_id` reads only that
+//! usable link. A link is sent through the mail outbox, written with the token in one transaction
+//! (admins can read the outbox while no mail server is set up). Every function that takes a `contact_id` reads only that
 //! contact's tickets: another customer's ticket is reported as not found.
 
 use std::net::IpAddr;
@@ -14,7 +14,6 @@ use crate::platform::context::AppContext;
 use crate::platform::db::{Db, on_pool};
 use crate::error::{Error, Result};
 use crate::search::{FoundItem, SearchQuery};
-use crate::mail::OutboxEmail;
 use crate::agents::password::token_hash as hash;
 use crate::platform::rate_limit::RateLimiter;
 use crate::tickets::{
@@ -264,33 +263,22 @@ async fn issue_link(ctx: &AppContext, contact_id: i64, email: &Email) -> Result<
             .bind(now.plus(LINK_LIFETIME))
             .execute(&mut *tx)
             .await?;
-        sqlx::query("INSERT INTO outbox_emails (to_email, subject, body, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(email.as_str())
-            .bind("Your sign-in link")
-            .bind(&body)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO mail_outbox (kind, to_address, subject, body, next_attempt_at, created_at)
+             VALUES ('sign_in', $1, $2, $3, $4, $4)",
+        )
+        .bind(email.as_str())
+        .bind("Your sign-in link")
+        .bind(&body)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await
     }
     .await
     })?;
-    tracing::info!(contact_id, to = email.as_str(), %link, "portal sign-in link issued (outbox)");
+    tracing::info!(contact_id, to = email.as_str(), "portal sign-in link queued");
     Ok(())
-}
-
-/// The newest outbox emails (admins only).
-pub async fn outbox(ctx: &AppContext, actor: &crate::agents::Agent) -> Result<Vec<OutboxEmail>> {
-    if !actor.is_admin() {
-        return Err(Error::Forbidden);
-    }
-    Ok(on_pool!(ctx.db(), |pool| {
-        sqlx::query_as(
-        "SELECT id, to_email, subject, body, created_at FROM outbox_emails ORDER BY id DESC LIMIT 100"
-    )
-    .fetch_all(pool)
-    .await
-    })?)
 }
 
 #[cfg(test)]

@@ -104,15 +104,23 @@ pub(super) async fn download(
                 chats::download_attachment(&ctx, Downloader::Agent(&agent), id).await?
             }
         };
-    // Never a script: a page of ours that loads an attachment as one gets nothing to run.
-    let content_type = if attachment.content_type.contains("script") {
+    Ok(as_download(&attachment.file_name, &attachment.content_type, data))
+}
+
+/// A file as a download that cannot run in our origin: never a script type, never sniffed,
+/// sandboxed, and never cached by shared caches.
+pub(super) fn as_download(
+    file_name: &str,
+    content_type: &str,
+    data: impl Into<axum::body::Body>,
+) -> Response {
+    let content_type = if content_type.contains("script") || content_type.contains("html") {
         "application/octet-stream".to_owned()
     } else {
-        attachment.content_type
+        content_type.to_owned()
     };
-    let disposition =
-        format!("attachment; filename*=UTF-8''{}", percent_encode(&attachment.file_name));
-    Ok((
+    let disposition = format!("attachment; filename*=UTF-8''{}", percent_encode(file_name));
+    (
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_DISPOSITION, disposition),
@@ -120,9 +128,9 @@ pub(super) async fn download(
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox".to_owned()),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
-        data,
+        data.into(),
     )
-        .into_response())
+        .into_response()
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters.

@@ -13,6 +13,7 @@ mod health;
 mod help;
 mod input;
 mod live;
+mod mail;
 mod reports;
 mod socket;
 mod widget;
@@ -86,6 +87,12 @@ pub(crate) fn router(ctx: AppContext, config: &Config) -> Router {
         .route(
             "/api/chat/{number}/attachments",
             axum::routing::post(attachments::agent_upload).layer(attachments::upload_limit()),
+        )
+        .route("/api/mail/originals/{id}", axum::routing::get(mail::original))
+        .route("/api/mail/files/{id}", axum::routing::get(mail::file))
+        .route(
+            "/api/mail/inbound/{mailbox}",
+            axum::routing::post(mail::inbound).layer(mail::inbound_limit(&state.ctx)),
         )
         .route("/help/sitemap.xml", axum::routing::get(help::sitemap))
         .route("/favicon.svg", axum::routing::get(favicon))

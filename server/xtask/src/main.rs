@@ -59,6 +59,7 @@ fn run() -> Result<()> {
         "test" => {
             build(&root, Profile::Debug)?;
             ensure_browser()?;
+            ensure_mail_servers()?;
             test(&root, &passthrough)
         }
         "bench" => {
@@ -200,6 +201,32 @@ fn ensure_browser() -> Result<()> {
     )
 }
 
+/// Postfix and Dovecot for the email tests, from Debian's archive when missing. The tests start
+/// their own instances (`tests/mail/start.sh`); nothing of the system's is configured or started.
+fn ensure_mail_servers() -> Result<()> {
+    let present = [
+        "/usr/sbin/postfix",
+        "/usr/sbin/dovecot",
+        "/usr/lib/dovecot/lmtp",
+        "/usr/lib/dovecot/imap",
+    ]
+    .iter()
+    .all(|path| Path::new(path).exists());
+    if present {
+        return Ok(());
+    }
+    let sudo = if is_root() { "" } else { "sudo " };
+    step(
+        "installing Postfix and Dovecot",
+        Command::new("sh").args([
+            "-c",
+            &format!(
+                "{sudo}apt-get update -qq && DEBIAN_FRONTEND=noninteractive {sudo}apt-get install -y -qq --no-install-recommends postfix dovecot-imapd dovecot-lmtpd"
+            ),
+        ]),
+    )
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -231,8 +258,8 @@ fn bench(root: &Path, name: &str, args: &[String]) -> Result<()> {
     ])
     .args(args)
     .env("FRONTDESK_SITE_DIR", site_dir(root));
-    if name == "chat" {
-        // The chat benchmark runs the real server as a child process, built the same way. Cargo
+    if name == "chat" || name == "mail" {
+        // The chat and mail benchmarks run the real server as a child process, built the same way. Cargo
         // puts the `bench` profile's output in `target/release`.
         let mut server = cargo(root);
         server.args([
@@ -244,7 +271,7 @@ fn bench(root: &Path, name: &str, args: &[String]) -> Result<()> {
             "--bin",
             "frontdesk",
         ]);
-        step("building the server for the chat benchmark", &mut server)?;
+        step("building the server for the benchmark", &mut server)?;
         run.env("FRONTDESK_BIN", target_dir(root).join("release").join("frontdesk"));
     }
     step(&format!("running the {name} benchmark"), &mut run)

@@ -14,6 +14,8 @@ mod failures;
 mod help_center;
 mod kb_editor;
 mod live;
+mod mail;
+mod mail_crash;
 mod organizations;
 mod portal;
 mod search;

@@ -185,7 +185,53 @@ async fn fill_with_payloads(app: &TestApp, admin: &Agent) -> Hostile {
         let (chat, _) = sending.stored().await.expect("stored");
         tickets_made.push(chat.number);
     }
+    tickets_made.extend(hostile_mail(ctx, admin, &all).await);
     Hostile { tickets: tickets_made, customers, organization, article, article_slug }
+}
+
+/// A mailbox whose every text is hostile, and mail with payloads in the sender's name, the
+/// subject, an HTML body, a text body with a quoted history and file names; one message is held
+/// in the quarantine. Returns the tickets made.
+async fn hostile_mail(ctx: &frontdesk_core::AppContext, admin: &Agent, all: &str) -> Vec<i64> {
+    use frontdesk_core::mail::{self, MailboxInput, Outcome};
+    let input = MailboxInput {
+        name: "support".into(),
+        address: "support@example.test".into(),
+        display_name: cut(PAYLOADS[13], 100),
+        team_id: None,
+        signature: cut(all, 2000),
+        acknowledge: true,
+        ack_subject: cut(PAYLOADS[14], 200),
+        ack_body: cut(all, 5000),
+        plus_addressing: false,
+    };
+    mail::create_mailbox(ctx, admin, input).await.expect("a mailbox");
+    let html = format!(
+        "From: \"{name}\" <mallory@evil.test>\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <html@evil.test>\r\nContent-Type: text/html\r\n\r\n{all}\r\n<div class=\"gmail_quote\">{all}</div>\r\n",
+        name = PAYLOADS[1].replace('"', "'"),
+        subject = PAYLOADS[4],
+    );
+    let text = format!(
+        "From: mallory@evil.test\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <text@evil.test>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{all}\r\n\r\nOn Mon, Support wrote:\r\n> {quoted}\r\n--b\r\nContent-Type: application/octet-stream; name=\"{file}\"\r\nContent-Disposition: attachment; filename=\"{file}\"\r\n\r\nbytes\r\n--b--\r\n",
+        subject = PAYLOADS[2],
+        quoted = PAYLOADS[0],
+        file = PAYLOADS[5].replace('"', "'"),
+    );
+    let held = format!(
+        "From: {from}\r\nTo: support@example.test\r\nSubject: {subject}\r\nAuto-Submitted: auto-replied\r\nMessage-ID: <held@evil.test>\r\n\r\n{all}\r\n",
+        from = "x@evil.test",
+        subject = PAYLOADS[3],
+    );
+    let mut made = Vec::new();
+    for raw in [html, text, held] {
+        match mail::receive(ctx, "support", raw.into_bytes()).await.expect("received") {
+            Outcome::Created { number } => made.push(number),
+            Outcome::Quarantined { .. } => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(made.len(), 2, "two tickets, one held back");
+    made
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,6 +259,8 @@ async fn no_payload_in_any_field_runs_or_breaks_any_page_an_admin_opens() {
         "/app/settings/canned-responses",
         "/app/settings/content-gaps",
         "/app/settings/outbox",
+        "/app/settings/mailboxes",
+        "/app/settings/quarantine",
         "/app/notifications",
         "/app/reports/sla",
         "/help",

@@ -235,6 +235,13 @@ impl Subject {
         Ok(Self(subject.chars().filter(|c| !c.is_control()).collect()))
     }
 
+    /// A subject from elsewhere (an email): cleaned like a typed one, cut to 200 characters,
+    /// "(no subject)" when blank. Never fails.
+    pub fn lenient(input: &str) -> Self {
+        let cut: String = input.trim().chars().take(200).collect();
+        Self::parse(&cut).unwrap_or_else(|_| Self("(no subject)".into()))
+    }
+
     /// The subject.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -258,6 +265,13 @@ impl MessageBody {
             return Err(FieldError::new("body", "This message is too long (64 KiB at most)."));
         }
         Ok(Self(input.trim_end().to_owned()))
+    }
+
+    /// Text from elsewhere (an email): cut to [`Self::MAX_BYTES`] at a character boundary,
+    /// "(no text)" when blank. Never fails; the whole original is kept beside it.
+    pub fn lenient(input: &str) -> Self {
+        let cut = &input[..input.floor_char_boundary(Self::MAX_BYTES)];
+        Self::parse(cut).unwrap_or_else(|_| Self("(no text)".into()))
     }
 
     /// The markdown.

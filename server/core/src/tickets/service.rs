@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use crate::agents::{Agent, Email, PersonName};
 use crate::customers;
 use crate::agents::PersonRef;
+use crate::agents::notifications::NOTIFY_TICKET_PEOPLE;
 use crate::platform::context::AppContext;
 use crate::platform::db::{BeginWrite, Db, Params, bind_params, on_pool};
 use crate::error::{Error, Result};
@@ -409,6 +410,8 @@ pub(crate) struct Inserted {
     pub number: i64,
     /// The sequence number of its last event.
     pub seq: i64,
+    /// Its first message.
+    pub message_id: i64,
 }
 
 /// What a new ticket says, whoever asks for it.
@@ -499,7 +502,7 @@ where
         now,
     )
     .await?;
-    Ok(Inserted { id, number, seq })
+    Ok(Inserted { id, number, seq, message_id })
 }
 
 /// A ticket by its number, with thread and history.
@@ -572,39 +575,107 @@ pub(crate) async fn post_message(
     kind: MessageKind,
     body: &MessageBody,
 ) -> Result<()> {
-    let db = ctx.db();
+    let body_html = markdown::render(body.as_str().to_owned()).await?;
+    let now = Timestamp::now();
+    let posted = on_pool!(ctx.db(), |pool| {
+        async {
+            let mut tx = pool.begin_write().await?;
+            let posted = post_message_rows(&mut *tx, id, author, kind, body, &body_html, now).await?;
+            tx.commit().await?;
+            Ok::<_, Error>(posted)
+        }
+        .await
+    })?;
+    posted.announce(ctx);
+    Ok(())
+}
+
+/// A message just written by [`post_message_rows`].
+#[derive(Clone, Debug)]
+pub(crate) struct Posted {
+    /// The message's id.
+    pub message_id: i64,
+    /// The ticket's number.
+    pub number: i64,
+    /// The sequence number of the ticket's last event.
+    pub seq: i64,
+    /// Agents notified ("customer replied").
+    pub notified: Vec<i64>,
+}
+
+impl Posted {
+    /// Tells live consoles, after the transaction committed.
+    pub(crate) fn announce(&self, ctx: &AppContext) {
+        Hub::of(ctx).ticket_changed(self.number, self.seq);
+        for agent in &self.notified {
+            Hub::of(ctx).notified(*agent);
+        }
+    }
+}
+
+/// Writes a message on ticket `id` inside the caller's transaction, with its events and the
+/// status change it causes (see [`post_message`]). A customer's reply notifies the ticket's
+/// people; an agent's public reply on an email ticket enters the mail outbox by trigger.
+pub(crate) async fn post_message_rows<'c, C, DB>(
+    conn: &'c mut C,
+    id: i64,
+    author: Author,
+    kind: MessageKind,
+    body: &MessageBody,
+    body_html: &str,
+    now: Timestamp,
+) -> sqlx::Result<Posted>
+where
+    DB: sqlx::Database,
+    for<'e> &'e mut C: sqlx::Executor<'e, Database = DB>,
+    for<'q> DB::Arguments<'q>: sqlx::IntoArguments<'q, DB>,
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> String: sqlx::Encode<'q, DB> + sqlx::Type<DB> + sqlx::Decode<'q, DB>,
+    for<'q> &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Timestamp: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'r> (i64,): sqlx::FromRow<'r, DB::Row>,
+    for<'r> (String, i64, String): sqlx::FromRow<'r, DB::Row>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+{
     let reopen_from: &[Status] = match (author, kind) {
         (Author::Agent(_), MessageKind::Reply) => &[Status::New],
         (Author::Agent(_), MessageKind::Note) => &[],
         (Author::Contact(_), _) => &[Status::Pending, Status::OnHold, Status::Solved],
         (Author::System, _) => &[],
     };
-    let body_html = markdown::render(body.as_str().to_owned()).await?;
-    let now = Timestamp::now();
-    on_pool!(db, |pool| {
-        async {
-        let mut tx = pool.begin_write().await?;
-        let message_id = insert_message(&mut *tx, id, author, kind, body, &body_html, now).await?;
-        let (before, number): (String, i64) = sqlx::query_as(
-            "UPDATE tickets SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING status, number",
-        )
-        .bind(id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        let event = if kind == MessageKind::Reply { "reply_added" } else { "note_added" };
-        let mut seq = append_event(&mut *tx, id, author, event, json!({ "message_id": message_id }), kind == MessageKind::Note, now).await?;
-        let before: Status = before.parse().map_err(|e: crate::error::FieldError| Error::internal(e.message))?;
-        if reopen_from.contains(&before) {
-            sqlx::query("UPDATE tickets SET status = 'open' WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            seq = append_event(&mut *tx, id, author, "status_changed", json!({ "from": before, "to": Status::Open }), false, now).await?;
-        }
-        tx.commit().await?;
-        Hub::of(ctx).ticket_changed(number, seq);
-        Ok::<_, Error>(())
+    let message_id = insert_message(&mut *conn, id, author, kind, body, body_html, now).await?;
+    let (before, number, subject): (String, i64, String) = sqlx::query_as(
+        "UPDATE tickets SET version = version + 1, updated_at = $2 WHERE id = $1 RETURNING status, number, subject",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await?;
+    let event = if kind == MessageKind::Reply { "reply_added" } else { "note_added" };
+    let note = kind == MessageKind::Note;
+    let mut seq = append_event(&mut *conn, id, author, event, json!({ "message_id": message_id }), note, now).await?;
+    let before: Status = before.parse().map_err(|e: crate::error::FieldError| sqlx::Error::Decode(e.message.into()))?;
+    if reopen_from.contains(&before) {
+        sqlx::query("UPDATE tickets SET status = 'open' WHERE id = $1").bind(id).execute(&mut *conn).await?;
+        let change = json!({ "from": before, "to": Status::Open });
+        seq = append_event(&mut *conn, id, author, "status_changed", change, false, now).await?;
     }
-    .await
-    })
+    let notified = match author {
+        Author::Contact(_) => {
+            let text = format!("The customer replied on #{number} {subject}");
+            sqlx::query_scalar(NOTIFY_TICKET_PEOPLE)
+                .bind(id)
+                .bind("customer_replied")
+                .bind(text)
+                .bind(now)
+                .fetch_all(&mut *conn)
+                .await?
+        }
+        Author::Agent(_) | Author::System => Vec::new(),
+    };
+    Ok(Posted { message_id, number, seq, notified })
 }
 
 /// Applies field changes made from `changes.version`. If the ticket changed since, nothing is
@@ -755,8 +826,26 @@ pub async fn update(
             )
             .await?;
         }
+        // The new assignee hears of it, unless they took the ticket themselves.
+        let assigned = assignee_id
+            .filter(|a| *a != actor.id && Some(*a) != before.assignee.as_ref().map(|b| b.id));
+        if let Some(agent_id) = assigned {
+            let text = format!("{} assigned #{number} {} to you", actor.name, before.subject);
+            sqlx::query(
+                "INSERT INTO notifications (agent_id, ticket_id, kind, body, created_at) VALUES ($1, $2, 'assigned', $3, $4)",
+            )
+            .bind(agent_id)
+            .bind(id)
+            .bind(text)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Hub::of(ctx).ticket_changed(number, seq);
+        if let Some(agent_id) = assigned {
+            Hub::of(ctx).notified(agent_id);
+        }
         Ok::<_, Error>(true)
     }
     .await)?;
