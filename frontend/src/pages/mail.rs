@@ -79,9 +79,21 @@ fn MailboxForm(
     let heading =
         mailbox.as_ref().map_or_else(|| "New mailbox".to_owned(), |m| m.settings.address.clone());
     let endpoint = mailbox.as_ref().map(|m| (m.id, m.has_inbound_secret, m.settings.name.clone()));
+    let connections = mailbox.as_ref().map(|m| {
+        let imap = match &m.imap {
+            Some(account) => format!("Read over IMAP from {account}."),
+            None => "Not read over IMAP (add a [[mail.imap]] section for it to the config file).".to_owned(),
+        };
+        let smtp = match &m.smtp {
+            Some(server) => format!("Mail goes out through {server}."),
+            None => "No mail server is set up: mail waits in the outbox ([mail.smtp] in the config file).".to_owned(),
+        };
+        view! { <p class="muted mailbox-connections">{imap}" "{smtp}" The pipe command takes mail for it too: frontdesk mail receive --mailbox "{m.settings.name.clone()}"."</p> }
+    });
     view! {
         <section class="card mailbox" data-mailbox=key.clone()>
             <h2>{heading}</h2>
+            {connections}
             <ActionForm action=save attr:id=form_id>
                 <input type="hidden" name="id" value=id.map(|i| i.to_string()).unwrap_or_default()/>
                 <Field label="Short name (for the pipe command and the HTTP endpoint)" name="name" value=name error=action_error(saved, "name")/>

@@ -180,6 +180,7 @@ pub(crate) async fn receive_raw(
         .filter(|a| !own.contains(a) && !own.iter().any(|o| is_tagged(a, o)))
         .cloned()
         .collect();
+    followers.sort_unstable();
     followers.dedup();
     let mail = Incoming {
         mailbox,

@@ -63,6 +63,10 @@ pub struct Mailbox {
     pub settings: MailboxInput,
     /// Whether the HTTP endpoint is enabled (a secret was made).
     pub has_inbound_secret: bool,
+    /// The IMAP account it is read from (`user@host:port`), when the config names one.
+    pub imap: Option<String>,
+    /// The server mail is sent through (`host:port`), when one is configured.
+    pub smtp: Option<String>,
 }
 
 /// A mailbox's settings, as an admin submits them.

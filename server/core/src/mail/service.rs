@@ -11,6 +11,7 @@ use crate::mail::{
     DeliveryState, MailFile, MailPreferences, Mailbox, MailboxInput, MessageMail, OutboxEmail,
     QuarantinedMail, TicketMail,
 };
+use crate::mail::settings::MailSettings;
 use crate::platform::context::AppContext;
 use crate::platform::db::{BeginWrite, Db, on_pool};
 use crate::platform::time::Timestamp;
@@ -49,7 +50,20 @@ fn mailbox(r: MailboxRecord) -> Mailbox {
         ack_body: r.8,
         plus_addressing: r.9,
     };
-    Mailbox { id: r.0, settings, has_inbound_secret: r.10.is_some() }
+    Mailbox { id: r.0, settings, has_inbound_secret: r.10.is_some(), imap: None, smtp: None }
+}
+
+/// A mailbox with how the configuration connects it: the IMAP account it is read from and the
+/// server its mail goes through (no credentials).
+fn connected(ctx: &AppContext, mut mailbox: Mailbox) -> Mailbox {
+    let settings = ctx.part::<MailSettings>();
+    mailbox.imap = settings
+        .imap
+        .iter()
+        .find(|i| i.mailbox == mailbox.settings.name)
+        .map(|i| format!("{}@{}:{}", i.username, i.host, i.port));
+    mailbox.smtp = settings.smtp.as_ref().map(|s| format!("{}:{}", s.host, s.port));
+    mailbox
 }
 
 /// Binds a mailbox's settings as `$1` to `$9` and the time as `$10`, in the order of
@@ -79,7 +93,7 @@ pub async fn mailboxes(ctx: &AppContext, actor: &Agent) -> Result<Vec<Mailbox>> 
     let sql = format!("SELECT id, {MAILBOX_FIELDS}, inbound_secret_hash FROM mailboxes ORDER BY name");
     let rows: Vec<MailboxRecord> =
         on_pool!(ctx.db(), |pool| sqlx::query_as(&sql).fetch_all(pool).await)?;
-    Ok(rows.into_iter().map(mailbox).collect())
+    Ok(rows.into_iter().map(|row| connected(ctx, mailbox(row))).collect())
 }
 
 async fn load_mailbox(db: &Db, id: i64) -> Result<Mailbox> {
