@@ -101,6 +101,7 @@ CREATE TABLE mail_quarantine (
     subject      TEXT    NOT NULL,
     reason       TEXT    NOT NULL,
     raw          BYTEA   NOT NULL,
+    complete     BOOLEAN NOT NULL,
     created_at   BIGINT NOT NULL
 );
 

@@ -94,13 +94,15 @@ CREATE INDEX mail_outbox_due_idx ON mail_outbox (state, next_attempt_at);
 CREATE INDEX mail_outbox_message_idx ON mail_outbox (ticket_message_id);
 
 CREATE TABLE mail_quarantine (
-    id           INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never reused, so acting on an old list never hits another message.
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
     mailbox_id   INTEGER REFERENCES mailboxes (id) ON DELETE CASCADE,
     message_id   TEXT    NOT NULL UNIQUE,
     from_address TEXT    NOT NULL,
     subject      TEXT    NOT NULL,
     reason       TEXT    NOT NULL,
     raw          BLOB    NOT NULL,
+    complete     BOOLEAN NOT NULL,
     created_at   INTEGER NOT NULL
 );
 

@@ -13,7 +13,7 @@ use crate::config::{
 use crate::{Application, telemetry};
 
 /// The exit code an MTA reads as "try again later" (`EX_TEMPFAIL` of sysexits.h).
-const EX_TEMPFAIL: u8 = 75;
+pub(crate) const EX_TEMPFAIL: u8 = 75;
 /// The exit code an MTA reads as "no such user" (`EX_NOUSER`): the mailbox does not exist.
 const EX_NOUSER: u8 = 67;
 
@@ -267,6 +267,17 @@ fn receive_mail(cli: &Cli, mailbox: &str) -> ExitCode {
         Err(e) => return fail(&anyhow::Error::new(e), EX_TEMPFAIL),
     };
     telemetry::init(config.log_format);
+    // A mistyped data directory must not become a new, empty database that has no mailboxes
+    // (every message would bounce): the database must exist already.
+    if let frontdesk_core::platform::db::DatabaseTarget::Sqlite(options) = &config.database
+        && !options.get_filename().exists()
+    {
+        let missing = anyhow::anyhow!(
+            "no database at {} (check --data-dir or --database-url)",
+            options.get_filename().display()
+        );
+        return fail(&missing, EX_TEMPFAIL);
+    }
     let mut raw = Vec::new();
     let limit = config.mail.max_message_bytes as u64 + 1;
     if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
@@ -287,7 +298,7 @@ fn receive_mail(cli: &Cli, mailbox: &str) -> ExitCode {
             println!("{}", outcome.describe());
             ExitCode::SUCCESS
         }
-        Ok(Err(frontdesk_core::error::Error::NotFound(_))) => {
+        Ok(Err(frontdesk_core::error::Error::NotFound("mailbox"))) => {
             fail(&anyhow::anyhow!("no mailbox is named '{mailbox}'"), EX_NOUSER)
         }
         Ok(Err(e)) => {

@@ -274,9 +274,19 @@ pub struct Config {
 pub const SEARCH_INDEX_DIR: &str = "search-index";
 
 impl Cli {
-    /// Parses the process's arguments (exits with clap's message on a usage error).
+    /// Parses the process's arguments (exits with clap's message on a usage error: status 2, or
+    /// 75 for `mail receive`, whose caller is an MTA that would bounce the message on any other
+    /// failure).
     pub fn parse_args() -> Self {
-        Self::parse()
+        Self::try_parse().unwrap_or_else(|e| {
+            let args: Vec<String> = std::env::args().collect();
+            let receiving = args.windows(2).any(|w| w[0] == "mail" && w[1] == "receive");
+            if receiving && e.use_stderr() {
+                let _ = e.print();
+                std::process::exit(i32::from(crate::cli::EX_TEMPFAIL));
+            }
+            e.exit()
+        })
     }
 }
 

@@ -44,8 +44,10 @@ pub(super) async fn refuse_nul_text(request: Request, next: Next) -> Response {
         .to_ascii_lowercase();
     let form = content_type.starts_with("application/x-www-form-urlencoded");
     let text = form || content_type.starts_with("application/json");
-    // An upload's body is the file itself, whatever type it says.
-    let upload = request.uri().path().ends_with("/attachments");
+    // An upload's body is the file itself, and an inbound email the message, whatever type it
+    // says.
+    let path = request.uri().path();
+    let upload = path.ends_with("/attachments") || path.starts_with("/api/mail/inbound/");
     if !writes || !text || upload {
         return next.run(request).await;
     }

@@ -531,8 +531,27 @@ async fn the_pipe_and_the_http_endpoint_store_the_same_messages_the_same_way() {
             .await
             .expect("answer")
             .status(),
-        StatusCode::NOT_FOUND
+        StatusCode::UNAUTHORIZED,
+        "an unknown mailbox answers like a wrong secret"
     );
+    // Whatever type a client claims, the body is mail: a 2 MB message sent as a form (curl's
+    // default) with a `%00` in its text is taken like any other.
+    let big = message(
+        "max@example.test",
+        SUPPORT,
+        "Logs attached",
+        &format!("%00 {}", "log line\r\n".repeat(230_000)),
+        "",
+    );
+    let answer = http
+        .post("/api/mail/inbound/support")
+        .header("authorization", format!("Bearer {secret}"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big)
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
     let huge = vec![b'x'; 26 * 1024 * 1024];
     assert_eq!(
         post("/api/mail/inbound/support", Some(&secret), huge).await.expect("answer").status(),
@@ -546,6 +565,30 @@ async fn the_pipe_and_the_http_endpoint_store_the_same_messages_the_same_way() {
         .output()
         .expect("frontdesk runs");
     assert_eq!(unknown.status.code(), Some(67), "EX_NOUSER for a mailbox that does not exist");
+    // A mistyped data directory is a temporary failure (the MTA keeps the mail), never a new,
+    // empty database that would bounce everything; so is a usage error.
+    let elsewhere = tempfile::tempdir().expect("a folder");
+    let wrong = elsewhere.path().join("typo");
+    let mistyped = std::process::Command::new(frontdesk_tests::frontdesk_binary())
+        .args([
+            "--data-dir",
+            wrong.to_str().expect("utf-8"),
+            "mail",
+            "receive",
+            "--mailbox",
+            "support",
+        ])
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("frontdesk runs");
+    assert_eq!(mistyped.status.code(), Some(75));
+    assert!(!wrong.join("frontdesk.db").exists(), "no database was made");
+    let usage = std::process::Command::new(frontdesk_tests::frontdesk_binary())
+        .args(["mail", "receive", "--mailbox"])
+        .output()
+        .expect("frontdesk runs");
+    assert_eq!(usage.status.code(), Some(75));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -629,4 +672,59 @@ async fn agents_choose_which_notifications_reach_them_by_email() {
         .query_i64s("SELECT n.agent_id FROM mail_outbox o JOIN notifications n ON n.id = o.notification_id ORDER BY o.id")
         .await;
     assert_eq!(by_mail, vec![cy.id], "only Cy wants it by email");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_cannot_forge_bounces_follow_tickets_or_loop_through_plus_addresses() {
+    let desk = desk("").await;
+    let first = request("carol@example.test", "Printer", "Cc: dan@example.test\r\n");
+    let Outcome::Created { number } = desk.receive(first).await else { panic!("a ticket") };
+    desk.write(number, MessageKind::Reply, "Try this.").await;
+    // As the sender records it once the reply is composed.
+    desk.app
+        .execute("UPDATE mail_outbox SET message_id = 'fd.9.abc@example.test', to_address = 'carol@example.test' WHERE kind = 'reply'")
+        .await;
+    let reports = std::sync::atomic::AtomicUsize::new(0);
+    let report = |from: &str, recipient: &str| {
+        format!(
+            "From: {from}\r\nTo: {SUPPORT}\r\nSubject: Undelivered\r\nMessage-ID: <report{}@x.test>\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <fd.9.abc@example.test>\r\n--b--\r\n",
+            reports.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        )
+        .into_bytes()
+    };
+    let forged = desk.receive(report("eve@example.test", "carol@example.test")).await;
+    assert!(
+        matches!(&forged, Outcome::Quarantined { reason } if reason.contains("no mail server")),
+        "{forged:?}"
+    );
+    let elsewhere = desk.receive(report("MAILER-DAEMON@example.test", "eve@example.test")).await;
+    assert!(matches!(elsewhere, Outcome::Quarantined { .. }), "a report about another address");
+    let state = |desk: &Desk| {
+        let (ctx, admin) = (desk.app.ctx.clone(), desk.admin.clone());
+        async move {
+            let mail = mail::ticket_mail(&ctx, &admin, number).await.expect("mail");
+            (
+                mail.messages.iter().find_map(|m| m.delivery.clone()).map(|d| d.0),
+                mail.customer_bounced.is_some(),
+            )
+        }
+    };
+    assert_eq!(state(&desk).await, (Some(DeliveryState::Queued), false), "nothing believed yet");
+    assert_eq!(
+        desk.receive(report("MAILER-DAEMON@example.test", "carol@example.test")).await,
+        Outcome::Bounce
+    );
+    assert_eq!(state(&desk).await, (Some(DeliveryState::Failed), true));
+
+    // A stranger holding the tag is heard, but neither they nor their copies start following.
+    let tag = desk.app.ctx.part::<ThreadKey>().tag(number);
+    let stranger =
+        request("eve@example.test", &format!("Re: Printer [#{tag}]"), "Cc: mallory@evil.test\r\n");
+    assert_eq!(desk.receive(stranger).await, Outcome::Added { number });
+    let mail = mail::ticket_mail(&desk.app.ctx, &desk.admin, number).await.expect("mail");
+    assert_eq!(mail.followers, vec!["dan@example.test".to_owned()]);
+
+    // frontdesk's own address with a tag is still frontdesk.
+    let looped = desk.receive(request(&format!("support+{tag}@example.test"), "Loop", "")).await;
+    assert!(matches!(looped, Outcome::Quarantined { .. }), "{looped:?}");
 }

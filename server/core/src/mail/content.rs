@@ -8,10 +8,20 @@ use crate::platform::markdown;
 
 /// The label of the folded part.
 const FOLDED_LABEL: &str = "Show quoted text";
+/// The most text shown in the thread (as much as a ticket message keeps); the rest stays in the
+/// original.
+const MAX_TEXT_BYTES: usize = crate::tickets::MessageBody::MAX_BYTES;
+/// HTML past this size, or with more tags than [`MAX_HTML_TAGS`], is shown as its text: the
+/// sanitizer's time grows faster than the input with deep nesting.
+const MAX_HTML_BYTES: usize = 256 * 1024;
+/// See [`MAX_HTML_BYTES`].
+const MAX_HTML_TAGS: usize = 4_000;
 
-/// The HTML shown for an email with this text (and HTML, when it had no text part).
-/// CPU work proportional to the input: call it off the async threads.
+/// The HTML shown for an email with this text (and HTML, when it had no text part). Bounded:
+/// work proportional to at most [`MAX_TEXT_BYTES`] of text or [`MAX_HTML_BYTES`] of HTML. Call
+/// it off the async threads.
 pub fn to_html(text: &str, html: Option<&str>) -> String {
+    let html = html.filter(|h| h.len() <= MAX_HTML_BYTES && h.matches('<').count() <= MAX_HTML_TAGS);
     match html {
         Some(html) => {
             let (new, old) = split_html(html);
@@ -22,12 +32,18 @@ pub fn to_html(text: &str, html: Option<&str>) -> String {
             }
         }
         None => {
+            let cut = text.len() > MAX_TEXT_BYTES;
+            let text = &text[..text.floor_char_boundary(MAX_TEXT_BYTES)];
             let (new, old) = split_text(text);
             let new = paragraphs(new);
-            match old.filter(|o| !o.trim().is_empty()) {
+            let mut shown = match old.filter(|o| !o.trim().is_empty()) {
                 Some(old) => format!("{new}{}", folded(&format!("<pre>{}</pre>", escape(old)))),
                 None => new,
+            };
+            if cut {
+                shown.push_str("<p class=\"mail-file-note\">This message is longer than shown here; the original has all of it.</p>");
             }
+            shown
         }
     }
 }
@@ -55,9 +71,17 @@ fn paragraphs(text: &str) -> String {
 /// signature separator, or a quote that runs to the end.
 pub fn split_text(text: &str) -> (&str, Option<&str>) {
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    // For each line, whether it and every line after it are quoted or blank (one pass from the
+    // end, so the search below stays linear).
+    let mut quoted_to_end = vec![false; lines.len() + 1];
+    quoted_to_end[lines.len()] = true;
+    for (i, line) in lines.iter().enumerate().rev() {
+        let line = line.trim();
+        quoted_to_end[i] = quoted_to_end[i + 1] && (line.is_empty() || line.starts_with('>'));
+    }
     let mut offset = 0;
     for (i, line) in lines.iter().enumerate() {
-        if starts_history(&lines, i) {
+        if starts_history(&lines, i, quoted_to_end[i]) {
             return (&text[..offset], Some(&text[offset..]));
         }
         offset += line.len();
@@ -65,7 +89,7 @@ pub fn split_text(text: &str) -> (&str, Option<&str>) {
     (text, None)
 }
 
-fn starts_history(lines: &[&str], i: usize) -> bool {
+fn starts_history(lines: &[&str], i: usize, quoted_to_end: bool) -> bool {
     let line = lines[i].trim_end_matches(['\n', '\r']);
     let trimmed = line.trim();
     if line == "-- " || line == "--" {
@@ -105,11 +129,7 @@ fn starts_history(lines: &[&str], i: usize) -> bool {
         return true;
     }
     // A quote that runs to the end (with blank lines): inline answers between quotes stay.
-    trimmed.starts_with('>')
-        && lines[i..].iter().all(|l| {
-            let l = l.trim();
-            l.is_empty() || l.starts_with('>')
-        })
+    trimmed.starts_with('>') && quoted_to_end
 }
 
 /// The HTML before the quoted history and the history itself, split at the first marker that
@@ -167,6 +187,16 @@ mod tests {
         ] {
             assert!(split_text(text).1.is_some(), "{text}");
         }
+    }
+
+    #[test]
+    fn deep_or_huge_html_is_shown_as_its_text_and_long_text_is_cut() {
+        let deep = format!("{}deep{}", "<div>".repeat(50_000), "</div>".repeat(50_000));
+        assert_eq!(to_html("deep", Some(&deep)), "<p>deep</p>");
+        let quotes = "> q\n".repeat(200_000);
+        let shown = to_html(&format!("New\n{quotes}"), None);
+        assert!(shown.starts_with("<p>New</p><details"), "{}", &shown[..40]);
+        assert!(shown.ends_with("the original has all of it.</p>"));
     }
 
     #[test]

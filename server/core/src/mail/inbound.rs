@@ -112,14 +112,13 @@ pub(crate) async fn receive_raw(
     let settings = ctx.part::<MailSettings>();
     if raw.len() > settings.max_message_bytes {
         let reason = format!(
-            "the message is {:.1} MB; the limit is {:.1} MB",
-            mb(raw.len()),
-            mb(settings.max_message_bytes)
+            "the message is larger than the limit of {:.1} MB (only its first {} KB are kept)",
+            mb(settings.max_message_bytes),
+            OVERSIZED_KEPT_BYTES / 1024
         );
         let kept = raw[..OVERSIZED_KEPT_BYTES.min(raw.len())].to_vec();
-        let id = parse::normalize_id(&format!("oversized.{}@frontdesk.invalid", digest(&raw)))
-            .unwrap_or_default();
-        return quarantine(ctx.db(), mailbox.id, &id, None, &reason, kept).await;
+        let id = format!("oversized.{}@frontdesk.invalid", digest(&raw));
+        return quarantine(ctx.db(), mailbox.id, &id, None, &reason, Kept::Beginning(kept)).await;
     }
     let (raw, read) = tokio::task::spawn_blocking(move || {
         let read = parse::parse(&raw).map(|parsed| {
@@ -134,7 +133,7 @@ pub(crate) async fn receive_raw(
         Ok(read) => read,
         Err(unreadable) => {
             let id = format!("unreadable.{}@frontdesk.invalid", digest(&raw));
-            return quarantine(ctx.db(), mailbox.id, &id, None, &unreadable.0, raw).await;
+            return quarantine(ctx.db(), mailbox.id, &id, None, &unreadable.0, Kept::Whole(raw)).await;
         }
     };
     if already_stored(ctx.db(), &parsed.message_id, guards).await? {
@@ -144,18 +143,18 @@ pub(crate) async fn receive_raw(
         return record_bounce(ctx, mailbox, &parsed, bounce, raw).await;
     }
     let Some(sender) = parsed.from.clone() else {
-        return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), "the message names no sender address", raw).await;
+        return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), "the message names no sender address", Kept::Whole(raw)).await;
     };
     let own = own_addresses(ctx.db()).await?;
     if guards == Guards::On {
-        if own.contains(&sender.address) {
+        if own.iter().any(|o| *o == sender.address || is_tagged(&sender.address, o)) {
             let reason = "sent from one of frontdesk's own addresses (a mail loop)";
-            return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), reason, raw).await;
+            return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), reason, Kept::Whole(raw)).await;
         }
         let limit = settings.per_sender_per_hour;
         if recent_from(ctx.db(), &sender.address).await? >= limit {
             let reason = format!("more than {limit} messages from this sender in an hour");
-            return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), &reason, raw).await;
+            return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), &reason, Kept::Whole(raw)).await;
         }
     }
     let key = ctx.part::<ThreadKey>();
@@ -165,7 +164,7 @@ pub(crate) async fn receive_raw(
         && let Some(why) = &parsed.automatic
     {
         let reason = format!("automatic mail ({why}) that answers no ticket");
-        return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), &reason, raw).await;
+        return quarantine(ctx.db(), mailbox.id, &parsed.message_id, Some(&parsed), &reason, Kept::Whole(raw)).await;
     }
     let name = PersonName::parse(&sender.name)
         .or_else(|_| PersonName::parse(sender.address.split('@').next().unwrap_or("customer")))
@@ -173,11 +172,17 @@ pub(crate) async fn receive_raw(
         .map_err(|e| Error::internal(e.message))?;
     let email = Email::parse(&sender.address).map_err(|e| Error::internal(e.message))?;
     let requester = customers::find_or_create_by_email(ctx.db(), &email, &name).await?;
+    // Only people already in the conversation bring others into it: a stranger who threads in
+    // (with a forwarded tag or id) is heard, but neither they nor their copies start following.
+    let in_conversation = match target {
+        None => true,
+        Some(ticket_id) => is_participant(ctx.db(), ticket_id, &sender.address, requester).await?,
+    };
     let mut followers: Vec<String> = parsed
         .copied
         .iter()
         .chain(std::iter::once(&sender.address))
-        .filter(|a| !own.contains(a) && !own.iter().any(|o| is_tagged(a, o)))
+        .filter(|a| in_conversation && !own.contains(a) && !own.iter().any(|o| is_tagged(a, o)))
         .cloned()
         .collect();
     followers.sort_unstable();
@@ -192,6 +197,22 @@ pub(crate) async fn receive_raw(
         raw,
     };
     store(ctx, mail, target).await
+}
+
+/// Whether `address` (of contact `contact`) is part of ticket `ticket_id`'s conversation: its
+/// customer (by address or profile) or a follower.
+async fn is_participant(db: &Db, ticket_id: i64, address: &str, contact: i64) -> Result<bool> {
+    let found: i64 = on_pool!(db, |pool| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tickets t WHERE t.id = $1 AND (t.requester_id = $3
+             OR EXISTS (SELECT 1 FROM ticket_mail m WHERE m.ticket_id = t.id AND m.customer_address = $2)
+             OR EXISTS (SELECT 1 FROM ticket_followers f WHERE f.ticket_id = t.id AND f.email = $2))"
+    )
+    .bind(ticket_id)
+    .bind(address)
+    .bind(contact)
+    .fetch_one(pool)
+    .await)?;
+    Ok(found > 0)
 }
 
 /// `support+tag@example.test` for the mailbox `support@example.test`.
@@ -276,6 +297,14 @@ async fn thread(db: &Db, key: &ThreadKey, parsed: &Parsed, own: &[String]) -> Re
     .await)?)
 }
 
+/// What the quarantine keeps of a message.
+enum Kept {
+    /// All of it: it can be released.
+    Whole(Vec<u8>),
+    /// Only its beginning (it was too large): it cannot be released.
+    Beginning(Vec<u8>),
+}
+
 /// Holds a message back, once per Message-ID.
 async fn quarantine(
     db: &Db,
@@ -283,14 +312,18 @@ async fn quarantine(
     message_id: &str,
     parsed: Option<&Parsed>,
     reason: &str,
-    raw: Vec<u8>,
+    kept: Kept,
 ) -> Result<Outcome> {
+    let (raw, complete) = match kept {
+        Kept::Whole(raw) => (raw, true),
+        Kept::Beginning(raw) => (raw, false),
+    };
     let from = parsed.and_then(|p| p.from.as_ref()).map(|s| s.address.clone()).unwrap_or_default();
     let subject: String =
         parsed.map(|p| p.subject.chars().take(200).collect()).unwrap_or_default();
     on_pool!(db, |pool| sqlx::query(
-        "INSERT INTO mail_quarantine (mailbox_id, message_id, from_address, subject, reason, raw, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (message_id) DO NOTHING"
+        "INSERT INTO mail_quarantine (mailbox_id, message_id, from_address, subject, reason, raw, complete, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (message_id) DO NOTHING"
     )
     .bind(mailbox_id)
     .bind(message_id)
@@ -298,6 +331,7 @@ async fn quarantine(
     .bind(&subject)
     .bind(reason)
     .bind(&raw)
+    .bind(complete)
     .bind(Timestamp::now())
     .execute(pool)
     .await
@@ -317,15 +351,22 @@ async fn record_bounce(
 ) -> Result<Outcome> {
     let db = ctx.db();
     let original = bounce.original_message_id.as_deref().unwrap_or_default();
+    if !bounce.from_server {
+        let reason = "a delivery report that no mail server sent";
+        return quarantine(db, mailbox.id, &parsed.message_id, Some(parsed), reason, Kept::Whole(raw)).await;
+    }
+    // The report must name the message and one of the addresses it went to.
     let sent: Option<(i64, Option<i64>, Option<i64>)> = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT id, ticket_id, ticket_message_id FROM mail_outbox WHERE message_id = $1"
+        "SELECT o.id, o.ticket_id, o.ticket_message_id FROM mail_outbox o WHERE o.message_id = $1
+           AND (o.to_address = $2 OR EXISTS (SELECT 1 FROM ticket_followers f WHERE f.ticket_id = o.ticket_id AND f.email = $2))"
     )
     .bind(original)
+    .bind(&bounce.recipient)
     .fetch_optional(pool)
     .await)?;
     let Some((outbox_id, ticket_id, message_id)) = sent else {
-        let reason = "a delivery report about a message frontdesk did not send";
-        return quarantine(db, mailbox.id, &parsed.message_id, Some(parsed), reason, raw).await;
+        let reason = "a delivery report about a message frontdesk did not send to that address";
+        return quarantine(db, mailbox.id, &parsed.message_id, Some(parsed), reason, Kept::Whole(raw)).await;
     };
     let now = Timestamp::now();
     let words = if bounce.failed {

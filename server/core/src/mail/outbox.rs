@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox as Address, MultiPart};
+use lettre::message::{Mailbox as Address, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::OnceCell;
@@ -441,7 +441,7 @@ async fn compose(ctx: &AppContext, row: Claimed) -> Result<Composed> {
                 builder = builder.in_reply_to(bracketed(&answering.clone())).references(bracketed(&answering));
             }
             record_composed(db, row.id, &to, &title).await?;
-            builder.body(text)
+            builder.singlepart(SinglePart::plain(text))
         }
         "sign_in" => {
             let to = row.to_address.clone().ok_or(Error::NotFound("the recipient"))?;
@@ -449,7 +449,7 @@ async fn compose(ctx: &AppContext, row: Claimed) -> Result<Composed> {
                 .to(address(&to, None)?)
                 .subject(row.subject.clone().unwrap_or_default())
                 .raw_header(header("Auto-Submitted", "auto-generated"))
-                .body(row.body.clone().unwrap_or_default())
+                .singlepart(SinglePart::plain(row.body.clone().unwrap_or_default()))
         }
         "notification" => {
             let notification = row.notification_id.ok_or(Error::NotFound("the notification"))?;
@@ -469,7 +469,7 @@ async fn compose(ctx: &AppContext, row: Claimed) -> Result<Composed> {
                 .to(address(&email, Some(&name))?)
                 .subject(title)
                 .raw_header(header("Auto-Submitted", "auto-generated"))
-                .body(format!("{text}\n\n{link}\n"))
+                .singlepart(SinglePart::plain(format!("{text}\n\n{link}\n")))
         }
         other => return Err(Error::internal(format!("unknown outbox kind '{other}'"))),
     };
@@ -493,6 +493,8 @@ async fn record_composed(db: &Db, id: i64, to: &str, subject: &str) -> Result<()
 
 /// A reply's text and HTML with the mailbox's signature under them.
 fn with_signature(text: &str, html: &str, signature: &str) -> (String, String) {
+    // A signature typed with its own separator gets no second one.
+    let signature = signature.trim_start_matches("-- \n").trim_start_matches("--\n");
     if signature.trim().is_empty() {
         return (text.to_owned(), html.to_owned());
     }
@@ -514,6 +516,7 @@ mod tests {
     fn signatures_go_under_the_reply_escaped() {
         let (text, html) = with_signature("Hello", "<p>Hello</p>", "Ann <support>");
         assert_eq!(text, "Hello\n\n-- \nAnn <support>\n");
+        assert_eq!(with_signature("Hi", "", "-- \nAnn").0, "Hi\n\n-- \nAnn\n", "one separator");
         assert!(html.ends_with("<p class=\"signature\">Ann &lt;support&gt;</p>"), "{html}");
     }
 }

@@ -12,6 +12,8 @@ use sha2::{Digest, Sha256};
 const MAX_ID_CHARS: usize = 250;
 /// How many ids of `References` are looked at (the newest ones).
 const MAX_REFERENCES: usize = 50;
+/// How many ids of `In-Reply-To` are looked at (it names one; some clients name a few).
+const MAX_IN_REPLY_TO: usize = 5;
 /// How many followers one message may add (CC and To beyond the mailbox).
 const MAX_COPIED: usize = 20;
 /// The longest file name kept.
@@ -65,6 +67,9 @@ pub struct Bounce {
     pub recipient: String,
     /// The server's words: status code and diagnostic.
     pub reason: String,
+    /// Whether a mail server sent it: an empty envelope sender, or a mailer-daemon or postmaster
+    /// address. Reports from anyone else are not believed.
+    pub from_server: bool,
 }
 
 /// A file sent with a message.
@@ -119,16 +124,22 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
             }
         }
     }
-    let mut answers = ids(message.in_reply_to());
-    let mut references = ids(message.references());
+    let mut answers = ids(message.in_reply_to(), MAX_IN_REPLY_TO, false);
+    let mut references = ids(message.references(), MAX_REFERENCES, true);
     references.reverse();
-    references.truncate(MAX_REFERENCES);
     for id in references {
         if !answers.contains(&id) {
             answers.push(id);
         }
     }
-    let bounce = bounce(&message);
+    let mut bounce = bounce(&message);
+    if let Some(bounce) = &mut bounce {
+        bounce.from_server = empty_envelope_sender(&message)
+            || from.as_ref().is_some_and(|f| {
+                let local = f.address.split('@').next().unwrap_or_default();
+                local == "mailer-daemon" || local == "postmaster"
+            });
+    }
     let automatic = automatic(&message, from.as_ref(), bounce.is_some());
     let (text, html) = body(&message);
     let files = files(&message);
@@ -159,14 +170,17 @@ pub fn normalize_id(id: &str) -> Option<String> {
     Some(id.to_owned())
 }
 
-fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+/// The ids in a header, at most `keep` of them: the first ones, or with `newest` the last ones
+/// (cut before anything else is done with them, so a header of thousands costs nothing).
+fn ids(value: &HeaderValue<'_>, keep: usize, newest: bool) -> Vec<String> {
     let list: Vec<&str> = match value {
         HeaderValue::Text(text) => text.split_whitespace().collect(),
         HeaderValue::TextList(list) => list.iter().flat_map(|t| t.split_whitespace()).collect(),
         _ => Vec::new(),
     };
-    let mut out = Vec::new();
-    for id in list.into_iter().filter_map(normalize_id) {
+    let kept = if newest { &list[list.len().saturating_sub(keep)..] } else { &list[..keep.min(list.len())] };
+    let mut out: Vec<String> = Vec::with_capacity(kept.len());
+    for id in kept.iter().copied().filter_map(normalize_id) {
         if !out.contains(&id) {
             out.push(id);
         }
@@ -232,9 +246,7 @@ fn automatic(
             return Some(format!("{name} is present"));
         }
     }
-    if message.return_address().is_some_and(|r| r.trim_matches(['<', '>', ' ']).is_empty())
-        || header("Return-Path").is_some_and(|v| v == "<>")
-    {
+    if empty_envelope_sender(message) {
         return Some("the envelope sender is empty".into());
     }
     let local = from.map(|s| s.address.split('@').next().unwrap_or_default().to_owned());
@@ -245,6 +257,12 @@ fn automatic(
         return Some(format!("sent by {local}"));
     }
     None
+}
+
+/// Whether the envelope sender was empty (`Return-Path: <>`), as it is for delivery reports.
+fn empty_envelope_sender(message: &mail_parser::Message<'_>) -> bool {
+    message.header_raw("Return-Path").is_some_and(|v| v.trim() == "<>")
+        || message.return_address().is_some_and(|r| r.trim_matches(['<', '>', ' ']).is_empty())
 }
 
 /// What a delivery status notification reports, if this is one (RFC 3464).
@@ -282,6 +300,7 @@ fn bounce(message: &mail_parser::Message<'_>) -> Option<Bounce> {
         failed: action == "failed" || (action.is_empty() && code.starts_with('5')),
         recipient,
         reason: reason.chars().take(500).collect(),
+        from_server: false,
     })
 }
 
@@ -429,6 +448,23 @@ mod tests {
         assert_eq!(bounce.original_message_id.as_deref(), Some("fd.7@example.test"));
         assert_eq!(bounce.recipient, "nobody@example.test");
         assert!(bounce.reason.contains("User unknown"), "{}", bounce.reason);
+        assert!(bounce.from_server, "sent by a mailer daemon");
+        let forged = raw.replace("From: MAILER-DAEMON@example.test", "From: eve@example.test");
+        assert!(!parse(forged.as_bytes()).expect("parses").bounce.expect("a report").from_server);
+    }
+
+    #[test]
+    fn headers_with_thousands_of_ids_are_cut_to_the_newest_references_and_first_answers() {
+        let many: Vec<String> = (0..20_000).map(|i| format!("<id{i}@x.test>")).collect();
+        let raw = format!(
+            "From: a@b.test\r\nIn-Reply-To: {}\r\nReferences: {}\r\n\r\nbody\r\n",
+            many.join(" "),
+            many.join(" ")
+        );
+        let answers = parse(raw.as_bytes()).expect("parses").answers;
+        assert_eq!(answers.len(), MAX_IN_REPLY_TO + MAX_REFERENCES);
+        assert_eq!(answers[0], "id0@x.test");
+        assert_eq!(answers[MAX_IN_REPLY_TO], "id19999@x.test", "newest reference first");
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub async fn new_inbound_secret(ctx: &AppContext, actor: &Agent, id: i64) -> Res
 }
 
 /// Receives a message posted to the HTTP endpoint of mailbox `name` with `secret`. A wrong or
-/// missing secret, or a mailbox without one, is [`Error::Unauthenticated`].
+/// missing secret, a mailbox without one, or no such mailbox is [`Error::Unauthenticated`].
 pub async fn receive_posted(
     ctx: &AppContext,
     name: &str,
@@ -190,7 +190,8 @@ pub async fn receive_posted(
     .bind(name.trim().to_ascii_lowercase())
     .fetch_optional(pool)
     .await)?;
-    let Some((_, stored)) = row else { return Err(Error::NotFound("mailbox")) };
+    // An unknown mailbox answers like a wrong secret: names cannot be probed.
+    let Some((_, stored)) = row else { return Err(Error::Unauthenticated) };
     let given = token_hash(secret);
     let matches = stored.is_some_and(|s| {
         s.len() == given.len() && s.bytes().zip(given.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0
@@ -232,13 +233,18 @@ pub async fn quarantine(ctx: &AppContext, actor: &Agent) -> Result<Vec<Quarantin
 /// other mail, then leaves the quarantine. A message that cannot be read stays.
 pub async fn release(ctx: &AppContext, actor: &Agent, id: i64) -> Result<Outcome> {
     authorize(actor, MailAction::Administer)?;
-    let held: Option<(Option<i64>, Vec<u8>)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
-        "SELECT mailbox_id, raw FROM mail_quarantine WHERE id = $1"
+    let held: Option<(Option<i64>, Vec<u8>, bool)> = on_pool!(ctx.db(), |pool| sqlx::query_as(
+        "SELECT mailbox_id, raw, complete FROM mail_quarantine WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(pool)
     .await)?;
-    let (mailbox_id, raw) = held.ok_or(Error::NotFound("quarantined message"))?;
+    let (mailbox_id, raw, complete) = held.ok_or(Error::NotFound("quarantined message"))?;
+    if !complete {
+        return Err(Error::Conflict(
+            "Only the beginning of this message was kept (it was too large): it cannot be released. Ask the sender for a smaller one.".into(),
+        ));
+    }
     let mailbox: MailboxRow = on_pool!(ctx.db(), |pool| sqlx::query_as(
         "SELECT id, team_id, acknowledge FROM mailboxes WHERE id = $1 OR $1 IS NULL ORDER BY id LIMIT 1"
     )
