@@ -85,7 +85,8 @@ CREATE TABLE mail_outbox (
     state             TEXT    NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sending', 'sent', 'retrying', 'failed')),
     attempts          BIGINT NOT NULL DEFAULT 0,
     next_attempt_at   BIGINT NOT NULL,
-    lease_until       BIGINT ,
+    lease_until       BIGINT,
+    lease_token       TEXT,
     last_result       TEXT,
     sent_at           BIGINT ,
     created_at        BIGINT NOT NULL

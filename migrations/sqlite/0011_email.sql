@@ -86,6 +86,7 @@ CREATE TABLE mail_outbox (
     attempts          INTEGER NOT NULL DEFAULT 0,
     next_attempt_at   INTEGER NOT NULL,
     lease_until       INTEGER,
+    lease_token       TEXT,
     last_result       TEXT,
     sent_at           INTEGER,
     created_at        INTEGER NOT NULL

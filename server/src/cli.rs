@@ -279,7 +279,7 @@ fn receive_mail(cli: &Cli, mailbox: &str) -> ExitCode {
         return fail(&missing, EX_TEMPFAIL);
     }
     let mut raw = Vec::new();
-    let limit = config.mail.max_message_bytes as u64 + 1;
+    let limit = (config.mail.max_message_bytes as u64).saturating_add(1);
     if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
         return fail(&anyhow::Error::new(e).context("cannot read the message"), EX_TEMPFAIL);
     }

@@ -49,12 +49,22 @@ fn run(script: &str, args: &[&str]) {
 }
 
 impl MailServer {
-    /// Starts a fresh pair on free ports.
+    /// Starts a fresh pair on free ports (trying other ports if one was taken meanwhile).
     pub fn start() -> MailServer {
         let dir = tempfile::tempdir().expect("a folder for the mail servers");
-        let (smtp_port, imap_port) = (free_port(), free_port());
-        run("start.sh", &[&path(dir.path()), &smtp_port.to_string(), &imap_port.to_string()]);
-        MailServer { dir, smtp_port, imap_port }
+        for _ in 0..3 {
+            let (smtp_port, imap_port) = (free_port(), free_port());
+            let args = [path(dir.path()), smtp_port.to_string(), imap_port.to_string()];
+            let started = std::process::Command::new(scripts().join("start.sh"))
+                .args(&args)
+                .output()
+                .expect("start.sh runs");
+            if started.status.success() {
+                return MailServer { dir, smtp_port, imap_port };
+            }
+            eprintln!("start.sh: {}", String::from_utf8_lossy(&started.stderr).trim());
+        }
+        panic!("Postfix and Dovecot did not start (see above)");
     }
 
     /// Stops Postfix only (SMTP refuses connections until [`Self::start_smtp`]).

@@ -24,7 +24,7 @@ use super::attachments::as_download;
 
 /// Room for the largest message accepted (a larger body is refused with 413).
 pub(super) fn inbound_limit(ctx: &AppContext) -> DefaultBodyLimit {
-    DefaultBodyLimit::max(ctx.part::<MailSettings>().max_message_bytes + 1)
+    DefaultBodyLimit::max(ctx.part::<MailSettings>().max_message_bytes.saturating_add(1))
 }
 
 pub(super) async fn inbound(

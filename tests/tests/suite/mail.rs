@@ -250,6 +250,14 @@ async fn mail_to_support_becomes_a_ticket_and_replies_reach_the_customer_and_fol
     );
     let eml = eml.bytes().await.expect("bytes");
     assert!(String::from_utf8_lossy(&eml).contains(&first_id));
+
+    // Portal sign-in links go out by mail too, labelled UTF-8.
+    let carol = frontdesk_core::agents::Email::parse("carol@example.test").expect("an address");
+    let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+    frontdesk_core::portal::request_link(&desk.app.ctx, &carol, ip).await.expect("a link");
+    let link = servers.wait_for("carol@example.test", |m| m.subject == "Your sign-in link").await;
+    assert!(link.text.contains("/portal/sign-in/"), "{}", link.text);
+    assert!(String::from_utf8_lossy(&link.raw).to_lowercase().contains("charset=utf-8"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -710,6 +718,18 @@ async fn strangers_cannot_forge_bounces_follow_tickets_or_loop_through_plus_addr
         }
     };
     assert_eq!(state(&desk).await, (Some(DeliveryState::Queued), false), "nothing believed yet");
+    // A follower's copy bouncing marks the follower, not the customer's message.
+    assert_eq!(
+        desk.receive(report("MAILER-DAEMON@example.test", "dan@example.test")).await,
+        Outcome::Bounce
+    );
+    assert_eq!(state(&desk).await, (Some(DeliveryState::Queued), false));
+    assert_eq!(
+        desk.app
+            .query_i64s("SELECT COUNT(*) FROM mail_bounces WHERE email = 'dan@example.test'")
+            .await,
+        vec![1]
+    );
     assert_eq!(
         desk.receive(report("MAILER-DAEMON@example.test", "carol@example.test")).await,
         Outcome::Bounce
@@ -723,6 +743,24 @@ async fn strangers_cannot_forge_bounces_follow_tickets_or_loop_through_plus_addr
     assert_eq!(desk.receive(stranger).await, Outcome::Added { number });
     let mail = mail::ticket_mail(&desk.app.ctx, &desk.admin, number).await.expect("mail");
     assert_eq!(mail.followers, vec!["dan@example.test".to_owned()]);
+
+    // An out-of-office answering a solved ticket is kept without reopening it.
+    let version =
+        tickets::get(&desk.app.ctx, &desk.admin, number).await.expect("ticket").ticket.version;
+    let solve = tickets::TicketChanges {
+        version,
+        status: Some(frontdesk_core::tickets::Status::Solved),
+        ..Default::default()
+    };
+    tickets::update(&desk.app.ctx, &desk.admin, number, solve).await.expect("solved");
+    let away = request(
+        "carol@example.test",
+        &format!("Away [#{tag}]"),
+        "Auto-Submitted: auto-replied\r\n",
+    );
+    assert_eq!(desk.receive(away).await, Outcome::Added { number });
+    let detail = tickets::get(&desk.app.ctx, &desk.admin, number).await.expect("ticket");
+    assert_eq!(detail.ticket.status, frontdesk_core::tickets::Status::Solved);
 
     // frontdesk's own address with a tag is still frontdesk.
     let looped = desk.receive(request(&format!("support+{tag}@example.test"), "Loop", "")).await;

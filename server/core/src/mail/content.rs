@@ -107,7 +107,7 @@ fn starts_history(lines: &[&str], i: usize, quoted_to_end: bool) -> bool {
         let l = l.trim();
         (l.starts_with("On ") && l.ends_with("wrote:"))
             || (l.starts_with("Am ") && l.ends_with("schrieb:"))
-            || (l.starts_with("Le ") && l.ends_with("a écrit :") || l.ends_with("a écrit:"))
+            || (l.starts_with("Le ") && (l.ends_with("a écrit :") || l.ends_with("a écrit:")))
             || (l.starts_with("El ") && l.ends_with("escribió:"))
     };
     if attribution(trimmed) {

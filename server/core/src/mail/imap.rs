@@ -54,7 +54,8 @@ async fn read_mailbox(ctx: &AppContext, imap: &ImapSettings, retry: &mut Duratio
     let mailbox = mailbox_by_name(ctx.db(), &imap.mailbox).await?;
     let mut session = connect(imap).await?;
     session.select(&imap.folder).await.map_err(imap_error)?;
-    let idle = session.capabilities().await.map_err(imap_error)?.has_str("IDLE");
+    let capabilities = session.capabilities().await.map_err(imap_error)?;
+    let (idle, can_move) = (capabilities.has_str("IDLE"), capabilities.has_str("MOVE"));
     *retry = FIRST_RETRY;
     loop {
         let uids = session
@@ -69,9 +70,18 @@ async fn read_mailbox(ctx: &AppContext, imap: &ImapSettings, retry: &mut Duratio
             }
             let raw = fetch(&mut session, uid).await?;
             let Some(raw) = raw else { continue };
-            let outcome = receive_raw(ctx, &mailbox, raw, Guards::On).await?;
-            tracing::info!(mailbox = imap.mailbox, uid, outcome = outcome.describe(), "mail received over IMAP");
-            mark(&mut session, imap, uid).await?;
+            // A message that cannot be stored now stays unmarked and is tried again next round;
+            // it does not hold up the messages after it.
+            match receive_raw(ctx, &mailbox, raw, Guards::On).await {
+                Ok(outcome) => {
+                    tracing::info!(mailbox = imap.mailbox, uid, outcome = outcome.describe(), "mail received over IMAP");
+                    mark(&mut session, imap, uid, can_move).await?;
+                }
+                Err(e) => {
+                    tracing::warn!(mailbox = imap.mailbox, uid, "a message could not be stored; it is tried again later");
+                    e.log();
+                }
+            }
         }
         if ctx.tasks().is_stopping() {
             session.logout().await.map_err(imap_error)?;
@@ -81,32 +91,34 @@ async fn read_mailbox(ctx: &AppContext, imap: &ImapSettings, retry: &mut Duratio
     }
 }
 
+/// A command's responses, all of them.
+async fn collect<T>(
+    responses: async_imap::error::Result<
+        impl futures_util::Stream<Item = async_imap::error::Result<T>>,
+    >,
+) -> Result<Vec<T>> {
+    responses.map_err(imap_error)?.try_collect().await.map_err(imap_error)
+}
+
 async fn fetch(session: &mut Session, uid: u32) -> Result<Option<Vec<u8>>> {
-    let messages: Vec<_> = session
-        .uid_fetch(uid.to_string(), "BODY.PEEK[]")
-        .await
-        .map_err(imap_error)?
-        .try_collect()
-        .await
-        .map_err(imap_error)?;
+    let messages = collect(session.uid_fetch(uid.to_string(), "BODY.PEEK[]").await).await?;
     Ok(messages.iter().find_map(|m| m.body().map(<[u8]>::to_vec)))
 }
 
-/// Marks (or moves) a message that is stored.
-async fn mark(session: &mut Session, imap: &ImapSettings, uid: u32) -> Result<()> {
+/// Marks (or moves) a message that is stored: MOVE where the server has it, else COPY, then
+/// delete and expunge the original.
+async fn mark(session: &mut Session, imap: &ImapSettings, uid: u32, can_move: bool) -> Result<()> {
+    let uid = uid.to_string();
     match &imap.move_to {
-        Some(folder) => session.uid_mv(uid.to_string(), folder).await.map_err(imap_error),
-        None => {
-            let flagged: Vec<_> = session
-                .uid_store(uid.to_string(), format!("+FLAGS ({STORED} \\Seen)"))
-                .await
-                .map_err(imap_error)?
-                .try_collect()
-                .await
-                .map_err(imap_error)?;
-            drop(flagged);
-            Ok(())
+        Some(folder) if can_move => session.uid_mv(&uid, folder).await.map_err(imap_error),
+        Some(folder) => {
+            session.uid_copy(&uid, folder).await.map_err(imap_error)?;
+            collect(session.uid_store(&uid, "+FLAGS (\\Deleted)").await).await?;
+            collect(session.uid_expunge(&uid).await).await.map(drop)
         }
+        None => collect(session.uid_store(&uid, format!("+FLAGS ({STORED} \\Seen)")).await)
+            .await
+            .map(drop),
     }
 }
 

@@ -283,18 +283,21 @@ async fn thread(db: &Db, key: &ThreadKey, parsed: &Parsed, own: &[String]) -> Re
             return Ok(found);
         }
     }
-    let by_token = parsed
-        .recipients
-        .iter()
-        .find_map(|r| key.from_address(r, own))
-        .or_else(|| key.from_subject(&parsed.subject));
-    let Some(number) = by_token else { return Ok(None) };
-    Ok(on_pool!(db, |pool| sqlx::query_scalar(
-        "SELECT id FROM tickets WHERE number = $1 AND status <> 'closed'"
-    )
-    .bind(number)
-    .fetch_optional(pool)
-    .await)?)
+    let mut numbers: Vec<i64> =
+        parsed.recipients.iter().filter_map(|r| key.from_address(r, own)).collect();
+    numbers.extend(key.from_subject(&parsed.subject));
+    for number in numbers {
+        let open: Option<i64> = on_pool!(db, |pool| sqlx::query_scalar(
+            "SELECT id FROM tickets WHERE number = $1 AND status <> 'closed'"
+        )
+        .bind(number)
+        .fetch_optional(pool)
+        .await)?;
+        if open.is_some() {
+            return Ok(open);
+        }
+    }
+    Ok(None)
 }
 
 /// What the quarantine keeps of a message.
@@ -356,15 +359,15 @@ async fn record_bounce(
         return quarantine(db, mailbox.id, &parsed.message_id, Some(parsed), reason, Kept::Whole(raw)).await;
     }
     // The report must name the message and one of the addresses it went to.
-    let sent: Option<(i64, Option<i64>, Option<i64>)> = on_pool!(db, |pool| sqlx::query_as(
-        "SELECT o.id, o.ticket_id, o.ticket_message_id FROM mail_outbox o WHERE o.message_id = $1
+    let sent: Option<(i64, Option<i64>, Option<i64>, bool)> = on_pool!(db, |pool| sqlx::query_as(
+        "SELECT o.id, o.ticket_id, o.ticket_message_id, o.to_address = $2 FROM mail_outbox o WHERE o.message_id = $1
            AND (o.to_address = $2 OR EXISTS (SELECT 1 FROM ticket_followers f WHERE f.ticket_id = o.ticket_id AND f.email = $2))"
     )
     .bind(original)
     .bind(&bounce.recipient)
     .fetch_optional(pool)
     .await)?;
-    let Some((outbox_id, ticket_id, message_id)) = sent else {
+    let Some((outbox_id, ticket_id, message_id, to_customer)) = sent else {
         let reason = "a delivery report about a message frontdesk did not send to that address";
         return quarantine(db, mailbox.id, &parsed.message_id, Some(parsed), reason, Kept::Whole(raw)).await;
     };
@@ -378,29 +381,31 @@ async fn record_bounce(
     let changed = on_pool!(db, |pool| {
         async {
             let mut tx = pool.begin_write().await?;
-            if bounce.failed {
+            // A failed delivery to the customer fails the message; a follower's copy failing
+            // marks only the follower's address (the customer got it). Delays are noted.
+            if bounce.failed && to_customer {
                 sqlx::query("UPDATE mail_outbox SET state = 'failed', last_result = $2 WHERE id = $1")
                     .bind(outbox_id)
                     .bind(&words)
                     .execute(&mut *tx)
                     .await?;
-                if !bounce.recipient.is_empty() {
-                    sqlx::query(
-                        "INSERT INTO mail_bounces (email, reason, bounced_at) VALUES ($1, $2, $3)
-                         ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, bounced_at = excluded.bounced_at",
-                    )
-                    .bind(&bounce.recipient)
-                    .bind(&bounce.reason)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            } else {
+            } else if !bounce.failed {
                 sqlx::query("UPDATE mail_outbox SET last_result = $2 WHERE id = $1 AND state <> 'failed'")
                     .bind(outbox_id)
                     .bind(&words)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if bounce.failed {
+                sqlx::query(
+                    "INSERT INTO mail_bounces (email, reason, bounced_at) VALUES ($1, $2, $3)
+                     ON CONFLICT (email) DO UPDATE SET reason = excluded.reason, bounced_at = excluded.bounced_at",
+                )
+                .bind(&bounce.recipient)
+                .bind(&bounce.reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
             }
             let mut changed = None;
             if let Some(ticket_id) = ticket_id {
@@ -460,8 +465,11 @@ async fn store(ctx: &AppContext, mail: Incoming<'_>, target: Option<i64>) -> Res
     let Incoming { mailbox, parsed, sender, requester, followers, raw, .. } = &mail;
     let body = MessageBody::lenient(&parsed.text);
     let subject = Subject::lenient(&parsed.subject);
-    let (kept, too_big): (Vec<_>, Vec<_>) =
-        parsed.files.iter().partition(|f| !f.data.is_empty() && f.data.len() <= MAX_FILE_BYTES);
+    let (kept, too_big): (Vec<_>, Vec<_>) = parsed
+        .files
+        .iter()
+        .filter(|f| !f.data.is_empty())
+        .partition(|f| f.data.len() <= MAX_FILE_BYTES);
     let mut html = mail.html.clone();
     for file in &too_big {
         html.push_str(&format!(
@@ -478,7 +486,10 @@ async fn store(ctx: &AppContext, mail: Incoming<'_>, target: Option<i64>) -> Res
             let mut tx = pool.begin_write().await?;
             let (ticket_id, number, seq, message_id, notified, created) = match target {
                 Some(ticket_id) => {
-                    let posted = tickets::post_message_rows(&mut *tx, ticket_id, author, MessageKind::Reply, &body, &html, now).await?;
+                    // An automatic answer (an out-of-office) is kept, but neither reopens the
+                    // ticket nor wakes anyone.
+                    let quiet = parsed.automatic.is_some();
+                    let posted = tickets::post_message_rows(&mut *tx, ticket_id, author, MessageKind::Reply, &body, &html, now, quiet).await?;
                     (ticket_id, posted.number, posted.seq, posted.message_id, posted.notified, false)
                 }
                 None => {

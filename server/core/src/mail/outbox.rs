@@ -24,8 +24,8 @@ use crate::platform::db::{Db, on_pool};
 use crate::platform::html::escape;
 use crate::platform::time::Timestamp;
 
-/// Rows claimed per round.
-const BATCH: i64 = 32;
+/// Rows claimed per round (each one's lease is renewed right before it is sent).
+const BATCH: i64 = 16;
 /// The longest wait between two tries.
 const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
 /// How many ids a `References` header lists at most.
@@ -105,22 +105,27 @@ struct Claimed {
 pub async fn send_due(ctx: &AppContext) -> Result<SendReport> {
     let settings = ctx.part::<MailSettings>();
     let Some(smtp) = &settings.smtp else { return Ok(SendReport::default()) };
-    let claimed = claim(ctx.db(), settings.lease, BATCH).await?;
+    let token = crate::agents::password::random_token(12);
+    let claimed = claim(ctx.db(), settings.lease, BATCH, &token).await?;
     let mut report = SendReport::default();
     if claimed.is_empty() {
         return Ok(report);
     }
     let transport = ctx.part::<Transport>().get(smtp).await?;
     for row in claimed {
-        let id = row.id;
-        let attempts = row.attempts;
+        let (id, attempts) = (row.id, row.attempts);
+        // The lease runs from now for this send; a row whose lease ran out while earlier ones
+        // were sent may belong to another sender by now, and is left to it.
+        if !renew(ctx.db(), id, &token, settings.lease).await? {
+            continue;
+        }
         let outcome = match compose(ctx, row).await {
             Ok(message) => send(&transport, smtp, message).await,
             Err(Error::NotFound(what)) => Err(Failure::Permanent(format!("{what} no longer exists"))),
             Err(Error::Conflict(why)) => Err(Failure::Permanent(why)),
             Err(other) => return Err(other),
         };
-        let state = settle(ctx.db(), settings, id, attempts, outcome).await?;
+        let state = settle(ctx.db(), settings, id, &token, attempts, outcome).await?;
         match state {
             Settled::Sent => report.sent += 1,
             Settled::Retrying => report.retrying += 1,
@@ -130,7 +135,21 @@ pub async fn send_due(ctx: &AppContext) -> Result<SendReport> {
     Ok(report)
 }
 
-async fn claim(db: &Db, lease: Duration, batch: i64) -> Result<Vec<Claimed>> {
+/// Extends the lease on row `id` if `token`'s claim still holds it.
+async fn renew(db: &Db, id: i64, token: &str, lease: Duration) -> Result<bool> {
+    let held = on_pool!(db, |pool| sqlx::query(
+        "UPDATE mail_outbox SET lease_until = $3 WHERE id = $1 AND lease_token = $2 AND state = 'sending'"
+    )
+    .bind(id)
+    .bind(token)
+    .bind(Timestamp::now().plus(lease))
+    .execute(pool)
+    .await
+    .map(|done| done.rows_affected()))?;
+    Ok(held == 1)
+}
+
+async fn claim(db: &Db, lease: Duration, batch: i64, token: &str) -> Result<Vec<Claimed>> {
     let now = Timestamp::now();
     let due = "SELECT id FROM mail_outbox
                WHERE (state IN ('queued', 'retrying') AND next_attempt_at <= $2)
@@ -141,7 +160,7 @@ async fn claim(db: &Db, lease: Duration, batch: i64) -> Result<Vec<Claimed>> {
         Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
     };
     let sql = format!(
-        "UPDATE mail_outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1
+        "UPDATE mail_outbox SET state = 'sending', lease_until = $1, lease_token = $4, attempts = attempts + 1
          WHERE id IN ({due}{lock})
          RETURNING id, kind, mailbox_id, ticket_id, ticket_message_id, notification_id, to_address, subject, body, message_id, attempts"
     );
@@ -149,6 +168,7 @@ async fn claim(db: &Db, lease: Duration, batch: i64) -> Result<Vec<Claimed>> {
         .bind(now.plus(lease))
         .bind(now)
         .bind(batch)
+        .bind(token)
         .fetch_all(pool)
         .await)?;
     rows.sort_by_key(|r| r.id);
@@ -169,6 +189,9 @@ struct Composed {
     message: Message,
 }
 
+/// Sends the email to its main recipient, then a copy to each other one: a copied address the
+/// server refuses must not stop the customer's copy. Only the main recipient's result settles
+/// the row; refused copies are named in its result.
 async fn send(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     smtp: &SmtpSettings,
@@ -188,14 +211,28 @@ async fn send(
         );
         message.sign(&config);
     }
-    match transport.send(message).await {
+    let envelope = message.envelope().clone();
+    let raw = message.formatted();
+    let mut recipients = envelope.to().iter();
+    let main = recipients.next().cloned().ok_or_else(|| Failure::Permanent("no recipient".into()))?;
+    let to = |rcpt: lettre::Address| {
+        lettre::address::Envelope::new(envelope.from().cloned(), vec![rcpt])
+            .map_err(|e| Failure::Permanent(e.to_string()))
+    };
+    let mut words = match transport.send_raw(&to(main)?, &raw).await {
         Ok(response) => {
             let words: Vec<&str> = response.message().collect();
-            Ok(format!("{} {}", response.code(), words.join(" ")).trim().to_owned())
+            format!("{} {}", response.code(), words.join(" ")).trim().to_owned()
         }
-        Err(e) if e.is_permanent() => Err(Failure::Permanent(server_words(&e))),
-        Err(e) => Err(Failure::Transient(server_words(&e))),
+        Err(e) if e.is_permanent() => return Err(Failure::Permanent(server_words(&e))),
+        Err(e) => return Err(Failure::Transient(server_words(&e))),
+    };
+    for copy in recipients {
+        if let Err(e) = transport.send_raw(&to(copy.clone())?, &raw).await {
+            words.push_str(&format!("; not delivered to {copy}: {}", server_words(&e)));
+        }
     }
+    Ok(words.chars().take(1000).collect())
 }
 
 /// The error as the server said it, with its causes (no secrets are in these).
@@ -223,6 +260,7 @@ async fn settle(
     db: &Db,
     settings: &MailSettings,
     id: i64,
+    token: &str,
     attempts: i64,
     outcome: std::result::Result<String, Failure>,
 ) -> Result<Settled> {
@@ -242,17 +280,20 @@ async fn settle(
     if state != "sent" {
         tracing::warn!(outbox_id = id, attempts, state, result = %words, "mail not sent");
     }
-    // A bounce may already have marked it failed: that verdict stands.
+    // Only this claim settles the row (a bounce's 'failed' stands). A sign-in link's text is
+    // dropped once sent: admins read links only while mail cannot go out.
     on_pool!(db, |pool| sqlx::query(
-        "UPDATE mail_outbox SET state = $2, last_result = $3, next_attempt_at = $4, lease_until = NULL,
-             sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END
-         WHERE id = $1 AND state = 'sending'"
+        "UPDATE mail_outbox SET state = $2, last_result = $3, next_attempt_at = $4, lease_until = NULL, lease_token = NULL,
+             sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END,
+             body = CASE WHEN $2 = 'sent' AND kind = 'sign_in' THEN NULL ELSE body END
+         WHERE id = $1 AND state = 'sending' AND lease_token = $6"
     )
     .bind(id)
     .bind(state)
     .bind(&words)
     .bind(next)
     .bind(now)
+    .bind(token)
     .execute(pool)
     .await
     .map(drop))?;
@@ -305,13 +346,18 @@ async fn assign_message_id(db: &Db, row: &Claimed, sender: &Sender) -> Result<St
         row.id,
         crate::agents::password::random_token(9).replace(['-', '_'], "x")
     );
-    on_pool!(db, |pool| {
+    let id = on_pool!(db, |pool| {
         async {
             let mut tx = pool.begin().await?;
             sqlx::query("UPDATE mail_outbox SET message_id = $2 WHERE id = $1 AND message_id IS NULL")
                 .bind(row.id)
                 .bind(&id)
                 .execute(&mut *tx)
+                .await?;
+            // Whoever stored one first, that id is the email's.
+            let id: String = sqlx::query_scalar("SELECT message_id FROM mail_outbox WHERE id = $1")
+                .bind(row.id)
+                .fetch_one(&mut *tx)
                 .await?;
             if let (Some(ticket_id), "reply" | "acknowledgement") = (row.ticket_id, row.kind.as_str()) {
                 sqlx::query(
@@ -327,7 +373,8 @@ async fn assign_message_id(db: &Db, row: &Claimed, sender: &Sender) -> Result<St
                 .execute(&mut *tx)
                 .await?;
             }
-            tx.commit().await
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(id)
         }
         .await
     })?;

@@ -16,6 +16,8 @@ const MAX_REFERENCES: usize = 50;
 const MAX_IN_REPLY_TO: usize = 5;
 /// How many followers one message may add (CC and To beyond the mailbox).
 const MAX_COPIED: usize = 20;
+/// The longest subject read.
+const MAX_SUBJECT_CHARS: usize = 1_000;
 /// The longest file name kept.
 const MAX_FILE_NAME_CHARS: usize = 120;
 
@@ -106,7 +108,9 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
         .and_then(normalize_id)
         .unwrap_or_else(|| format!("sha256.{}@frontdesk.invalid", &hex(&Sha256::digest(raw))[..40]));
     let from = message.from().and_then(first_sender).or_else(|| message.sender().and_then(first_sender));
-    let subject = clean_line(message.subject().unwrap_or_default());
+    // A subject is kept at 200 characters; a few more are read for a thread tag at its end.
+    let subject: String =
+        clean_line(message.subject().unwrap_or_default()).chars().take(MAX_SUBJECT_CHARS).collect();
     let mut recipients = Vec::new();
     let mut copied = Vec::new();
     for address in [message.to(), message.cc()].into_iter().flatten() {
@@ -134,11 +138,16 @@ pub fn parse(raw: &[u8]) -> Result<Parsed, Unreadable> {
     }
     let mut bounce = bounce(&message);
     if let Some(bounce) = &mut bounce {
+        // The delivering server records the envelope sender as `Return-Path`: a report has an
+        // empty one. Without that header (some HTTP providers drop it), the sender must at least
+        // be a mailer daemon.
+        let has_return_path = message.header_raw("Return-Path").is_some();
         bounce.from_server = empty_envelope_sender(&message)
-            || from.as_ref().is_some_and(|f| {
-                let local = f.address.split('@').next().unwrap_or_default();
-                local == "mailer-daemon" || local == "postmaster"
-            });
+            || (!has_return_path
+                && from.as_ref().is_some_and(|f| {
+                    let local = f.address.split('@').next().unwrap_or_default();
+                    local == "mailer-daemon" || local == "postmaster"
+                }));
     }
     let automatic = automatic(&message, from.as_ref(), bounce.is_some());
     let (text, html) = body(&message);
@@ -234,6 +243,8 @@ fn automatic(
         message.header_raw(name).map(|v| v.trim().to_ascii_lowercase()).filter(|v| !v.is_empty())
     };
     if let Some(value) = header("Auto-Submitted").filter(|v| v != "no") {
+        // Raw header text: cleaned and cut before it becomes a stored reason.
+        let value: String = clean_line(&value).chars().take(60).collect();
         return Some(format!("Auto-Submitted: {value}"));
     }
     if let Some(value) =
@@ -451,6 +462,8 @@ mod tests {
         assert!(bounce.from_server, "sent by a mailer daemon");
         let forged = raw.replace("From: MAILER-DAEMON@example.test", "From: eve@example.test");
         assert!(!parse(forged.as_bytes()).expect("parses").bounce.expect("a report").from_server);
+        let relayed = format!("Return-Path: <eve@example.test>\r\n{raw}");
+        assert!(!parse(relayed.as_bytes()).expect("parses").bounce.expect("a report").from_server);
     }
 
     #[test]

@@ -13,6 +13,8 @@ const KEY_NAME: &str = "mail_thread_key";
 /// Characters of the token: 8 base-32 characters are 40 bits.
 const TOKEN_CHARS: usize = 8;
 const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+/// The longest `number-token` inside a tag's brackets.
+const MAX_TAG_CHARS: usize = 40;
 
 /// The key that signs thread tokens.
 #[derive(Clone)]
@@ -82,13 +84,21 @@ impl ThreadKey {
         same.then_some(number)
     }
 
-    /// The ticket a subject's `[#number-token]` names, if one verifies.
-    pub fn from_subject(&self, subject: &str) -> Option<i64> {
-        subject.match_indices("[#").find_map(|(at, _)| {
-            let rest = &subject[at + 2..];
-            let end = rest.find(']')?;
-            self.verify(rest[..end].trim())
-        })
+    /// The tickets a subject's `[#number-token]` tags name and verify, the last one first (a reply
+    /// to a follow-up ticket carries the old ticket's tag before its own).
+    pub fn from_subject(&self, subject: &str) -> Vec<i64> {
+        let mut found: Vec<i64> = subject
+            .match_indices("[#")
+            .filter_map(|(at, _)| {
+                // A tag is short: look no further than its longest form.
+                let rest = &subject[at + 2..];
+                let rest = &rest[..rest.floor_char_boundary(MAX_TAG_CHARS)];
+                let end = rest.find(']')?;
+                self.verify(rest[..end].trim())
+            })
+            .collect();
+        found.reverse();
+        found
     }
 
     /// The ticket a reply address `local+number-token@domain` names, if `local@domain` is one of
@@ -110,10 +120,13 @@ mod tests {
         let key = ThreadKey::for_tests("k");
         let tag = key.tag(1042);
         assert_eq!(key.verify(&tag), Some(1042));
-        assert_eq!(key.from_subject(&format!("Re: Printer [#{tag}]")), Some(1042));
-        assert_eq!(key.from_subject("Re: [#1042] please add me"), None);
-        assert_eq!(key.from_subject("Re: [#1042-aaaaaaaa]"), None);
-        assert_eq!(key.from_subject(&format!("[#1043-{}]", key.token(1042))), None);
+        assert_eq!(key.from_subject(&format!("Re: Printer [#{tag}]")), vec![1042]);
+        assert!(key.from_subject("Re: [#1042] please add me").is_empty());
+        assert!(key.from_subject("Re: [#1042-aaaaaaaa]").is_empty());
+        assert!(key.from_subject(&format!("[#1043-{}]", key.token(1042))).is_empty());
+        let follow_up = format!("Re: Re: Printer [#{tag}] [#{}]", key.tag(1043));
+        assert_eq!(key.from_subject(&follow_up), vec![1043, 1042], "the newest tag first");
+        assert!(key.from_subject(&"[#".repeat(100_000)).is_empty());
         assert_eq!(ThreadKey::for_tests("other").verify(&tag), None);
         let boxes = vec!["support@example.test".to_owned()];
         assert_eq!(key.from_address(&format!("support+{tag}@example.test"), &boxes), Some(1042));

@@ -580,7 +580,7 @@ pub(crate) async fn post_message(
     let posted = on_pool!(ctx.db(), |pool| {
         async {
             let mut tx = pool.begin_write().await?;
-            let posted = post_message_rows(&mut *tx, id, author, kind, body, &body_html, now).await?;
+            let posted = post_message_rows(&mut *tx, id, author, kind, body, &body_html, now, false).await?;
             tx.commit().await?;
             Ok::<_, Error>(posted)
         }
@@ -615,7 +615,10 @@ impl Posted {
 
 /// Writes a message on ticket `id` inside the caller's transaction, with its events and the
 /// status change it causes (see [`post_message`]). A customer's reply notifies the ticket's
-/// people; an agent's public reply on an email ticket enters the mail outbox by trigger.
+/// people; an agent's public reply on an email ticket enters the mail outbox by trigger. A
+/// `quiet` message (a machine's answer, like an out-of-office) changes no status and notifies
+/// nobody.
+#[expect(clippy::too_many_arguments, reason = "the message's parts, each needed in its rows")]
 pub(crate) async fn post_message_rows<'c, C, DB>(
     conn: &'c mut C,
     id: i64,
@@ -624,6 +627,7 @@ pub(crate) async fn post_message_rows<'c, C, DB>(
     body: &MessageBody,
     body_html: &str,
     now: Timestamp,
+    quiet: bool,
 ) -> sqlx::Result<Posted>
 where
     DB: sqlx::Database,
@@ -640,6 +644,7 @@ where
     usize: sqlx::ColumnIndex<DB::Row>,
 {
     let reopen_from: &[Status] = match (author, kind) {
+        _ if quiet => &[],
         (Author::Agent(_), MessageKind::Reply) => &[Status::New],
         (Author::Agent(_), MessageKind::Note) => &[],
         (Author::Contact(_), _) => &[Status::Pending, Status::OnHold, Status::Solved],
@@ -663,7 +668,7 @@ where
         seq = append_event(&mut *conn, id, author, "status_changed", change, false, now).await?;
     }
     let notified = match author {
-        Author::Contact(_) => {
+        Author::Contact(_) if !quiet => {
             let text = format!("The customer replied on #{number} {subject}");
             sqlx::query_scalar(NOTIFY_TICKET_PEOPLE)
                 .bind(id)
@@ -673,7 +678,7 @@ where
                 .fetch_all(&mut *conn)
                 .await?
         }
-        Author::Agent(_) | Author::System => Vec::new(),
+        Author::Contact(_) | Author::Agent(_) | Author::System => Vec::new(),
     };
     Ok(Posted { message_id, number, seq, notified })
 }
