@@ -372,7 +372,8 @@ fn ensure_writable_dir(dir: &Path) -> Result<(), ConfigError> {
     let error =
         |e: std::io::Error| ConfigError::DataDir { path: dir.to_owned(), reason: e.to_string() };
     std::fs::create_dir_all(dir).map_err(error)?;
-    let probe = dir.join(".frontdesk-write-test");
+    // One probe per process: `mail receive` runs many at once on the same directory.
+    let probe = dir.join(format!(".frontdesk-write-test-{}", std::process::id()));
     std::fs::write(&probe, b"ok").map_err(error)?;
     std::fs::remove_file(&probe).map_err(error)
 }

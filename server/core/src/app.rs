@@ -27,7 +27,7 @@ use crate::agents::hub::Hub;
 use crate::agents::sessions::DbSessionStore;
 use crate::chats::{ChatRuntime, ChatSettings};
 use crate::error::{Error, Result};
-use crate::mail::{MailSettings, ThreadKey, Transport};
+use crate::mail::{IngestTurn, MailSettings, ThreadKey, Transport};
 use crate::platform::context::{AppContext, Settings};
 use crate::platform::db::Db;
 use crate::portal::PortalLimits;
@@ -65,6 +65,7 @@ pub async fn build(db: Db, options: Options) -> Result<Built> {
         .with(mail)
         .with(thread_key)
         .with(Transport::default())
+        .with(IngestTurn::default())
         .with(SignInLimits::default())
         .with(PortalLimits::default())
         .with(DbSessionStore::new(db));

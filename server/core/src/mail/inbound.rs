@@ -448,6 +448,13 @@ async fn record_bounce(
     Ok(Outcome::Bounce)
 }
 
+/// Whose turn it is to write a received message. SQLite takes one writer at a time and makes the
+/// others sleep and retry (its busy timeout), which wastes most of the time when many messages
+/// arrive at once; queueing them here hands the database from one to the next at once. On
+/// PostgreSQL, writers run side by side and nobody waits here.
+#[derive(Debug, Default)]
+pub struct IngestTurn(tokio::sync::Mutex<()>);
+
 /// A readable message that passed the guards, ready to store.
 struct Incoming<'a> {
     mailbox: &'a MailboxRow,
@@ -481,6 +488,10 @@ async fn store(ctx: &AppContext, mail: Incoming<'_>, target: Option<i64>) -> Res
     let now = Timestamp::now();
     let author = Author::Contact(*requester);
     let acknowledge = mailbox.acknowledge && parsed.automatic.is_none();
+    let _turn = match ctx.db() {
+        Db::Sqlite(_) => Some(ctx.part::<IngestTurn>().0.lock().await),
+        Db::Postgres(_) => None,
+    };
     let result = on_pool!(ctx.db(), |pool| {
         async {
             let mut tx = pool.begin_write().await?;

@@ -24,7 +24,7 @@ store! {
     mod settings;
     mod threading;
     pub use imap::poll_forever;
-    pub use inbound::{Outcome, receive};
+    pub use inbound::{IngestTurn, Outcome, receive};
     pub use outbox::{SendReport, send_due};
     pub(crate) use outbox::Transport;
     pub use service::*;
