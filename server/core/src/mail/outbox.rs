@@ -184,20 +184,14 @@ enum Failure {
     Transient(String),
 }
 
-/// What a composed email carries besides the lettre message.
-struct Composed {
-    message: Message,
-}
-
 /// Sends the email to its main recipient, then a copy to each other one: a copied address the
 /// server refuses must not stop the customer's copy. Only the main recipient's result settles
 /// the row; refused copies are named in its result.
 async fn send(
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     smtp: &SmtpSettings,
-    composed: Composed,
+    mut message: Message,
 ) -> std::result::Result<String, Failure> {
-    let mut message = composed.message;
     if let Some(dkim) = &smtp.dkim {
         let key = lettre::message::dkim::DkimSigningKey::new(
             &dkim.private_key_pem,
@@ -412,7 +406,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
         .fold(template.to_owned(), |text, (key, value)| text.replace(&format!("{{{key}}}"), value))
 }
 
-async fn compose(ctx: &AppContext, row: Claimed) -> Result<Composed> {
+async fn compose(ctx: &AppContext, row: Claimed) -> Result<Message> {
     let db = ctx.db();
     let sender = sender(db, row.mailbox_id).await?;
     let message_id = assign_message_id(db, &row, &sender).await?;
@@ -520,8 +514,7 @@ async fn compose(ctx: &AppContext, row: Claimed) -> Result<Composed> {
         }
         other => return Err(Error::internal(format!("unknown outbox kind '{other}'"))),
     };
-    let message = message.map_err(|e| Error::Conflict(format!("the email could not be built: {e}")))?;
-    Ok(Composed { message })
+    message.map_err(|e| Error::Conflict(format!("the email could not be built: {e}")))
 }
 
 /// Notes who a composed email went to and its subject, for the admins' outbox view.
